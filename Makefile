@@ -1,0 +1,51 @@
+# prefect-sdk: every target does its own setup; a fresh clone needs only `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+STAMP := $(VENV)/.installed
+SPEC_URL ?=
+
+.PHONY: install generate check-generated spec test test-postgres lint demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "uv==0.13.9"
+
+# Reinstall when the project's dependency files change.
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(UV) pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Refresh openapi.json from the pinned Prefect server package, or from a live server with SPEC_URL=...
+spec: $(STAMP)
+	$(BIN)/python scripts/refresh_spec.py $(if $(SPEC_URL),--url $(SPEC_URL))
+
+generate: $(STAMP)
+	$(BIN)/python scripts/generate.py
+
+check-generated: $(STAMP)
+	$(BIN)/python scripts/generate.py --check
+
+lint: $(STAMP)
+	$(BIN)/ruff check overlay scripts tests
+	$(BIN)/ruff format --check overlay scripts tests
+	$(BIN)/mypy
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+test-postgres: $(STAMP)
+	bash scripts/postgres.sh start
+	$(BIN)/python -m pytest -m postgres
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

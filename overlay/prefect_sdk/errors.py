@@ -1,0 +1,90 @@
+"""The SDK's exceptions, and the one place that maps an HTTP status to one of them."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+
+class PrefectSDKError(Exception):
+    """Base of every error this SDK raises on its own account."""
+
+
+class SettingsError(PrefectSDKError, ValueError):
+    """A setting (argument, environment variable or profile entry) has a value it cannot use."""
+
+
+class ClientNotOpenError(PrefectSDKError, RuntimeError):
+    """A client was used before `with`/`async with` entered it, or after it closed."""
+
+
+class PrefectHTTPStatusError(PrefectSDKError, httpx.HTTPStatusError):
+    """The server answered with a non-2xx status.
+
+    The message is one line: method, URL, status and the server's own detail.
+    """
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> PrefectHTTPStatusError:
+        request = response.request
+        detail = server_detail(response)
+        message = f"{request.method} {request.url} -> {response.status_code} {response.reason_phrase}"
+        if detail:
+            message += f": {detail}"
+        return cls(message, request=request, response=response)
+
+
+class ObjectNotFound(PrefectHTTPStatusError):
+    """The server answered 404: the object does not exist."""
+
+
+class ObjectAlreadyExists(PrefectHTTPStatusError):
+    """The server answered 409: an object with the same unique key exists."""
+
+
+_BY_STATUS: dict[int, type[PrefectHTTPStatusError]] = {
+    404: ObjectNotFound,
+    409: ObjectAlreadyExists,
+}
+
+_MAX_DETAIL = 500
+
+
+def raise_for_status(response: httpx.Response) -> None:
+    """Raise the matching `PrefectHTTPStatusError` subclass for a non-2xx response."""
+    if 200 <= response.status_code < 300:
+        return
+    error_type = _BY_STATUS.get(response.status_code, PrefectHTTPStatusError)
+    raise error_type.from_response(response)
+
+
+def server_detail(response: httpx.Response) -> str:
+    """The server's explanation of an error, flattened to one bounded line.
+
+    FastAPI's 422 detail is a list of {loc, msg}; it becomes `body.name: Field required; ...`.
+    """
+    try:
+        response.read()
+        body = response.json()
+    except (ValueError, httpx.StreamError):
+        text = response.text if not response.is_stream_consumed or response.content else ""
+        return _one_line(text)
+    detail = body.get("detail", body) if isinstance(body, dict) else body
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict) and "msg" in item:
+                location = ".".join(str(part) for part in item.get("loc", ()))
+                parts.append(f"{location}: {item['msg']}" if location else str(item["msg"]))
+            else:
+                parts.append(json.dumps(item, default=str))
+        return _one_line("; ".join(parts))
+    if isinstance(detail, str):
+        return _one_line(detail)
+    return _one_line(json.dumps(detail, default=str))
+
+
+def _one_line(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _MAX_DETAIL else flat[: _MAX_DETAIL - 3] + "..."
