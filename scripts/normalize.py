@@ -1,0 +1,157 @@
+"""Named rules that fix the raw Prefect OpenAPI document for openapi-python-client.
+
+`openapi.json` stays exactly as the server emits it; `normalize()` applies every rule to a deep
+copy in memory, in order. Each rule is a small function whose docstring's first line is the
+reason it exists, and each has its own test in tests/unit/test_normalize.py. When a server
+upgrade brings a new problem, add a rule here (and its test); never edit `openapi.json` or
+`generated/` by hand.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+Spec = dict[str, Any]
+Rule = Callable[[Spec], None]
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def operations(spec: Spec) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Every (path, method, operation) of the document, in document order."""
+    for path, item in spec.get("paths", {}).items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield path, method, operation
+
+
+def tag_module(tag: str) -> str:
+    """The module name the generator gives a tag: "Flow Runs" -> "flow_runs"."""
+    return re.sub(r"\W+", "_", tag.strip()).lower()
+
+
+def route_function_name(operation_id: str, path: str, method: str) -> str:
+    """The route's Python function name, recovered from FastAPI's generated operationId.
+
+    FastAPI builds the id as `<function name><path with every non-word character as "_">_<method>`.
+    """
+    suffix = re.sub(r"\W", "_", path) + "_" + method
+    if not operation_id.endswith(suffix) or len(operation_id) == len(suffix):
+        raise ValueError(f"operationId {operation_id!r} is not FastAPI's id for {method} {path}")
+    return operation_id[: -len(suffix)]
+
+
+def name_operations_after_route_functions(spec: Spec) -> None:
+    """FastAPI's ids (`read_flow_flows__id__get`) make endpoint modules unreadable; use `read_flow`.
+
+    Names must be unique within a tag (the tag is the module's package). On a clash, the route
+    whose path starts with the tag's own prefix (`/automations/...` for "Automations") keeps the
+    bare name and every other one is named `<its first path segment>_<name>`
+    (`/templates/validate` -> `templates_validate_template`). A clash this cannot settle fails.
+    """
+    by_module: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for path, method, operation in operations(spec):
+        name = route_function_name(operation["operationId"], path, method)
+        tags = operation.get("tags") or ["default"]
+        by_module[(tag_module(tags[0]), name)].append((path, operation))
+    taken = set(by_module)
+    for (module, name), routes in by_module.items():
+        if len(routes) == 1:
+            routes[0][1]["operationId"] = name
+            continue
+        owners = [route for route in routes if _first_segment(route[0]) == module]
+        if len(owners) != 1:
+            paths = ", ".join(path for path, _ in routes)
+            raise ValueError(f"cannot settle the name clash of {module}.{name} between {paths}")
+        owner = owners[0][1]
+        for path, operation in routes:
+            if operation is owner:
+                operation["operationId"] = name
+                continue
+            renamed = f"{_first_segment(path)}_{name}"
+            if (module, renamed) in taken:
+                raise ValueError(f"renaming {module}.{name} for {path} clashes with {renamed}")
+            taken.add((module, renamed))
+            operation["operationId"] = renamed
+
+
+def _first_segment(path: str) -> str:
+    return tag_module(path.strip("/").split("/", 1)[0])
+
+
+def drop_api_version_header(spec: Spec) -> None:
+    """Every operation takes `x-prefect-api-version`; the client sends it once for all requests."""
+    for _, _, operation in operations(spec):
+        parameters = operation.get("parameters")
+        if parameters is None:
+            continue
+        kept = [
+            parameter
+            for parameter in parameters
+            if not (
+                parameter.get("in") == "header"
+                and parameter.get("name", "").lower() == "x-prefect-api-version"
+            )
+        ]
+        if kept:
+            operation["parameters"] = kept
+        else:
+            del operation["parameters"]
+
+
+def name_split_schemas_apart(spec: Spec) -> None:
+    """FastAPI's `Foo-Input`/`Foo-Output` pair shares the title `Foo`: duplicate model names.
+
+    Each half is titled after its key without the hyphen: `FooInput`, `FooOutput`.
+    """
+    for key, schema in spec.get("components", {}).get("schemas", {}).items():
+        if key.endswith(("-Input", "-Output")):
+            schema["title"] = key.replace("-", "")
+
+
+def drop_unrepresentable_defaults(spec: Spec) -> None:
+    """An object default on a model-typed property cannot be generated (the model is skipped).
+
+    e.g. `BlockDocumentFilter.is_anonymous` defaults to `{"eq_": false}`. The default is the
+    server's to apply: a client that leaves the field unset gets exactly that behaviour.
+    """
+    for schema in _all_schemas(spec):
+        for prop in schema.get("properties", {}).values():
+            if isinstance(prop.get("default"), dict) and _refers_to_model(prop):
+                del prop["default"]
+
+
+def _refers_to_model(prop: dict[str, Any]) -> bool:
+    if "$ref" in prop:
+        return True
+    return any("$ref" in option for option in prop.get("anyOf", []) + prop.get("allOf", []))
+
+
+def _all_schemas(spec: Spec) -> Iterator[dict[str, Any]]:
+    yield from spec.get("components", {}).get("schemas", {}).values()
+
+
+RULES: list[Rule] = [
+    name_operations_after_route_functions,
+    drop_api_version_header,
+    name_split_schemas_apart,
+    drop_unrepresentable_defaults,
+]
+
+
+def record_versions(spec: Spec, *, api_version: str) -> None:
+    """FastAPI reports the document's version as "0.1.0"; record the API version it speaks."""
+    spec.setdefault("info", {})["version"] = api_version
+
+
+def normalize(spec: Spec, *, api_version: str) -> Spec:
+    """A normalized deep copy of `spec`; the argument is left untouched."""
+    fixed = copy.deepcopy(spec)
+    for rule in RULES:
+        rule(fixed)
+    record_versions(fixed, api_version=api_version)
+    return fixed
