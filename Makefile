@@ -38,8 +38,7 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 test-postgres: $(STAMP)
-	bash scripts/postgres.sh start
-	$(BIN)/python -m pytest -m postgres
+	PREFECT_SDK_TEST_DATABASE_URL=$$(bash scripts/postgres.sh start) $(BIN)/python -m pytest -m postgres
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py

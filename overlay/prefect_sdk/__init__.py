@@ -1,5 +1,37 @@
-"""prefect_sdk: the hand-written client over the generated `prefect_api` package."""
+"""prefect_sdk: a typed client for the Prefect REST API, over the generated `prefect_api` package.
+
+async with get_client() as client:
+    flow_id = await client.create_flow_from_name("etl")
+"""
 
 from ._version import __version__
+from .client import (
+    PrefectClient,
+    ServerType,
+    SyncPrefectClient,
+    determine_server_type,
+    get_client,
+)
+from .errors import (
+    ClientNotOpenError,
+    ObjectAlreadyExists,
+    ObjectNotFound,
+    PrefectHTTPStatusError,
+    PrefectSDKError,
+    SettingsError,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "ClientNotOpenError",
+    "ObjectAlreadyExists",
+    "ObjectNotFound",
+    "PrefectClient",
+    "PrefectHTTPStatusError",
+    "PrefectSDKError",
+    "ServerType",
+    "SettingsError",
+    "SyncPrefectClient",
+    "__version__",
+    "determine_server_type",
+    "get_client",
+]

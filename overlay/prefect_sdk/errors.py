@@ -29,7 +29,9 @@ class PrefectHTTPStatusError(PrefectSDKError, httpx.HTTPStatusError):
     def from_response(cls, response: httpx.Response) -> PrefectHTTPStatusError:
         request = response.request
         detail = server_detail(response)
-        message = f"{request.method} {request.url} -> {response.status_code} {response.reason_phrase}"
+        message = (
+            f"{request.method} {request.url} -> {response.status_code} {response.reason_phrase}"
+        )
         if detail:
             message += f": {detail}"
         return cls(message, request=request, response=response)

@@ -1,0 +1,162 @@
+"""An ASGI app served in-process, with no port: the ephemeral mode.
+
+The app runs on an event loop of its own, in a daemon thread, and every client (sync or async,
+on any event loop) reaches it through a transport that hands requests to that loop. So the app's
+database engine lives on one loop whatever the callers do, and a sync client needs no server.
+
+The app's lifespan (startup and shutdown hooks) is reference-counted: the first client that
+opens starts it, the last that closes shuts it down, however many nest or run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import os
+import tempfile
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import httpx
+
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
+EPHEMERAL_BASE_URL = "http://ephemeral-prefect/api"
+STARTUP_TIMEOUT = 120.0
+
+
+class AppHost:
+    """One app, its loop thread, and the count of clients using it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._users = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lifespan: contextlib.AsyncExitStack | None = None
+        self._started: concurrent.futures.Future[None] | None = None
+        self._asgi = httpx.ASGITransport(app=app)
+
+    def acquire(self) -> concurrent.futures.Future[None]:
+        """Count one more user; the returned future is done when the app has started."""
+        with self._lock:
+            self._users += 1
+            if self._users == 1:
+                if self._loop is None:
+                    self._loop = asyncio.new_event_loop()
+                    threading.Thread(
+                        target=self._loop.run_forever, name="prefect-sdk-ephemeral", daemon=True
+                    ).start()
+                self._started = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
+            assert self._started is not None
+            return self._started
+
+    def release(self) -> concurrent.futures.Future[None]:
+        """Count one user less; the last one's future is done when the app has shut down."""
+        with self._lock:
+            if self._users == 0:
+                raise RuntimeError("release() without acquire()")
+            self._users -= 1
+            assert self._loop is not None
+            if self._users == 0:
+                return asyncio.run_coroutine_threadsafe(self._stop(), self._loop)
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        done.set_result(None)
+        return done
+
+    @property
+    def users(self) -> int:
+        return self._users
+
+    async def _start(self) -> None:
+        stack = contextlib.AsyncExitStack()
+        router = getattr(self.app, "router", None)
+        lifespan = getattr(router, "lifespan_context", None)
+        if lifespan is not None:
+            await stack.enter_async_context(lifespan(self.app))
+        self._lifespan = stack
+
+    async def _stop(self) -> None:
+        # A start still under way (a client that closed at once) finishes before the shutdown.
+        if self._started is not None and not self._started.done():
+            await asyncio.wrap_future(self._started)
+        stack, self._lifespan = self._lifespan, None
+        if stack is not None:
+            await stack.aclose()
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        response = await self._asgi.handle_async_request(request)
+        content = await response.aread()
+        return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+    def submit(self, request: httpx.Request) -> concurrent.futures.Future[httpx.Response]:
+        if self._loop is None or self._users == 0:
+            raise RuntimeError("the in-process app is not running: open the client first")
+        request.read()
+        return asyncio.run_coroutine_threadsafe(self._send(request), self._loop)
+
+
+class AppTransport(httpx.BaseTransport):
+    """Sync transport to an `AppHost`."""
+
+    def __init__(self, host: AppHost) -> None:
+        self.host = host
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.host.submit(request).result()
+
+
+class AsyncAppTransport(httpx.AsyncBaseTransport):
+    """Async transport to an `AppHost`, usable from any event loop."""
+
+    def __init__(self, host: AppHost) -> None:
+        self.host = host
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await asyncio.wrap_future(self.host.submit(request))
+
+
+_hosts: dict[int, AppHost] = {}
+_hosts_lock = threading.Lock()
+
+
+def host_for(app: ASGIApp) -> AppHost:
+    """The one AppHost of `app` in this process."""
+    with _hosts_lock:
+        host = _hosts.get(id(app))
+        if host is None or host.app is not app:
+            host = _hosts[id(app)] = AppHost(app)
+        return host
+
+
+_prefect_app: ASGIApp | None = None
+
+
+def prefect_server_app() -> ASGIApp:
+    """Prefect's own server app (the `server` extra), built once per process.
+
+    It uses PREFECT_HOME's SQLite database when PREFECT_HOME is set, else a throwaway one.
+    """
+    global _prefect_app
+    with _hosts_lock:
+        if _prefect_app is None:
+            if "PREFECT_HOME" not in os.environ:
+                os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-sdk-ephemeral-")
+            from prefect.server.api.server import create_app
+
+            _prefect_app = create_app(ephemeral=True)
+        return _prefect_app
+
+
+def server_extra_installed() -> bool:
+    """Whether Prefect's server package (the `server` extra) can be imported."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("prefect.server.api.server") is not None
+    except ModuleNotFoundError:
+        return False

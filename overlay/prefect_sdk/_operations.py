@@ -1,0 +1,99 @@
+"""Client methods written once for both clients.
+
+A method is a generator ("an operation") that yields the `httpx.Request`s it needs and is sent
+back each response; it returns its result. The `@operation` descriptor turns it into an
+`async def` method on `PrefectClient` and a plain method on `SyncPrefectClient`, and tells type
+checkers so. A listing is a generator that also yields `Item`s: `@listing` makes it an async
+iterator on one client and an iterator on the other. Only `_drive`/`_adrive` (and their
+listing twins) send anything.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
+
+import httpx
+
+from .errors import raise_for_status
+
+if TYPE_CHECKING:
+    from .client import PrefectClient, SyncPrefectClient
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
+Op = Generator[httpx.Request, httpx.Response, R]
+
+
+class Item(Generic[T]):
+    """One element of a listing, yielded between the listing's requests."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+
+Listing = Generator["httpx.Request | Item[T]", "httpx.Response | None", None]
+
+
+class _Endpoint(Protocol):
+    """What an operation uses of a generated endpoint module."""
+
+    def _get_kwargs(self, *args: Any, **kwargs: Any) -> dict[str, Any]: ...
+
+
+def send(client: Any, endpoint: Any, /, **arguments: Any) -> Op[httpx.Response]:
+    """Send one call of a generated endpoint; return its response, raising for non-2xx."""
+    response = yield client._http.build_request(**endpoint._get_kwargs(**arguments))
+    raise_for_status(response)
+    return response
+
+
+def call(client: Any, endpoint: Any, /, **arguments: Any) -> Op[Any]:
+    """Send one call of a generated endpoint and return its parsed result (a model, list, ...)."""
+    response = yield from send(client, endpoint, **arguments)
+    return endpoint._parse_response(client=client.api, response=response)
+
+
+class operation(Generic[P, R]):
+    """Makes an operation an async method of PrefectClient and a plain one of SyncPrefectClient."""
+
+    def __init__(self, fn: Callable[Concatenate[Any, P], Op[R]]) -> None:
+        self.fn = fn
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    @overload
+    def __get__(self, client: None, owner: type) -> operation[P, R]: ...
+    @overload
+    def __get__(
+        self, client: PrefectClient, owner: type
+    ) -> Callable[P, Coroutine[Any, Any, R]]: ...
+    @overload
+    def __get__(self, client: SyncPrefectClient, owner: type) -> Callable[P, R]: ...
+    def __get__(self, client: Any, owner: type) -> Any:
+        if client is None:
+            return self
+        return client._bind(self.fn)
+
+
+class listing(Generic[P, T]):
+    """Makes a listing an async iterator of PrefectClient and an iterator of SyncPrefectClient."""
+
+    def __init__(self, fn: Callable[Concatenate[Any, P], Listing[T]]) -> None:
+        self.fn = fn
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    @overload
+    def __get__(self, client: None, owner: type) -> listing[P, T]: ...
+    @overload
+    def __get__(self, client: PrefectClient, owner: type) -> Callable[P, AsyncIterator[T]]: ...
+    @overload
+    def __get__(self, client: SyncPrefectClient, owner: type) -> Callable[P, Iterator[T]]: ...
+    def __get__(self, client: Any, owner: type) -> Any:
+        if client is None:
+            return self
+        return client._bind_listing(self.fn)

@@ -1,0 +1,205 @@
+"""What happens around one request: retries, waits, the maintenance header and CSRF tokens.
+
+Written once, without I/O ("sans-IO"): `RequestPolicy.exchange(request)` is a generator that
+yields what must be done next (an `httpx.Request` to send, or a `Sleep`) and is sent back the
+result (the response, or the transport error thrown into it). The sync and async transports in
+`_transport.py` are the only code that sends or sleeps; everything that decides lives here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+
+import httpx
+
+logger = logging.getLogger("prefect_sdk")
+
+# Statuses that say "try again later": request timeout, too many requests, bad gateway, unavailable.
+RETRY_STATUSES = frozenset({408, 429, 502, 503})
+# Transport failures worth another try: timeouts and connections dropped or refused mid-way.
+RETRY_ERRORS: tuple[type[Exception], ...] = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+)
+STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BACKOFF_BASE = 2.0
+BACKOFF_CAP = 30.0
+# A Retry-After longer than this is not waited for: the error is raised at once instead.
+MAX_RETRY_AFTER = 300.0
+CSRF_TOKEN_HEADER = "Prefect-Csrf-Token"
+CSRF_CLIENT_HEADER = "Prefect-Csrf-Client"
+CSRF_INVALID_DETAIL = "Invalid CSRF token"
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """An instruction to the transport: wait this many seconds, then resume the exchange."""
+
+    seconds: float
+
+
+Step = httpx.Request | Sleep
+Exchange = Generator[Step, httpx.Response | None, httpx.Response]
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP-date; None if unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        current = time.time() if now is None else now
+        return max(0.0, when.timestamp() - current)
+    if seconds != seconds or seconds < 0:  # NaN or negative
+        return None
+    return seconds
+
+
+def backoff_delay(retry_number: int, jitter_factor: float, rng: random.Random) -> float:
+    """Exponential backoff, 2, 4, 8, ... seconds up to a cap, stretched by up to `jitter_factor`."""
+    delay = min(BACKOFF_CAP, BACKOFF_BASE ** (retry_number + 1))
+    return delay * (1.0 + rng.uniform(0.0, jitter_factor))
+
+
+@dataclass
+class RequestPolicy:
+    """The retry and CSRF rules of one client, and the state they keep between requests."""
+
+    base_url: httpx.URL
+    max_retries: int = 5
+    extra_retry_codes: frozenset[int] = frozenset()
+    jitter_factor: float = 0.2
+    csrf_enabled: bool = True
+    rng: random.Random = field(default_factory=random.Random)
+    clock: Callable[[], float] = time.time
+    csrf_client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _csrf_token: str | None = field(default=None, init=False)
+    _csrf_expires_at: float = field(default=0.0, init=False)
+    _has_connected: bool = field(default=False, init=False)
+
+    def exchange(self, request: httpx.Request) -> Exchange:
+        """Send `request` until it succeeds, fails for good, or the retries are spent."""
+        retries = 0
+        while True:
+            if self.csrf_enabled and request.method in STATE_CHANGING_METHODS:
+                yield from self._ensure_csrf_token(request)
+                if self._csrf_token is not None:
+                    request.headers[CSRF_TOKEN_HEADER] = self._csrf_token
+                    request.headers[CSRF_CLIENT_HEADER] = self.csrf_client_id
+            try:
+                response = yield request
+            except RETRY_ERRORS as error:
+                first_contact_refused = isinstance(error, httpx.ConnectError) and (
+                    not self._has_connected
+                )
+                if first_contact_refused or retries >= self.max_retries:
+                    raise
+                delay = backoff_delay(retries, self.jitter_factor, self.rng)
+                retries += 1
+                self._log_retry(request, type(error).__name__, retries, delay)
+                yield Sleep(delay)
+                continue
+            assert response is not None
+            self._has_connected = True
+
+            if response.headers.get("Prefect-Maintenance", "").lower() == "true":
+                # The server is down for maintenance and says so: wait, without spending a retry.
+                asked = parse_retry_after(response.headers.get("Retry-After"), self.clock())
+                delay = (
+                    asked if asked is not None else backoff_delay(0, self.jitter_factor, self.rng)
+                )
+                logger.debug(
+                    "%s %s: server in maintenance, waiting %.2fs",
+                    request.method,
+                    request.url,
+                    delay,
+                )
+                yield Sleep(delay)
+                continue
+
+            if retries >= self.max_retries:
+                return response
+            if response.status_code == 403 and self._is_stale_csrf(response):
+                self._csrf_token = None
+                retries += 1
+                self._log_retry(request, "stale CSRF token", retries, 0.0)
+                continue
+            if (
+                response.status_code in RETRY_STATUSES
+                or response.status_code in self.extra_retry_codes
+            ):
+                asked = parse_retry_after(response.headers.get("Retry-After"), self.clock())
+                if asked is not None and asked > MAX_RETRY_AFTER:
+                    return response
+                delay = (
+                    asked
+                    if asked is not None
+                    else backoff_delay(retries, self.jitter_factor, self.rng)
+                )
+                retries += 1
+                self._log_retry(request, str(response.status_code), retries, delay)
+                yield Sleep(delay)
+                continue
+            return response
+
+    def _ensure_csrf_token(
+        self, request: httpx.Request
+    ) -> Generator[Step, httpx.Response | None, None]:
+        """Fetch a CSRF token if none is held or it expired; turn CSRF off if the server has none."""
+        if self._csrf_token is not None and self.clock() < self._csrf_expires_at:
+            return
+        from prefect_api.api.default import create_csrf_token
+
+        call = create_csrf_token._get_kwargs(client_query=self.csrf_client_id)
+        headers = {
+            name: value
+            for name, value in request.headers.items()
+            if name.lower() not in ("content-type", "content-length", CSRF_TOKEN_HEADER.lower())
+        }
+        token_request = httpx.Request(
+            call["method"],
+            self.base_url.join(call["url"].lstrip("/")),
+            params=call["params"],
+            headers=headers,
+        )
+        response = yield token_request
+        assert response is not None
+        if response.status_code == 404 or (
+            response.status_code == 422 and "disabled" in response.text.lower()
+        ):
+            logger.debug("CSRF protection is off on this server: not sending tokens")
+            self.csrf_enabled = False
+            return
+        if response.status_code != 200:
+            return  # the request itself will meet the same trouble and report it
+        body = response.json()
+        self._csrf_token = body["token"]
+        expiration = datetime.datetime.fromisoformat(str(body["expiration"]).replace("Z", "+00:00"))
+        if expiration.tzinfo is None:
+            expiration = expiration.replace(tzinfo=datetime.timezone.utc)
+        self._csrf_expires_at = expiration.timestamp()
+
+    def _is_stale_csrf(self, response: httpx.Response) -> bool:
+        return self.csrf_enabled and CSRF_INVALID_DETAIL.lower() in response.text.lower()
+
+    @staticmethod
+    def _log_retry(request: httpx.Request, reason: str, retry: int, delay: float) -> None:
+        logger.debug(
+            "%s %s: %s, retry %d in %.2fs", request.method, request.url, reason, retry, delay
+        )

@@ -1,0 +1,427 @@
+"""`PrefectClient` (async) and `SyncPrefectClient`: one implementation, two ways to call it.
+
+Everything the two share (settings, headers, the httpx configuration, the request policy, the
+methods) lives in `BaseClient`; each subclass adds only how it opens, closes and drives an
+operation (see `_operations.py`).
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
+from types import TracebackType
+from typing import Any, Literal, TypeVar, overload
+
+import httpx
+
+from . import _ephemeral
+from ._operations import Item, Listing, Op, call, operation, send
+from ._policy import RequestPolicy
+from ._settings import Settings, is_cloud_url, load_settings
+from ._transport import AsyncRetryingTransport, RetryingTransport
+from ._version import __version__
+from .errors import ClientNotOpenError, PrefectSDKError, SettingsError
+
+logger = logging.getLogger("prefect_sdk")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+API_VERSION_HEADER = "X-PREFECT-API-VERSION"
+# Headers the SDK sets itself; PREFECT_CLIENT_CUSTOM_HEADERS may not replace them.
+PROTECTED_HEADERS = frozenset(
+    name.lower()
+    for name in (
+        "Authorization",
+        API_VERSION_HEADER,
+        "User-Agent",
+        "Prefect-Csrf-Token",
+        "Prefect-Csrf-Client",
+    )
+)
+TRANSPORT_OPTIONS = (
+    "verify",
+    "cert",
+    "trust_env",
+    "http1",
+    "http2",
+    "limits",
+    "proxy",
+    "uds",
+    "local_address",
+    "retries",
+    "socket_options",
+)
+POOL_LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=8, keepalive_expiry=25)
+
+
+class ServerType(str, enum.Enum):
+    """What kind of Prefect API a client talks to."""
+
+    EPHEMERAL = "ephemeral"
+    SERVER = "server"
+    CLOUD = "cloud"
+    UNCONFIGURED = "unconfigured"
+
+
+def determine_server_type(settings: Settings | None = None) -> ServerType:
+    """The server type the current settings (or `settings`) point at."""
+    settings = settings or load_settings()
+    if settings.api_url:
+        if is_cloud_url(settings.api_url, settings.cloud_api_url):
+            return ServerType.CLOUD
+        return ServerType.SERVER
+    if _ephemeral.server_extra_installed():
+        return ServerType.EPHEMERAL
+    return ServerType.UNCONFIGURED
+
+
+UNCONFIGURED_MESSAGE = (
+    "no Prefect API configured: set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api), "
+    "or install prefect-sdk[server] to run an in-process server"
+)
+
+
+class BaseClient:
+    """Configuration and methods shared by both clients. Not for direct use."""
+
+    _http: httpx.Client | httpx.AsyncClient
+
+    def __init__(
+        self,
+        api: str | _ephemeral.ASGIApp,
+        *,
+        api_key: str | None = None,
+        api_version: str | None = None,
+        httpx_settings: Mapping[str, Any] | None = None,
+        auth_string: str | None = None,
+    ) -> None:
+        from prefect_api import API_VERSION, Client
+
+        self._settings = load_settings(api_key=api_key, auth_string=auth_string)
+        options = dict(httpx_settings or {})
+        app = options.pop("app", None)
+        if app is not None and isinstance(api, str):
+            raise SettingsError("httpx_settings['app'] cannot be used together with an API URL")
+        if app is None and not isinstance(api, str):
+            app = api
+        self._host: _ephemeral.AppHost | None = None
+        if app is not None:
+            self._host = _ephemeral.host_for(app)
+            self._api_url = _ephemeral.EPHEMERAL_BASE_URL
+            self._server_type = ServerType.EPHEMERAL
+        else:
+            assert isinstance(api, str)
+            if not api.startswith(("http://", "https://")):
+                raise SettingsError(f"API URL {api!r} must start with http:// or https://")
+            self._api_url = api.rstrip("/")
+            cloud = is_cloud_url(self._api_url, self._settings.cloud_api_url)
+            self._server_type = ServerType.CLOUD if cloud else ServerType.SERVER
+
+        headers = httpx.Headers(options.pop("headers", None))
+        for name, value in self._settings.custom_headers.items():
+            if name.lower() in PROTECTED_HEADERS:
+                logger.warning("PREFECT_CLIENT_CUSTOM_HEADERS may not set %s: ignored", name)
+            elif name not in headers:
+                headers[name] = value
+        headers[API_VERSION_HEADER] = api_version or API_VERSION
+        headers["User-Agent"] = f"prefect-sdk/{__version__}"
+        if self._settings.auth_string:
+            token = base64.b64encode(self._settings.auth_string.encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        elif self._settings.api_key:
+            headers["Authorization"] = f"Bearer {self._settings.api_key}"
+
+        self._policy = RequestPolicy(
+            base_url=httpx.URL(self._api_url + "/"),
+            max_retries=self._settings.max_retries,
+            extra_retry_codes=self._settings.retry_extra_codes,
+            jitter_factor=self._settings.retry_jitter_factor,
+            csrf_enabled=self._settings.csrf_support_enabled
+            and self._server_type is not ServerType.CLOUD,
+        )
+        self._http_options: dict[str, Any] = {
+            "base_url": self._api_url,
+            "headers": headers,
+            "timeout": httpx.Timeout(self._settings.request_timeout),
+            "http2": self._settings.enable_http2,
+            "limits": POOL_LIMITS,
+            **options,
+        }
+        # The generated package's client, sharing this client's httpx client: for parsing, and
+        # for users who call generated endpoint functions directly (`client.api`).
+        self.api = Client(base_url=self._api_url, raise_on_unexpected_status=False)
+        self._opened = False
+        self._closed = False
+
+    def _inner_transport_options(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Split the httpx options into (connection-pool transport options, client options).
+
+        httpx ignores pool options given to a client that has its own transport, so they go to
+        the pool transport this client wraps.
+        """
+        options = dict(self._http_options)
+        transport = {key: options.pop(key) for key in TRANSPORT_OPTIONS if key in options}
+        if "trust_env" in transport:
+            options["trust_env"] = transport["trust_env"]
+        return transport, options
+
+    @property
+    def api_url(self) -> httpx.URL:
+        """The base URL of the API."""
+        return httpx.URL(self._api_url)
+
+    @property
+    def server_type(self) -> ServerType:
+        return self._server_type
+
+    def client_version(self) -> str:
+        """The version of this SDK."""
+        return __version__
+
+    def __repr__(self) -> str:
+        kind = self._server_type.value
+        return f"{type(self).__name__}(api_url={self._api_url!r}, server_type={kind})"
+
+    def _check_open(self) -> None:
+        if not self._opened or self._closed:
+            state = "closed" if self._closed else "not open"
+            how = "async with" if isinstance(self, PrefectClient) else "with"
+            raise ClientNotOpenError(
+                f"{type(self).__name__} is {state}: use it inside `{how} get_client() as client:`"
+            )
+
+    # ----- methods (each written once; see _operations.py) -----
+
+    @operation
+    def hello(self) -> Op[httpx.Response]:
+        """The raw response of `GET /hello`."""
+        from prefect_api.api.root import hello
+
+        return (yield from send(self, hello))
+
+    @operation
+    def api_version(self) -> Op[str]:
+        """The server's version, as it reports it (`GET /admin/version`)."""
+        from prefect_api.api.admin import read_version
+
+        version: str = yield from call(self, read_version)
+        return version
+
+    @operation
+    def api_healthcheck(self) -> Op[Exception | None]:
+        """None when the server answers `GET /health`, else the exception met; never raises."""
+        from prefect_api.api.root import health_check
+
+        try:
+            yield from send(self, health_check)
+        except Exception as error:  # noqa: BLE001 - returned, by contract
+            return error
+        return None
+
+    @operation
+    def raise_for_api_version_mismatch(self) -> Op[None]:
+        """Raise if the server's major version differs from the one this SDK was generated for."""
+        from prefect_api import PREFECT_VERSION
+        from prefect_api.api.admin import read_version
+
+        if self._server_type is ServerType.CLOUD:
+            return None  # Cloud serves every client version
+        server_version: str = yield from call(self, read_version)
+        if server_version.split(".")[0] != PREFECT_VERSION.split(".")[0]:
+            raise PrefectSDKError(
+                f"server version {server_version} is incompatible with prefect-sdk "
+                f"{__version__}, generated for Prefect {PREFECT_VERSION}: major versions differ"
+            )
+        return None
+
+
+class PrefectClient(BaseClient):
+    """The async client: `async with get_client() as client: await client.read_flow(...)`."""
+
+    _http: httpx.AsyncClient
+
+    def _make_http(self) -> httpx.AsyncClient:
+        transport_options, options = self._inner_transport_options()
+        inner: httpx.AsyncBaseTransport
+        if self._host is not None:
+            inner = _ephemeral.AsyncAppTransport(self._host)
+        else:
+            inner = options.pop("transport", None) or httpx.AsyncHTTPTransport(**transport_options)
+        options.pop("transport", None)
+        transport = AsyncRetryingTransport(inner, self._policy)
+        return httpx.AsyncClient(transport=transport, **options)
+
+    async def __aenter__(self) -> PrefectClient:
+        if self._opened:
+            raise ClientNotOpenError(f"{type(self).__name__} cannot be opened twice")
+        if self._host is not None:
+            import asyncio
+
+            await asyncio.wrap_future(self._host.acquire())
+        self._http = self._make_http()
+        self.api.set_async_httpx_client(self._http)
+        self._opened = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._closed = True
+        await self._http.aclose()
+        if self._host is not None:
+            import asyncio
+
+            await asyncio.wrap_future(self._host.release())
+
+    def _bind(self, fn: Callable[..., Op[R]]) -> Callable[..., Coroutine[Any, Any, R]]:
+        async def method(*args: Any, **kwargs: Any) -> R:
+            self._check_open()
+            op = fn(self, *args, **kwargs)
+            try:
+                request = next(op)
+                while True:
+                    try:
+                        response = await self._http.send(request)
+                    except Exception as error:  # handed to the operation, which may handle it
+                        request = op.throw(error)
+                    else:
+                        request = op.send(response)
+            except StopIteration as done:
+                result: R = done.value
+                return result
+
+        method.__name__ = fn.__name__
+        method.__doc__ = fn.__doc__
+        return method
+
+    def _bind_listing(self, fn: Callable[..., Listing[T]]) -> Callable[..., AsyncIterator[T]]:
+        async def method(*args: Any, **kwargs: Any) -> AsyncIterator[T]:
+            self._check_open()
+            steps = fn(self, *args, **kwargs)
+            reply: httpx.Response | None = None
+            for _ in iter(int, 1):  # until the listing returns
+                try:
+                    step = steps.send(reply)
+                except StopIteration:
+                    return
+                if isinstance(step, Item):
+                    reply = None
+                    yield step.value
+                else:
+                    reply = await self._http.send(step)
+
+        method.__name__ = fn.__name__
+        method.__doc__ = fn.__doc__
+        return method
+
+
+class SyncPrefectClient(BaseClient):
+    """The sync client: `with get_client(sync_client=True) as client: client.read_flow(...)`."""
+
+    _http: httpx.Client
+
+    def _make_http(self) -> httpx.Client:
+        transport_options, options = self._inner_transport_options()
+        inner: httpx.BaseTransport
+        if self._host is not None:
+            inner = _ephemeral.AppTransport(self._host)
+        else:
+            inner = options.pop("transport", None) or httpx.HTTPTransport(**transport_options)
+        options.pop("transport", None)
+        transport = RetryingTransport(inner, self._policy)
+        return httpx.Client(transport=transport, **options)
+
+    def __enter__(self) -> SyncPrefectClient:
+        if self._opened:
+            raise ClientNotOpenError(f"{type(self).__name__} cannot be opened twice")
+        if self._host is not None:
+            self._host.acquire().result(timeout=_ephemeral.STARTUP_TIMEOUT)
+        self._http = self._make_http()
+        self.api.set_httpx_client(self._http)
+        self._opened = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._closed = True
+        self._http.close()
+        if self._host is not None:
+            self._host.release().result(timeout=_ephemeral.STARTUP_TIMEOUT)
+
+    def _bind(self, fn: Callable[..., Op[R]]) -> Callable[..., R]:
+        def method(*args: Any, **kwargs: Any) -> R:
+            self._check_open()
+            op = fn(self, *args, **kwargs)
+            try:
+                request = next(op)
+                while True:
+                    try:
+                        response = self._http.send(request)
+                    except Exception as error:  # handed to the operation, which may handle it
+                        request = op.throw(error)
+                    else:
+                        request = op.send(response)
+            except StopIteration as done:
+                result: R = done.value
+                return result
+
+        method.__name__ = fn.__name__
+        method.__doc__ = fn.__doc__
+        return method
+
+    def _bind_listing(self, fn: Callable[..., Listing[T]]) -> Callable[..., Iterator[T]]:
+        def method(*args: Any, **kwargs: Any) -> Iterator[T]:
+            self._check_open()
+            steps = fn(self, *args, **kwargs)
+            reply: httpx.Response | None = None
+            while True:
+                try:
+                    step = steps.send(reply)
+                except StopIteration:
+                    return
+                if isinstance(step, Item):
+                    reply = None
+                    yield step.value
+                else:
+                    reply = self._http.send(step)
+
+        method.__name__ = fn.__name__
+        method.__doc__ = fn.__doc__
+        return method
+
+
+@overload
+def get_client(
+    httpx_settings: Mapping[str, Any] | None = None, sync_client: Literal[False] = False
+) -> PrefectClient: ...
+@overload
+def get_client(
+    httpx_settings: Mapping[str, Any] | None = None, *, sync_client: Literal[True]
+) -> SyncPrefectClient: ...
+def get_client(
+    httpx_settings: Mapping[str, Any] | None = None, sync_client: bool = False
+) -> PrefectClient | SyncPrefectClient:
+    """A client for the API the settings point at: PREFECT_API_URL, else the in-process server."""
+    settings = load_settings()
+    api: str | _ephemeral.ASGIApp
+    if settings.api_url:
+        api = settings.api_url
+    elif httpx_settings and "app" in httpx_settings:
+        api = httpx_settings["app"]
+        httpx_settings = {k: v for k, v in httpx_settings.items() if k != "app"}
+    elif _ephemeral.server_extra_installed():
+        api = _ephemeral.prefect_server_app()
+    else:
+        raise SettingsError(UNCONFIGURED_MESSAGE)
+    client_type = SyncPrefectClient if sync_client else PrefectClient
+    return client_type(api, httpx_settings=httpx_settings)
