@@ -161,7 +161,7 @@ class RequestPolicy:
     def _ensure_csrf_token(
         self, request: httpx.Request
     ) -> Generator[Step, httpx.Response | None, None]:
-        """Fetch a CSRF token if none is held or it expired; turn CSRF off if the server has none."""
+        """Fetch a CSRF token if none is held or it expired; turn CSRF off if the server lacks it."""
         if self._csrf_token is not None and self.clock() < self._csrf_expires_at:
             return
         from prefect_api.api.default import create_csrf_token

@@ -9,6 +9,7 @@ import types
 from pathlib import Path
 
 import pytest
+
 from prefect_sdk import _settings
 from prefect_sdk._settings import Settings, is_cloud_url, load_settings
 from prefect_sdk.errors import SettingsError
