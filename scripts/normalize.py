@@ -113,6 +113,36 @@ def name_split_schemas_apart(spec: Spec) -> None:
             schema["title"] = key.replace("-", "")
 
 
+def name_request_bodies_after_operations(spec: Spec) -> None:
+    """FastAPI names a body model after its route id (`BodyReadFlowsFlowsFilterPost`); use `ReadFlowsBody`.
+
+    Runs after the operations are renamed. Operation names are unique only within a tag, so when
+    the name is taken the tag is put in front (`WorkPoolsReadWorkQueuesBody`); a body schema shared
+    by several operations keeps the name given by the first; a clash left after that fails.
+    """
+    schemas = spec.get("components", {}).get("schemas", {})
+    titles = {schema.get("title") for schema in schemas.values()}
+    named: set[str] = set()
+    for _, _, operation in operations(spec):
+        content = operation.get("requestBody", {}).get("content", {})
+        ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+        key = ref.rsplit("/", 1)[-1]
+        if not key.startswith("Body_") or key in named:
+            continue
+        title = _pascal(operation["operationId"]) + "Body"
+        if title in titles:
+            title = _pascal(tag_module((operation.get("tags") or ["default"])[0])) + title
+        if title in titles:
+            raise ValueError(f"cannot name {key} {title}: another schema has that title")
+        schemas[key]["title"] = title
+        titles.add(title)
+        named.add(key)
+
+
+def _pascal(snake: str) -> str:
+    return "".join(word.capitalize() for word in snake.split("_"))
+
+
 def drop_unrepresentable_defaults(spec: Spec) -> None:
     """An object default on a model-typed property cannot be generated (the model is skipped).
 
@@ -139,6 +169,7 @@ RULES: list[Rule] = [
     name_operations_after_route_functions,
     drop_api_version_header,
     name_split_schemas_apart,
+    name_request_bodies_after_operations,
     drop_unrepresentable_defaults,
 ]
 

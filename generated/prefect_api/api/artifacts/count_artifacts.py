@@ -6,14 +6,14 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_count_artifacts_artifacts_count_post import BodyCountArtifactsArtifactsCountPost
+from ...models.count_artifacts_body import CountArtifactsBody
 from ...models.http_validation_error import HTTPValidationError
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyCountArtifactsArtifactsCountPost | Unset = UNSET,
+    body: CountArtifactsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -63,14 +63,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountArtifactsArtifactsCountPost | Unset = UNSET,
+    body: CountArtifactsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | int]:
     """Count Artifacts
 
      Count artifacts from the database.
 
     Args:
-        body (BodyCountArtifactsArtifactsCountPost | Unset):
+        body (CountArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -94,14 +94,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountArtifactsArtifactsCountPost | Unset = UNSET,
+    body: CountArtifactsBody | Unset = UNSET,
 ) -> HTTPValidationError | int | None:
     """Count Artifacts
 
      Count artifacts from the database.
 
     Args:
-        body (BodyCountArtifactsArtifactsCountPost | Unset):
+        body (CountArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -120,14 +120,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountArtifactsArtifactsCountPost | Unset = UNSET,
+    body: CountArtifactsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | int]:
     """Count Artifacts
 
      Count artifacts from the database.
 
     Args:
-        body (BodyCountArtifactsArtifactsCountPost | Unset):
+        body (CountArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -149,14 +149,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountArtifactsArtifactsCountPost | Unset = UNSET,
+    body: CountArtifactsBody | Unset = UNSET,
 ) -> HTTPValidationError | int | None:
     """Count Artifacts
 
      Count artifacts from the database.
 
     Args:
-        body (BodyCountArtifactsArtifactsCountPost | Unset):
+        body (CountArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

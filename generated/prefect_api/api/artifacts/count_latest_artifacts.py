@@ -6,16 +6,14 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_count_latest_artifacts_artifacts_latest_count_post import (
-    BodyCountLatestArtifactsArtifactsLatestCountPost,
-)
+from ...models.count_latest_artifacts_body import CountLatestArtifactsBody
 from ...models.http_validation_error import HTTPValidationError
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyCountLatestArtifactsArtifactsLatestCountPost | Unset = UNSET,
+    body: CountLatestArtifactsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -65,14 +63,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountLatestArtifactsArtifactsLatestCountPost | Unset = UNSET,
+    body: CountLatestArtifactsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | int]:
     """Count Latest Artifacts
 
      Count artifacts from the database.
 
     Args:
-        body (BodyCountLatestArtifactsArtifactsLatestCountPost | Unset):
+        body (CountLatestArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -96,14 +94,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountLatestArtifactsArtifactsLatestCountPost | Unset = UNSET,
+    body: CountLatestArtifactsBody | Unset = UNSET,
 ) -> HTTPValidationError | int | None:
     """Count Latest Artifacts
 
      Count artifacts from the database.
 
     Args:
-        body (BodyCountLatestArtifactsArtifactsLatestCountPost | Unset):
+        body (CountLatestArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,14 +120,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountLatestArtifactsArtifactsLatestCountPost | Unset = UNSET,
+    body: CountLatestArtifactsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | int]:
     """Count Latest Artifacts
 
      Count artifacts from the database.
 
     Args:
-        body (BodyCountLatestArtifactsArtifactsLatestCountPost | Unset):
+        body (CountLatestArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,14 +149,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountLatestArtifactsArtifactsLatestCountPost | Unset = UNSET,
+    body: CountLatestArtifactsBody | Unset = UNSET,
 ) -> HTTPValidationError | int | None:
     """Count Latest Artifacts
 
      Count artifacts from the database.
 
     Args:
-        body (BodyCountLatestArtifactsArtifactsLatestCountPost | Unset):
+        body (CountLatestArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -7,14 +7,14 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.artifact import Artifact
-from ...models.body_read_artifacts_artifacts_filter_post import BodyReadArtifactsArtifactsFilterPost
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_artifacts_body import ReadArtifactsBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadArtifactsArtifactsFilterPost | Unset = UNSET,
+    body: ReadArtifactsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,14 +70,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadArtifactsArtifactsFilterPost | Unset = UNSET,
+    body: ReadArtifactsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[Artifact]]:
     """Read Artifacts
 
      Retrieve artifacts from the database.
 
     Args:
-        body (BodyReadArtifactsArtifactsFilterPost | Unset):
+        body (ReadArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,14 +101,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadArtifactsArtifactsFilterPost | Unset = UNSET,
+    body: ReadArtifactsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[Artifact] | None:
     """Read Artifacts
 
      Retrieve artifacts from the database.
 
     Args:
-        body (BodyReadArtifactsArtifactsFilterPost | Unset):
+        body (ReadArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,14 +127,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadArtifactsArtifactsFilterPost | Unset = UNSET,
+    body: ReadArtifactsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[Artifact]]:
     """Read Artifacts
 
      Retrieve artifacts from the database.
 
     Args:
-        body (BodyReadArtifactsArtifactsFilterPost | Unset):
+        body (ReadArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,14 +156,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadArtifactsArtifactsFilterPost | Unset = UNSET,
+    body: ReadArtifactsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[Artifact] | None:
     """Read Artifacts
 
      Retrieve artifacts from the database.
 
     Args:
-        body (BodyReadArtifactsArtifactsFilterPost | Unset):
+        body (ReadArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -7,16 +7,14 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.artifact_collection import ArtifactCollection
-from ...models.body_read_latest_artifacts_artifacts_latest_filter_post import (
-    BodyReadLatestArtifactsArtifactsLatestFilterPost,
-)
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_latest_artifacts_body import ReadLatestArtifactsBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadLatestArtifactsArtifactsLatestFilterPost | Unset = UNSET,
+    body: ReadLatestArtifactsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -72,14 +70,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadLatestArtifactsArtifactsLatestFilterPost | Unset = UNSET,
+    body: ReadLatestArtifactsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[ArtifactCollection]]:
     """Read Latest Artifacts
 
      Retrieve artifacts from the database.
 
     Args:
-        body (BodyReadLatestArtifactsArtifactsLatestFilterPost | Unset):
+        body (ReadLatestArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -103,14 +101,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadLatestArtifactsArtifactsLatestFilterPost | Unset = UNSET,
+    body: ReadLatestArtifactsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[ArtifactCollection] | None:
     """Read Latest Artifacts
 
      Retrieve artifacts from the database.
 
     Args:
-        body (BodyReadLatestArtifactsArtifactsLatestFilterPost | Unset):
+        body (ReadLatestArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -129,14 +127,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadLatestArtifactsArtifactsLatestFilterPost | Unset = UNSET,
+    body: ReadLatestArtifactsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[ArtifactCollection]]:
     """Read Latest Artifacts
 
      Retrieve artifacts from the database.
 
     Args:
-        body (BodyReadLatestArtifactsArtifactsLatestFilterPost | Unset):
+        body (ReadLatestArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,14 +156,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadLatestArtifactsArtifactsLatestFilterPost | Unset = UNSET,
+    body: ReadLatestArtifactsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[ArtifactCollection] | None:
     """Read Latest Artifacts
 
      Retrieve artifacts from the database.
 
     Args:
-        body (BodyReadLatestArtifactsArtifactsLatestFilterPost | Unset):
+        body (ReadLatestArtifactsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

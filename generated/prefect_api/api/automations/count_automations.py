@@ -6,14 +6,14 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_count_automations_automations_count_post import BodyCountAutomationsAutomationsCountPost
+from ...models.count_automations_body import CountAutomationsBody
 from ...models.http_validation_error import HTTPValidationError
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyCountAutomationsAutomationsCountPost | Unset = UNSET,
+    body: CountAutomationsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -63,12 +63,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountAutomationsAutomationsCountPost | Unset = UNSET,
+    body: CountAutomationsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | int]:
     """Count Automations
 
     Args:
-        body (BodyCountAutomationsAutomationsCountPost | Unset):
+        body (CountAutomationsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -92,12 +92,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountAutomationsAutomationsCountPost | Unset = UNSET,
+    body: CountAutomationsBody | Unset = UNSET,
 ) -> HTTPValidationError | int | None:
     """Count Automations
 
     Args:
-        body (BodyCountAutomationsAutomationsCountPost | Unset):
+        body (CountAutomationsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -116,12 +116,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountAutomationsAutomationsCountPost | Unset = UNSET,
+    body: CountAutomationsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | int]:
     """Count Automations
 
     Args:
-        body (BodyCountAutomationsAutomationsCountPost | Unset):
+        body (CountAutomationsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -143,12 +143,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountAutomationsAutomationsCountPost | Unset = UNSET,
+    body: CountAutomationsBody | Unset = UNSET,
 ) -> HTTPValidationError | int | None:
     """Count Automations
 
     Args:
-        body (BodyCountAutomationsAutomationsCountPost | Unset):
+        body (CountAutomationsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -7,14 +7,14 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.automation import Automation
-from ...models.body_read_automations_automations_filter_post import BodyReadAutomationsAutomationsFilterPost
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_automations_body import ReadAutomationsBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadAutomationsAutomationsFilterPost | Unset = UNSET,
+    body: ReadAutomationsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,12 +70,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadAutomationsAutomationsFilterPost | Unset = UNSET,
+    body: ReadAutomationsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[Automation]]:
     """Read Automations
 
     Args:
-        body (BodyReadAutomationsAutomationsFilterPost | Unset):
+        body (ReadAutomationsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -99,12 +99,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadAutomationsAutomationsFilterPost | Unset = UNSET,
+    body: ReadAutomationsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[Automation] | None:
     """Read Automations
 
     Args:
-        body (BodyReadAutomationsAutomationsFilterPost | Unset):
+        body (ReadAutomationsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -123,12 +123,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadAutomationsAutomationsFilterPost | Unset = UNSET,
+    body: ReadAutomationsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[Automation]]:
     """Read Automations
 
     Args:
-        body (BodyReadAutomationsAutomationsFilterPost | Unset):
+        body (ReadAutomationsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -150,12 +150,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadAutomationsAutomationsFilterPost | Unset = UNSET,
+    body: ReadAutomationsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[Automation] | None:
     """Read Automations
 
     Args:
-        body (BodyReadAutomationsAutomationsFilterPost | Unset):
+        body (ReadAutomationsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

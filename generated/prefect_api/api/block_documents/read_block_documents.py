@@ -7,16 +7,14 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.block_document import BlockDocument
-from ...models.body_read_block_documents_block_documents_filter_post import (
-    BodyReadBlockDocumentsBlockDocumentsFilterPost,
-)
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_block_documents_body import ReadBlockDocumentsBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadBlockDocumentsBlockDocumentsFilterPost | Unset = UNSET,
+    body: ReadBlockDocumentsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -72,14 +70,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadBlockDocumentsBlockDocumentsFilterPost | Unset = UNSET,
+    body: ReadBlockDocumentsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[BlockDocument]]:
     """Read Block Documents
 
      Query for block documents.
 
     Args:
-        body (BodyReadBlockDocumentsBlockDocumentsFilterPost | Unset):
+        body (ReadBlockDocumentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -103,14 +101,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadBlockDocumentsBlockDocumentsFilterPost | Unset = UNSET,
+    body: ReadBlockDocumentsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[BlockDocument] | None:
     """Read Block Documents
 
      Query for block documents.
 
     Args:
-        body (BodyReadBlockDocumentsBlockDocumentsFilterPost | Unset):
+        body (ReadBlockDocumentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -129,14 +127,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadBlockDocumentsBlockDocumentsFilterPost | Unset = UNSET,
+    body: ReadBlockDocumentsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[BlockDocument]]:
     """Read Block Documents
 
      Query for block documents.
 
     Args:
-        body (BodyReadBlockDocumentsBlockDocumentsFilterPost | Unset):
+        body (ReadBlockDocumentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,14 +156,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadBlockDocumentsBlockDocumentsFilterPost | Unset = UNSET,
+    body: ReadBlockDocumentsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[BlockDocument] | None:
     """Read Block Documents
 
      Query for block documents.
 
     Args:
-        body (BodyReadBlockDocumentsBlockDocumentsFilterPost | Unset):
+        body (ReadBlockDocumentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

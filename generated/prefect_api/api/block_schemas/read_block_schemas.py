@@ -7,14 +7,14 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.block_schema import BlockSchema
-from ...models.body_read_block_schemas_block_schemas_filter_post import BodyReadBlockSchemasBlockSchemasFilterPost
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_block_schemas_body import ReadBlockSchemasBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadBlockSchemasBlockSchemasFilterPost | Unset = UNSET,
+    body: ReadBlockSchemasBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,14 +70,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadBlockSchemasBlockSchemasFilterPost | Unset = UNSET,
+    body: ReadBlockSchemasBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[BlockSchema]]:
     """Read Block Schemas
 
      Read all block schemas, optionally filtered by type
 
     Args:
-        body (BodyReadBlockSchemasBlockSchemasFilterPost | Unset):
+        body (ReadBlockSchemasBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,14 +101,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadBlockSchemasBlockSchemasFilterPost | Unset = UNSET,
+    body: ReadBlockSchemasBody | Unset = UNSET,
 ) -> HTTPValidationError | list[BlockSchema] | None:
     """Read Block Schemas
 
      Read all block schemas, optionally filtered by type
 
     Args:
-        body (BodyReadBlockSchemasBlockSchemasFilterPost | Unset):
+        body (ReadBlockSchemasBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,14 +127,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadBlockSchemasBlockSchemasFilterPost | Unset = UNSET,
+    body: ReadBlockSchemasBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[BlockSchema]]:
     """Read Block Schemas
 
      Read all block schemas, optionally filtered by type
 
     Args:
-        body (BodyReadBlockSchemasBlockSchemasFilterPost | Unset):
+        body (ReadBlockSchemasBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,14 +156,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadBlockSchemasBlockSchemasFilterPost | Unset = UNSET,
+    body: ReadBlockSchemasBody | Unset = UNSET,
 ) -> HTTPValidationError | list[BlockSchema] | None:
     """Read Block Schemas
 
      Read all block schemas, optionally filtered by type
 
     Args:
-        body (BodyReadBlockSchemasBlockSchemasFilterPost | Unset):
+        body (ReadBlockSchemasBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -7,14 +7,14 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.block_type import BlockType
-from ...models.body_read_block_types_block_types_filter_post import BodyReadBlockTypesBlockTypesFilterPost
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_block_types_body import ReadBlockTypesBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadBlockTypesBlockTypesFilterPost | Unset = UNSET,
+    body: ReadBlockTypesBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,14 +70,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadBlockTypesBlockTypesFilterPost | Unset = UNSET,
+    body: ReadBlockTypesBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[BlockType]]:
     """Read Block Types
 
      Gets all block types. Optionally limit return with limit and offset.
 
     Args:
-        body (BodyReadBlockTypesBlockTypesFilterPost | Unset):
+        body (ReadBlockTypesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,14 +101,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadBlockTypesBlockTypesFilterPost | Unset = UNSET,
+    body: ReadBlockTypesBody | Unset = UNSET,
 ) -> HTTPValidationError | list[BlockType] | None:
     """Read Block Types
 
      Gets all block types. Optionally limit return with limit and offset.
 
     Args:
-        body (BodyReadBlockTypesBlockTypesFilterPost | Unset):
+        body (ReadBlockTypesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,14 +127,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadBlockTypesBlockTypesFilterPost | Unset = UNSET,
+    body: ReadBlockTypesBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[BlockType]]:
     """Read Block Types
 
      Gets all block types. Optionally limit return with limit and offset.
 
     Args:
-        body (BodyReadBlockTypesBlockTypesFilterPost | Unset):
+        body (ReadBlockTypesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,14 +156,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadBlockTypesBlockTypesFilterPost | Unset = UNSET,
+    body: ReadBlockTypesBody | Unset = UNSET,
 ) -> HTTPValidationError | list[BlockType] | None:
     """Read Block Types
 
      Gets all block types. Optionally limit return with limit and offset.
 
     Args:
-        body (BodyReadBlockTypesBlockTypesFilterPost | Unset):
+        body (ReadBlockTypesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,9 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_decrement_concurrency_limits_v1_concurrency_limits_decrement_post import (
-    BodyDecrementConcurrencyLimitsV1ConcurrencyLimitsDecrementPost,
-)
+from ...models.decrement_concurrency_limits_v1_body import DecrementConcurrencyLimitsV1Body
 from ...models.http_validation_error import HTTPValidationError
 from ...models.minimal_concurrency_limit_response import MinimalConcurrencyLimitResponse
 from ...types import Response
@@ -16,7 +14,7 @@ from ...types import Response
 
 def _get_kwargs(
     *,
-    body: BodyDecrementConcurrencyLimitsV1ConcurrencyLimitsDecrementPost,
+    body: DecrementConcurrencyLimitsV1Body,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -71,7 +69,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyDecrementConcurrencyLimitsV1ConcurrencyLimitsDecrementPost,
+    body: DecrementConcurrencyLimitsV1Body,
 ) -> Response[HTTPValidationError | list[MinimalConcurrencyLimitResponse]]:
     """Decrement Concurrency Limits V1
 
@@ -81,7 +79,7 @@ def sync_detailed(
     Returns the list of limits that were decremented.
 
     Args:
-        body (BodyDecrementConcurrencyLimitsV1ConcurrencyLimitsDecrementPost):
+        body (DecrementConcurrencyLimitsV1Body):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -105,7 +103,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyDecrementConcurrencyLimitsV1ConcurrencyLimitsDecrementPost,
+    body: DecrementConcurrencyLimitsV1Body,
 ) -> HTTPValidationError | list[MinimalConcurrencyLimitResponse] | None:
     """Decrement Concurrency Limits V1
 
@@ -115,7 +113,7 @@ def sync(
     Returns the list of limits that were decremented.
 
     Args:
-        body (BodyDecrementConcurrencyLimitsV1ConcurrencyLimitsDecrementPost):
+        body (DecrementConcurrencyLimitsV1Body):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,7 +132,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyDecrementConcurrencyLimitsV1ConcurrencyLimitsDecrementPost,
+    body: DecrementConcurrencyLimitsV1Body,
 ) -> Response[HTTPValidationError | list[MinimalConcurrencyLimitResponse]]:
     """Decrement Concurrency Limits V1
 
@@ -144,7 +142,7 @@ async def asyncio_detailed(
     Returns the list of limits that were decremented.
 
     Args:
-        body (BodyDecrementConcurrencyLimitsV1ConcurrencyLimitsDecrementPost):
+        body (DecrementConcurrencyLimitsV1Body):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -166,7 +164,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyDecrementConcurrencyLimitsV1ConcurrencyLimitsDecrementPost,
+    body: DecrementConcurrencyLimitsV1Body,
 ) -> HTTPValidationError | list[MinimalConcurrencyLimitResponse] | None:
     """Decrement Concurrency Limits V1
 
@@ -176,7 +174,7 @@ async def asyncio(
     Returns the list of limits that were decremented.
 
     Args:
-        body (BodyDecrementConcurrencyLimitsV1ConcurrencyLimitsDecrementPost):
+        body (DecrementConcurrencyLimitsV1Body):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

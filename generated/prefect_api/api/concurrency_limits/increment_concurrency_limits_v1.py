@@ -6,17 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_increment_concurrency_limits_v1_concurrency_limits_increment_post import (
-    BodyIncrementConcurrencyLimitsV1ConcurrencyLimitsIncrementPost,
-)
 from ...models.http_validation_error import HTTPValidationError
+from ...models.increment_concurrency_limits_v1_body import IncrementConcurrencyLimitsV1Body
 from ...models.minimal_concurrency_limit_response import MinimalConcurrencyLimitResponse
 from ...types import Response
 
 
 def _get_kwargs(
     *,
-    body: BodyIncrementConcurrencyLimitsV1ConcurrencyLimitsIncrementPost,
+    body: IncrementConcurrencyLimitsV1Body,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -71,7 +69,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyIncrementConcurrencyLimitsV1ConcurrencyLimitsIncrementPost,
+    body: IncrementConcurrencyLimitsV1Body,
 ) -> Response[HTTPValidationError | list[MinimalConcurrencyLimitResponse]]:
     """Increment Concurrency Limits V1
 
@@ -81,7 +79,7 @@ def sync_detailed(
     Post-migration, it only uses V2 with lease-based concurrency.
 
     Args:
-        body (BodyIncrementConcurrencyLimitsV1ConcurrencyLimitsIncrementPost):
+        body (IncrementConcurrencyLimitsV1Body):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -105,7 +103,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyIncrementConcurrencyLimitsV1ConcurrencyLimitsIncrementPost,
+    body: IncrementConcurrencyLimitsV1Body,
 ) -> HTTPValidationError | list[MinimalConcurrencyLimitResponse] | None:
     """Increment Concurrency Limits V1
 
@@ -115,7 +113,7 @@ def sync(
     Post-migration, it only uses V2 with lease-based concurrency.
 
     Args:
-        body (BodyIncrementConcurrencyLimitsV1ConcurrencyLimitsIncrementPost):
+        body (IncrementConcurrencyLimitsV1Body):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,7 +132,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyIncrementConcurrencyLimitsV1ConcurrencyLimitsIncrementPost,
+    body: IncrementConcurrencyLimitsV1Body,
 ) -> Response[HTTPValidationError | list[MinimalConcurrencyLimitResponse]]:
     """Increment Concurrency Limits V1
 
@@ -144,7 +142,7 @@ async def asyncio_detailed(
     Post-migration, it only uses V2 with lease-based concurrency.
 
     Args:
-        body (BodyIncrementConcurrencyLimitsV1ConcurrencyLimitsIncrementPost):
+        body (IncrementConcurrencyLimitsV1Body):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -166,7 +164,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyIncrementConcurrencyLimitsV1ConcurrencyLimitsIncrementPost,
+    body: IncrementConcurrencyLimitsV1Body,
 ) -> HTTPValidationError | list[MinimalConcurrencyLimitResponse] | None:
     """Increment Concurrency Limits V1
 
@@ -176,7 +174,7 @@ async def asyncio(
     Post-migration, it only uses V2 with lease-based concurrency.
 
     Args:
-        body (BodyIncrementConcurrencyLimitsV1ConcurrencyLimitsIncrementPost):
+        body (IncrementConcurrencyLimitsV1Body):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,17 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_concurrency_limits_concurrency_limits_filter_post import (
-    BodyReadConcurrencyLimitsConcurrencyLimitsFilterPost,
-)
 from ...models.concurrency_limit import ConcurrencyLimit
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_concurrency_limits_body import ReadConcurrencyLimitsBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadConcurrencyLimitsConcurrencyLimitsFilterPost | Unset = UNSET,
+    body: ReadConcurrencyLimitsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -72,7 +70,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadConcurrencyLimitsConcurrencyLimitsFilterPost | Unset = UNSET,
+    body: ReadConcurrencyLimitsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[ConcurrencyLimit]]:
     """Read Concurrency Limits
 
@@ -82,7 +80,7 @@ def sync_detailed(
     currently using a concurrency slot for the specified tag.
 
     Args:
-        body (BodyReadConcurrencyLimitsConcurrencyLimitsFilterPost | Unset):
+        body (ReadConcurrencyLimitsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -106,7 +104,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadConcurrencyLimitsConcurrencyLimitsFilterPost | Unset = UNSET,
+    body: ReadConcurrencyLimitsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[ConcurrencyLimit] | None:
     """Read Concurrency Limits
 
@@ -116,7 +114,7 @@ def sync(
     currently using a concurrency slot for the specified tag.
 
     Args:
-        body (BodyReadConcurrencyLimitsConcurrencyLimitsFilterPost | Unset):
+        body (ReadConcurrencyLimitsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -135,7 +133,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadConcurrencyLimitsConcurrencyLimitsFilterPost | Unset = UNSET,
+    body: ReadConcurrencyLimitsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[ConcurrencyLimit]]:
     """Read Concurrency Limits
 
@@ -145,7 +143,7 @@ async def asyncio_detailed(
     currently using a concurrency slot for the specified tag.
 
     Args:
-        body (BodyReadConcurrencyLimitsConcurrencyLimitsFilterPost | Unset):
+        body (ReadConcurrencyLimitsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -167,7 +165,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadConcurrencyLimitsConcurrencyLimitsFilterPost | Unset = UNSET,
+    body: ReadConcurrencyLimitsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[ConcurrencyLimit] | None:
     """Read Concurrency Limits
 
@@ -177,7 +175,7 @@ async def asyncio(
     currently using a concurrency slot for the specified tag.
 
     Args:
-        body (BodyReadConcurrencyLimitsConcurrencyLimitsFilterPost | Unset):
+        body (ReadConcurrencyLimitsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

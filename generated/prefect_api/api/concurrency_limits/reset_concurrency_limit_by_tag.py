@@ -7,17 +7,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_reset_concurrency_limit_by_tag_concurrency_limits_tag_tag_reset_post import (
-    BodyResetConcurrencyLimitByTagConcurrencyLimitsTagTagResetPost,
-)
 from ...models.http_validation_error import HTTPValidationError
+from ...models.reset_concurrency_limit_by_tag_body import ResetConcurrencyLimitByTagBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     tag: str,
     *,
-    body: BodyResetConcurrencyLimitByTagConcurrencyLimitsTagTagResetPost | Unset = UNSET,
+    body: ResetConcurrencyLimitByTagBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,13 +68,13 @@ def sync_detailed(
     tag: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyResetConcurrencyLimitByTagConcurrencyLimitsTagTagResetPost | Unset = UNSET,
+    body: ResetConcurrencyLimitByTagBody | Unset = UNSET,
 ) -> Response[Any | HTTPValidationError]:
     """Reset Concurrency Limit By Tag
 
     Args:
         tag (str): The tag name
-        body (BodyResetConcurrencyLimitByTagConcurrencyLimitsTagTagResetPost | Unset):
+        body (ResetConcurrencyLimitByTagBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -102,13 +100,13 @@ def sync(
     tag: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyResetConcurrencyLimitByTagConcurrencyLimitsTagTagResetPost | Unset = UNSET,
+    body: ResetConcurrencyLimitByTagBody | Unset = UNSET,
 ) -> Any | HTTPValidationError | None:
     """Reset Concurrency Limit By Tag
 
     Args:
         tag (str): The tag name
-        body (BodyResetConcurrencyLimitByTagConcurrencyLimitsTagTagResetPost | Unset):
+        body (ResetConcurrencyLimitByTagBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -129,13 +127,13 @@ async def asyncio_detailed(
     tag: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyResetConcurrencyLimitByTagConcurrencyLimitsTagTagResetPost | Unset = UNSET,
+    body: ResetConcurrencyLimitByTagBody | Unset = UNSET,
 ) -> Response[Any | HTTPValidationError]:
     """Reset Concurrency Limit By Tag
 
     Args:
         tag (str): The tag name
-        body (BodyResetConcurrencyLimitByTagConcurrencyLimitsTagTagResetPost | Unset):
+        body (ResetConcurrencyLimitByTagBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -159,13 +157,13 @@ async def asyncio(
     tag: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyResetConcurrencyLimitByTagConcurrencyLimitsTagTagResetPost | Unset = UNSET,
+    body: ResetConcurrencyLimitByTagBody | Unset = UNSET,
 ) -> Any | HTTPValidationError | None:
     """Reset Concurrency Limit By Tag
 
     Args:
         tag (str): The tag name
-        body (BodyResetConcurrencyLimitByTagConcurrencyLimitsTagTagResetPost | Unset):
+        body (ResetConcurrencyLimitByTagBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

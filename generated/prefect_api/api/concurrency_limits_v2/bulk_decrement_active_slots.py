@@ -6,9 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_bulk_decrement_active_slots_v2_concurrency_limits_decrement_post import (
-    BodyBulkDecrementActiveSlotsV2ConcurrencyLimitsDecrementPost,
-)
+from ...models.bulk_decrement_active_slots_body import BulkDecrementActiveSlotsBody
 from ...models.http_validation_error import HTTPValidationError
 from ...models.minimal_concurrency_limit_response import MinimalConcurrencyLimitResponse
 from ...types import Response
@@ -16,7 +14,7 @@ from ...types import Response
 
 def _get_kwargs(
     *,
-    body: BodyBulkDecrementActiveSlotsV2ConcurrencyLimitsDecrementPost,
+    body: BulkDecrementActiveSlotsBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -71,12 +69,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDecrementActiveSlotsV2ConcurrencyLimitsDecrementPost,
+    body: BulkDecrementActiveSlotsBody,
 ) -> Response[HTTPValidationError | list[MinimalConcurrencyLimitResponse]]:
     """Bulk Decrement Active Slots
 
     Args:
-        body (BodyBulkDecrementActiveSlotsV2ConcurrencyLimitsDecrementPost):
+        body (BulkDecrementActiveSlotsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -100,12 +98,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDecrementActiveSlotsV2ConcurrencyLimitsDecrementPost,
+    body: BulkDecrementActiveSlotsBody,
 ) -> HTTPValidationError | list[MinimalConcurrencyLimitResponse] | None:
     """Bulk Decrement Active Slots
 
     Args:
-        body (BodyBulkDecrementActiveSlotsV2ConcurrencyLimitsDecrementPost):
+        body (BulkDecrementActiveSlotsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -124,12 +122,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDecrementActiveSlotsV2ConcurrencyLimitsDecrementPost,
+    body: BulkDecrementActiveSlotsBody,
 ) -> Response[HTTPValidationError | list[MinimalConcurrencyLimitResponse]]:
     """Bulk Decrement Active Slots
 
     Args:
-        body (BodyBulkDecrementActiveSlotsV2ConcurrencyLimitsDecrementPost):
+        body (BulkDecrementActiveSlotsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,12 +149,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDecrementActiveSlotsV2ConcurrencyLimitsDecrementPost,
+    body: BulkDecrementActiveSlotsBody,
 ) -> HTTPValidationError | list[MinimalConcurrencyLimitResponse] | None:
     """Bulk Decrement Active Slots
 
     Args:
-        body (BodyBulkDecrementActiveSlotsV2ConcurrencyLimitsDecrementPost):
+        body (BulkDecrementActiveSlotsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,16 +6,14 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_bulk_decrement_active_slots_with_lease_v2_concurrency_limits_decrement_with_lease_post import (
-    BodyBulkDecrementActiveSlotsWithLeaseV2ConcurrencyLimitsDecrementWithLeasePost,
-)
+from ...models.bulk_decrement_active_slots_with_lease_body import BulkDecrementActiveSlotsWithLeaseBody
 from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
 
 
 def _get_kwargs(
     *,
-    body: BodyBulkDecrementActiveSlotsWithLeaseV2ConcurrencyLimitsDecrementWithLeasePost,
+    body: BulkDecrementActiveSlotsWithLeaseBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -64,12 +62,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDecrementActiveSlotsWithLeaseV2ConcurrencyLimitsDecrementWithLeasePost,
+    body: BulkDecrementActiveSlotsWithLeaseBody,
 ) -> Response[Any | HTTPValidationError]:
     """Bulk Decrement Active Slots With Lease
 
     Args:
-        body (BodyBulkDecrementActiveSlotsWithLeaseV2ConcurrencyLimitsDecrementWithLeasePost):
+        body (BulkDecrementActiveSlotsWithLeaseBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -93,12 +91,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDecrementActiveSlotsWithLeaseV2ConcurrencyLimitsDecrementWithLeasePost,
+    body: BulkDecrementActiveSlotsWithLeaseBody,
 ) -> Any | HTTPValidationError | None:
     """Bulk Decrement Active Slots With Lease
 
     Args:
-        body (BodyBulkDecrementActiveSlotsWithLeaseV2ConcurrencyLimitsDecrementWithLeasePost):
+        body (BulkDecrementActiveSlotsWithLeaseBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -117,12 +115,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDecrementActiveSlotsWithLeaseV2ConcurrencyLimitsDecrementWithLeasePost,
+    body: BulkDecrementActiveSlotsWithLeaseBody,
 ) -> Response[Any | HTTPValidationError]:
     """Bulk Decrement Active Slots With Lease
 
     Args:
-        body (BodyBulkDecrementActiveSlotsWithLeaseV2ConcurrencyLimitsDecrementWithLeasePost):
+        body (BulkDecrementActiveSlotsWithLeaseBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -144,12 +142,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDecrementActiveSlotsWithLeaseV2ConcurrencyLimitsDecrementWithLeasePost,
+    body: BulkDecrementActiveSlotsWithLeaseBody,
 ) -> Any | HTTPValidationError | None:
     """Bulk Decrement Active Slots With Lease
 
     Args:
-        body (BodyBulkDecrementActiveSlotsWithLeaseV2ConcurrencyLimitsDecrementWithLeasePost):
+        body (BulkDecrementActiveSlotsWithLeaseBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,9 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_bulk_increment_active_slots_with_lease_v2_concurrency_limits_increment_with_lease_post import (
-    BodyBulkIncrementActiveSlotsWithLeaseV2ConcurrencyLimitsIncrementWithLeasePost,
-)
+from ...models.bulk_increment_active_slots_with_lease_body import BulkIncrementActiveSlotsWithLeaseBody
 from ...models.concurrency_limit_with_lease_response import ConcurrencyLimitWithLeaseResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
@@ -16,7 +14,7 @@ from ...types import Response
 
 def _get_kwargs(
     *,
-    body: BodyBulkIncrementActiveSlotsWithLeaseV2ConcurrencyLimitsIncrementWithLeasePost,
+    body: BulkIncrementActiveSlotsWithLeaseBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -66,12 +64,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkIncrementActiveSlotsWithLeaseV2ConcurrencyLimitsIncrementWithLeasePost,
+    body: BulkIncrementActiveSlotsWithLeaseBody,
 ) -> Response[ConcurrencyLimitWithLeaseResponse | HTTPValidationError]:
     """Bulk Increment Active Slots With Lease
 
     Args:
-        body (BodyBulkIncrementActiveSlotsWithLeaseV2ConcurrencyLimitsIncrementWithLeasePost):
+        body (BulkIncrementActiveSlotsWithLeaseBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -95,12 +93,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkIncrementActiveSlotsWithLeaseV2ConcurrencyLimitsIncrementWithLeasePost,
+    body: BulkIncrementActiveSlotsWithLeaseBody,
 ) -> ConcurrencyLimitWithLeaseResponse | HTTPValidationError | None:
     """Bulk Increment Active Slots With Lease
 
     Args:
-        body (BodyBulkIncrementActiveSlotsWithLeaseV2ConcurrencyLimitsIncrementWithLeasePost):
+        body (BulkIncrementActiveSlotsWithLeaseBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -119,12 +117,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkIncrementActiveSlotsWithLeaseV2ConcurrencyLimitsIncrementWithLeasePost,
+    body: BulkIncrementActiveSlotsWithLeaseBody,
 ) -> Response[ConcurrencyLimitWithLeaseResponse | HTTPValidationError]:
     """Bulk Increment Active Slots With Lease
 
     Args:
-        body (BodyBulkIncrementActiveSlotsWithLeaseV2ConcurrencyLimitsIncrementWithLeasePost):
+        body (BulkIncrementActiveSlotsWithLeaseBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -146,12 +144,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkIncrementActiveSlotsWithLeaseV2ConcurrencyLimitsIncrementWithLeasePost,
+    body: BulkIncrementActiveSlotsWithLeaseBody,
 ) -> ConcurrencyLimitWithLeaseResponse | HTTPValidationError | None:
     """Bulk Increment Active Slots With Lease
 
     Args:
-        body (BodyBulkIncrementActiveSlotsWithLeaseV2ConcurrencyLimitsIncrementWithLeasePost):
+        body (BulkIncrementActiveSlotsWithLeaseBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

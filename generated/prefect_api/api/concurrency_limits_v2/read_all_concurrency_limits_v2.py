@@ -6,17 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_all_concurrency_limits_v2v2_concurrency_limits_filter_post import (
-    BodyReadAllConcurrencyLimitsV2V2ConcurrencyLimitsFilterPost,
-)
 from ...models.global_concurrency_limit_response import GlobalConcurrencyLimitResponse
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_all_concurrency_limits_v2_body import ReadAllConcurrencyLimitsV2Body
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadAllConcurrencyLimitsV2V2ConcurrencyLimitsFilterPost | Unset = UNSET,
+    body: ReadAllConcurrencyLimitsV2Body | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -72,12 +70,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadAllConcurrencyLimitsV2V2ConcurrencyLimitsFilterPost | Unset = UNSET,
+    body: ReadAllConcurrencyLimitsV2Body | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[GlobalConcurrencyLimitResponse]]:
     """Read All Concurrency Limits V2
 
     Args:
-        body (BodyReadAllConcurrencyLimitsV2V2ConcurrencyLimitsFilterPost | Unset):
+        body (ReadAllConcurrencyLimitsV2Body | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,12 +99,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadAllConcurrencyLimitsV2V2ConcurrencyLimitsFilterPost | Unset = UNSET,
+    body: ReadAllConcurrencyLimitsV2Body | Unset = UNSET,
 ) -> HTTPValidationError | list[GlobalConcurrencyLimitResponse] | None:
     """Read All Concurrency Limits V2
 
     Args:
-        body (BodyReadAllConcurrencyLimitsV2V2ConcurrencyLimitsFilterPost | Unset):
+        body (ReadAllConcurrencyLimitsV2Body | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -125,12 +123,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadAllConcurrencyLimitsV2V2ConcurrencyLimitsFilterPost | Unset = UNSET,
+    body: ReadAllConcurrencyLimitsV2Body | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[GlobalConcurrencyLimitResponse]]:
     """Read All Concurrency Limits V2
 
     Args:
-        body (BodyReadAllConcurrencyLimitsV2V2ConcurrencyLimitsFilterPost | Unset):
+        body (ReadAllConcurrencyLimitsV2Body | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -152,12 +150,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadAllConcurrencyLimitsV2V2ConcurrencyLimitsFilterPost | Unset = UNSET,
+    body: ReadAllConcurrencyLimitsV2Body | Unset = UNSET,
 ) -> HTTPValidationError | list[GlobalConcurrencyLimitResponse] | None:
     """Read All Concurrency Limits V2
 
     Args:
-        body (BodyReadAllConcurrencyLimitsV2V2ConcurrencyLimitsFilterPost | Unset):
+        body (ReadAllConcurrencyLimitsV2Body | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -8,17 +8,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_renew_concurrency_lease_v2_concurrency_limits_leases_lease_id_renew_post import (
-    BodyRenewConcurrencyLeaseV2ConcurrencyLimitsLeasesLeaseIdRenewPost,
-)
 from ...models.http_validation_error import HTTPValidationError
+from ...models.renew_concurrency_lease_body import RenewConcurrencyLeaseBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     lease_id: UUID,
     *,
-    body: BodyRenewConcurrencyLeaseV2ConcurrencyLimitsLeasesLeaseIdRenewPost | Unset = UNSET,
+    body: RenewConcurrencyLeaseBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -71,13 +69,13 @@ def sync_detailed(
     lease_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyRenewConcurrencyLeaseV2ConcurrencyLimitsLeasesLeaseIdRenewPost | Unset = UNSET,
+    body: RenewConcurrencyLeaseBody | Unset = UNSET,
 ) -> Response[Any | HTTPValidationError]:
     """Renew Concurrency Lease
 
     Args:
         lease_id (UUID): The ID of the lease to renew
-        body (BodyRenewConcurrencyLeaseV2ConcurrencyLimitsLeasesLeaseIdRenewPost | Unset):
+        body (RenewConcurrencyLeaseBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -103,13 +101,13 @@ def sync(
     lease_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyRenewConcurrencyLeaseV2ConcurrencyLimitsLeasesLeaseIdRenewPost | Unset = UNSET,
+    body: RenewConcurrencyLeaseBody | Unset = UNSET,
 ) -> Any | HTTPValidationError | None:
     """Renew Concurrency Lease
 
     Args:
         lease_id (UUID): The ID of the lease to renew
-        body (BodyRenewConcurrencyLeaseV2ConcurrencyLimitsLeasesLeaseIdRenewPost | Unset):
+        body (RenewConcurrencyLeaseBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -130,13 +128,13 @@ async def asyncio_detailed(
     lease_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyRenewConcurrencyLeaseV2ConcurrencyLimitsLeasesLeaseIdRenewPost | Unset = UNSET,
+    body: RenewConcurrencyLeaseBody | Unset = UNSET,
 ) -> Response[Any | HTTPValidationError]:
     """Renew Concurrency Lease
 
     Args:
         lease_id (UUID): The ID of the lease to renew
-        body (BodyRenewConcurrencyLeaseV2ConcurrencyLimitsLeasesLeaseIdRenewPost | Unset):
+        body (RenewConcurrencyLeaseBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -160,13 +158,13 @@ async def asyncio(
     lease_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyRenewConcurrencyLeaseV2ConcurrencyLimitsLeasesLeaseIdRenewPost | Unset = UNSET,
+    body: RenewConcurrencyLeaseBody | Unset = UNSET,
 ) -> Any | HTTPValidationError | None:
     """Renew Concurrency Lease
 
     Args:
         lease_id (UUID): The ID of the lease to renew
-        body (BodyRenewConcurrencyLeaseV2ConcurrencyLimitsLeasesLeaseIdRenewPost | Unset):
+        body (RenewConcurrencyLeaseBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

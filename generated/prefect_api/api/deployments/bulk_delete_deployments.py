@@ -6,9 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_bulk_delete_deployments_deployments_bulk_delete_post import (
-    BodyBulkDeleteDeploymentsDeploymentsBulkDeletePost,
-)
+from ...models.bulk_delete_deployments_body import BulkDeleteDeploymentsBody
 from ...models.deployment_bulk_delete_response import DeploymentBulkDeleteResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...types import UNSET, Response, Unset
@@ -16,7 +14,7 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    body: BodyBulkDeleteDeploymentsDeploymentsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteDeploymentsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -67,7 +65,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDeleteDeploymentsDeploymentsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteDeploymentsBody | Unset = UNSET,
 ) -> Response[DeploymentBulkDeleteResponse | HTTPValidationError]:
     """Bulk Delete Deployments
 
@@ -76,7 +74,7 @@ def sync_detailed(
     Returns the IDs of deployments that were deleted.
 
     Args:
-        body (BodyBulkDeleteDeploymentsDeploymentsBulkDeletePost | Unset):
+        body (BulkDeleteDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -100,7 +98,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDeleteDeploymentsDeploymentsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteDeploymentsBody | Unset = UNSET,
 ) -> DeploymentBulkDeleteResponse | HTTPValidationError | None:
     """Bulk Delete Deployments
 
@@ -109,7 +107,7 @@ def sync(
     Returns the IDs of deployments that were deleted.
 
     Args:
-        body (BodyBulkDeleteDeploymentsDeploymentsBulkDeletePost | Unset):
+        body (BulkDeleteDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -128,7 +126,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDeleteDeploymentsDeploymentsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteDeploymentsBody | Unset = UNSET,
 ) -> Response[DeploymentBulkDeleteResponse | HTTPValidationError]:
     """Bulk Delete Deployments
 
@@ -137,7 +135,7 @@ async def asyncio_detailed(
     Returns the IDs of deployments that were deleted.
 
     Args:
-        body (BodyBulkDeleteDeploymentsDeploymentsBulkDeletePost | Unset):
+        body (BulkDeleteDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -159,7 +157,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDeleteDeploymentsDeploymentsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteDeploymentsBody | Unset = UNSET,
 ) -> DeploymentBulkDeleteResponse | HTTPValidationError | None:
     """Bulk Delete Deployments
 
@@ -168,7 +166,7 @@ async def asyncio(
     Returns the IDs of deployments that were deleted.
 
     Args:
-        body (BodyBulkDeleteDeploymentsDeploymentsBulkDeletePost | Unset):
+        body (BulkDeleteDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

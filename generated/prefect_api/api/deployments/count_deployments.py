@@ -6,14 +6,14 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_count_deployments_deployments_count_post import BodyCountDeploymentsDeploymentsCountPost
+from ...models.count_deployments_body import CountDeploymentsBody
 from ...models.http_validation_error import HTTPValidationError
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyCountDeploymentsDeploymentsCountPost | Unset = UNSET,
+    body: CountDeploymentsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -63,14 +63,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountDeploymentsDeploymentsCountPost | Unset = UNSET,
+    body: CountDeploymentsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | int]:
     """Count Deployments
 
      Count deployments.
 
     Args:
-        body (BodyCountDeploymentsDeploymentsCountPost | Unset):
+        body (CountDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -94,14 +94,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountDeploymentsDeploymentsCountPost | Unset = UNSET,
+    body: CountDeploymentsBody | Unset = UNSET,
 ) -> HTTPValidationError | int | None:
     """Count Deployments
 
      Count deployments.
 
     Args:
-        body (BodyCountDeploymentsDeploymentsCountPost | Unset):
+        body (CountDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -120,14 +120,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountDeploymentsDeploymentsCountPost | Unset = UNSET,
+    body: CountDeploymentsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | int]:
     """Count Deployments
 
      Count deployments.
 
     Args:
-        body (BodyCountDeploymentsDeploymentsCountPost | Unset):
+        body (CountDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -149,14 +149,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountDeploymentsDeploymentsCountPost | Unset = UNSET,
+    body: CountDeploymentsBody | Unset = UNSET,
 ) -> HTTPValidationError | int | None:
     """Count Deployments
 
      Count deployments.
 
     Args:
-        body (BodyCountDeploymentsDeploymentsCountPost | Unset):
+        body (CountDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,17 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_get_scheduled_flow_runs_for_deployments_deployments_get_scheduled_flow_runs_post import (
-    BodyGetScheduledFlowRunsForDeploymentsDeploymentsGetScheduledFlowRunsPost,
-)
 from ...models.flow_run_response import FlowRunResponse
+from ...models.get_scheduled_flow_runs_for_deployments_body import GetScheduledFlowRunsForDeploymentsBody
 from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
 
 
 def _get_kwargs(
     *,
-    body: BodyGetScheduledFlowRunsForDeploymentsDeploymentsGetScheduledFlowRunsPost,
+    body: GetScheduledFlowRunsForDeploymentsBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -71,14 +69,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyGetScheduledFlowRunsForDeploymentsDeploymentsGetScheduledFlowRunsPost,
+    body: GetScheduledFlowRunsForDeploymentsBody,
 ) -> Response[HTTPValidationError | list[FlowRunResponse]]:
     """Get Scheduled Flow Runs For Deployments
 
      Get scheduled runs for a set of deployments. Used by a runner to poll for work.
 
     Args:
-        body (BodyGetScheduledFlowRunsForDeploymentsDeploymentsGetScheduledFlowRunsPost):
+        body (GetScheduledFlowRunsForDeploymentsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -102,14 +100,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyGetScheduledFlowRunsForDeploymentsDeploymentsGetScheduledFlowRunsPost,
+    body: GetScheduledFlowRunsForDeploymentsBody,
 ) -> HTTPValidationError | list[FlowRunResponse] | None:
     """Get Scheduled Flow Runs For Deployments
 
      Get scheduled runs for a set of deployments. Used by a runner to poll for work.
 
     Args:
-        body (BodyGetScheduledFlowRunsForDeploymentsDeploymentsGetScheduledFlowRunsPost):
+        body (GetScheduledFlowRunsForDeploymentsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -128,14 +126,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyGetScheduledFlowRunsForDeploymentsDeploymentsGetScheduledFlowRunsPost,
+    body: GetScheduledFlowRunsForDeploymentsBody,
 ) -> Response[HTTPValidationError | list[FlowRunResponse]]:
     """Get Scheduled Flow Runs For Deployments
 
      Get scheduled runs for a set of deployments. Used by a runner to poll for work.
 
     Args:
-        body (BodyGetScheduledFlowRunsForDeploymentsDeploymentsGetScheduledFlowRunsPost):
+        body (GetScheduledFlowRunsForDeploymentsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,14 +155,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyGetScheduledFlowRunsForDeploymentsDeploymentsGetScheduledFlowRunsPost,
+    body: GetScheduledFlowRunsForDeploymentsBody,
 ) -> HTTPValidationError | list[FlowRunResponse] | None:
     """Get Scheduled Flow Runs For Deployments
 
      Get scheduled runs for a set of deployments. Used by a runner to poll for work.
 
     Args:
-        body (BodyGetScheduledFlowRunsForDeploymentsDeploymentsGetScheduledFlowRunsPost):
+        body (GetScheduledFlowRunsForDeploymentsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

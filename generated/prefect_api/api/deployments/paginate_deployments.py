@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_paginate_deployments_deployments_paginate_post import BodyPaginateDeploymentsDeploymentsPaginatePost
 from ...models.deployment_pagination_response import DeploymentPaginationResponse
 from ...models.http_validation_error import HTTPValidationError
+from ...models.paginate_deployments_body import PaginateDeploymentsBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyPaginateDeploymentsDeploymentsPaginatePost | Unset = UNSET,
+    body: PaginateDeploymentsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -65,14 +65,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateDeploymentsDeploymentsPaginatePost | Unset = UNSET,
+    body: PaginateDeploymentsBody | Unset = UNSET,
 ) -> Response[DeploymentPaginationResponse | HTTPValidationError]:
     """Paginate Deployments
 
      Pagination query for flow runs.
 
     Args:
-        body (BodyPaginateDeploymentsDeploymentsPaginatePost | Unset):
+        body (PaginateDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -96,14 +96,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateDeploymentsDeploymentsPaginatePost | Unset = UNSET,
+    body: PaginateDeploymentsBody | Unset = UNSET,
 ) -> DeploymentPaginationResponse | HTTPValidationError | None:
     """Paginate Deployments
 
      Pagination query for flow runs.
 
     Args:
-        body (BodyPaginateDeploymentsDeploymentsPaginatePost | Unset):
+        body (PaginateDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,14 +122,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateDeploymentsDeploymentsPaginatePost | Unset = UNSET,
+    body: PaginateDeploymentsBody | Unset = UNSET,
 ) -> Response[DeploymentPaginationResponse | HTTPValidationError]:
     """Paginate Deployments
 
      Pagination query for flow runs.
 
     Args:
-        body (BodyPaginateDeploymentsDeploymentsPaginatePost | Unset):
+        body (PaginateDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,14 +151,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateDeploymentsDeploymentsPaginatePost | Unset = UNSET,
+    body: PaginateDeploymentsBody | Unset = UNSET,
 ) -> DeploymentPaginationResponse | HTTPValidationError | None:
     """Paginate Deployments
 
      Pagination query for flow runs.
 
     Args:
-        body (BodyPaginateDeploymentsDeploymentsPaginatePost | Unset):
+        body (PaginateDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

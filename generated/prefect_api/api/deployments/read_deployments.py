@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_deployments_deployments_filter_post import BodyReadDeploymentsDeploymentsFilterPost
 from ...models.deployment_response import DeploymentResponse
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_deployments_body import ReadDeploymentsBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadDeploymentsDeploymentsFilterPost | Unset = UNSET,
+    body: ReadDeploymentsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,14 +70,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadDeploymentsDeploymentsFilterPost | Unset = UNSET,
+    body: ReadDeploymentsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[DeploymentResponse]]:
     """Read Deployments
 
      Query for deployments.
 
     Args:
-        body (BodyReadDeploymentsDeploymentsFilterPost | Unset):
+        body (ReadDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,14 +101,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadDeploymentsDeploymentsFilterPost | Unset = UNSET,
+    body: ReadDeploymentsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[DeploymentResponse] | None:
     """Read Deployments
 
      Query for deployments.
 
     Args:
-        body (BodyReadDeploymentsDeploymentsFilterPost | Unset):
+        body (ReadDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,14 +127,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadDeploymentsDeploymentsFilterPost | Unset = UNSET,
+    body: ReadDeploymentsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[DeploymentResponse]]:
     """Read Deployments
 
      Query for deployments.
 
     Args:
-        body (BodyReadDeploymentsDeploymentsFilterPost | Unset):
+        body (ReadDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,14 +156,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadDeploymentsDeploymentsFilterPost | Unset = UNSET,
+    body: ReadDeploymentsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[DeploymentResponse] | None:
     """Read Deployments
 
      Query for deployments.
 
     Args:
-        body (BodyReadDeploymentsDeploymentsFilterPost | Unset):
+        body (ReadDeploymentsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

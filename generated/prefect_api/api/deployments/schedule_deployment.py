@@ -8,17 +8,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_schedule_deployment_deployments_id_schedule_post import (
-    BodyScheduleDeploymentDeploymentsIdSchedulePost,
-)
 from ...models.http_validation_error import HTTPValidationError
+from ...models.schedule_deployment_body import ScheduleDeploymentBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     id: UUID,
     *,
-    body: BodyScheduleDeploymentDeploymentsIdSchedulePost | Unset = UNSET,
+    body: ScheduleDeploymentBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -71,7 +69,7 @@ def sync_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyScheduleDeploymentDeploymentsIdSchedulePost | Unset = UNSET,
+    body: ScheduleDeploymentBody | Unset = UNSET,
 ) -> Response[Any | HTTPValidationError]:
     """Schedule Deployment
 
@@ -89,7 +87,7 @@ def sync_detailed(
 
     Args:
         id (UUID): The deployment id
-        body (BodyScheduleDeploymentDeploymentsIdSchedulePost | Unset):
+        body (ScheduleDeploymentBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -115,7 +113,7 @@ def sync(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyScheduleDeploymentDeploymentsIdSchedulePost | Unset = UNSET,
+    body: ScheduleDeploymentBody | Unset = UNSET,
 ) -> Any | HTTPValidationError | None:
     """Schedule Deployment
 
@@ -133,7 +131,7 @@ def sync(
 
     Args:
         id (UUID): The deployment id
-        body (BodyScheduleDeploymentDeploymentsIdSchedulePost | Unset):
+        body (ScheduleDeploymentBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -154,7 +152,7 @@ async def asyncio_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyScheduleDeploymentDeploymentsIdSchedulePost | Unset = UNSET,
+    body: ScheduleDeploymentBody | Unset = UNSET,
 ) -> Response[Any | HTTPValidationError]:
     """Schedule Deployment
 
@@ -172,7 +170,7 @@ async def asyncio_detailed(
 
     Args:
         id (UUID): The deployment id
-        body (BodyScheduleDeploymentDeploymentsIdSchedulePost | Unset):
+        body (ScheduleDeploymentBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -196,7 +194,7 @@ async def asyncio(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyScheduleDeploymentDeploymentsIdSchedulePost | Unset = UNSET,
+    body: ScheduleDeploymentBody | Unset = UNSET,
 ) -> Any | HTTPValidationError | None:
     """Schedule Deployment
 
@@ -214,7 +212,7 @@ async def asyncio(
 
     Args:
         id (UUID): The deployment id
-        body (BodyScheduleDeploymentDeploymentsIdSchedulePost | Unset):
+        body (ScheduleDeploymentBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -7,9 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_count_account_events_events_count_by_countable_post import (
-    BodyCountAccountEventsEventsCountByCountablePost,
-)
+from ...models.count_account_events_body import CountAccountEventsBody
 from ...models.countable import Countable
 from ...models.event_count import EventCount
 from ...models.http_validation_error import HTTPValidationError
@@ -19,7 +17,7 @@ from ...types import Response
 def _get_kwargs(
     countable: Countable,
     *,
-    body: BodyCountAccountEventsEventsCountByCountablePost,
+    body: CountAccountEventsBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -77,7 +75,7 @@ def sync_detailed(
     countable: Countable,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountAccountEventsEventsCountByCountablePost,
+    body: CountAccountEventsBody,
 ) -> Response[HTTPValidationError | list[EventCount]]:
     """Count Account Events
 
@@ -87,7 +85,7 @@ def sync_detailed(
 
     Args:
         countable (Countable):
-        body (BodyCountAccountEventsEventsCountByCountablePost):
+        body (CountAccountEventsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -113,7 +111,7 @@ def sync(
     countable: Countable,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountAccountEventsEventsCountByCountablePost,
+    body: CountAccountEventsBody,
 ) -> HTTPValidationError | list[EventCount] | None:
     """Count Account Events
 
@@ -123,7 +121,7 @@ def sync(
 
     Args:
         countable (Countable):
-        body (BodyCountAccountEventsEventsCountByCountablePost):
+        body (CountAccountEventsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -144,7 +142,7 @@ async def asyncio_detailed(
     countable: Countable,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountAccountEventsEventsCountByCountablePost,
+    body: CountAccountEventsBody,
 ) -> Response[HTTPValidationError | list[EventCount]]:
     """Count Account Events
 
@@ -154,7 +152,7 @@ async def asyncio_detailed(
 
     Args:
         countable (Countable):
-        body (BodyCountAccountEventsEventsCountByCountablePost):
+        body (CountAccountEventsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -178,7 +176,7 @@ async def asyncio(
     countable: Countable,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountAccountEventsEventsCountByCountablePost,
+    body: CountAccountEventsBody,
 ) -> HTTPValidationError | list[EventCount] | None:
     """Count Account Events
 
@@ -188,7 +186,7 @@ async def asyncio(
 
     Args:
         countable (Countable):
-        body (BodyCountAccountEventsEventsCountByCountablePost):
+        body (CountAccountEventsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_events_events_filter_post import BodyReadEventsEventsFilterPost
 from ...models.event_page import EventPage
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_events_body import ReadEventsBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadEventsEventsFilterPost | Unset = UNSET,
+    body: ReadEventsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -65,7 +65,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadEventsEventsFilterPost | Unset = UNSET,
+    body: ReadEventsBody | Unset = UNSET,
 ) -> Response[EventPage | HTTPValidationError]:
     """Read Events
 
@@ -74,7 +74,7 @@ def sync_detailed(
     results).
 
     Args:
-        body (BodyReadEventsEventsFilterPost | Unset):
+        body (ReadEventsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -98,7 +98,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadEventsEventsFilterPost | Unset = UNSET,
+    body: ReadEventsBody | Unset = UNSET,
 ) -> EventPage | HTTPValidationError | None:
     """Read Events
 
@@ -107,7 +107,7 @@ def sync(
     results).
 
     Args:
-        body (BodyReadEventsEventsFilterPost | Unset):
+        body (ReadEventsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -126,7 +126,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadEventsEventsFilterPost | Unset = UNSET,
+    body: ReadEventsBody | Unset = UNSET,
 ) -> Response[EventPage | HTTPValidationError]:
     """Read Events
 
@@ -135,7 +135,7 @@ async def asyncio_detailed(
     results).
 
     Args:
-        body (BodyReadEventsEventsFilterPost | Unset):
+        body (ReadEventsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,7 +157,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadEventsEventsFilterPost | Unset = UNSET,
+    body: ReadEventsBody | Unset = UNSET,
 ) -> EventPage | HTTPValidationError | None:
     """Read Events
 
@@ -166,7 +166,7 @@ async def asyncio(
     results).
 
     Args:
-        body (BodyReadEventsEventsFilterPost | Unset):
+        body (ReadEventsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

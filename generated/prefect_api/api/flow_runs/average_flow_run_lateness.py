@@ -6,16 +6,14 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_average_flow_run_lateness_flow_runs_lateness_post import (
-    BodyAverageFlowRunLatenessFlowRunsLatenessPost,
-)
+from ...models.average_flow_run_lateness_body import AverageFlowRunLatenessBody
 from ...models.http_validation_error import HTTPValidationError
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyAverageFlowRunLatenessFlowRunsLatenessPost | Unset = UNSET,
+    body: AverageFlowRunLatenessBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -72,14 +70,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyAverageFlowRunLatenessFlowRunsLatenessPost | Unset = UNSET,
+    body: AverageFlowRunLatenessBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | float | None]:
     """Average Flow Run Lateness
 
      Query for average flow-run lateness in seconds.
 
     Args:
-        body (BodyAverageFlowRunLatenessFlowRunsLatenessPost | Unset):
+        body (AverageFlowRunLatenessBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -103,14 +101,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyAverageFlowRunLatenessFlowRunsLatenessPost | Unset = UNSET,
+    body: AverageFlowRunLatenessBody | Unset = UNSET,
 ) -> HTTPValidationError | float | None | None:
     """Average Flow Run Lateness
 
      Query for average flow-run lateness in seconds.
 
     Args:
-        body (BodyAverageFlowRunLatenessFlowRunsLatenessPost | Unset):
+        body (AverageFlowRunLatenessBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -129,14 +127,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyAverageFlowRunLatenessFlowRunsLatenessPost | Unset = UNSET,
+    body: AverageFlowRunLatenessBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | float | None]:
     """Average Flow Run Lateness
 
      Query for average flow-run lateness in seconds.
 
     Args:
-        body (BodyAverageFlowRunLatenessFlowRunsLatenessPost | Unset):
+        body (AverageFlowRunLatenessBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,14 +156,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyAverageFlowRunLatenessFlowRunsLatenessPost | Unset = UNSET,
+    body: AverageFlowRunLatenessBody | Unset = UNSET,
 ) -> HTTPValidationError | float | None | None:
     """Average Flow Run Lateness
 
      Query for average flow-run lateness in seconds.
 
     Args:
-        body (BodyAverageFlowRunLatenessFlowRunsLatenessPost | Unset):
+        body (AverageFlowRunLatenessBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,7 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_bulk_delete_flow_runs_flow_runs_bulk_delete_post import BodyBulkDeleteFlowRunsFlowRunsBulkDeletePost
+from ...models.bulk_delete_flow_runs_body import BulkDeleteFlowRunsBody
 from ...models.flow_run_bulk_delete_response import FlowRunBulkDeleteResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...types import UNSET, Response, Unset
@@ -14,7 +14,7 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    body: BodyBulkDeleteFlowRunsFlowRunsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteFlowRunsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -65,7 +65,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDeleteFlowRunsFlowRunsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteFlowRunsBody | Unset = UNSET,
 ) -> Response[FlowRunBulkDeleteResponse | HTTPValidationError]:
     """Bulk Delete Flow Runs
 
@@ -74,7 +74,7 @@ def sync_detailed(
     Returns the IDs of flow runs that were deleted.
 
     Args:
-        body (BodyBulkDeleteFlowRunsFlowRunsBulkDeletePost | Unset):
+        body (BulkDeleteFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -98,7 +98,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDeleteFlowRunsFlowRunsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteFlowRunsBody | Unset = UNSET,
 ) -> FlowRunBulkDeleteResponse | HTTPValidationError | None:
     """Bulk Delete Flow Runs
 
@@ -107,7 +107,7 @@ def sync(
     Returns the IDs of flow runs that were deleted.
 
     Args:
-        body (BodyBulkDeleteFlowRunsFlowRunsBulkDeletePost | Unset):
+        body (BulkDeleteFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -126,7 +126,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDeleteFlowRunsFlowRunsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteFlowRunsBody | Unset = UNSET,
 ) -> Response[FlowRunBulkDeleteResponse | HTTPValidationError]:
     """Bulk Delete Flow Runs
 
@@ -135,7 +135,7 @@ async def asyncio_detailed(
     Returns the IDs of flow runs that were deleted.
 
     Args:
-        body (BodyBulkDeleteFlowRunsFlowRunsBulkDeletePost | Unset):
+        body (BulkDeleteFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,7 +157,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDeleteFlowRunsFlowRunsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteFlowRunsBody | Unset = UNSET,
 ) -> FlowRunBulkDeleteResponse | HTTPValidationError | None:
     """Bulk Delete Flow Runs
 
@@ -166,7 +166,7 @@ async def asyncio(
     Returns the IDs of flow runs that were deleted.
 
     Args:
-        body (BodyBulkDeleteFlowRunsFlowRunsBulkDeletePost | Unset):
+        body (BulkDeleteFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,9 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_bulk_set_flow_run_state_flow_runs_bulk_set_state_post import (
-    BodyBulkSetFlowRunStateFlowRunsBulkSetStatePost,
-)
+from ...models.bulk_set_flow_run_state_body import BulkSetFlowRunStateBody
 from ...models.flow_run_bulk_set_state_response import FlowRunBulkSetStateResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
@@ -16,7 +14,7 @@ from ...types import Response
 
 def _get_kwargs(
     *,
-    body: BodyBulkSetFlowRunStateFlowRunsBulkSetStatePost,
+    body: BulkSetFlowRunStateBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -66,7 +64,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkSetFlowRunStateFlowRunsBulkSetStatePost,
+    body: BulkSetFlowRunStateBody,
 ) -> Response[FlowRunBulkSetStateResponse | HTTPValidationError]:
     """Bulk Set Flow Run State
 
@@ -75,7 +73,7 @@ def sync_detailed(
     Returns the orchestration results for each flow run.
 
     Args:
-        body (BodyBulkSetFlowRunStateFlowRunsBulkSetStatePost):
+        body (BulkSetFlowRunStateBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -99,7 +97,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkSetFlowRunStateFlowRunsBulkSetStatePost,
+    body: BulkSetFlowRunStateBody,
 ) -> FlowRunBulkSetStateResponse | HTTPValidationError | None:
     """Bulk Set Flow Run State
 
@@ -108,7 +106,7 @@ def sync(
     Returns the orchestration results for each flow run.
 
     Args:
-        body (BodyBulkSetFlowRunStateFlowRunsBulkSetStatePost):
+        body (BulkSetFlowRunStateBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,7 +125,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkSetFlowRunStateFlowRunsBulkSetStatePost,
+    body: BulkSetFlowRunStateBody,
 ) -> Response[FlowRunBulkSetStateResponse | HTTPValidationError]:
     """Bulk Set Flow Run State
 
@@ -136,7 +134,7 @@ async def asyncio_detailed(
     Returns the orchestration results for each flow run.
 
     Args:
-        body (BodyBulkSetFlowRunStateFlowRunsBulkSetStatePost):
+        body (BulkSetFlowRunStateBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,7 +156,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkSetFlowRunStateFlowRunsBulkSetStatePost,
+    body: BulkSetFlowRunStateBody,
 ) -> FlowRunBulkSetStateResponse | HTTPValidationError | None:
     """Bulk Set Flow Run State
 
@@ -167,7 +165,7 @@ async def asyncio(
     Returns the orchestration results for each flow run.
 
     Args:
-        body (BodyBulkSetFlowRunStateFlowRunsBulkSetStatePost):
+        body (BulkSetFlowRunStateBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

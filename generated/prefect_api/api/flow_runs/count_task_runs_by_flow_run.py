@@ -6,9 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_count_task_runs_by_flow_run_ui_flow_runs_count_task_runs_post import (
-    BodyCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost,
-)
+from ...models.count_task_runs_by_flow_run_body import CountTaskRunsByFlowRunBody
 from ...models.count_task_runs_by_flow_run_response_count_task_runs_by_flow_run_ui_flow_runs_count_task_runs_post import (
     CountTaskRunsByFlowRunResponseCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost,
 )
@@ -18,7 +16,7 @@ from ...types import Response
 
 def _get_kwargs(
     *,
-    body: BodyCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost,
+    body: CountTaskRunsByFlowRunBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,14 +68,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost,
+    body: CountTaskRunsByFlowRunBody,
 ) -> Response[CountTaskRunsByFlowRunResponseCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost | HTTPValidationError]:
     """Count Task Runs By Flow Run
 
      Get task run counts by flow run id.
 
     Args:
-        body (BodyCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost):
+        body (CountTaskRunsByFlowRunBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,14 +99,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost,
+    body: CountTaskRunsByFlowRunBody,
 ) -> CountTaskRunsByFlowRunResponseCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost | HTTPValidationError | None:
     """Count Task Runs By Flow Run
 
      Get task run counts by flow run id.
 
     Args:
-        body (BodyCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost):
+        body (CountTaskRunsByFlowRunBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,14 +125,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost,
+    body: CountTaskRunsByFlowRunBody,
 ) -> Response[CountTaskRunsByFlowRunResponseCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost | HTTPValidationError]:
     """Count Task Runs By Flow Run
 
      Get task run counts by flow run id.
 
     Args:
-        body (BodyCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost):
+        body (CountTaskRunsByFlowRunBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,14 +154,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost,
+    body: CountTaskRunsByFlowRunBody,
 ) -> CountTaskRunsByFlowRunResponseCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost | HTTPValidationError | None:
     """Count Task Runs By Flow Run
 
      Get task run counts by flow run id.
 
     Args:
-        body (BodyCountTaskRunsByFlowRunUiFlowRunsCountTaskRunsPost):
+        body (CountTaskRunsByFlowRunBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

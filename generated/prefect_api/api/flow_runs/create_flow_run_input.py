@@ -8,7 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_create_flow_run_input_flow_runs_id_input_post import BodyCreateFlowRunInputFlowRunsIdInputPost
+from ...models.create_flow_run_input_body import CreateFlowRunInputBody
 from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
 
@@ -16,7 +16,7 @@ from ...types import Response
 def _get_kwargs(
     id: UUID,
     *,
-    body: BodyCreateFlowRunInputFlowRunsIdInputPost,
+    body: CreateFlowRunInputBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -68,7 +68,7 @@ def sync_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCreateFlowRunInputFlowRunsIdInputPost,
+    body: CreateFlowRunInputBody,
 ) -> Response[Any | HTTPValidationError]:
     """Create Flow Run Input
 
@@ -76,7 +76,7 @@ def sync_detailed(
 
     Args:
         id (UUID): The flow run id
-        body (BodyCreateFlowRunInputFlowRunsIdInputPost):
+        body (CreateFlowRunInputBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -102,7 +102,7 @@ def sync(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCreateFlowRunInputFlowRunsIdInputPost,
+    body: CreateFlowRunInputBody,
 ) -> Any | HTTPValidationError | None:
     """Create Flow Run Input
 
@@ -110,7 +110,7 @@ def sync(
 
     Args:
         id (UUID): The flow run id
-        body (BodyCreateFlowRunInputFlowRunsIdInputPost):
+        body (CreateFlowRunInputBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,7 +131,7 @@ async def asyncio_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCreateFlowRunInputFlowRunsIdInputPost,
+    body: CreateFlowRunInputBody,
 ) -> Response[Any | HTTPValidationError]:
     """Create Flow Run Input
 
@@ -139,7 +139,7 @@ async def asyncio_detailed(
 
     Args:
         id (UUID): The flow run id
-        body (BodyCreateFlowRunInputFlowRunsIdInputPost):
+        body (CreateFlowRunInputBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -163,7 +163,7 @@ async def asyncio(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCreateFlowRunInputFlowRunsIdInputPost,
+    body: CreateFlowRunInputBody,
 ) -> Any | HTTPValidationError | None:
     """Create Flow Run Input
 
@@ -171,7 +171,7 @@ async def asyncio(
 
     Args:
         id (UUID): The flow run id
-        body (BodyCreateFlowRunInputFlowRunsIdInputPost):
+        body (CreateFlowRunInputBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

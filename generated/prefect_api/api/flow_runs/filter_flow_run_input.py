@@ -8,9 +8,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_filter_flow_run_input_flow_runs_id_input_filter_post import (
-    BodyFilterFlowRunInputFlowRunsIdInputFilterPost,
-)
+from ...models.filter_flow_run_input_body import FilterFlowRunInputBody
 from ...models.flow_run_input import FlowRunInput
 from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
@@ -19,7 +17,7 @@ from ...types import Response
 def _get_kwargs(
     id: UUID,
     *,
-    body: BodyFilterFlowRunInputFlowRunsIdInputFilterPost,
+    body: FilterFlowRunInputBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -77,7 +75,7 @@ def sync_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyFilterFlowRunInputFlowRunsIdInputFilterPost,
+    body: FilterFlowRunInputBody,
 ) -> Response[HTTPValidationError | list[FlowRunInput]]:
     """Filter Flow Run Input
 
@@ -85,7 +83,7 @@ def sync_detailed(
 
     Args:
         id (UUID): The flow run id
-        body (BodyFilterFlowRunInputFlowRunsIdInputFilterPost):
+        body (FilterFlowRunInputBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -111,7 +109,7 @@ def sync(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyFilterFlowRunInputFlowRunsIdInputFilterPost,
+    body: FilterFlowRunInputBody,
 ) -> HTTPValidationError | list[FlowRunInput] | None:
     """Filter Flow Run Input
 
@@ -119,7 +117,7 @@ def sync(
 
     Args:
         id (UUID): The flow run id
-        body (BodyFilterFlowRunInputFlowRunsIdInputFilterPost):
+        body (FilterFlowRunInputBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -140,7 +138,7 @@ async def asyncio_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyFilterFlowRunInputFlowRunsIdInputFilterPost,
+    body: FilterFlowRunInputBody,
 ) -> Response[HTTPValidationError | list[FlowRunInput]]:
     """Filter Flow Run Input
 
@@ -148,7 +146,7 @@ async def asyncio_detailed(
 
     Args:
         id (UUID): The flow run id
-        body (BodyFilterFlowRunInputFlowRunsIdInputFilterPost):
+        body (FilterFlowRunInputBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -172,7 +170,7 @@ async def asyncio(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyFilterFlowRunInputFlowRunsIdInputFilterPost,
+    body: FilterFlowRunInputBody,
 ) -> HTTPValidationError | list[FlowRunInput] | None:
     """Filter Flow Run Input
 
@@ -180,7 +178,7 @@ async def asyncio(
 
     Args:
         id (UUID): The flow run id
-        body (BodyFilterFlowRunInputFlowRunsIdInputFilterPost):
+        body (FilterFlowRunInputBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

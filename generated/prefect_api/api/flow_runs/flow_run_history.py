@@ -6,7 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_flow_run_history_flow_runs_history_post import BodyFlowRunHistoryFlowRunsHistoryPost
+from ...models.flow_run_history_body import FlowRunHistoryBody
 from ...models.history_response import HistoryResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
@@ -14,7 +14,7 @@ from ...types import Response
 
 def _get_kwargs(
     *,
-    body: BodyFlowRunHistoryFlowRunsHistoryPost,
+    body: FlowRunHistoryBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -69,14 +69,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyFlowRunHistoryFlowRunsHistoryPost,
+    body: FlowRunHistoryBody,
 ) -> Response[HTTPValidationError | list[HistoryResponse]]:
     """Flow Run History
 
      Query for flow run history data across a given range and interval.
 
     Args:
-        body (BodyFlowRunHistoryFlowRunsHistoryPost):
+        body (FlowRunHistoryBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -100,14 +100,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyFlowRunHistoryFlowRunsHistoryPost,
+    body: FlowRunHistoryBody,
 ) -> HTTPValidationError | list[HistoryResponse] | None:
     """Flow Run History
 
      Query for flow run history data across a given range and interval.
 
     Args:
-        body (BodyFlowRunHistoryFlowRunsHistoryPost):
+        body (FlowRunHistoryBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -126,14 +126,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyFlowRunHistoryFlowRunsHistoryPost,
+    body: FlowRunHistoryBody,
 ) -> Response[HTTPValidationError | list[HistoryResponse]]:
     """Flow Run History
 
      Query for flow run history data across a given range and interval.
 
     Args:
-        body (BodyFlowRunHistoryFlowRunsHistoryPost):
+        body (FlowRunHistoryBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -155,14 +155,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyFlowRunHistoryFlowRunsHistoryPost,
+    body: FlowRunHistoryBody,
 ) -> HTTPValidationError | list[HistoryResponse] | None:
     """Flow Run History
 
      Query for flow run history data across a given range and interval.
 
     Args:
-        body (BodyFlowRunHistoryFlowRunsHistoryPost):
+        body (FlowRunHistoryBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

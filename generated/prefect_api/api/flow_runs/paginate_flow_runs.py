@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_paginate_flow_runs_flow_runs_paginate_post import BodyPaginateFlowRunsFlowRunsPaginatePost
 from ...models.flow_run_pagination_response import FlowRunPaginationResponse
 from ...models.http_validation_error import HTTPValidationError
+from ...models.paginate_flow_runs_body import PaginateFlowRunsBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyPaginateFlowRunsFlowRunsPaginatePost | Unset = UNSET,
+    body: PaginateFlowRunsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -65,14 +65,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateFlowRunsFlowRunsPaginatePost | Unset = UNSET,
+    body: PaginateFlowRunsBody | Unset = UNSET,
 ) -> Response[FlowRunPaginationResponse | HTTPValidationError]:
     """Paginate Flow Runs
 
      Pagination query for flow runs.
 
     Args:
-        body (BodyPaginateFlowRunsFlowRunsPaginatePost | Unset):
+        body (PaginateFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -96,14 +96,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateFlowRunsFlowRunsPaginatePost | Unset = UNSET,
+    body: PaginateFlowRunsBody | Unset = UNSET,
 ) -> FlowRunPaginationResponse | HTTPValidationError | None:
     """Paginate Flow Runs
 
      Pagination query for flow runs.
 
     Args:
-        body (BodyPaginateFlowRunsFlowRunsPaginatePost | Unset):
+        body (PaginateFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,14 +122,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateFlowRunsFlowRunsPaginatePost | Unset = UNSET,
+    body: PaginateFlowRunsBody | Unset = UNSET,
 ) -> Response[FlowRunPaginationResponse | HTTPValidationError]:
     """Paginate Flow Runs
 
      Pagination query for flow runs.
 
     Args:
-        body (BodyPaginateFlowRunsFlowRunsPaginatePost | Unset):
+        body (PaginateFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,14 +151,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateFlowRunsFlowRunsPaginatePost | Unset = UNSET,
+    body: PaginateFlowRunsBody | Unset = UNSET,
 ) -> FlowRunPaginationResponse | HTTPValidationError | None:
     """Paginate Flow Runs
 
      Pagination query for flow runs.
 
     Args:
-        body (BodyPaginateFlowRunsFlowRunsPaginatePost | Unset):
+        body (PaginateFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

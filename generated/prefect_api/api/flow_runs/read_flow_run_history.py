@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_flow_run_history_ui_flow_runs_history_post import BodyReadFlowRunHistoryUiFlowRunsHistoryPost
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_flow_run_history_body import ReadFlowRunHistoryBody
 from ...models.simple_flow_run import SimpleFlowRun
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadFlowRunHistoryUiFlowRunsHistoryPost | Unset = UNSET,
+    body: ReadFlowRunHistoryBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,12 +70,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadFlowRunHistoryUiFlowRunsHistoryPost | Unset = UNSET,
+    body: ReadFlowRunHistoryBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[SimpleFlowRun]]:
     """Read Flow Run History
 
     Args:
-        body (BodyReadFlowRunHistoryUiFlowRunsHistoryPost | Unset):
+        body (ReadFlowRunHistoryBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -99,12 +99,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadFlowRunHistoryUiFlowRunsHistoryPost | Unset = UNSET,
+    body: ReadFlowRunHistoryBody | Unset = UNSET,
 ) -> HTTPValidationError | list[SimpleFlowRun] | None:
     """Read Flow Run History
 
     Args:
-        body (BodyReadFlowRunHistoryUiFlowRunsHistoryPost | Unset):
+        body (ReadFlowRunHistoryBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -123,12 +123,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadFlowRunHistoryUiFlowRunsHistoryPost | Unset = UNSET,
+    body: ReadFlowRunHistoryBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[SimpleFlowRun]]:
     """Read Flow Run History
 
     Args:
-        body (BodyReadFlowRunHistoryUiFlowRunsHistoryPost | Unset):
+        body (ReadFlowRunHistoryBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -150,12 +150,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadFlowRunHistoryUiFlowRunsHistoryPost | Unset = UNSET,
+    body: ReadFlowRunHistoryBody | Unset = UNSET,
 ) -> HTTPValidationError | list[SimpleFlowRun] | None:
     """Read Flow Run History
 
     Args:
-        body (BodyReadFlowRunHistoryUiFlowRunsHistoryPost | Unset):
+        body (ReadFlowRunHistoryBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

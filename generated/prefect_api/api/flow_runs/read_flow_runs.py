@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_flow_runs_flow_runs_filter_post import BodyReadFlowRunsFlowRunsFilterPost
 from ...models.flow_run_response import FlowRunResponse
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_flow_runs_body import ReadFlowRunsBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadFlowRunsFlowRunsFilterPost | Unset = UNSET,
+    body: ReadFlowRunsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,14 +70,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadFlowRunsFlowRunsFilterPost | Unset = UNSET,
+    body: ReadFlowRunsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[FlowRunResponse]]:
     """Read Flow Runs
 
      Query for flow runs.
 
     Args:
-        body (BodyReadFlowRunsFlowRunsFilterPost | Unset):
+        body (ReadFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,14 +101,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadFlowRunsFlowRunsFilterPost | Unset = UNSET,
+    body: ReadFlowRunsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[FlowRunResponse] | None:
     """Read Flow Runs
 
      Query for flow runs.
 
     Args:
-        body (BodyReadFlowRunsFlowRunsFilterPost | Unset):
+        body (ReadFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,14 +127,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadFlowRunsFlowRunsFilterPost | Unset = UNSET,
+    body: ReadFlowRunsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[FlowRunResponse]]:
     """Read Flow Runs
 
      Query for flow runs.
 
     Args:
-        body (BodyReadFlowRunsFlowRunsFilterPost | Unset):
+        body (ReadFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,14 +156,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadFlowRunsFlowRunsFilterPost | Unset = UNSET,
+    body: ReadFlowRunsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[FlowRunResponse] | None:
     """Read Flow Runs
 
      Query for flow runs.
 
     Args:
-        body (BodyReadFlowRunsFlowRunsFilterPost | Unset):
+        body (ReadFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

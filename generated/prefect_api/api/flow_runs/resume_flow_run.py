@@ -8,16 +8,16 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_resume_flow_run_flow_runs_id_resume_post import BodyResumeFlowRunFlowRunsIdResumePost
 from ...models.http_validation_error import HTTPValidationError
 from ...models.orchestration_result import OrchestrationResult
+from ...models.resume_flow_run_body import ResumeFlowRunBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     id: UUID,
     *,
-    body: BodyResumeFlowRunFlowRunsIdResumePost | Unset = UNSET,
+    body: ResumeFlowRunBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -71,7 +71,7 @@ def sync_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyResumeFlowRunFlowRunsIdResumePost | Unset = UNSET,
+    body: ResumeFlowRunBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | OrchestrationResult]:
     """Resume Flow Run
 
@@ -79,7 +79,7 @@ def sync_detailed(
 
     Args:
         id (UUID): The flow run id
-        body (BodyResumeFlowRunFlowRunsIdResumePost | Unset):
+        body (ResumeFlowRunBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -105,7 +105,7 @@ def sync(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyResumeFlowRunFlowRunsIdResumePost | Unset = UNSET,
+    body: ResumeFlowRunBody | Unset = UNSET,
 ) -> HTTPValidationError | OrchestrationResult | None:
     """Resume Flow Run
 
@@ -113,7 +113,7 @@ def sync(
 
     Args:
         id (UUID): The flow run id
-        body (BodyResumeFlowRunFlowRunsIdResumePost | Unset):
+        body (ResumeFlowRunBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,7 +134,7 @@ async def asyncio_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyResumeFlowRunFlowRunsIdResumePost | Unset = UNSET,
+    body: ResumeFlowRunBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | OrchestrationResult]:
     """Resume Flow Run
 
@@ -142,7 +142,7 @@ async def asyncio_detailed(
 
     Args:
         id (UUID): The flow run id
-        body (BodyResumeFlowRunFlowRunsIdResumePost | Unset):
+        body (ResumeFlowRunBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -166,7 +166,7 @@ async def asyncio(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyResumeFlowRunFlowRunsIdResumePost | Unset = UNSET,
+    body: ResumeFlowRunBody | Unset = UNSET,
 ) -> HTTPValidationError | OrchestrationResult | None:
     """Resume Flow Run
 
@@ -174,7 +174,7 @@ async def asyncio(
 
     Args:
         id (UUID): The flow run id
-        body (BodyResumeFlowRunFlowRunsIdResumePost | Unset):
+        body (ResumeFlowRunBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

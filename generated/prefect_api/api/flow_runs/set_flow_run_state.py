@@ -8,16 +8,16 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_set_flow_run_state_flow_runs_id_set_state_post import BodySetFlowRunStateFlowRunsIdSetStatePost
 from ...models.http_validation_error import HTTPValidationError
 from ...models.orchestration_result import OrchestrationResult
+from ...models.set_flow_run_state_body import SetFlowRunStateBody
 from ...types import Response
 
 
 def _get_kwargs(
     id: UUID,
     *,
-    body: BodySetFlowRunStateFlowRunsIdSetStatePost,
+    body: SetFlowRunStateBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,7 +70,7 @@ def sync_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodySetFlowRunStateFlowRunsIdSetStatePost,
+    body: SetFlowRunStateBody,
 ) -> Response[HTTPValidationError | OrchestrationResult]:
     """Set Flow Run State
 
@@ -78,7 +78,7 @@ def sync_detailed(
 
     Args:
         id (UUID): The flow run id
-        body (BodySetFlowRunStateFlowRunsIdSetStatePost):
+        body (SetFlowRunStateBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -104,7 +104,7 @@ def sync(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodySetFlowRunStateFlowRunsIdSetStatePost,
+    body: SetFlowRunStateBody,
 ) -> HTTPValidationError | OrchestrationResult | None:
     """Set Flow Run State
 
@@ -112,7 +112,7 @@ def sync(
 
     Args:
         id (UUID): The flow run id
-        body (BodySetFlowRunStateFlowRunsIdSetStatePost):
+        body (SetFlowRunStateBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -133,7 +133,7 @@ async def asyncio_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodySetFlowRunStateFlowRunsIdSetStatePost,
+    body: SetFlowRunStateBody,
 ) -> Response[HTTPValidationError | OrchestrationResult]:
     """Set Flow Run State
 
@@ -141,7 +141,7 @@ async def asyncio_detailed(
 
     Args:
         id (UUID): The flow run id
-        body (BodySetFlowRunStateFlowRunsIdSetStatePost):
+        body (SetFlowRunStateBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -165,7 +165,7 @@ async def asyncio(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodySetFlowRunStateFlowRunsIdSetStatePost,
+    body: SetFlowRunStateBody,
 ) -> HTTPValidationError | OrchestrationResult | None:
     """Set Flow Run State
 
@@ -173,7 +173,7 @@ async def asyncio(
 
     Args:
         id (UUID): The flow run id
-        body (BodySetFlowRunStateFlowRunsIdSetStatePost):
+        body (SetFlowRunStateBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,7 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_bulk_delete_flows_flows_bulk_delete_post import BodyBulkDeleteFlowsFlowsBulkDeletePost
+from ...models.bulk_delete_flows_body import BulkDeleteFlowsBody
 from ...models.flow_bulk_delete_response import FlowBulkDeleteResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...types import UNSET, Response, Unset
@@ -14,7 +14,7 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    body: BodyBulkDeleteFlowsFlowsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteFlowsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -65,7 +65,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDeleteFlowsFlowsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteFlowsBody | Unset = UNSET,
 ) -> Response[FlowBulkDeleteResponse | HTTPValidationError]:
     """Bulk Delete Flows
 
@@ -76,7 +76,7 @@ def sync_detailed(
     Returns the IDs of flows that were deleted.
 
     Args:
-        body (BodyBulkDeleteFlowsFlowsBulkDeletePost | Unset):
+        body (BulkDeleteFlowsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -100,7 +100,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDeleteFlowsFlowsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteFlowsBody | Unset = UNSET,
 ) -> FlowBulkDeleteResponse | HTTPValidationError | None:
     """Bulk Delete Flows
 
@@ -111,7 +111,7 @@ def sync(
     Returns the IDs of flows that were deleted.
 
     Args:
-        body (BodyBulkDeleteFlowsFlowsBulkDeletePost | Unset):
+        body (BulkDeleteFlowsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -130,7 +130,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDeleteFlowsFlowsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteFlowsBody | Unset = UNSET,
 ) -> Response[FlowBulkDeleteResponse | HTTPValidationError]:
     """Bulk Delete Flows
 
@@ -141,7 +141,7 @@ async def asyncio_detailed(
     Returns the IDs of flows that were deleted.
 
     Args:
-        body (BodyBulkDeleteFlowsFlowsBulkDeletePost | Unset):
+        body (BulkDeleteFlowsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -163,7 +163,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyBulkDeleteFlowsFlowsBulkDeletePost | Unset = UNSET,
+    body: BulkDeleteFlowsBody | Unset = UNSET,
 ) -> FlowBulkDeleteResponse | HTTPValidationError | None:
     """Bulk Delete Flows
 
@@ -174,7 +174,7 @@ async def asyncio(
     Returns the IDs of flows that were deleted.
 
     Args:
-        body (BodyBulkDeleteFlowsFlowsBulkDeletePost | Unset):
+        body (BulkDeleteFlowsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,9 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_count_deployments_by_flow_ui_flows_count_deployments_post import (
-    BodyCountDeploymentsByFlowUiFlowsCountDeploymentsPost,
-)
+from ...models.count_deployments_by_flow_body import CountDeploymentsByFlowBody
 from ...models.count_deployments_by_flow_response_count_deployments_by_flow_ui_flows_count_deployments_post import (
     CountDeploymentsByFlowResponseCountDeploymentsByFlowUiFlowsCountDeploymentsPost,
 )
@@ -18,7 +16,7 @@ from ...types import Response
 
 def _get_kwargs(
     *,
-    body: BodyCountDeploymentsByFlowUiFlowsCountDeploymentsPost,
+    body: CountDeploymentsByFlowBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,14 +68,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountDeploymentsByFlowUiFlowsCountDeploymentsPost,
+    body: CountDeploymentsByFlowBody,
 ) -> Response[CountDeploymentsByFlowResponseCountDeploymentsByFlowUiFlowsCountDeploymentsPost | HTTPValidationError]:
     """Count Deployments By Flow
 
      Get deployment counts by flow id.
 
     Args:
-        body (BodyCountDeploymentsByFlowUiFlowsCountDeploymentsPost):
+        body (CountDeploymentsByFlowBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,14 +99,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountDeploymentsByFlowUiFlowsCountDeploymentsPost,
+    body: CountDeploymentsByFlowBody,
 ) -> CountDeploymentsByFlowResponseCountDeploymentsByFlowUiFlowsCountDeploymentsPost | HTTPValidationError | None:
     """Count Deployments By Flow
 
      Get deployment counts by flow id.
 
     Args:
-        body (BodyCountDeploymentsByFlowUiFlowsCountDeploymentsPost):
+        body (CountDeploymentsByFlowBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,14 +125,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountDeploymentsByFlowUiFlowsCountDeploymentsPost,
+    body: CountDeploymentsByFlowBody,
 ) -> Response[CountDeploymentsByFlowResponseCountDeploymentsByFlowUiFlowsCountDeploymentsPost | HTTPValidationError]:
     """Count Deployments By Flow
 
      Get deployment counts by flow id.
 
     Args:
-        body (BodyCountDeploymentsByFlowUiFlowsCountDeploymentsPost):
+        body (CountDeploymentsByFlowBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,14 +154,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountDeploymentsByFlowUiFlowsCountDeploymentsPost,
+    body: CountDeploymentsByFlowBody,
 ) -> CountDeploymentsByFlowResponseCountDeploymentsByFlowUiFlowsCountDeploymentsPost | HTTPValidationError | None:
     """Count Deployments By Flow
 
      Get deployment counts by flow id.
 
     Args:
-        body (BodyCountDeploymentsByFlowUiFlowsCountDeploymentsPost):
+        body (CountDeploymentsByFlowBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

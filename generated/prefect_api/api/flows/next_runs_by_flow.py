@@ -6,8 +6,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_next_runs_by_flow_ui_flows_next_runs_post import BodyNextRunsByFlowUiFlowsNextRunsPost
 from ...models.http_validation_error import HTTPValidationError
+from ...models.next_runs_by_flow_body import NextRunsByFlowBody
 from ...models.next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post import (
     NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost,
 )
@@ -16,7 +16,7 @@ from ...types import Response
 
 def _get_kwargs(
     *,
-    body: BodyNextRunsByFlowUiFlowsNextRunsPost,
+    body: NextRunsByFlowBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -66,14 +66,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyNextRunsByFlowUiFlowsNextRunsPost,
+    body: NextRunsByFlowBody,
 ) -> Response[HTTPValidationError | NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost]:
     """Next Runs By Flow
 
      Get the next flow run by flow id.
 
     Args:
-        body (BodyNextRunsByFlowUiFlowsNextRunsPost):
+        body (NextRunsByFlowBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -97,14 +97,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyNextRunsByFlowUiFlowsNextRunsPost,
+    body: NextRunsByFlowBody,
 ) -> HTTPValidationError | NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost | None:
     """Next Runs By Flow
 
      Get the next flow run by flow id.
 
     Args:
-        body (BodyNextRunsByFlowUiFlowsNextRunsPost):
+        body (NextRunsByFlowBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -123,14 +123,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyNextRunsByFlowUiFlowsNextRunsPost,
+    body: NextRunsByFlowBody,
 ) -> Response[HTTPValidationError | NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost]:
     """Next Runs By Flow
 
      Get the next flow run by flow id.
 
     Args:
-        body (BodyNextRunsByFlowUiFlowsNextRunsPost):
+        body (NextRunsByFlowBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -152,14 +152,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyNextRunsByFlowUiFlowsNextRunsPost,
+    body: NextRunsByFlowBody,
 ) -> HTTPValidationError | NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost | None:
     """Next Runs By Flow
 
      Get the next flow run by flow id.
 
     Args:
-        body (BodyNextRunsByFlowUiFlowsNextRunsPost):
+        body (NextRunsByFlowBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

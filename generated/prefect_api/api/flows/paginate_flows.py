@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_paginate_flows_flows_paginate_post import BodyPaginateFlowsFlowsPaginatePost
 from ...models.flow_pagination_response import FlowPaginationResponse
 from ...models.http_validation_error import HTTPValidationError
+from ...models.paginate_flows_body import PaginateFlowsBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyPaginateFlowsFlowsPaginatePost | Unset = UNSET,
+    body: PaginateFlowsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -65,14 +65,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateFlowsFlowsPaginatePost | Unset = UNSET,
+    body: PaginateFlowsBody | Unset = UNSET,
 ) -> Response[FlowPaginationResponse | HTTPValidationError]:
     """Paginate Flows
 
      Pagination query for flows.
 
     Args:
-        body (BodyPaginateFlowsFlowsPaginatePost | Unset):
+        body (PaginateFlowsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -96,14 +96,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateFlowsFlowsPaginatePost | Unset = UNSET,
+    body: PaginateFlowsBody | Unset = UNSET,
 ) -> FlowPaginationResponse | HTTPValidationError | None:
     """Paginate Flows
 
      Pagination query for flows.
 
     Args:
-        body (BodyPaginateFlowsFlowsPaginatePost | Unset):
+        body (PaginateFlowsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,14 +122,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateFlowsFlowsPaginatePost | Unset = UNSET,
+    body: PaginateFlowsBody | Unset = UNSET,
 ) -> Response[FlowPaginationResponse | HTTPValidationError]:
     """Paginate Flows
 
      Pagination query for flows.
 
     Args:
-        body (BodyPaginateFlowsFlowsPaginatePost | Unset):
+        body (PaginateFlowsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,14 +151,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateFlowsFlowsPaginatePost | Unset = UNSET,
+    body: PaginateFlowsBody | Unset = UNSET,
 ) -> FlowPaginationResponse | HTTPValidationError | None:
     """Paginate Flows
 
      Pagination query for flows.
 
     Args:
-        body (BodyPaginateFlowsFlowsPaginatePost | Unset):
+        body (PaginateFlowsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

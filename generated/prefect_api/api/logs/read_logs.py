@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_logs_logs_filter_post import BodyReadLogsLogsFilterPost
 from ...models.http_validation_error import HTTPValidationError
 from ...models.log import Log
+from ...models.read_logs_body import ReadLogsBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadLogsLogsFilterPost | Unset = UNSET,
+    body: ReadLogsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,14 +70,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadLogsLogsFilterPost | Unset = UNSET,
+    body: ReadLogsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[Log]]:
     """Read Logs
 
      Query for logs.
 
     Args:
-        body (BodyReadLogsLogsFilterPost | Unset):
+        body (ReadLogsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,14 +101,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadLogsLogsFilterPost | Unset = UNSET,
+    body: ReadLogsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[Log] | None:
     """Read Logs
 
      Query for logs.
 
     Args:
-        body (BodyReadLogsLogsFilterPost | Unset):
+        body (ReadLogsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,14 +127,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadLogsLogsFilterPost | Unset = UNSET,
+    body: ReadLogsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[Log]]:
     """Read Logs
 
      Query for logs.
 
     Args:
-        body (BodyReadLogsLogsFilterPost | Unset):
+        body (ReadLogsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,14 +156,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadLogsLogsFilterPost | Unset = UNSET,
+    body: ReadLogsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[Log] | None:
     """Read Logs
 
      Query for logs.
 
     Args:
-        body (BodyReadLogsLogsFilterPost | Unset):
+        body (ReadLogsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_saved_searches_saved_searches_filter_post import BodyReadSavedSearchesSavedSearchesFilterPost
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_saved_searches_body import ReadSavedSearchesBody
 from ...models.saved_search import SavedSearch
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadSavedSearchesSavedSearchesFilterPost | Unset = UNSET,
+    body: ReadSavedSearchesBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,14 +70,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadSavedSearchesSavedSearchesFilterPost | Unset = UNSET,
+    body: ReadSavedSearchesBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[SavedSearch]]:
     """Read Saved Searches
 
      Query for saved searches.
 
     Args:
-        body (BodyReadSavedSearchesSavedSearchesFilterPost | Unset):
+        body (ReadSavedSearchesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,14 +101,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadSavedSearchesSavedSearchesFilterPost | Unset = UNSET,
+    body: ReadSavedSearchesBody | Unset = UNSET,
 ) -> HTTPValidationError | list[SavedSearch] | None:
     """Read Saved Searches
 
      Query for saved searches.
 
     Args:
-        body (BodyReadSavedSearchesSavedSearchesFilterPost | Unset):
+        body (ReadSavedSearchesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,14 +127,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadSavedSearchesSavedSearchesFilterPost | Unset = UNSET,
+    body: ReadSavedSearchesBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[SavedSearch]]:
     """Read Saved Searches
 
      Query for saved searches.
 
     Args:
-        body (BodyReadSavedSearchesSavedSearchesFilterPost | Unset):
+        body (ReadSavedSearchesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,14 +156,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadSavedSearchesSavedSearchesFilterPost | Unset = UNSET,
+    body: ReadSavedSearchesBody | Unset = UNSET,
 ) -> HTTPValidationError | list[SavedSearch] | None:
     """Read Saved Searches
 
      Query for saved searches.
 
     Args:
-        body (BodyReadSavedSearchesSavedSearchesFilterPost | Unset):
+        body (ReadSavedSearchesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

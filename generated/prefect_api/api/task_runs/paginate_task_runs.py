@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_paginate_task_runs_task_runs_paginate_post import BodyPaginateTaskRunsTaskRunsPaginatePost
 from ...models.http_validation_error import HTTPValidationError
+from ...models.paginate_task_runs_body import PaginateTaskRunsBody
 from ...models.task_run_pagination_response import TaskRunPaginationResponse
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyPaginateTaskRunsTaskRunsPaginatePost | Unset = UNSET,
+    body: PaginateTaskRunsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -65,14 +65,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateTaskRunsTaskRunsPaginatePost | Unset = UNSET,
+    body: PaginateTaskRunsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | TaskRunPaginationResponse]:
     """Paginate Task Runs
 
      Pagination query for task runs.
 
     Args:
-        body (BodyPaginateTaskRunsTaskRunsPaginatePost | Unset):
+        body (PaginateTaskRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -96,14 +96,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateTaskRunsTaskRunsPaginatePost | Unset = UNSET,
+    body: PaginateTaskRunsBody | Unset = UNSET,
 ) -> HTTPValidationError | TaskRunPaginationResponse | None:
     """Paginate Task Runs
 
      Pagination query for task runs.
 
     Args:
-        body (BodyPaginateTaskRunsTaskRunsPaginatePost | Unset):
+        body (PaginateTaskRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,14 +122,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateTaskRunsTaskRunsPaginatePost | Unset = UNSET,
+    body: PaginateTaskRunsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | TaskRunPaginationResponse]:
     """Paginate Task Runs
 
      Pagination query for task runs.
 
     Args:
-        body (BodyPaginateTaskRunsTaskRunsPaginatePost | Unset):
+        body (PaginateTaskRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,14 +151,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyPaginateTaskRunsTaskRunsPaginatePost | Unset = UNSET,
+    body: PaginateTaskRunsBody | Unset = UNSET,
 ) -> HTTPValidationError | TaskRunPaginationResponse | None:
     """Paginate Task Runs
 
      Pagination query for task runs.
 
     Args:
-        body (BodyPaginateTaskRunsTaskRunsPaginatePost | Unset):
+        body (PaginateTaskRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

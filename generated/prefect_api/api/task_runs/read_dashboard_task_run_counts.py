@@ -6,17 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_dashboard_task_run_counts_ui_task_runs_dashboard_counts_post import (
-    BodyReadDashboardTaskRunCountsUiTaskRunsDashboardCountsPost,
-)
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_dashboard_task_run_counts_body import ReadDashboardTaskRunCountsBody
 from ...models.task_run_count import TaskRunCount
 from ...types import Response
 
 
 def _get_kwargs(
     *,
-    body: BodyReadDashboardTaskRunCountsUiTaskRunsDashboardCountsPost,
+    body: ReadDashboardTaskRunCountsBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -71,12 +69,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadDashboardTaskRunCountsUiTaskRunsDashboardCountsPost,
+    body: ReadDashboardTaskRunCountsBody,
 ) -> Response[HTTPValidationError | list[TaskRunCount]]:
     """Read Dashboard Task Run Counts
 
     Args:
-        body (BodyReadDashboardTaskRunCountsUiTaskRunsDashboardCountsPost):
+        body (ReadDashboardTaskRunCountsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -100,12 +98,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadDashboardTaskRunCountsUiTaskRunsDashboardCountsPost,
+    body: ReadDashboardTaskRunCountsBody,
 ) -> HTTPValidationError | list[TaskRunCount] | None:
     """Read Dashboard Task Run Counts
 
     Args:
-        body (BodyReadDashboardTaskRunCountsUiTaskRunsDashboardCountsPost):
+        body (ReadDashboardTaskRunCountsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -124,12 +122,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadDashboardTaskRunCountsUiTaskRunsDashboardCountsPost,
+    body: ReadDashboardTaskRunCountsBody,
 ) -> Response[HTTPValidationError | list[TaskRunCount]]:
     """Read Dashboard Task Run Counts
 
     Args:
-        body (BodyReadDashboardTaskRunCountsUiTaskRunsDashboardCountsPost):
+        body (ReadDashboardTaskRunCountsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,12 +149,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadDashboardTaskRunCountsUiTaskRunsDashboardCountsPost,
+    body: ReadDashboardTaskRunCountsBody,
 ) -> HTTPValidationError | list[TaskRunCount] | None:
     """Read Dashboard Task Run Counts
 
     Args:
-        body (BodyReadDashboardTaskRunCountsUiTaskRunsDashboardCountsPost):
+        body (ReadDashboardTaskRunCountsBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

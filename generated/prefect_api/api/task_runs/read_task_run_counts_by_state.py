@@ -6,17 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_task_run_counts_by_state_ui_task_runs_count_post import (
-    BodyReadTaskRunCountsByStateUiTaskRunsCountPost,
-)
 from ...models.count_by_state import CountByState
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_task_run_counts_by_state_body import ReadTaskRunCountsByStateBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadTaskRunCountsByStateUiTaskRunsCountPost | Unset = UNSET,
+    body: ReadTaskRunCountsByStateBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -67,12 +65,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadTaskRunCountsByStateUiTaskRunsCountPost | Unset = UNSET,
+    body: ReadTaskRunCountsByStateBody | Unset = UNSET,
 ) -> Response[CountByState | HTTPValidationError]:
     """Read Task Run Counts By State
 
     Args:
-        body (BodyReadTaskRunCountsByStateUiTaskRunsCountPost | Unset):
+        body (ReadTaskRunCountsByStateBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -96,12 +94,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadTaskRunCountsByStateUiTaskRunsCountPost | Unset = UNSET,
+    body: ReadTaskRunCountsByStateBody | Unset = UNSET,
 ) -> CountByState | HTTPValidationError | None:
     """Read Task Run Counts By State
 
     Args:
-        body (BodyReadTaskRunCountsByStateUiTaskRunsCountPost | Unset):
+        body (ReadTaskRunCountsByStateBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -120,12 +118,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadTaskRunCountsByStateUiTaskRunsCountPost | Unset = UNSET,
+    body: ReadTaskRunCountsByStateBody | Unset = UNSET,
 ) -> Response[CountByState | HTTPValidationError]:
     """Read Task Run Counts By State
 
     Args:
-        body (BodyReadTaskRunCountsByStateUiTaskRunsCountPost | Unset):
+        body (ReadTaskRunCountsByStateBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -147,12 +145,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadTaskRunCountsByStateUiTaskRunsCountPost | Unset = UNSET,
+    body: ReadTaskRunCountsByStateBody | Unset = UNSET,
 ) -> CountByState | HTTPValidationError | None:
     """Read Task Run Counts By State
 
     Args:
-        body (BodyReadTaskRunCountsByStateUiTaskRunsCountPost | Unset):
+        body (ReadTaskRunCountsByStateBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

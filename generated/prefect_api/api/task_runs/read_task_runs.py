@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_task_runs_task_runs_filter_post import BodyReadTaskRunsTaskRunsFilterPost
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_task_runs_body import ReadTaskRunsBody
 from ...models.task_run import TaskRun
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadTaskRunsTaskRunsFilterPost | Unset = UNSET,
+    body: ReadTaskRunsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,14 +70,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadTaskRunsTaskRunsFilterPost | Unset = UNSET,
+    body: ReadTaskRunsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[TaskRun]]:
     """Read Task Runs
 
      Query for task runs.
 
     Args:
-        body (BodyReadTaskRunsTaskRunsFilterPost | Unset):
+        body (ReadTaskRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,14 +101,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadTaskRunsTaskRunsFilterPost | Unset = UNSET,
+    body: ReadTaskRunsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[TaskRun] | None:
     """Read Task Runs
 
      Query for task runs.
 
     Args:
-        body (BodyReadTaskRunsTaskRunsFilterPost | Unset):
+        body (ReadTaskRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,14 +127,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadTaskRunsTaskRunsFilterPost | Unset = UNSET,
+    body: ReadTaskRunsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[TaskRun]]:
     """Read Task Runs
 
      Query for task runs.
 
     Args:
-        body (BodyReadTaskRunsTaskRunsFilterPost | Unset):
+        body (ReadTaskRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,14 +156,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadTaskRunsTaskRunsFilterPost | Unset = UNSET,
+    body: ReadTaskRunsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[TaskRun] | None:
     """Read Task Runs
 
      Query for task runs.
 
     Args:
-        body (BodyReadTaskRunsTaskRunsFilterPost | Unset):
+        body (ReadTaskRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

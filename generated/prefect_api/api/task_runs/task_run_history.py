@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_task_run_history_task_runs_history_post import BodyTaskRunHistoryTaskRunsHistoryPost
 from ...models.history_response import HistoryResponse
 from ...models.http_validation_error import HTTPValidationError
+from ...models.task_run_history_body import TaskRunHistoryBody
 from ...types import Response
 
 
 def _get_kwargs(
     *,
-    body: BodyTaskRunHistoryTaskRunsHistoryPost,
+    body: TaskRunHistoryBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -69,14 +69,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyTaskRunHistoryTaskRunsHistoryPost,
+    body: TaskRunHistoryBody,
 ) -> Response[HTTPValidationError | list[HistoryResponse]]:
     """Task Run History
 
      Query for task run history data across a given range and interval.
 
     Args:
-        body (BodyTaskRunHistoryTaskRunsHistoryPost):
+        body (TaskRunHistoryBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -100,14 +100,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyTaskRunHistoryTaskRunsHistoryPost,
+    body: TaskRunHistoryBody,
 ) -> HTTPValidationError | list[HistoryResponse] | None:
     """Task Run History
 
      Query for task run history data across a given range and interval.
 
     Args:
-        body (BodyTaskRunHistoryTaskRunsHistoryPost):
+        body (TaskRunHistoryBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -126,14 +126,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyTaskRunHistoryTaskRunsHistoryPost,
+    body: TaskRunHistoryBody,
 ) -> Response[HTTPValidationError | list[HistoryResponse]]:
     """Task Run History
 
      Query for task run history data across a given range and interval.
 
     Args:
-        body (BodyTaskRunHistoryTaskRunsHistoryPost):
+        body (TaskRunHistoryBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -155,14 +155,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyTaskRunHistoryTaskRunsHistoryPost,
+    body: TaskRunHistoryBody,
 ) -> HTTPValidationError | list[HistoryResponse] | None:
     """Task Run History
 
      Query for task run history data across a given range and interval.
 
     Args:
-        body (BodyTaskRunHistoryTaskRunsHistoryPost):
+        body (TaskRunHistoryBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

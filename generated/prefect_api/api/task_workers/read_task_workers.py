@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_task_workers_task_workers_filter_post import BodyReadTaskWorkersTaskWorkersFilterPost
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_task_workers_body import ReadTaskWorkersBody
 from ...models.task_worker_response import TaskWorkerResponse
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadTaskWorkersTaskWorkersFilterPost | Unset = UNSET,
+    body: ReadTaskWorkersBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,7 +70,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadTaskWorkersTaskWorkersFilterPost | Unset = UNSET,
+    body: ReadTaskWorkersBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[TaskWorkerResponse]]:
     """Read Task Workers
 
@@ -79,7 +79,7 @@ def sync_detailed(
     For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/run-background-tasks.
 
     Args:
-        body (BodyReadTaskWorkersTaskWorkersFilterPost | Unset):
+        body (ReadTaskWorkersBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -103,7 +103,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadTaskWorkersTaskWorkersFilterPost | Unset = UNSET,
+    body: ReadTaskWorkersBody | Unset = UNSET,
 ) -> HTTPValidationError | list[TaskWorkerResponse] | None:
     """Read Task Workers
 
@@ -112,7 +112,7 @@ def sync(
     For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/run-background-tasks.
 
     Args:
-        body (BodyReadTaskWorkersTaskWorkersFilterPost | Unset):
+        body (ReadTaskWorkersBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,7 +131,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadTaskWorkersTaskWorkersFilterPost | Unset = UNSET,
+    body: ReadTaskWorkersBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[TaskWorkerResponse]]:
     """Read Task Workers
 
@@ -140,7 +140,7 @@ async def asyncio_detailed(
     For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/run-background-tasks.
 
     Args:
-        body (BodyReadTaskWorkersTaskWorkersFilterPost | Unset):
+        body (ReadTaskWorkersBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -162,7 +162,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadTaskWorkersTaskWorkersFilterPost | Unset = UNSET,
+    body: ReadTaskWorkersBody | Unset = UNSET,
 ) -> HTTPValidationError | list[TaskWorkerResponse] | None:
     """Read Task Workers
 
@@ -171,7 +171,7 @@ async def asyncio(
     For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/run-background-tasks.
 
     Args:
-        body (BodyReadTaskWorkersTaskWorkersFilterPost | Unset):
+        body (ReadTaskWorkersBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_validate_obj_ui_schemas_validate_post import BodyValidateObjUiSchemasValidatePost
 from ...models.http_validation_error import HTTPValidationError
 from ...models.schema_values_validation_response import SchemaValuesValidationResponse
+from ...models.validate_obj_body import ValidateObjBody
 from ...types import Response
 
 
 def _get_kwargs(
     *,
-    body: BodyValidateObjUiSchemasValidatePost,
+    body: ValidateObjBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -64,12 +64,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyValidateObjUiSchemasValidatePost,
+    body: ValidateObjBody,
 ) -> Response[HTTPValidationError | SchemaValuesValidationResponse]:
     """Validate Obj
 
     Args:
-        body (BodyValidateObjUiSchemasValidatePost):
+        body (ValidateObjBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -93,12 +93,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyValidateObjUiSchemasValidatePost,
+    body: ValidateObjBody,
 ) -> HTTPValidationError | SchemaValuesValidationResponse | None:
     """Validate Obj
 
     Args:
-        body (BodyValidateObjUiSchemasValidatePost):
+        body (ValidateObjBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -117,12 +117,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyValidateObjUiSchemasValidatePost,
+    body: ValidateObjBody,
 ) -> Response[HTTPValidationError | SchemaValuesValidationResponse]:
     """Validate Obj
 
     Args:
-        body (BodyValidateObjUiSchemasValidatePost):
+        body (ValidateObjBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -144,12 +144,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyValidateObjUiSchemasValidatePost,
+    body: ValidateObjBody,
 ) -> HTTPValidationError | SchemaValuesValidationResponse | None:
     """Validate Obj
 
     Args:
-        body (BodyValidateObjUiSchemasValidatePost):
+        body (ValidateObjBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

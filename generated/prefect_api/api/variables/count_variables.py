@@ -6,14 +6,14 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_count_variables_variables_count_post import BodyCountVariablesVariablesCountPost
+from ...models.count_variables_body import CountVariablesBody
 from ...models.http_validation_error import HTTPValidationError
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyCountVariablesVariablesCountPost | Unset = UNSET,
+    body: CountVariablesBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -63,12 +63,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountVariablesVariablesCountPost | Unset = UNSET,
+    body: CountVariablesBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | int]:
     """Count Variables
 
     Args:
-        body (BodyCountVariablesVariablesCountPost | Unset):
+        body (CountVariablesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -92,12 +92,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountVariablesVariablesCountPost | Unset = UNSET,
+    body: CountVariablesBody | Unset = UNSET,
 ) -> HTTPValidationError | int | None:
     """Count Variables
 
     Args:
-        body (BodyCountVariablesVariablesCountPost | Unset):
+        body (CountVariablesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -116,12 +116,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountVariablesVariablesCountPost | Unset = UNSET,
+    body: CountVariablesBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | int]:
     """Count Variables
 
     Args:
-        body (BodyCountVariablesVariablesCountPost | Unset):
+        body (CountVariablesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -143,12 +143,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyCountVariablesVariablesCountPost | Unset = UNSET,
+    body: CountVariablesBody | Unset = UNSET,
 ) -> HTTPValidationError | int | None:
     """Count Variables
 
     Args:
-        body (BodyCountVariablesVariablesCountPost | Unset):
+        body (CountVariablesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

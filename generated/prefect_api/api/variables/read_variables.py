@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_variables_variables_filter_post import BodyReadVariablesVariablesFilterPost
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_variables_body import ReadVariablesBody
 from ...models.variable import Variable
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadVariablesVariablesFilterPost | Unset = UNSET,
+    body: ReadVariablesBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,12 +70,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadVariablesVariablesFilterPost | Unset = UNSET,
+    body: ReadVariablesBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[Variable]]:
     """Read Variables
 
     Args:
-        body (BodyReadVariablesVariablesFilterPost | Unset):
+        body (ReadVariablesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -99,12 +99,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadVariablesVariablesFilterPost | Unset = UNSET,
+    body: ReadVariablesBody | Unset = UNSET,
 ) -> HTTPValidationError | list[Variable] | None:
     """Read Variables
 
     Args:
-        body (BodyReadVariablesVariablesFilterPost | Unset):
+        body (ReadVariablesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -123,12 +123,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadVariablesVariablesFilterPost | Unset = UNSET,
+    body: ReadVariablesBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[Variable]]:
     """Read Variables
 
     Args:
-        body (BodyReadVariablesVariablesFilterPost | Unset):
+        body (ReadVariablesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -150,12 +150,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadVariablesVariablesFilterPost | Unset = UNSET,
+    body: ReadVariablesBody | Unset = UNSET,
 ) -> HTTPValidationError | list[Variable] | None:
     """Read Variables
 
     Args:
-        body (BodyReadVariablesVariablesFilterPost | Unset):
+        body (ReadVariablesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -7,9 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_get_scheduled_flow_runs_work_pools_name_get_scheduled_flow_runs_post import (
-    BodyGetScheduledFlowRunsWorkPoolsNameGetScheduledFlowRunsPost,
-)
+from ...models.get_scheduled_flow_runs_body import GetScheduledFlowRunsBody
 from ...models.http_validation_error import HTTPValidationError
 from ...models.worker_flow_run_response import WorkerFlowRunResponse
 from ...types import UNSET, Response, Unset
@@ -18,7 +16,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     name: str,
     *,
-    body: BodyGetScheduledFlowRunsWorkPoolsNameGetScheduledFlowRunsPost | Unset = UNSET,
+    body: GetScheduledFlowRunsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -77,7 +75,7 @@ def sync_detailed(
     name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyGetScheduledFlowRunsWorkPoolsNameGetScheduledFlowRunsPost | Unset = UNSET,
+    body: GetScheduledFlowRunsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[WorkerFlowRunResponse]]:
     """Get Scheduled Flow Runs
 
@@ -85,7 +83,7 @@ def sync_detailed(
 
     Args:
         name (str): The work pool name
-        body (BodyGetScheduledFlowRunsWorkPoolsNameGetScheduledFlowRunsPost | Unset):
+        body (GetScheduledFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -111,7 +109,7 @@ def sync(
     name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyGetScheduledFlowRunsWorkPoolsNameGetScheduledFlowRunsPost | Unset = UNSET,
+    body: GetScheduledFlowRunsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[WorkerFlowRunResponse] | None:
     """Get Scheduled Flow Runs
 
@@ -119,7 +117,7 @@ def sync(
 
     Args:
         name (str): The work pool name
-        body (BodyGetScheduledFlowRunsWorkPoolsNameGetScheduledFlowRunsPost | Unset):
+        body (GetScheduledFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -140,7 +138,7 @@ async def asyncio_detailed(
     name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyGetScheduledFlowRunsWorkPoolsNameGetScheduledFlowRunsPost | Unset = UNSET,
+    body: GetScheduledFlowRunsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[WorkerFlowRunResponse]]:
     """Get Scheduled Flow Runs
 
@@ -148,7 +146,7 @@ async def asyncio_detailed(
 
     Args:
         name (str): The work pool name
-        body (BodyGetScheduledFlowRunsWorkPoolsNameGetScheduledFlowRunsPost | Unset):
+        body (GetScheduledFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -172,7 +170,7 @@ async def asyncio(
     name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyGetScheduledFlowRunsWorkPoolsNameGetScheduledFlowRunsPost | Unset = UNSET,
+    body: GetScheduledFlowRunsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[WorkerFlowRunResponse] | None:
     """Get Scheduled Flow Runs
 
@@ -180,7 +178,7 @@ async def asyncio(
 
     Args:
         name (str): The work pool name
-        body (BodyGetScheduledFlowRunsWorkPoolsNameGetScheduledFlowRunsPost | Unset):
+        body (GetScheduledFlowRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

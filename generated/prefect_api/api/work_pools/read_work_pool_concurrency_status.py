@@ -7,10 +7,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_work_pool_concurrency_status_work_pools_name_concurrency_status_post import (
-    BodyReadWorkPoolConcurrencyStatusWorkPoolsNameConcurrencyStatusPost,
-)
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_work_pool_concurrency_status_body import ReadWorkPoolConcurrencyStatusBody
 from ...models.work_pool_concurrency_status import WorkPoolConcurrencyStatus
 from ...types import UNSET, Response, Unset
 
@@ -18,7 +16,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     name: str,
     *,
-    body: BodyReadWorkPoolConcurrencyStatusWorkPoolsNameConcurrencyStatusPost | Unset = UNSET,
+    body: ReadWorkPoolConcurrencyStatusBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -72,7 +70,7 @@ def sync_detailed(
     name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkPoolConcurrencyStatusWorkPoolsNameConcurrencyStatusPost | Unset = UNSET,
+    body: ReadWorkPoolConcurrencyStatusBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | WorkPoolConcurrencyStatus]:
     """Read Work Pool Concurrency Status
 
@@ -82,7 +80,7 @@ def sync_detailed(
 
     Args:
         name (str): The work pool name
-        body (BodyReadWorkPoolConcurrencyStatusWorkPoolsNameConcurrencyStatusPost | Unset):
+        body (ReadWorkPoolConcurrencyStatusBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -108,7 +106,7 @@ def sync(
     name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkPoolConcurrencyStatusWorkPoolsNameConcurrencyStatusPost | Unset = UNSET,
+    body: ReadWorkPoolConcurrencyStatusBody | Unset = UNSET,
 ) -> HTTPValidationError | WorkPoolConcurrencyStatus | None:
     """Read Work Pool Concurrency Status
 
@@ -118,7 +116,7 @@ def sync(
 
     Args:
         name (str): The work pool name
-        body (BodyReadWorkPoolConcurrencyStatusWorkPoolsNameConcurrencyStatusPost | Unset):
+        body (ReadWorkPoolConcurrencyStatusBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -139,7 +137,7 @@ async def asyncio_detailed(
     name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkPoolConcurrencyStatusWorkPoolsNameConcurrencyStatusPost | Unset = UNSET,
+    body: ReadWorkPoolConcurrencyStatusBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | WorkPoolConcurrencyStatus]:
     """Read Work Pool Concurrency Status
 
@@ -149,7 +147,7 @@ async def asyncio_detailed(
 
     Args:
         name (str): The work pool name
-        body (BodyReadWorkPoolConcurrencyStatusWorkPoolsNameConcurrencyStatusPost | Unset):
+        body (ReadWorkPoolConcurrencyStatusBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -173,7 +171,7 @@ async def asyncio(
     name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkPoolConcurrencyStatusWorkPoolsNameConcurrencyStatusPost | Unset = UNSET,
+    body: ReadWorkPoolConcurrencyStatusBody | Unset = UNSET,
 ) -> HTTPValidationError | WorkPoolConcurrencyStatus | None:
     """Read Work Pool Concurrency Status
 
@@ -183,7 +181,7 @@ async def asyncio(
 
     Args:
         name (str): The work pool name
-        body (BodyReadWorkPoolConcurrencyStatusWorkPoolsNameConcurrencyStatusPost | Unset):
+        body (ReadWorkPoolConcurrencyStatusBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_work_pools_work_pools_filter_post import BodyReadWorkPoolsWorkPoolsFilterPost
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_work_pools_body import ReadWorkPoolsBody
 from ...models.work_pool_response import WorkPoolResponse
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadWorkPoolsWorkPoolsFilterPost | Unset = UNSET,
+    body: ReadWorkPoolsBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,14 +70,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkPoolsWorkPoolsFilterPost | Unset = UNSET,
+    body: ReadWorkPoolsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[WorkPoolResponse]]:
     """Read Work Pools
 
      Read multiple work pools
 
     Args:
-        body (BodyReadWorkPoolsWorkPoolsFilterPost | Unset):
+        body (ReadWorkPoolsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,14 +101,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkPoolsWorkPoolsFilterPost | Unset = UNSET,
+    body: ReadWorkPoolsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[WorkPoolResponse] | None:
     """Read Work Pools
 
      Read multiple work pools
 
     Args:
-        body (BodyReadWorkPoolsWorkPoolsFilterPost | Unset):
+        body (ReadWorkPoolsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,14 +127,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkPoolsWorkPoolsFilterPost | Unset = UNSET,
+    body: ReadWorkPoolsBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[WorkPoolResponse]]:
     """Read Work Pools
 
      Read multiple work pools
 
     Args:
-        body (BodyReadWorkPoolsWorkPoolsFilterPost | Unset):
+        body (ReadWorkPoolsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,14 +156,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkPoolsWorkPoolsFilterPost | Unset = UNSET,
+    body: ReadWorkPoolsBody | Unset = UNSET,
 ) -> HTTPValidationError | list[WorkPoolResponse] | None:
     """Read Work Pools
 
      Read multiple work pools
 
     Args:
-        body (BodyReadWorkPoolsWorkPoolsFilterPost | Unset):
+        body (ReadWorkPoolsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

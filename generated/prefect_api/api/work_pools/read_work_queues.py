@@ -7,10 +7,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_work_queues_work_pools_work_pool_name_queues_filter_post import (
-    BodyReadWorkQueuesWorkPoolsWorkPoolNameQueuesFilterPost,
-)
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_work_queues_body import ReadWorkQueuesBody
 from ...models.work_queue_response import WorkQueueResponse
 from ...types import UNSET, Response, Unset
 
@@ -18,7 +16,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     work_pool_name: str,
     *,
-    body: BodyReadWorkQueuesWorkPoolsWorkPoolNameQueuesFilterPost | Unset = UNSET,
+    body: ReadWorkQueuesBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -77,7 +75,7 @@ def sync_detailed(
     work_pool_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueuesWorkPoolsWorkPoolNameQueuesFilterPost | Unset = UNSET,
+    body: ReadWorkQueuesBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[WorkQueueResponse]]:
     """Read Work Queues
 
@@ -85,7 +83,7 @@ def sync_detailed(
 
     Args:
         work_pool_name (str): The work pool name
-        body (BodyReadWorkQueuesWorkPoolsWorkPoolNameQueuesFilterPost | Unset):
+        body (ReadWorkQueuesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -111,7 +109,7 @@ def sync(
     work_pool_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueuesWorkPoolsWorkPoolNameQueuesFilterPost | Unset = UNSET,
+    body: ReadWorkQueuesBody | Unset = UNSET,
 ) -> HTTPValidationError | list[WorkQueueResponse] | None:
     """Read Work Queues
 
@@ -119,7 +117,7 @@ def sync(
 
     Args:
         work_pool_name (str): The work pool name
-        body (BodyReadWorkQueuesWorkPoolsWorkPoolNameQueuesFilterPost | Unset):
+        body (ReadWorkQueuesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -140,7 +138,7 @@ async def asyncio_detailed(
     work_pool_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueuesWorkPoolsWorkPoolNameQueuesFilterPost | Unset = UNSET,
+    body: ReadWorkQueuesBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[WorkQueueResponse]]:
     """Read Work Queues
 
@@ -148,7 +146,7 @@ async def asyncio_detailed(
 
     Args:
         work_pool_name (str): The work pool name
-        body (BodyReadWorkQueuesWorkPoolsWorkPoolNameQueuesFilterPost | Unset):
+        body (ReadWorkQueuesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -172,7 +170,7 @@ async def asyncio(
     work_pool_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueuesWorkPoolsWorkPoolNameQueuesFilterPost | Unset = UNSET,
+    body: ReadWorkQueuesBody | Unset = UNSET,
 ) -> HTTPValidationError | list[WorkQueueResponse] | None:
     """Read Work Queues
 
@@ -180,7 +178,7 @@ async def asyncio(
 
     Args:
         work_pool_name (str): The work pool name
-        body (BodyReadWorkQueuesWorkPoolsWorkPoolNameQueuesFilterPost | Unset):
+        body (ReadWorkQueuesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -7,10 +7,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_workers_work_pools_work_pool_name_workers_filter_post import (
-    BodyReadWorkersWorkPoolsWorkPoolNameWorkersFilterPost,
-)
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_workers_body import ReadWorkersBody
 from ...models.worker_response import WorkerResponse
 from ...types import UNSET, Response, Unset
 
@@ -18,7 +16,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     work_pool_name: str,
     *,
-    body: BodyReadWorkersWorkPoolsWorkPoolNameWorkersFilterPost | Unset = UNSET,
+    body: ReadWorkersBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -77,7 +75,7 @@ def sync_detailed(
     work_pool_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkersWorkPoolsWorkPoolNameWorkersFilterPost | Unset = UNSET,
+    body: ReadWorkersBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[WorkerResponse]]:
     """Read Workers
 
@@ -85,7 +83,7 @@ def sync_detailed(
 
     Args:
         work_pool_name (str): The work pool name
-        body (BodyReadWorkersWorkPoolsWorkPoolNameWorkersFilterPost | Unset):
+        body (ReadWorkersBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -111,7 +109,7 @@ def sync(
     work_pool_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkersWorkPoolsWorkPoolNameWorkersFilterPost | Unset = UNSET,
+    body: ReadWorkersBody | Unset = UNSET,
 ) -> HTTPValidationError | list[WorkerResponse] | None:
     """Read Workers
 
@@ -119,7 +117,7 @@ def sync(
 
     Args:
         work_pool_name (str): The work pool name
-        body (BodyReadWorkersWorkPoolsWorkPoolNameWorkersFilterPost | Unset):
+        body (ReadWorkersBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -140,7 +138,7 @@ async def asyncio_detailed(
     work_pool_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkersWorkPoolsWorkPoolNameWorkersFilterPost | Unset = UNSET,
+    body: ReadWorkersBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[WorkerResponse]]:
     """Read Workers
 
@@ -148,7 +146,7 @@ async def asyncio_detailed(
 
     Args:
         work_pool_name (str): The work pool name
-        body (BodyReadWorkersWorkPoolsWorkPoolNameWorkersFilterPost | Unset):
+        body (ReadWorkersBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -172,7 +170,7 @@ async def asyncio(
     work_pool_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkersWorkPoolsWorkPoolNameWorkersFilterPost | Unset = UNSET,
+    body: ReadWorkersBody | Unset = UNSET,
 ) -> HTTPValidationError | list[WorkerResponse] | None:
     """Read Workers
 
@@ -180,7 +178,7 @@ async def asyncio(
 
     Args:
         work_pool_name (str): The work pool name
-        body (BodyReadWorkersWorkPoolsWorkPoolNameWorkersFilterPost | Unset):
+        body (ReadWorkersBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -7,17 +7,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_worker_heartbeat_work_pools_work_pool_name_workers_heartbeat_post import (
-    BodyWorkerHeartbeatWorkPoolsWorkPoolNameWorkersHeartbeatPost,
-)
 from ...models.http_validation_error import HTTPValidationError
+from ...models.worker_heartbeat_body import WorkerHeartbeatBody
 from ...types import Response
 
 
 def _get_kwargs(
     work_pool_name: str,
     *,
-    body: BodyWorkerHeartbeatWorkPoolsWorkPoolNameWorkersHeartbeatPost,
+    body: WorkerHeartbeatBody,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -69,13 +67,13 @@ def sync_detailed(
     work_pool_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyWorkerHeartbeatWorkPoolsWorkPoolNameWorkersHeartbeatPost,
+    body: WorkerHeartbeatBody,
 ) -> Response[Any | HTTPValidationError]:
     """Worker Heartbeat
 
     Args:
         work_pool_name (str): The work pool name
-        body (BodyWorkerHeartbeatWorkPoolsWorkPoolNameWorkersHeartbeatPost):
+        body (WorkerHeartbeatBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,13 +99,13 @@ def sync(
     work_pool_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyWorkerHeartbeatWorkPoolsWorkPoolNameWorkersHeartbeatPost,
+    body: WorkerHeartbeatBody,
 ) -> Any | HTTPValidationError | None:
     """Worker Heartbeat
 
     Args:
         work_pool_name (str): The work pool name
-        body (BodyWorkerHeartbeatWorkPoolsWorkPoolNameWorkersHeartbeatPost):
+        body (WorkerHeartbeatBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -128,13 +126,13 @@ async def asyncio_detailed(
     work_pool_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyWorkerHeartbeatWorkPoolsWorkPoolNameWorkersHeartbeatPost,
+    body: WorkerHeartbeatBody,
 ) -> Response[Any | HTTPValidationError]:
     """Worker Heartbeat
 
     Args:
         work_pool_name (str): The work pool name
-        body (BodyWorkerHeartbeatWorkPoolsWorkPoolNameWorkersHeartbeatPost):
+        body (WorkerHeartbeatBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,13 +156,13 @@ async def asyncio(
     work_pool_name: str,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyWorkerHeartbeatWorkPoolsWorkPoolNameWorkersHeartbeatPost,
+    body: WorkerHeartbeatBody,
 ) -> Any | HTTPValidationError | None:
     """Worker Heartbeat
 
     Args:
         work_pool_name (str): The work pool name
-        body (BodyWorkerHeartbeatWorkPoolsWorkPoolNameWorkersHeartbeatPost):
+        body (WorkerHeartbeatBody):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

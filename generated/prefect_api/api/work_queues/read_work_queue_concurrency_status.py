@@ -8,10 +8,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_work_queue_concurrency_status_work_queues_id_concurrency_status_post import (
-    BodyReadWorkQueueConcurrencyStatusWorkQueuesIdConcurrencyStatusPost,
-)
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_work_queue_concurrency_status_body import ReadWorkQueueConcurrencyStatusBody
 from ...models.work_queue_concurrency_status import WorkQueueConcurrencyStatus
 from ...types import UNSET, Response, Unset
 
@@ -19,7 +17,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     id: UUID,
     *,
-    body: BodyReadWorkQueueConcurrencyStatusWorkQueuesIdConcurrencyStatusPost | Unset = UNSET,
+    body: ReadWorkQueueConcurrencyStatusBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -73,7 +71,7 @@ def sync_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueueConcurrencyStatusWorkQueuesIdConcurrencyStatusPost | Unset = UNSET,
+    body: ReadWorkQueueConcurrencyStatusBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | WorkQueueConcurrencyStatus]:
     """Read Work Queue Concurrency Status
 
@@ -82,7 +80,7 @@ def sync_detailed(
 
     Args:
         id (UUID): The work queue id
-        body (BodyReadWorkQueueConcurrencyStatusWorkQueuesIdConcurrencyStatusPost | Unset):
+        body (ReadWorkQueueConcurrencyStatusBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -108,7 +106,7 @@ def sync(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueueConcurrencyStatusWorkQueuesIdConcurrencyStatusPost | Unset = UNSET,
+    body: ReadWorkQueueConcurrencyStatusBody | Unset = UNSET,
 ) -> HTTPValidationError | WorkQueueConcurrencyStatus | None:
     """Read Work Queue Concurrency Status
 
@@ -117,7 +115,7 @@ def sync(
 
     Args:
         id (UUID): The work queue id
-        body (BodyReadWorkQueueConcurrencyStatusWorkQueuesIdConcurrencyStatusPost | Unset):
+        body (ReadWorkQueueConcurrencyStatusBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -138,7 +136,7 @@ async def asyncio_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueueConcurrencyStatusWorkQueuesIdConcurrencyStatusPost | Unset = UNSET,
+    body: ReadWorkQueueConcurrencyStatusBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | WorkQueueConcurrencyStatus]:
     """Read Work Queue Concurrency Status
 
@@ -147,7 +145,7 @@ async def asyncio_detailed(
 
     Args:
         id (UUID): The work queue id
-        body (BodyReadWorkQueueConcurrencyStatusWorkQueuesIdConcurrencyStatusPost | Unset):
+        body (ReadWorkQueueConcurrencyStatusBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -171,7 +169,7 @@ async def asyncio(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueueConcurrencyStatusWorkQueuesIdConcurrencyStatusPost | Unset = UNSET,
+    body: ReadWorkQueueConcurrencyStatusBody | Unset = UNSET,
 ) -> HTTPValidationError | WorkQueueConcurrencyStatus | None:
     """Read Work Queue Concurrency Status
 
@@ -180,7 +178,7 @@ async def asyncio(
 
     Args:
         id (UUID): The work queue id
-        body (BodyReadWorkQueueConcurrencyStatusWorkQueuesIdConcurrencyStatusPost | Unset):
+        body (ReadWorkQueueConcurrencyStatusBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

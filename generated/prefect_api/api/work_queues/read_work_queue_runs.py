@@ -8,18 +8,16 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_work_queue_runs_work_queues_id_get_runs_post import (
-    BodyReadWorkQueueRunsWorkQueuesIdGetRunsPost,
-)
 from ...models.flow_run_response import FlowRunResponse
 from ...models.http_validation_error import HTTPValidationError
+from ...models.read_work_queue_runs_body import ReadWorkQueueRunsBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     id: UUID,
     *,
-    body: BodyReadWorkQueueRunsWorkQueuesIdGetRunsPost | Unset = UNSET,
+    body: ReadWorkQueueRunsBody | Unset = UNSET,
     x_prefect_ui: bool | None | Unset = False,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -81,7 +79,7 @@ def sync_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueueRunsWorkQueuesIdGetRunsPost | Unset = UNSET,
+    body: ReadWorkQueueRunsBody | Unset = UNSET,
     x_prefect_ui: bool | None | Unset = False,
 ) -> Response[HTTPValidationError | list[FlowRunResponse]]:
     """Read Work Queue Runs
@@ -92,7 +90,7 @@ def sync_detailed(
         id (UUID): The work queue id
         x_prefect_ui (bool | None | Unset): A header to indicate this request came from the
             Prefect UI. Default: False.
-        body (BodyReadWorkQueueRunsWorkQueuesIdGetRunsPost | Unset):
+        body (ReadWorkQueueRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -119,7 +117,7 @@ def sync(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueueRunsWorkQueuesIdGetRunsPost | Unset = UNSET,
+    body: ReadWorkQueueRunsBody | Unset = UNSET,
     x_prefect_ui: bool | None | Unset = False,
 ) -> HTTPValidationError | list[FlowRunResponse] | None:
     """Read Work Queue Runs
@@ -130,7 +128,7 @@ def sync(
         id (UUID): The work queue id
         x_prefect_ui (bool | None | Unset): A header to indicate this request came from the
             Prefect UI. Default: False.
-        body (BodyReadWorkQueueRunsWorkQueuesIdGetRunsPost | Unset):
+        body (ReadWorkQueueRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -152,7 +150,7 @@ async def asyncio_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueueRunsWorkQueuesIdGetRunsPost | Unset = UNSET,
+    body: ReadWorkQueueRunsBody | Unset = UNSET,
     x_prefect_ui: bool | None | Unset = False,
 ) -> Response[HTTPValidationError | list[FlowRunResponse]]:
     """Read Work Queue Runs
@@ -163,7 +161,7 @@ async def asyncio_detailed(
         id (UUID): The work queue id
         x_prefect_ui (bool | None | Unset): A header to indicate this request came from the
             Prefect UI. Default: False.
-        body (BodyReadWorkQueueRunsWorkQueuesIdGetRunsPost | Unset):
+        body (ReadWorkQueueRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -188,7 +186,7 @@ async def asyncio(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueueRunsWorkQueuesIdGetRunsPost | Unset = UNSET,
+    body: ReadWorkQueueRunsBody | Unset = UNSET,
     x_prefect_ui: bool | None | Unset = False,
 ) -> HTTPValidationError | list[FlowRunResponse] | None:
     """Read Work Queue Runs
@@ -199,7 +197,7 @@ async def asyncio(
         id (UUID): The work queue id
         x_prefect_ui (bool | None | Unset): A header to indicate this request came from the
             Prefect UI. Default: False.
-        body (BodyReadWorkQueueRunsWorkQueuesIdGetRunsPost | Unset):
+        body (ReadWorkQueueRunsBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -6,15 +6,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.body_read_work_queues_work_queues_filter_post import BodyReadWorkQueuesWorkQueuesFilterPost
 from ...models.http_validation_error import HTTPValidationError
 from ...models.work_queue_response import WorkQueueResponse
+from ...models.work_queues_read_work_queues_body import WorkQueuesReadWorkQueuesBody
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: BodyReadWorkQueuesWorkQueuesFilterPost | Unset = UNSET,
+    body: WorkQueuesReadWorkQueuesBody | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -70,14 +70,14 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueuesWorkQueuesFilterPost | Unset = UNSET,
+    body: WorkQueuesReadWorkQueuesBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[WorkQueueResponse]]:
     """Read Work Queues
 
      Query for work queues.
 
     Args:
-        body (BodyReadWorkQueuesWorkQueuesFilterPost | Unset):
+        body (WorkQueuesReadWorkQueuesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,14 +101,14 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueuesWorkQueuesFilterPost | Unset = UNSET,
+    body: WorkQueuesReadWorkQueuesBody | Unset = UNSET,
 ) -> HTTPValidationError | list[WorkQueueResponse] | None:
     """Read Work Queues
 
      Query for work queues.
 
     Args:
-        body (BodyReadWorkQueuesWorkQueuesFilterPost | Unset):
+        body (WorkQueuesReadWorkQueuesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,14 +127,14 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueuesWorkQueuesFilterPost | Unset = UNSET,
+    body: WorkQueuesReadWorkQueuesBody | Unset = UNSET,
 ) -> Response[HTTPValidationError | list[WorkQueueResponse]]:
     """Read Work Queues
 
      Query for work queues.
 
     Args:
-        body (BodyReadWorkQueuesWorkQueuesFilterPost | Unset):
+        body (WorkQueuesReadWorkQueuesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,14 +156,14 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: BodyReadWorkQueuesWorkQueuesFilterPost | Unset = UNSET,
+    body: WorkQueuesReadWorkQueuesBody | Unset = UNSET,
 ) -> HTTPValidationError | list[WorkQueueResponse] | None:
     """Read Work Queues
 
      Query for work queues.
 
     Args:
-        body (BodyReadWorkQueuesWorkQueuesFilterPost | Unset):
+        body (WorkQueuesReadWorkQueuesBody | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
