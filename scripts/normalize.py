@@ -143,6 +143,21 @@ def _pascal(snake: str) -> str:
     return "".join(word.capitalize() for word in snake.split("_"))
 
 
+def document_created_responses(spec: Spec) -> None:
+    """Prefect's create routes answer 201 when they create (200 when the object existed), but
+    the document lists only 200, so a generated endpoint would parse a 201 as None.
+
+    A POST or PUT whose only success is a 200 with a body documents it as "2XX" instead.
+    """
+    for _, method, operation in operations(spec):
+        responses = operation.get("responses", {})
+        successes = [code for code in responses if code.startswith("2")]
+        if method in ("post", "put") and successes == ["200"] and "content" in responses["200"]:
+            operation["responses"] = {
+                ("2XX" if code == "200" else code): response for code, response in responses.items()
+            }
+
+
 def drop_unrepresentable_defaults(spec: Spec) -> None:
     """An object default on a model-typed property cannot be generated (the model is skipped).
 
@@ -170,6 +185,7 @@ RULES: list[Rule] = [
     drop_api_version_header,
     name_split_schemas_apart,
     name_request_bodies_after_operations,
+    document_created_responses,
     drop_unrepresentable_defaults,
 ]
 

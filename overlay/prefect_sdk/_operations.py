@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol
 
 import httpx
 
-from .errors import raise_for_status
+from .errors import PrefectSDKError, raise_for_status
 
 if TYPE_CHECKING:
     from .client import PrefectClient, SyncPrefectClient
@@ -53,10 +53,30 @@ def send(client: Any, endpoint: Any, /, **arguments: Any) -> Op[httpx.Response]:
     return response
 
 
-def call(client: Any, endpoint: Any, /, **arguments: Any) -> Op[Any]:
-    """Send one call of a generated endpoint and return its parsed result (a model, list, ...)."""
+def call(client: Any, endpoint: Any, returns: type[R], /, **arguments: Any) -> Op[R]:
+    """Send one call of a generated endpoint and return its parsed result, checked to be `returns`."""
     response = yield from send(client, endpoint, **arguments)
-    return endpoint._parse_response(client=client.api, response=response)
+    parsed = endpoint._parse_response(client=client.api, response=response)
+    if not isinstance(parsed, returns):
+        raise unexpected_body(response, returns.__name__)
+    return parsed
+
+
+def call_list(client: Any, endpoint: Any, item: type[R], /, **arguments: Any) -> Op[list[R]]:
+    """Like `call`, for a route that returns a list of `item`."""
+    response = yield from send(client, endpoint, **arguments)
+    parsed = endpoint._parse_response(client=client.api, response=response)
+    if not isinstance(parsed, list) or not all(isinstance(row, item) for row in parsed):
+        raise unexpected_body(response, f"list[{item.__name__}]")
+    return parsed
+
+
+def unexpected_body(response: httpx.Response, expected: str) -> PrefectSDKError:
+    request = response.request
+    return PrefectSDKError(
+        f"{request.method} {request.url} -> {response.status_code}: "
+        f"the body is not the {expected} the API document describes"
+    )
 
 
 class operation(Generic[P, R]):

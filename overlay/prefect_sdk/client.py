@@ -19,6 +19,8 @@ import httpx
 from . import _ephemeral
 from ._operations import Item, Listing, Op, call, operation, send
 from ._policy import RequestPolicy
+from ._resources._common import PAGE_SIZE
+from ._resources.flows import FlowOperations
 from ._settings import Settings, is_cloud_url, load_settings
 from ._transport import AsyncRetryingTransport, RetryingTransport
 from ._version import __version__
@@ -84,10 +86,12 @@ UNCONFIGURED_MESSAGE = (
 )
 
 
-class BaseClient:
+class BaseClient(FlowOperations):
     """Configuration and methods shared by both clients. Not for direct use."""
 
     _http: httpx.Client | httpx.AsyncClient
+    # Rows asked for per request by paging reads: the server's default cap.
+    page_size: int = PAGE_SIZE
 
     def __init__(
         self,
@@ -207,7 +211,7 @@ class BaseClient:
         """The server's version, as it reports it (`GET /admin/version`)."""
         from prefect_api.api.admin import read_version
 
-        version: str = yield from call(self, read_version)
+        version = yield from call(self, read_version, str)
         return version
 
     @operation
@@ -229,7 +233,7 @@ class BaseClient:
 
         if self._server_type is ServerType.CLOUD:
             return None  # Cloud serves every client version
-        server_version: str = yield from call(self, read_version)
+        server_version = yield from call(self, read_version, str)
         if server_version.split(".")[0] != PREFECT_VERSION.split(".")[0]:
             raise PrefectSDKError(
                 f"server version {server_version} is incompatible with prefect-sdk "

@@ -38,6 +38,7 @@ route_function_name = normalize_module.route_function_name
 name_operations_after_route_functions = normalize_module.name_operations_after_route_functions
 drop_api_version_header = normalize_module.drop_api_version_header
 name_split_schemas_apart = normalize_module.name_split_schemas_apart
+name_request_bodies_after_operations = normalize_module.name_request_bodies_after_operations
 drop_unrepresentable_defaults = normalize_module.drop_unrepresentable_defaults
 
 VERSION_HEADER = {
@@ -194,6 +195,7 @@ def test_rules_are_the_four_named_rules_in_order() -> None:
         "name_operations_after_route_functions",
         "drop_api_version_header",
         "name_split_schemas_apart",
+        "name_request_bodies_after_operations",
         "drop_unrepresentable_defaults",
     ]
     for rule in normalize_module.RULES:
@@ -221,6 +223,21 @@ def test_operations_yields_only_http_methods_in_document_order() -> None:
 )
 def test_tag_module(tag: str, module: str) -> None:
     assert tag_module(tag) == module
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG in scripts/normalize.py: tag_module('SavedSearches') is 'savedsearches', the "
+    "generator writes prefect_api/api/saved_searches (it splits camel case)",
+)
+def test_tag_module_agrees_with_generator(raw_spec: dict[str, Any]) -> None:
+    tags = {tag for _, _, operation in operations(raw_spec) for tag in operation.get("tags", [])}
+    packages = {
+        p.name for p in (ROOT / "generated" / "prefect_api" / "api").iterdir() if p.is_dir()
+    }
+    first_tags = {(op.get("tags") or ["default"])[0] for _, _, op in operations(raw_spec)}
+    assert "SavedSearches" in tags
+    assert {tag_module(tag) for tag in first_tags} == packages - {"__pycache__"}
 
 
 def test_route_function_name_recovers_the_function_name() -> None:
@@ -373,8 +390,10 @@ def test_real_spec_operation_naming_touches_only_operation_ids(raw_spec: dict[st
     renamed = _operation_ids(after)
     for (path, method), operation_id in _operation_ids(raw_spec).items():
         short = renamed[(path, method)]
+        name = route_function_name(operation_id, path, method)
+        first_segment = tag_module(path.strip("/").split("/", 1)[0])
+        assert short in (name, f"{first_segment}_{name}"), (path, method, short)
         assert "__" not in short
-        assert operation_id.startswith(short), (path, method, short)
     assert renamed[("/flows/{id}", "get")] == "read_flow"
     assert renamed[("/templates/validate", "post")] == "templates_validate_template"
     assert renamed[("/automations/templates/validate", "post")] == "validate_template"
@@ -480,6 +499,86 @@ def test_real_spec_split_schema_titles(raw_spec: dict[str, Any]) -> None:
             del restored["title"]
         assert restored == raw_spec["components"]["schemas"][key]
     assert after["paths"] == raw_spec["paths"]
+
+
+# --------------------------------------------------------------------------------------
+# name_request_bodies_after_operations
+# --------------------------------------------------------------------------------------
+
+
+def _body_operation(operation_id: str, tag: str, schema_key: str) -> dict[str, Any]:
+    operation = _operation(operation_id, tag)
+    operation["requestBody"] = {
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_key}"}}}
+    }
+    return operation
+
+
+def _body_schema(key: str) -> dict[str, Any]:
+    return {"title": key, "type": "object", "properties": {"limit": {"type": "integer"}}}
+
+
+def test_request_bodies_are_named_after_their_operations_and_nothing_else_changes() -> None:
+    keys = [
+        "Body_read_flows_flows_filter_post",
+        "Body_read_work_queues_work_pools__name__queues_filter_post",
+        "Body_read_work_queues_work_queues_filter_post",
+        "Body_shared",
+    ]
+    before = _spec(
+        {
+            "/flows/filter": {"post": _body_operation("read_flows", "Flows", keys[0])},
+            "/work_pools/{name}/queues/filter": {
+                "post": _body_operation("read_work_queues", "Work Pools", keys[1])
+            },
+            "/work_queues/filter": {
+                "post": _body_operation("read_work_queues", "Work Queues", keys[2])
+            },
+            "/a": {"post": _body_operation("first_user", "Flows", keys[3])},
+            "/b": {"post": _body_operation("second_user", "Flows", keys[3])},
+            "/c": {"post": _body_operation("not_a_body", "Flows", "FlowCreate")},
+        },
+        schemas={key: _body_schema(key) for key in [*keys, "FlowCreate"]},
+    )
+    after = copy.deepcopy(before)
+    name_request_bodies_after_operations(after)
+    titles = {key: schema["title"] for key, schema in after["components"]["schemas"].items()}
+    assert titles == {
+        keys[0]: "ReadFlowsBody",
+        keys[1]: "ReadWorkQueuesBody",
+        keys[2]: "WorkQueuesReadWorkQueuesBody",  # the bare name was taken: the tag goes first
+        keys[3]: "FirstUserBody",  # a shared body keeps the first operation's name
+        "FlowCreate": "FlowCreate",  # not a FastAPI body schema
+    }
+    for key in keys:
+        after["components"]["schemas"][key]["title"] = key
+    assert after == before
+
+
+def test_request_body_name_clash_fails() -> None:
+    spec = _spec(
+        {
+            "/flows/filter": {"post": _body_operation("read_flows", "Flows", "Body_x")},
+        },
+        schemas={
+            "Body_x": _body_schema("Body_x"),
+            "A": _body_schema("ReadFlowsBody"),
+            "B": _body_schema("FlowsReadFlowsBody"),
+        },
+    )
+    with pytest.raises(ValueError, match="cannot name Body_x FlowsReadFlowsBody"):
+        name_request_bodies_after_operations(spec)
+
+
+def test_real_spec_body_models_are_named_after_operations(normalized_spec: dict[str, Any]) -> None:
+    schemas = normalized_spec["components"]["schemas"]
+    assert schemas["Body_read_flows_flows_filter_post"]["title"] == "ReadFlowsBody"
+    assert schemas["Body_set_flow_run_state_flow_runs__id__set_state_post"]["title"] == (
+        "SetFlowRunStateBody"
+    )
+    assert [
+        key for key, schema in schemas.items() if schema.get("title", key).startswith("Body_")
+    ] == []
 
 
 # --------------------------------------------------------------------------------------

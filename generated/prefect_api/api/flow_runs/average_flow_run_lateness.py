@@ -34,21 +34,21 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | float | None | None:
-    if response.status_code == 200:
-
-        def _parse_response_200(data: object) -> float | None:
-            if data is None:
-                return data
-            return cast(float | None, data)
-
-        response_200 = _parse_response_200(response.json())
-
-        return response_200
-
     if response.status_code == 422:
         response_422 = HTTPValidationError.from_dict(response.json())
 
         return response_422
+
+    if 200 <= response.status_code <= 299:
+
+        def _parse_response_2xx(data: object) -> float | None:
+            if data is None:
+                return data
+            return cast(float | None, data)
+
+        response_2xx = _parse_response_2xx(response.json())
+
+        return response_2xx
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)

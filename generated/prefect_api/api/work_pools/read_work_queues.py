@@ -39,20 +39,20 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | list[WorkQueueResponse] | None:
-    if response.status_code == 200:
-        response_200 = []
-        _response_200 = response.json()
-        for response_200_item_data in _response_200:
-            response_200_item = WorkQueueResponse.from_dict(response_200_item_data)
-
-            response_200.append(response_200_item)
-
-        return response_200
-
     if response.status_code == 422:
         response_422 = HTTPValidationError.from_dict(response.json())
 
         return response_422
+
+    if 200 <= response.status_code <= 299:
+        response_2xx = []
+        _response_2xx = response.json()
+        for response_2xx_item_data in _response_2xx:
+            response_2xx_item = WorkQueueResponse.from_dict(response_2xx_item_data)
+
+            response_2xx.append(response_2xx_item)
+
+        return response_2xx
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)

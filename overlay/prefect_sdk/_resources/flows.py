@@ -1,0 +1,143 @@
+"""Flows: create, read, filter, page, delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from .._operations import Listing, Op, call, call_list, listing, operation, send
+from ._common import PageReader, as_enum, as_uuid, filter_fields, given, iterate, read_all
+
+if TYPE_CHECKING:
+    from prefect_api.models import Flow, FlowPaginationResponse, FlowSort
+
+
+class FlowOperations:
+    """Flow methods of PrefectClient and SyncPrefectClient."""
+
+    page_size: int
+
+    @operation
+    def create_flow_from_name(self, name: str) -> Op[uuid.UUID]:
+        """Create the flow `name` (or find it: flow names are unique) and return its id."""
+        from prefect_api.api.flows import create_flow
+        from prefect_api.models import Flow, FlowCreate
+
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string, not {name!r}")
+        flow = yield from call(self, create_flow, Flow, body=FlowCreate(name=name))
+        return flow.id
+
+    @operation
+    def create_flow(self, flow: Any) -> Op[uuid.UUID]:
+        """Create a flow from a `Flow` model or anything with a `.name`; return its id."""
+        name = getattr(flow, "name", None)
+        if not isinstance(name, str):
+            raise ValueError(f"flow must have a string .name, not {flow!r}")
+        return (yield from FlowOperations.create_flow_from_name.fn(self, name))
+
+    @operation
+    def read_flow(self, flow_id: uuid.UUID | str) -> Op[Flow]:
+        """The flow with this id; ObjectNotFound if there is none."""
+        from prefect_api.api.flows import read_flow
+        from prefect_api.models import Flow
+
+        return (yield from call(self, read_flow, Flow, id=as_uuid(flow_id, "flow_id")))
+
+    @operation
+    def read_flow_by_name(self, flow_name: str) -> Op[Flow]:
+        """The flow with this name; ObjectNotFound if there is none."""
+        from prefect_api.api.flows import read_flow_by_name
+        from prefect_api.models import Flow
+
+        return (yield from call(self, read_flow_by_name, Flow, name=flow_name))
+
+    @operation
+    def read_flows(
+        self,
+        *,
+        flow_filter: Any = None,
+        flow_run_filter: Any = None,
+        task_run_filter: Any = None,
+        deployment_filter: Any = None,
+        work_pool_filter: Any = None,
+        work_queue_filter: Any = None,
+        sort: FlowSort | str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Op[list[Flow]]:
+        """Flows matching the filters: all of them (limit=None) or the first `limit`, paging past
+        the server's 200-row cap."""
+        read_page = self._flow_pages(
+            sort,
+            flow_filter=flow_filter,
+            flow_run_filter=flow_run_filter,
+            task_run_filter=task_run_filter,
+            deployment_filter=deployment_filter,
+            work_pool_filter=work_pool_filter,
+            work_queue_filter=work_queue_filter,
+        )
+        return (
+            yield from read_all(read_page, limit=limit, offset=offset, page_size=self.page_size)
+        )
+
+    @listing
+    def iter_flows(
+        self,
+        *,
+        flow_filter: Any = None,
+        flow_run_filter: Any = None,
+        task_run_filter: Any = None,
+        deployment_filter: Any = None,
+        work_pool_filter: Any = None,
+        work_queue_filter: Any = None,
+        sort: FlowSort | str | None = None,
+        offset: int = 0,
+    ) -> Listing[Flow]:
+        """Every flow matching the filters, one page at a time."""
+        read_page = self._flow_pages(
+            sort,
+            flow_filter=flow_filter,
+            flow_run_filter=flow_run_filter,
+            task_run_filter=task_run_filter,
+            deployment_filter=deployment_filter,
+            work_pool_filter=work_pool_filter,
+            work_queue_filter=work_queue_filter,
+        )
+        yield from iterate(read_page, offset=offset, page_size=self.page_size)
+
+    def _flow_pages(self, sort: Any, **filters: Any) -> PageReader[Flow]:
+        from prefect_api.api.flows import read_flows
+        from prefect_api.models import Flow, FlowSort, ReadFlowsBody
+
+        fields = filter_fields(ReadFlowsBody, **filters)
+        if sort is not None:
+            fields["sort"] = as_enum(sort, FlowSort, "sort")
+
+        def read_page(offset: int, limit: int) -> Op[list[Flow]]:
+            body = ReadFlowsBody(offset=offset, limit=limit, **fields)
+            return call_list(self, read_flows, Flow, body=body)
+
+        return read_page
+
+    @operation
+    def paginate_flows(
+        self, *, page: int = 1, limit: int | None = None, flow_filter: Any = None, sort: Any = None
+    ) -> Op[FlowPaginationResponse]:
+        """One page of the `/flows/paginate` route: `results`, `count`, `pages`, `page`."""
+        from prefect_api.api.flows import paginate_flows
+        from prefect_api.models import FlowPaginationResponse, FlowSort, PaginateFlowsBody
+
+        fields = filter_fields(PaginateFlowsBody, flow_filter=flow_filter)
+        if sort is not None:
+            fields["sort"] = as_enum(sort, FlowSort, "sort")
+        body = PaginateFlowsBody(page=page, **given(limit=limit), **fields)
+        return (yield from call(self, paginate_flows, FlowPaginationResponse, body=body))
+
+    @operation
+    def delete_flow(self, flow_id: uuid.UUID | str) -> Op[None]:
+        """Delete the flow; ObjectNotFound if there is none."""
+        from prefect_api.api.flows import delete_flow
+
+        yield from send(self, delete_flow, id=as_uuid(flow_id, "flow_id"))
+        return None
