@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from http import HTTPStatus
 from uuid import UUID, uuid4
 
-import prefect_api
 import pytest
+
+import prefect_api
 from prefect_api.api.flow_runs import create_flow_run, read_flow_run, set_flow_run_state
 from prefect_api.api.flows import create_flow, read_flow, read_flows
 from prefect_api.models import (

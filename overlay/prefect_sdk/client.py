@@ -21,6 +21,18 @@ from ._operations import Item, Listing, Op, call, operation, send
 from ._policy import RequestPolicy
 from ._resources._common import PAGE_SIZE
 from ._resources.flows import FlowOperations
+from ._resources.flow_runs import FlowRunOperations
+from ._resources.task_runs import TaskRunOperations
+from ._resources.logs import LogOperations
+from ._resources.deployments import DeploymentOperations
+from ._resources.work_pools import WorkPoolOperations
+from ._resources.blocks import BlockOperations
+from ._resources.concurrency import ConcurrencyOperations
+from ._resources.variables import VariableOperations
+from ._resources.artifacts import ArtifactOperations
+from ._resources.automations import AutomationOperations
+from ._resources.events import EventOperations
+from ._resources.ui import UIOperations
 from ._settings import Settings, is_cloud_url, load_settings
 from ._transport import AsyncRetryingTransport, RetryingTransport
 from ._version import __version__
@@ -86,7 +98,21 @@ UNCONFIGURED_MESSAGE = (
 )
 
 
-class BaseClient(FlowOperations):
+class BaseClient(
+    FlowOperations,
+    FlowRunOperations,
+    TaskRunOperations,
+    LogOperations,
+    DeploymentOperations,
+    WorkPoolOperations,
+    BlockOperations,
+    ConcurrencyOperations,
+    VariableOperations,
+    ArtifactOperations,
+    AutomationOperations,
+    EventOperations,
+    UIOperations,
+):
     """Configuration and methods shared by both clients. Not for direct use."""
 
     _http: httpx.Client | httpx.AsyncClient

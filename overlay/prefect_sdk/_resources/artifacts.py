@@ -1,0 +1,7 @@
+"""Artifacts."""
+
+from __future__ import annotations
+
+
+class ArtifactOperations:
+    """Artifacts: methods of PrefectClient and SyncPrefectClient."""

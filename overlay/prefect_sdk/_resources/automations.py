@@ -1,0 +1,7 @@
+"""Automations."""
+
+from __future__ import annotations
+
+
+class AutomationOperations:
+    """Automations: methods of PrefectClient and SyncPrefectClient."""

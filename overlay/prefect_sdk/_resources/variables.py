@@ -1,0 +1,7 @@
+"""Variables."""
+
+from __future__ import annotations
+
+
+class VariableOperations:
+    """Variables: methods of PrefectClient and SyncPrefectClient."""
