@@ -20,19 +20,19 @@ from . import _ephemeral
 from ._operations import Item, Listing, Op, call, operation, send
 from ._policy import RequestPolicy
 from ._resources._common import PAGE_SIZE
-from ._resources.flows import FlowOperations
-from ._resources.flow_runs import FlowRunOperations
-from ._resources.task_runs import TaskRunOperations
-from ._resources.logs import LogOperations
-from ._resources.deployments import DeploymentOperations
-from ._resources.work_pools import WorkPoolOperations
-from ._resources.blocks import BlockOperations
-from ._resources.concurrency import ConcurrencyOperations
-from ._resources.variables import VariableOperations
 from ._resources.artifacts import ArtifactOperations
 from ._resources.automations import AutomationOperations
+from ._resources.blocks import BlockOperations
+from ._resources.concurrency import ConcurrencyOperations
+from ._resources.deployments import DeploymentOperations
 from ._resources.events import EventOperations
+from ._resources.flow_runs import FlowRunOperations
+from ._resources.flows import FlowOperations
+from ._resources.logs import LogOperations
+from ._resources.task_runs import TaskRunOperations
 from ._resources.ui import UIOperations
+from ._resources.variables import VariableOperations
+from ._resources.work_pools import WorkPoolOperations
 from ._settings import Settings, is_cloud_url, load_settings
 from ._transport import AsyncRetryingTransport, RetryingTransport
 from ._version import __version__
