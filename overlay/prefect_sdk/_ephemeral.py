@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import os
 import tempfile
 import threading
@@ -37,7 +36,8 @@ class AppHost:
         self._lock = threading.Lock()
         self._users = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lifespan: contextlib.AsyncExitStack | None = None
+        self._lifespan_task: asyncio.Future[None] | None = None
+        self._stop_event = asyncio.Event()
         self._started: concurrent.futures.Future[None] | None = None
         self._asgi = httpx.ASGITransport(app=app)
 
@@ -73,20 +73,38 @@ class AppHost:
         return self._users
 
     async def _start(self) -> None:
-        stack = contextlib.AsyncExitStack()
+        # The lifespan is entered and exited inside one task: hooks may set context variables
+        # on the way in and reset them on the way out, which only works in the same context.
+        self._stop_event = asyncio.Event()
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._lifespan_task = asyncio.ensure_future(self._run_lifespan(ready))
+        await ready
+
+    async def _run_lifespan(self, ready: asyncio.Future[None]) -> None:
         router = getattr(self.app, "router", None)
         lifespan = getattr(router, "lifespan_context", None)
-        if lifespan is not None:
-            await stack.enter_async_context(lifespan(self.app))
-        self._lifespan = stack
+        try:
+            if lifespan is None:
+                ready.set_result(None)
+                await self._stop_event.wait()
+                return
+            async with lifespan(self.app):
+                ready.set_result(None)
+                await self._stop_event.wait()
+        except BaseException as error:
+            if not ready.done():
+                ready.set_exception(error)
+                return
+            raise
 
     async def _stop(self) -> None:
         # A start still under way (a client that closed at once) finishes before the shutdown.
         if self._started is not None and not self._started.done():
             await asyncio.wrap_future(self._started)
-        stack, self._lifespan = self._lifespan, None
-        if stack is not None:
-            await stack.aclose()
+        task, self._lifespan_task = self._lifespan_task, None
+        if task is not None:
+            self._stop_event.set()
+            await task
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         response = await self._asgi.handle_async_request(request)
@@ -146,6 +164,8 @@ def prefect_server_app() -> ASGIApp:
         if _prefect_app is None:
             if "PREFECT_HOME" not in os.environ:
                 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-sdk-ephemeral-")
+            # An in-process server has no business phoning home (and may have no network).
+            os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
             from prefect.server.api.server import create_app
 
             _prefect_app = create_app(ephemeral=True)
@@ -153,10 +173,14 @@ def prefect_server_app() -> ASGIApp:
 
 
 def server_extra_installed() -> bool:
-    """Whether Prefect's server package (the `server` extra) can be imported."""
-    import importlib.util
+    """Whether Prefect's server package (the `server` extra) is installed.
 
-    try:
-        return importlib.util.find_spec("prefect.server.api.server") is not None
-    except ModuleNotFoundError:
-        return False
+    Looked up without importing it: importing prefect fixes its settings, and the ephemeral
+    app's settings are only set just before it is built.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("prefect")
+    locations = (spec.submodule_search_locations or []) if spec else []
+    return any((Path(location) / "server" / "api" / "server.py").exists() for location in locations)
