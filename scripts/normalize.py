@@ -30,8 +30,10 @@ def operations(spec: Spec) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 def tag_module(tag: str) -> str:
-    """The module name the generator gives a tag: "Flow Runs" -> "flow_runs"."""
-    return re.sub(r"\W+", "_", tag.strip()).lower()
+    """The module name the generator gives a tag: "Flow Runs" -> "flow_runs", "SavedSearches" ->
+    "saved_searches" (camel case is split, as the generator does)."""
+    split = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", tag.strip())
+    return re.sub(r"\W+", "_", split).strip("_").lower()
 
 
 def route_function_name(operation_id: str, path: str, method: str) -> str:

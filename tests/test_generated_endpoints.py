@@ -12,6 +12,7 @@ import pytest
 import prefect_api
 from prefect_api.api.flow_runs import create_flow_run, read_flow_run, set_flow_run_state
 from prefect_api.api.flows import create_flow, read_flow, read_flows
+from prefect_api.errors import UnexpectedStatus
 from prefect_api.models import (
     Flow,
     FlowFilter,
@@ -52,10 +53,15 @@ def test_create_and_read_flow(client: prefect_api.Client, flow: Flow) -> None:
     assert read.created.tzinfo is not None
 
 
-def test_read_missing_flow_is_404(client: prefect_api.Client) -> None:
-    response = read_flow.sync_detailed(id=uuid4(), client=client)
+def test_read_missing_flow_is_404(api_url: str, client: prefect_api.Client) -> None:
+    with prefect_api.Client(base_url=api_url) as lenient:
+        response = read_flow.sync_detailed(id=uuid4(), client=lenient)
     assert response.status_code == HTTPStatus.NOT_FOUND == 404
     assert response.parsed is None
+    assert b"Flow not found" in response.content
+    with pytest.raises(UnexpectedStatus) as raised:
+        read_flow.sync_detailed(id=uuid4(), client=client)
+    assert raised.value.status_code == 404
 
 
 def test_filter_flows_by_name(client: prefect_api.Client, flow: Flow) -> None:
