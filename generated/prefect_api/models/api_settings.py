@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -41,28 +41,31 @@ class APISettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         url: None | str | Unset
         if isinstance(self.url, Unset):
             url = UNSET
         else:
             url = self.url
+
         auth_string: None | str | Unset
         if isinstance(self.auth_string, Unset):
             auth_string = UNSET
         else:
             auth_string = self.auth_string
+
         key: None | str | Unset
         if isinstance(self.key, Unset):
             key = UNSET
         else:
             key = self.key
+
         tls_insecure_skip_verify = self.tls_insecure_skip_verify
         ssl_cert_file: None | str | Unset
         if isinstance(self.ssl_cert_file, Unset):
             ssl_cert_file = UNSET
         else:
             ssl_cert_file = self.ssl_cert_file
+
         enable_http2 = self.enable_http2
         request_timeout = self.request_timeout
 
@@ -87,46 +90,15 @@ class APISettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        url: None | str | Unset = d.pop("url", UNSET)
 
-        def _parse_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        auth_string: None | str | Unset = d.pop("auth_string", UNSET)
 
-        url = _parse_url(d.pop("url", UNSET))
-
-        def _parse_auth_string(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        auth_string = _parse_auth_string(d.pop("auth_string", UNSET))
-
-        def _parse_key(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        key = _parse_key(d.pop("key", UNSET))
+        key: None | str | Unset = d.pop("key", UNSET)
 
         tls_insecure_skip_verify = d.pop("tls_insecure_skip_verify", UNSET)
-
-        def _parse_ssl_cert_file(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        ssl_cert_file = _parse_ssl_cert_file(d.pop("ssl_cert_file", UNSET))
+        ssl_cert_file: None | str | Unset = d.pop("ssl_cert_file", UNSET)
 
         enable_http2 = d.pop("enable_http2", UNSET)
         request_timeout = d.pop("request_timeout", UNSET)

@@ -3,17 +3,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.artifact_collection_data_type_0 import ArtifactCollectionDataType0
-    from ..models.artifact_collection_metadata_type_0 import ArtifactCollectionMetadataType0
 
 T = TypeVar("T", bound="ArtifactCollection")
 
@@ -52,20 +48,19 @@ class ArtifactCollection:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.artifact_collection_data_type_0 import ArtifactCollectionDataType0  # noqa: PLC0415
-        from ..models.artifact_collection_metadata_type_0 import ArtifactCollectionMetadataType0  # noqa: PLC0415
-
         id = str(self.id)
         created: None | str
         if isinstance(self.created, datetime.datetime):
             created = self.created.isoformat()
         else:
             created = self.created
+
         updated: None | str
         if isinstance(self.updated, datetime.datetime):
             updated = self.updated.isoformat()
         else:
             updated = self.updated
+
         key = self.key
         latest_id = str(self.latest_id)
         type_: None | str | Unset
@@ -73,11 +68,13 @@ class ArtifactCollection:
             type_ = UNSET
         else:
             type_ = self.type_
+
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
         else:
             description = self.description
+
         data: Any | dict[str, Any] | None | Unset
         if isinstance(self.data, Unset):
             data = UNSET
@@ -85,6 +82,7 @@ class ArtifactCollection:
             data = self.data.to_dict()
         else:
             data = self.data
+
         metadata: dict[str, Any] | None | Unset
         if isinstance(self.metadata, Unset):
             metadata = UNSET
@@ -92,6 +90,7 @@ class ArtifactCollection:
             metadata = self.metadata.to_dict()
         else:
             metadata = self.metadata
+
         flow_run_id: None | str | Unset
         if isinstance(self.flow_run_id, Unset):
             flow_run_id = UNSET
@@ -99,6 +98,7 @@ class ArtifactCollection:
             flow_run_id = str(self.flow_run_id)
         else:
             flow_run_id = self.flow_run_id
+
         task_run_id: None | str | Unset
         if isinstance(self.task_run_id, Unset):
             task_run_id = UNSET
@@ -131,62 +131,33 @@ class ArtifactCollection:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.artifact_collection_data_type_0 import ArtifactCollectionDataType0  # noqa: PLC0415
-        from ..models.artifact_collection_metadata_type_0 import ArtifactCollectionMetadataType0  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
-        def _parse_created(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = parse_datetime(data)
+        _created = d.pop("created")
+        created: datetime.datetime | None
+        if _created is None:
+            created = _created
+        else:
+            created_type_0 = parse_datetime(_created)
 
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            created = created_type_0
 
-        created = _parse_created(d.pop("created"))
+        _updated = d.pop("updated")
+        updated: datetime.datetime | None
+        if _updated is None:
+            updated = _updated
+        else:
+            updated_type_0 = parse_datetime(_updated)
 
-        def _parse_updated(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = parse_datetime(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        updated = _parse_updated(d.pop("updated"))
+            updated = updated_type_0
 
         key = d.pop("key")
         latest_id = UUID(d.pop("latest_id"))
 
-        def _parse_type_(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        type_: None | str | Unset = d.pop("type", UNSET)
 
-        type_ = _parse_type_(d.pop("type", UNSET))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
+        description: None | str | Unset = d.pop("description", UNSET)
 
         def _parse_data(data: object) -> Any | ArtifactCollectionDataType0 | None | Unset:
             if data is None:
@@ -195,66 +166,42 @@ class ArtifactCollection:
                 return data
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 data_type_0 = ArtifactCollectionDataType0.from_dict(data)
 
                 return data_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(Any | ArtifactCollectionDataType0 | None | Unset, data)
 
         data = _parse_data(d.pop("data", UNSET))
 
-        def _parse_metadata(data: object) -> ArtifactCollectionMetadataType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_0 = ArtifactCollectionMetadataType0.from_dict(data)
+        _metadata = d.pop("metadata_", UNSET)
+        metadata: ArtifactCollectionMetadataType0 | None | Unset
+        if _metadata is None or isinstance(_metadata, Unset):
+            metadata = _metadata
+        else:
+            metadata_type_0 = ArtifactCollectionMetadataType0.from_dict(_metadata)
 
-                return metadata_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ArtifactCollectionMetadataType0 | None | Unset, data)
+            metadata = metadata_type_0
 
-        metadata = _parse_metadata(d.pop("metadata_", UNSET))
+        _flow_run_id = d.pop("flow_run_id", UNSET)
+        flow_run_id: None | Unset | UUID
+        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+            flow_run_id = _flow_run_id
+        else:
+            flow_run_id_type_0 = UUID(_flow_run_id)
 
-        def _parse_flow_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                flow_run_id_type_0 = UUID(data)
+            flow_run_id = flow_run_id_type_0
 
-                return flow_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        _task_run_id = d.pop("task_run_id", UNSET)
+        task_run_id: None | Unset | UUID
+        if _task_run_id is None or isinstance(_task_run_id, Unset):
+            task_run_id = _task_run_id
+        else:
+            task_run_id_type_0 = UUID(_task_run_id)
 
-        flow_run_id = _parse_flow_run_id(d.pop("flow_run_id", UNSET))
-
-        def _parse_task_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                task_run_id_type_0 = UUID(data)
-
-                return task_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        task_run_id = _parse_task_run_id(d.pop("task_run_id", UNSET))
+            task_run_id = task_run_id_type_0
 
         artifact_collection = cls(
             id=id,
@@ -288,3 +235,8 @@ class ArtifactCollection:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.artifact_collection_data_type_0 import ArtifactCollectionDataType0  # noqa: E402
+from ..models.artifact_collection_metadata_type_0 import ArtifactCollectionMetadataType0  # noqa: E402

@@ -2,19 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.artifact_collection_filter_flow_run_id import ArtifactCollectionFilterFlowRunId
-    from ..models.artifact_collection_filter_key import ArtifactCollectionFilterKey
-    from ..models.artifact_collection_filter_latest_id import ArtifactCollectionFilterLatestId
-    from ..models.artifact_collection_filter_task_run_id import ArtifactCollectionFilterTaskRunId
-    from ..models.artifact_collection_filter_type import ArtifactCollectionFilterType
 
 T = TypeVar("T", bound="ArtifactCollectionFilter")
 
@@ -41,12 +34,6 @@ class ArtifactCollectionFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.artifact_collection_filter_flow_run_id import ArtifactCollectionFilterFlowRunId  # noqa: PLC0415
-        from ..models.artifact_collection_filter_key import ArtifactCollectionFilterKey  # noqa: PLC0415
-        from ..models.artifact_collection_filter_latest_id import ArtifactCollectionFilterLatestId  # noqa: PLC0415
-        from ..models.artifact_collection_filter_task_run_id import ArtifactCollectionFilterTaskRunId  # noqa: PLC0415
-        from ..models.artifact_collection_filter_type import ArtifactCollectionFilterType  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -58,6 +45,7 @@ class ArtifactCollectionFilter:
             latest_id = self.latest_id.to_dict()
         else:
             latest_id = self.latest_id
+
         key: dict[str, Any] | None | Unset
         if isinstance(self.key, Unset):
             key = UNSET
@@ -65,6 +53,7 @@ class ArtifactCollectionFilter:
             key = self.key.to_dict()
         else:
             key = self.key
+
         flow_run_id: dict[str, Any] | None | Unset
         if isinstance(self.flow_run_id, Unset):
             flow_run_id = UNSET
@@ -72,6 +61,7 @@ class ArtifactCollectionFilter:
             flow_run_id = self.flow_run_id.to_dict()
         else:
             flow_run_id = self.flow_run_id
+
         task_run_id: dict[str, Any] | None | Unset
         if isinstance(self.task_run_id, Unset):
             task_run_id = UNSET
@@ -79,6 +69,7 @@ class ArtifactCollectionFilter:
             task_run_id = self.task_run_id.to_dict()
         else:
             task_run_id = self.task_run_id
+
         type_: dict[str, Any] | None | Unset
         if isinstance(self.type_, Unset):
             type_ = UNSET
@@ -105,12 +96,6 @@ class ArtifactCollectionFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.artifact_collection_filter_flow_run_id import ArtifactCollectionFilterFlowRunId  # noqa: PLC0415
-        from ..models.artifact_collection_filter_key import ArtifactCollectionFilterKey  # noqa: PLC0415
-        from ..models.artifact_collection_filter_latest_id import ArtifactCollectionFilterLatestId  # noqa: PLC0415
-        from ..models.artifact_collection_filter_task_run_id import ArtifactCollectionFilterTaskRunId  # noqa: PLC0415
-        from ..models.artifact_collection_filter_type import ArtifactCollectionFilterType  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -119,90 +104,50 @@ class ArtifactCollectionFilter:
         else:
             operator = Operator(_operator)
 
-        def _parse_latest_id(data: object) -> ArtifactCollectionFilterLatestId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                latest_id_type_0 = ArtifactCollectionFilterLatestId.from_dict(data)
+        _latest_id = d.pop("latest_id", UNSET)
+        latest_id: ArtifactCollectionFilterLatestId | None | Unset
+        if _latest_id is None or isinstance(_latest_id, Unset):
+            latest_id = _latest_id
+        else:
+            latest_id_type_0 = ArtifactCollectionFilterLatestId.from_dict(_latest_id)
 
-                return latest_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ArtifactCollectionFilterLatestId | None | Unset, data)
+            latest_id = latest_id_type_0
 
-        latest_id = _parse_latest_id(d.pop("latest_id", UNSET))
+        _key = d.pop("key", UNSET)
+        key: ArtifactCollectionFilterKey | None | Unset
+        if _key is None or isinstance(_key, Unset):
+            key = _key
+        else:
+            key_type_0 = ArtifactCollectionFilterKey.from_dict(_key)
 
-        def _parse_key(data: object) -> ArtifactCollectionFilterKey | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                key_type_0 = ArtifactCollectionFilterKey.from_dict(data)
+            key = key_type_0
 
-                return key_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ArtifactCollectionFilterKey | None | Unset, data)
+        _flow_run_id = d.pop("flow_run_id", UNSET)
+        flow_run_id: ArtifactCollectionFilterFlowRunId | None | Unset
+        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+            flow_run_id = _flow_run_id
+        else:
+            flow_run_id_type_0 = ArtifactCollectionFilterFlowRunId.from_dict(_flow_run_id)
 
-        key = _parse_key(d.pop("key", UNSET))
+            flow_run_id = flow_run_id_type_0
 
-        def _parse_flow_run_id(data: object) -> ArtifactCollectionFilterFlowRunId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                flow_run_id_type_0 = ArtifactCollectionFilterFlowRunId.from_dict(data)
+        _task_run_id = d.pop("task_run_id", UNSET)
+        task_run_id: ArtifactCollectionFilterTaskRunId | None | Unset
+        if _task_run_id is None or isinstance(_task_run_id, Unset):
+            task_run_id = _task_run_id
+        else:
+            task_run_id_type_0 = ArtifactCollectionFilterTaskRunId.from_dict(_task_run_id)
 
-                return flow_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ArtifactCollectionFilterFlowRunId | None | Unset, data)
+            task_run_id = task_run_id_type_0
 
-        flow_run_id = _parse_flow_run_id(d.pop("flow_run_id", UNSET))
+        _type_ = d.pop("type", UNSET)
+        type_: ArtifactCollectionFilterType | None | Unset
+        if _type_ is None or isinstance(_type_, Unset):
+            type_ = _type_
+        else:
+            type_type_0 = ArtifactCollectionFilterType.from_dict(_type_)
 
-        def _parse_task_run_id(data: object) -> ArtifactCollectionFilterTaskRunId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                task_run_id_type_0 = ArtifactCollectionFilterTaskRunId.from_dict(data)
-
-                return task_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ArtifactCollectionFilterTaskRunId | None | Unset, data)
-
-        task_run_id = _parse_task_run_id(d.pop("task_run_id", UNSET))
-
-        def _parse_type_(data: object) -> ArtifactCollectionFilterType | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                type_type_0 = ArtifactCollectionFilterType.from_dict(data)
-
-                return type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ArtifactCollectionFilterType | None | Unset, data)
-
-        type_ = _parse_type_(d.pop("type", UNSET))
+            type_ = type_type_0
 
         artifact_collection_filter = cls(
             operator=operator,
@@ -213,3 +158,11 @@ class ArtifactCollectionFilter:
             type_=type_,
         )
         return artifact_collection_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.artifact_collection_filter_flow_run_id import ArtifactCollectionFilterFlowRunId  # noqa: E402
+from ..models.artifact_collection_filter_key import ArtifactCollectionFilterKey  # noqa: E402
+from ..models.artifact_collection_filter_latest_id import ArtifactCollectionFilterLatestId  # noqa: E402
+from ..models.artifact_collection_filter_task_run_id import ArtifactCollectionFilterTaskRunId  # noqa: E402
+from ..models.artifact_collection_filter_type import ArtifactCollectionFilterType  # noqa: E402

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.artifact_create_data_type_0 import ArtifactCreateDataType0
-    from ..models.artifact_create_metadata_type_0 import ArtifactCreateMetadataType0
 
 T = TypeVar("T", bound="ArtifactCreate")
 
@@ -43,24 +39,24 @@ class ArtifactCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.artifact_create_data_type_0 import ArtifactCreateDataType0  # noqa: PLC0415
-        from ..models.artifact_create_metadata_type_0 import ArtifactCreateMetadataType0  # noqa: PLC0415
-
         key: None | str | Unset
         if isinstance(self.key, Unset):
             key = UNSET
         else:
             key = self.key
+
         type_: None | str | Unset
         if isinstance(self.type_, Unset):
             type_ = UNSET
         else:
             type_ = self.type_
+
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
         else:
             description = self.description
+
         data: Any | dict[str, Any] | None | Unset
         if isinstance(self.data, Unset):
             data = UNSET
@@ -68,6 +64,7 @@ class ArtifactCreate:
             data = self.data.to_dict()
         else:
             data = self.data
+
         metadata: dict[str, Any] | None | Unset
         if isinstance(self.metadata, Unset):
             metadata = UNSET
@@ -75,6 +72,7 @@ class ArtifactCreate:
             metadata = self.metadata.to_dict()
         else:
             metadata = self.metadata
+
         flow_run_id: None | str | Unset
         if isinstance(self.flow_run_id, Unset):
             flow_run_id = UNSET
@@ -82,6 +80,7 @@ class ArtifactCreate:
             flow_run_id = str(self.flow_run_id)
         else:
             flow_run_id = self.flow_run_id
+
         task_run_id: None | str | Unset
         if isinstance(self.task_run_id, Unset):
             task_run_id = UNSET
@@ -110,37 +109,12 @@ class ArtifactCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.artifact_create_data_type_0 import ArtifactCreateDataType0  # noqa: PLC0415
-        from ..models.artifact_create_metadata_type_0 import ArtifactCreateMetadataType0  # noqa: PLC0415
-
         d = dict(src_dict)
+        key: None | str | Unset = d.pop("key", UNSET)
 
-        def _parse_key(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        type_: None | str | Unset = d.pop("type", UNSET)
 
-        key = _parse_key(d.pop("key", UNSET))
-
-        def _parse_type_(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        type_ = _parse_type_(d.pop("type", UNSET))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
+        description: None | str | Unset = d.pop("description", UNSET)
 
         def _parse_data(data: object) -> Any | ArtifactCreateDataType0 | None | Unset:
             if data is None:
@@ -149,66 +123,42 @@ class ArtifactCreate:
                 return data
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 data_type_0 = ArtifactCreateDataType0.from_dict(data)
 
                 return data_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(Any | ArtifactCreateDataType0 | None | Unset, data)
 
         data = _parse_data(d.pop("data", UNSET))
 
-        def _parse_metadata(data: object) -> ArtifactCreateMetadataType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_0 = ArtifactCreateMetadataType0.from_dict(data)
+        _metadata = d.pop("metadata_", UNSET)
+        metadata: ArtifactCreateMetadataType0 | None | Unset
+        if _metadata is None or isinstance(_metadata, Unset):
+            metadata = _metadata
+        else:
+            metadata_type_0 = ArtifactCreateMetadataType0.from_dict(_metadata)
 
-                return metadata_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ArtifactCreateMetadataType0 | None | Unset, data)
+            metadata = metadata_type_0
 
-        metadata = _parse_metadata(d.pop("metadata_", UNSET))
+        _flow_run_id = d.pop("flow_run_id", UNSET)
+        flow_run_id: None | Unset | UUID
+        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+            flow_run_id = _flow_run_id
+        else:
+            flow_run_id_type_0 = UUID(_flow_run_id)
 
-        def _parse_flow_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                flow_run_id_type_0 = UUID(data)
+            flow_run_id = flow_run_id_type_0
 
-                return flow_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        _task_run_id = d.pop("task_run_id", UNSET)
+        task_run_id: None | Unset | UUID
+        if _task_run_id is None or isinstance(_task_run_id, Unset):
+            task_run_id = _task_run_id
+        else:
+            task_run_id_type_0 = UUID(_task_run_id)
 
-        flow_run_id = _parse_flow_run_id(d.pop("flow_run_id", UNSET))
-
-        def _parse_task_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                task_run_id_type_0 = UUID(data)
-
-                return task_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        task_run_id = _parse_task_run_id(d.pop("task_run_id", UNSET))
+            task_run_id = task_run_id_type_0
 
         artifact_create = cls(
             key=key,
@@ -220,3 +170,8 @@ class ArtifactCreate:
             task_run_id=task_run_id,
         )
         return artifact_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.artifact_create_data_type_0 import ArtifactCreateDataType0  # noqa: E402
+from ..models.artifact_create_metadata_type_0 import ArtifactCreateMetadataType0  # noqa: E402

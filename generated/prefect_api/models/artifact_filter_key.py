@@ -29,7 +29,6 @@ class ArtifactFilterKey:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         any_: list[str] | None | Unset
         if isinstance(self.any_, Unset):
             any_ = UNSET
@@ -38,11 +37,13 @@ class ArtifactFilterKey:
 
         else:
             any_ = self.any_
+
         like: None | str | Unset
         if isinstance(self.like, Unset):
             like = UNSET
         else:
             like = self.like
+
         exists: bool | None | Unset
         if isinstance(self.exists, Unset):
             exists = UNSET
@@ -61,43 +62,19 @@ class ArtifactFilterKey:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _any_ = d.pop("any_", UNSET)
+        any_: list[str] | None | Unset
+        if _any_ is None or isinstance(_any_, Unset):
+            any_ = _any_
+        else:
+            any_type_0 = cast(list[str], _any_)
 
-        def _parse_any_(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                any_type_0 = cast(list[str], data)
+            any_ = any_type_0
 
-                return any_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+        like: None | str | Unset = d.pop("like_", UNSET)
 
-        any_ = _parse_any_(d.pop("any_", UNSET))
-
-        def _parse_like(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        like = _parse_like(d.pop("like_", UNSET))
-
-        def _parse_exists(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        exists = _parse_exists(d.pop("exists_", UNSET))
+        exists: bool | None | Unset = d.pop("exists_", UNSET)
 
         artifact_filter_key = cls(
             any_=any_,

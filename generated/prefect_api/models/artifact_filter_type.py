@@ -25,7 +25,6 @@ class ArtifactFilterType:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         any_: list[str] | None | Unset
         if isinstance(self.any_, Unset):
             any_ = UNSET
@@ -34,6 +33,7 @@ class ArtifactFilterType:
 
         else:
             any_ = self.any_
+
         not_any: list[str] | None | Unset
         if isinstance(self.not_any, Unset):
             not_any = UNSET
@@ -53,42 +53,24 @@ class ArtifactFilterType:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _any_ = d.pop("any_", UNSET)
+        any_: list[str] | None | Unset
+        if _any_ is None or isinstance(_any_, Unset):
+            any_ = _any_
+        else:
+            any_type_0 = cast(list[str], _any_)
 
-        def _parse_any_(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                any_type_0 = cast(list[str], data)
+            any_ = any_type_0
 
-                return any_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+        _not_any = d.pop("not_any_", UNSET)
+        not_any: list[str] | None | Unset
+        if _not_any is None or isinstance(_not_any, Unset):
+            not_any = _not_any
+        else:
+            not_any_type_0 = cast(list[str], _not_any)
 
-        any_ = _parse_any_(d.pop("any_", UNSET))
-
-        def _parse_not_any(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                not_any_type_0 = cast(list[str], data)
-
-                return not_any_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        not_any = _parse_not_any(d.pop("not_any_", UNSET))
+            not_any = not_any_type_0
 
         artifact_filter_type = cls(
             any_=any_,

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.artifact_update_data_type_0 import ArtifactUpdateDataType0
-    from ..models.artifact_update_metadata_type_0 import ArtifactUpdateMetadataType0
 
 T = TypeVar("T", bound="ArtifactUpdate")
 
@@ -31,9 +27,6 @@ class ArtifactUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.artifact_update_data_type_0 import ArtifactUpdateDataType0  # noqa: PLC0415
-        from ..models.artifact_update_metadata_type_0 import ArtifactUpdateMetadataType0  # noqa: PLC0415
-
         data: Any | dict[str, Any] | None | Unset
         if isinstance(self.data, Unset):
             data = UNSET
@@ -41,11 +34,13 @@ class ArtifactUpdate:
             data = self.data.to_dict()
         else:
             data = self.data
+
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
         else:
             description = self.description
+
         metadata: dict[str, Any] | None | Unset
         if isinstance(self.metadata, Unset):
             metadata = UNSET
@@ -66,9 +61,6 @@ class ArtifactUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.artifact_update_data_type_0 import ArtifactUpdateDataType0  # noqa: PLC0415
-        from ..models.artifact_update_metadata_type_0 import ArtifactUpdateMetadataType0  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_data(data: object) -> Any | ArtifactUpdateDataType0 | None | Unset:
@@ -78,41 +70,26 @@ class ArtifactUpdate:
                 return data
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 data_type_0 = ArtifactUpdateDataType0.from_dict(data)
 
                 return data_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(Any | ArtifactUpdateDataType0 | None | Unset, data)
 
         data = _parse_data(d.pop("data", UNSET))
 
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        description: None | str | Unset = d.pop("description", UNSET)
 
-        description = _parse_description(d.pop("description", UNSET))
+        _metadata = d.pop("metadata_", UNSET)
+        metadata: ArtifactUpdateMetadataType0 | None | Unset
+        if _metadata is None or isinstance(_metadata, Unset):
+            metadata = _metadata
+        else:
+            metadata_type_0 = ArtifactUpdateMetadataType0.from_dict(_metadata)
 
-        def _parse_metadata(data: object) -> ArtifactUpdateMetadataType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                metadata_type_0 = ArtifactUpdateMetadataType0.from_dict(data)
-
-                return metadata_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ArtifactUpdateMetadataType0 | None | Unset, data)
-
-        metadata = _parse_metadata(d.pop("metadata_", UNSET))
+            metadata = metadata_type_0
 
         artifact_update = cls(
             data=data,
@@ -120,3 +97,8 @@ class ArtifactUpdate:
             metadata=metadata,
         )
         return artifact_update
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.artifact_update_data_type_0 import ArtifactUpdateDataType0  # noqa: E402
+from ..models.artifact_update_metadata_type_0 import ArtifactUpdateMetadataType0  # noqa: E402

@@ -3,35 +3,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.call_webhook import CallWebhook
-    from ..models.cancel_flow_run import CancelFlowRun
-    from ..models.change_flow_run_state import ChangeFlowRunState
-    from ..models.compound_trigger_output import CompoundTriggerOutput
-    from ..models.delete_flow_run import DeleteFlowRun
-    from ..models.do_nothing import DoNothing
-    from ..models.event_trigger_output import EventTriggerOutput
-    from ..models.pause_automation import PauseAutomation
-    from ..models.pause_deployment import PauseDeployment
-    from ..models.pause_work_pool import PauseWorkPool
-    from ..models.pause_work_queue import PauseWorkQueue
-    from ..models.resume_automation import ResumeAutomation
-    from ..models.resume_deployment import ResumeDeployment
-    from ..models.resume_flow_run import ResumeFlowRun
-    from ..models.resume_work_pool import ResumeWorkPool
-    from ..models.resume_work_queue import ResumeWorkQueue
-    from ..models.run_deployment_output import RunDeploymentOutput
-    from ..models.send_notification import SendNotification
-    from ..models.sequence_trigger_output import SequenceTriggerOutput
-    from ..models.suspend_flow_run import SuspendFlowRun
 
 T = TypeVar("T", bound="Automation")
 
@@ -137,32 +115,13 @@ class Automation:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.call_webhook import CallWebhook  # noqa: PLC0415
-        from ..models.cancel_flow_run import CancelFlowRun  # noqa: PLC0415
-        from ..models.change_flow_run_state import ChangeFlowRunState  # noqa: PLC0415
-        from ..models.compound_trigger_output import CompoundTriggerOutput  # noqa: PLC0415
-        from ..models.delete_flow_run import DeleteFlowRun  # noqa: PLC0415
-        from ..models.do_nothing import DoNothing  # noqa: PLC0415
-        from ..models.event_trigger_output import EventTriggerOutput  # noqa: PLC0415
-        from ..models.pause_automation import PauseAutomation  # noqa: PLC0415
-        from ..models.pause_deployment import PauseDeployment  # noqa: PLC0415
-        from ..models.pause_work_pool import PauseWorkPool  # noqa: PLC0415
-        from ..models.pause_work_queue import PauseWorkQueue  # noqa: PLC0415
-        from ..models.resume_automation import ResumeAutomation  # noqa: PLC0415
-        from ..models.resume_deployment import ResumeDeployment  # noqa: PLC0415
-        from ..models.resume_flow_run import ResumeFlowRun  # noqa: PLC0415
-        from ..models.resume_work_queue import ResumeWorkQueue  # noqa: PLC0415
-        from ..models.run_deployment_output import RunDeploymentOutput  # noqa: PLC0415
-        from ..models.send_notification import SendNotification  # noqa: PLC0415
-        from ..models.suspend_flow_run import SuspendFlowRun  # noqa: PLC0415
-
         name = self.name
         trigger: dict[str, Any]
         if isinstance(self.trigger, EventTriggerOutput):
             trigger = self.trigger.to_dict()
         elif isinstance(self.trigger, CompoundTriggerOutput):
             trigger = self.trigger.to_dict()
-        else:
+        elif isinstance(self.trigger, SequenceTriggerOutput):
             trigger = self.trigger.to_dict()
 
         actions = []
@@ -200,7 +159,7 @@ class Automation:
                 actions_item = actions_item_data.to_dict()
             elif isinstance(actions_item_data, PauseWorkPool):
                 actions_item = actions_item_data.to_dict()
-            else:
+            elif isinstance(actions_item_data, ResumeWorkPool):
                 actions_item = actions_item_data.to_dict()
 
             actions.append(actions_item)
@@ -211,11 +170,13 @@ class Automation:
             created = self.created.isoformat()
         else:
             created = self.created
+
         updated: None | str
         if isinstance(self.updated, datetime.datetime):
             updated = self.updated.isoformat()
         else:
             updated = self.updated
+
         description = self.description
         enabled = self.enabled
         tags: list[str] | Unset = UNSET
@@ -259,7 +220,7 @@ class Automation:
                     actions_on_trigger_item = actions_on_trigger_item_data.to_dict()
                 elif isinstance(actions_on_trigger_item_data, PauseWorkPool):
                     actions_on_trigger_item = actions_on_trigger_item_data.to_dict()
-                else:
+                elif isinstance(actions_on_trigger_item_data, ResumeWorkPool):
                     actions_on_trigger_item = actions_on_trigger_item_data.to_dict()
 
                 actions_on_trigger.append(actions_on_trigger_item)
@@ -301,7 +262,7 @@ class Automation:
                     actions_on_resolve_item = actions_on_resolve_item_data.to_dict()
                 elif isinstance(actions_on_resolve_item_data, PauseWorkPool):
                     actions_on_resolve_item = actions_on_resolve_item_data.to_dict()
-                else:
+                elif isinstance(actions_on_resolve_item_data, ResumeWorkPool):
                     actions_on_resolve_item = actions_on_resolve_item_data.to_dict()
 
                 actions_on_resolve.append(actions_on_resolve_item)
@@ -329,52 +290,35 @@ class Automation:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.call_webhook import CallWebhook  # noqa: PLC0415
-        from ..models.cancel_flow_run import CancelFlowRun  # noqa: PLC0415
-        from ..models.change_flow_run_state import ChangeFlowRunState  # noqa: PLC0415
-        from ..models.compound_trigger_output import CompoundTriggerOutput  # noqa: PLC0415
-        from ..models.delete_flow_run import DeleteFlowRun  # noqa: PLC0415
-        from ..models.do_nothing import DoNothing  # noqa: PLC0415
-        from ..models.event_trigger_output import EventTriggerOutput  # noqa: PLC0415
-        from ..models.pause_automation import PauseAutomation  # noqa: PLC0415
-        from ..models.pause_deployment import PauseDeployment  # noqa: PLC0415
-        from ..models.pause_work_pool import PauseWorkPool  # noqa: PLC0415
-        from ..models.pause_work_queue import PauseWorkQueue  # noqa: PLC0415
-        from ..models.resume_automation import ResumeAutomation  # noqa: PLC0415
-        from ..models.resume_deployment import ResumeDeployment  # noqa: PLC0415
-        from ..models.resume_flow_run import ResumeFlowRun  # noqa: PLC0415
-        from ..models.resume_work_pool import ResumeWorkPool  # noqa: PLC0415
-        from ..models.resume_work_queue import ResumeWorkQueue  # noqa: PLC0415
-        from ..models.run_deployment_output import RunDeploymentOutput  # noqa: PLC0415
-        from ..models.send_notification import SendNotification  # noqa: PLC0415
-        from ..models.sequence_trigger_output import SequenceTriggerOutput  # noqa: PLC0415
-        from ..models.suspend_flow_run import SuspendFlowRun  # noqa: PLC0415
-
         d = dict(src_dict)
         name = d.pop("name")
 
         def _parse_trigger(data: object) -> CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput:
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 trigger_type_0 = EventTriggerOutput.from_dict(data)
 
                 return trigger_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 trigger_type_1 = CompoundTriggerOutput.from_dict(data)
 
                 return trigger_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            trigger_type_2 = SequenceTriggerOutput.from_dict(data)
+                pass  # not this type: try the next
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError
+                trigger_type_2 = SequenceTriggerOutput.from_dict(data)
 
-            return trigger_type_2
+                return trigger_type_2
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass  # not this type: try the next
+            return cast(CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput, data)
 
         trigger = _parse_trigger(d.pop("trigger"))
 
@@ -405,137 +349,160 @@ class Automation:
             ):
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_0 = DoNothing.from_dict(data)
 
                     return actions_item_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_1 = RunDeploymentOutput.from_dict(data)
 
                     return actions_item_type_1
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_2 = PauseDeployment.from_dict(data)
 
                     return actions_item_type_2
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_3 = ResumeDeployment.from_dict(data)
 
                     return actions_item_type_3
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_4 = CancelFlowRun.from_dict(data)
 
                     return actions_item_type_4
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_5 = DeleteFlowRun.from_dict(data)
 
                     return actions_item_type_5
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_6 = ChangeFlowRunState.from_dict(data)
 
                     return actions_item_type_6
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_7 = PauseWorkQueue.from_dict(data)
 
                     return actions_item_type_7
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_8 = ResumeWorkQueue.from_dict(data)
 
                     return actions_item_type_8
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_9 = SendNotification.from_dict(data)
 
                     return actions_item_type_9
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_10 = CallWebhook.from_dict(data)
 
                     return actions_item_type_10
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_11 = PauseAutomation.from_dict(data)
 
                     return actions_item_type_11
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_12 = ResumeAutomation.from_dict(data)
 
                     return actions_item_type_12
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_13 = SuspendFlowRun.from_dict(data)
 
                     return actions_item_type_13
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_14 = ResumeFlowRun.from_dict(data)
 
                     return actions_item_type_14
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_15 = PauseWorkPool.from_dict(data)
 
                     return actions_item_type_15
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                if not isinstance(data, dict):
-                    raise TypeError()
-                actions_item_type_16 = ResumeWorkPool.from_dict(data)
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    actions_item_type_16 = ResumeWorkPool.from_dict(data)
 
-                return actions_item_type_16
+                    return actions_item_type_16
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(
+                    CallWebhook
+                    | CancelFlowRun
+                    | ChangeFlowRunState
+                    | DeleteFlowRun
+                    | DoNothing
+                    | PauseAutomation
+                    | PauseDeployment
+                    | PauseWorkPool
+                    | PauseWorkQueue
+                    | ResumeAutomation
+                    | ResumeDeployment
+                    | ResumeFlowRun
+                    | ResumeWorkPool
+                    | ResumeWorkQueue
+                    | RunDeploymentOutput
+                    | SendNotification
+                    | SuspendFlowRun,
+                    data,
+                )
 
             actions_item = _parse_actions_item(actions_item_data)
 
@@ -543,35 +510,23 @@ class Automation:
 
         id = UUID(d.pop("id"))
 
-        def _parse_created(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = parse_datetime(data)
+        _created = d.pop("created")
+        created: datetime.datetime | None
+        if _created is None:
+            created = _created
+        else:
+            created_type_0 = parse_datetime(_created)
 
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            created = created_type_0
 
-        created = _parse_created(d.pop("created"))
+        _updated = d.pop("updated")
+        updated: datetime.datetime | None
+        if _updated is None:
+            updated = _updated
+        else:
+            updated_type_0 = parse_datetime(_updated)
 
-        def _parse_updated(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = parse_datetime(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        updated = _parse_updated(d.pop("updated"))
+            updated = updated_type_0
 
         description = d.pop("description", UNSET)
         enabled = d.pop("enabled", UNSET)
@@ -627,137 +582,160 @@ class Automation:
                 ):
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_0 = DoNothing.from_dict(data)
 
                         return actions_on_trigger_item_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_1 = RunDeploymentOutput.from_dict(data)
 
                         return actions_on_trigger_item_type_1
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_2 = PauseDeployment.from_dict(data)
 
                         return actions_on_trigger_item_type_2
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_3 = ResumeDeployment.from_dict(data)
 
                         return actions_on_trigger_item_type_3
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_4 = CancelFlowRun.from_dict(data)
 
                         return actions_on_trigger_item_type_4
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_5 = DeleteFlowRun.from_dict(data)
 
                         return actions_on_trigger_item_type_5
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_6 = ChangeFlowRunState.from_dict(data)
 
                         return actions_on_trigger_item_type_6
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_7 = PauseWorkQueue.from_dict(data)
 
                         return actions_on_trigger_item_type_7
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_8 = ResumeWorkQueue.from_dict(data)
 
                         return actions_on_trigger_item_type_8
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_9 = SendNotification.from_dict(data)
 
                         return actions_on_trigger_item_type_9
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_10 = CallWebhook.from_dict(data)
 
                         return actions_on_trigger_item_type_10
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_11 = PauseAutomation.from_dict(data)
 
                         return actions_on_trigger_item_type_11
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_12 = ResumeAutomation.from_dict(data)
 
                         return actions_on_trigger_item_type_12
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_13 = SuspendFlowRun.from_dict(data)
 
                         return actions_on_trigger_item_type_13
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_14 = ResumeFlowRun.from_dict(data)
 
                         return actions_on_trigger_item_type_14
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_15 = PauseWorkPool.from_dict(data)
 
                         return actions_on_trigger_item_type_15
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    actions_on_trigger_item_type_16 = ResumeWorkPool.from_dict(data)
+                        pass  # not this type: try the next
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        actions_on_trigger_item_type_16 = ResumeWorkPool.from_dict(data)
 
-                    return actions_on_trigger_item_type_16
+                        return actions_on_trigger_item_type_16
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    return cast(
+                        CallWebhook
+                        | CancelFlowRun
+                        | ChangeFlowRunState
+                        | DeleteFlowRun
+                        | DoNothing
+                        | PauseAutomation
+                        | PauseDeployment
+                        | PauseWorkPool
+                        | PauseWorkQueue
+                        | ResumeAutomation
+                        | ResumeDeployment
+                        | ResumeFlowRun
+                        | ResumeWorkPool
+                        | ResumeWorkQueue
+                        | RunDeploymentOutput
+                        | SendNotification
+                        | SuspendFlowRun,
+                        data,
+                    )
 
                 actions_on_trigger_item = _parse_actions_on_trigger_item(actions_on_trigger_item_data)
 
@@ -813,137 +791,160 @@ class Automation:
                 ):
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_0 = DoNothing.from_dict(data)
 
                         return actions_on_resolve_item_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_1 = RunDeploymentOutput.from_dict(data)
 
                         return actions_on_resolve_item_type_1
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_2 = PauseDeployment.from_dict(data)
 
                         return actions_on_resolve_item_type_2
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_3 = ResumeDeployment.from_dict(data)
 
                         return actions_on_resolve_item_type_3
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_4 = CancelFlowRun.from_dict(data)
 
                         return actions_on_resolve_item_type_4
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_5 = DeleteFlowRun.from_dict(data)
 
                         return actions_on_resolve_item_type_5
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_6 = ChangeFlowRunState.from_dict(data)
 
                         return actions_on_resolve_item_type_6
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_7 = PauseWorkQueue.from_dict(data)
 
                         return actions_on_resolve_item_type_7
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_8 = ResumeWorkQueue.from_dict(data)
 
                         return actions_on_resolve_item_type_8
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_9 = SendNotification.from_dict(data)
 
                         return actions_on_resolve_item_type_9
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_10 = CallWebhook.from_dict(data)
 
                         return actions_on_resolve_item_type_10
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_11 = PauseAutomation.from_dict(data)
 
                         return actions_on_resolve_item_type_11
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_12 = ResumeAutomation.from_dict(data)
 
                         return actions_on_resolve_item_type_12
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_13 = SuspendFlowRun.from_dict(data)
 
                         return actions_on_resolve_item_type_13
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_14 = ResumeFlowRun.from_dict(data)
 
                         return actions_on_resolve_item_type_14
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_15 = PauseWorkPool.from_dict(data)
 
                         return actions_on_resolve_item_type_15
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    actions_on_resolve_item_type_16 = ResumeWorkPool.from_dict(data)
+                        pass  # not this type: try the next
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        actions_on_resolve_item_type_16 = ResumeWorkPool.from_dict(data)
 
-                    return actions_on_resolve_item_type_16
+                        return actions_on_resolve_item_type_16
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    return cast(
+                        CallWebhook
+                        | CancelFlowRun
+                        | ChangeFlowRunState
+                        | DeleteFlowRun
+                        | DoNothing
+                        | PauseAutomation
+                        | PauseDeployment
+                        | PauseWorkPool
+                        | PauseWorkQueue
+                        | ResumeAutomation
+                        | ResumeDeployment
+                        | ResumeFlowRun
+                        | ResumeWorkPool
+                        | ResumeWorkQueue
+                        | RunDeploymentOutput
+                        | SendNotification
+                        | SuspendFlowRun,
+                        data,
+                    )
 
                 actions_on_resolve_item = _parse_actions_on_resolve_item(actions_on_resolve_item_data)
 
@@ -981,3 +982,26 @@ class Automation:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.call_webhook import CallWebhook  # noqa: E402
+from ..models.cancel_flow_run import CancelFlowRun  # noqa: E402
+from ..models.change_flow_run_state import ChangeFlowRunState  # noqa: E402
+from ..models.compound_trigger_output import CompoundTriggerOutput  # noqa: E402
+from ..models.delete_flow_run import DeleteFlowRun  # noqa: E402
+from ..models.do_nothing import DoNothing  # noqa: E402
+from ..models.event_trigger_output import EventTriggerOutput  # noqa: E402
+from ..models.pause_automation import PauseAutomation  # noqa: E402
+from ..models.pause_deployment import PauseDeployment  # noqa: E402
+from ..models.pause_work_pool import PauseWorkPool  # noqa: E402
+from ..models.pause_work_queue import PauseWorkQueue  # noqa: E402
+from ..models.resume_automation import ResumeAutomation  # noqa: E402
+from ..models.resume_deployment import ResumeDeployment  # noqa: E402
+from ..models.resume_flow_run import ResumeFlowRun  # noqa: E402
+from ..models.resume_work_pool import ResumeWorkPool  # noqa: E402
+from ..models.resume_work_queue import ResumeWorkQueue  # noqa: E402
+from ..models.run_deployment_output import RunDeploymentOutput  # noqa: E402
+from ..models.send_notification import SendNotification  # noqa: E402
+from ..models.sequence_trigger_output import SequenceTriggerOutput  # noqa: E402
+from ..models.suspend_flow_run import SuspendFlowRun  # noqa: E402

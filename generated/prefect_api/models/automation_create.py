@@ -2,33 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.call_webhook import CallWebhook
-    from ..models.cancel_flow_run import CancelFlowRun
-    from ..models.change_flow_run_state import ChangeFlowRunState
-    from ..models.compound_trigger_input import CompoundTriggerInput
-    from ..models.delete_flow_run import DeleteFlowRun
-    from ..models.do_nothing import DoNothing
-    from ..models.event_trigger_input import EventTriggerInput
-    from ..models.pause_automation import PauseAutomation
-    from ..models.pause_deployment import PauseDeployment
-    from ..models.pause_work_pool import PauseWorkPool
-    from ..models.pause_work_queue import PauseWorkQueue
-    from ..models.resume_automation import ResumeAutomation
-    from ..models.resume_deployment import ResumeDeployment
-    from ..models.resume_flow_run import ResumeFlowRun
-    from ..models.resume_work_pool import ResumeWorkPool
-    from ..models.resume_work_queue import ResumeWorkQueue
-    from ..models.run_deployment_input import RunDeploymentInput
-    from ..models.send_notification import SendNotification
-    from ..models.sequence_trigger_input import SequenceTriggerInput
-    from ..models.suspend_flow_run import SuspendFlowRun
 
 T = TypeVar("T", bound="AutomationCreate")
 
@@ -129,32 +107,13 @@ class AutomationCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.call_webhook import CallWebhook  # noqa: PLC0415
-        from ..models.cancel_flow_run import CancelFlowRun  # noqa: PLC0415
-        from ..models.change_flow_run_state import ChangeFlowRunState  # noqa: PLC0415
-        from ..models.compound_trigger_input import CompoundTriggerInput  # noqa: PLC0415
-        from ..models.delete_flow_run import DeleteFlowRun  # noqa: PLC0415
-        from ..models.do_nothing import DoNothing  # noqa: PLC0415
-        from ..models.event_trigger_input import EventTriggerInput  # noqa: PLC0415
-        from ..models.pause_automation import PauseAutomation  # noqa: PLC0415
-        from ..models.pause_deployment import PauseDeployment  # noqa: PLC0415
-        from ..models.pause_work_pool import PauseWorkPool  # noqa: PLC0415
-        from ..models.pause_work_queue import PauseWorkQueue  # noqa: PLC0415
-        from ..models.resume_automation import ResumeAutomation  # noqa: PLC0415
-        from ..models.resume_deployment import ResumeDeployment  # noqa: PLC0415
-        from ..models.resume_flow_run import ResumeFlowRun  # noqa: PLC0415
-        from ..models.resume_work_queue import ResumeWorkQueue  # noqa: PLC0415
-        from ..models.run_deployment_input import RunDeploymentInput  # noqa: PLC0415
-        from ..models.send_notification import SendNotification  # noqa: PLC0415
-        from ..models.suspend_flow_run import SuspendFlowRun  # noqa: PLC0415
-
         name = self.name
         trigger: dict[str, Any]
         if isinstance(self.trigger, EventTriggerInput):
             trigger = self.trigger.to_dict()
         elif isinstance(self.trigger, CompoundTriggerInput):
             trigger = self.trigger.to_dict()
-        else:
+        elif isinstance(self.trigger, SequenceTriggerInput):
             trigger = self.trigger.to_dict()
 
         actions = []
@@ -192,7 +151,7 @@ class AutomationCreate:
                 actions_item = actions_item_data.to_dict()
             elif isinstance(actions_item_data, PauseWorkPool):
                 actions_item = actions_item_data.to_dict()
-            else:
+            elif isinstance(actions_item_data, ResumeWorkPool):
                 actions_item = actions_item_data.to_dict()
 
             actions.append(actions_item)
@@ -240,7 +199,7 @@ class AutomationCreate:
                     actions_on_trigger_item = actions_on_trigger_item_data.to_dict()
                 elif isinstance(actions_on_trigger_item_data, PauseWorkPool):
                     actions_on_trigger_item = actions_on_trigger_item_data.to_dict()
-                else:
+                elif isinstance(actions_on_trigger_item_data, ResumeWorkPool):
                     actions_on_trigger_item = actions_on_trigger_item_data.to_dict()
 
                 actions_on_trigger.append(actions_on_trigger_item)
@@ -282,7 +241,7 @@ class AutomationCreate:
                     actions_on_resolve_item = actions_on_resolve_item_data.to_dict()
                 elif isinstance(actions_on_resolve_item_data, PauseWorkPool):
                     actions_on_resolve_item = actions_on_resolve_item_data.to_dict()
-                else:
+                elif isinstance(actions_on_resolve_item_data, ResumeWorkPool):
                     actions_on_resolve_item = actions_on_resolve_item_data.to_dict()
 
                 actions_on_resolve.append(actions_on_resolve_item)
@@ -314,52 +273,35 @@ class AutomationCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.call_webhook import CallWebhook  # noqa: PLC0415
-        from ..models.cancel_flow_run import CancelFlowRun  # noqa: PLC0415
-        from ..models.change_flow_run_state import ChangeFlowRunState  # noqa: PLC0415
-        from ..models.compound_trigger_input import CompoundTriggerInput  # noqa: PLC0415
-        from ..models.delete_flow_run import DeleteFlowRun  # noqa: PLC0415
-        from ..models.do_nothing import DoNothing  # noqa: PLC0415
-        from ..models.event_trigger_input import EventTriggerInput  # noqa: PLC0415
-        from ..models.pause_automation import PauseAutomation  # noqa: PLC0415
-        from ..models.pause_deployment import PauseDeployment  # noqa: PLC0415
-        from ..models.pause_work_pool import PauseWorkPool  # noqa: PLC0415
-        from ..models.pause_work_queue import PauseWorkQueue  # noqa: PLC0415
-        from ..models.resume_automation import ResumeAutomation  # noqa: PLC0415
-        from ..models.resume_deployment import ResumeDeployment  # noqa: PLC0415
-        from ..models.resume_flow_run import ResumeFlowRun  # noqa: PLC0415
-        from ..models.resume_work_pool import ResumeWorkPool  # noqa: PLC0415
-        from ..models.resume_work_queue import ResumeWorkQueue  # noqa: PLC0415
-        from ..models.run_deployment_input import RunDeploymentInput  # noqa: PLC0415
-        from ..models.send_notification import SendNotification  # noqa: PLC0415
-        from ..models.sequence_trigger_input import SequenceTriggerInput  # noqa: PLC0415
-        from ..models.suspend_flow_run import SuspendFlowRun  # noqa: PLC0415
-
         d = dict(src_dict)
         name = d.pop("name")
 
         def _parse_trigger(data: object) -> CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput:
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 trigger_type_0 = EventTriggerInput.from_dict(data)
 
                 return trigger_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 trigger_type_1 = CompoundTriggerInput.from_dict(data)
 
                 return trigger_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            trigger_type_2 = SequenceTriggerInput.from_dict(data)
+                pass  # not this type: try the next
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError
+                trigger_type_2 = SequenceTriggerInput.from_dict(data)
 
-            return trigger_type_2
+                return trigger_type_2
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass  # not this type: try the next
+            return cast(CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput, data)
 
         trigger = _parse_trigger(d.pop("trigger"))
 
@@ -390,137 +332,160 @@ class AutomationCreate:
             ):
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_0 = DoNothing.from_dict(data)
 
                     return actions_item_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_1 = RunDeploymentInput.from_dict(data)
 
                     return actions_item_type_1
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_2 = PauseDeployment.from_dict(data)
 
                     return actions_item_type_2
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_3 = ResumeDeployment.from_dict(data)
 
                     return actions_item_type_3
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_4 = CancelFlowRun.from_dict(data)
 
                     return actions_item_type_4
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_5 = DeleteFlowRun.from_dict(data)
 
                     return actions_item_type_5
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_6 = ChangeFlowRunState.from_dict(data)
 
                     return actions_item_type_6
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_7 = PauseWorkQueue.from_dict(data)
 
                     return actions_item_type_7
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_8 = ResumeWorkQueue.from_dict(data)
 
                     return actions_item_type_8
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_9 = SendNotification.from_dict(data)
 
                     return actions_item_type_9
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_10 = CallWebhook.from_dict(data)
 
                     return actions_item_type_10
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_11 = PauseAutomation.from_dict(data)
 
                     return actions_item_type_11
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_12 = ResumeAutomation.from_dict(data)
 
                     return actions_item_type_12
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_13 = SuspendFlowRun.from_dict(data)
 
                     return actions_item_type_13
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_14 = ResumeFlowRun.from_dict(data)
 
                     return actions_item_type_14
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     actions_item_type_15 = PauseWorkPool.from_dict(data)
 
                     return actions_item_type_15
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                if not isinstance(data, dict):
-                    raise TypeError()
-                actions_item_type_16 = ResumeWorkPool.from_dict(data)
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    actions_item_type_16 = ResumeWorkPool.from_dict(data)
 
-                return actions_item_type_16
+                    return actions_item_type_16
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(
+                    CallWebhook
+                    | CancelFlowRun
+                    | ChangeFlowRunState
+                    | DeleteFlowRun
+                    | DoNothing
+                    | PauseAutomation
+                    | PauseDeployment
+                    | PauseWorkPool
+                    | PauseWorkQueue
+                    | ResumeAutomation
+                    | ResumeDeployment
+                    | ResumeFlowRun
+                    | ResumeWorkPool
+                    | ResumeWorkQueue
+                    | RunDeploymentInput
+                    | SendNotification
+                    | SuspendFlowRun,
+                    data,
+                )
 
             actions_item = _parse_actions_item(actions_item_data)
 
@@ -580,137 +545,160 @@ class AutomationCreate:
                 ):
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_0 = DoNothing.from_dict(data)
 
                         return actions_on_trigger_item_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_1 = RunDeploymentInput.from_dict(data)
 
                         return actions_on_trigger_item_type_1
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_2 = PauseDeployment.from_dict(data)
 
                         return actions_on_trigger_item_type_2
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_3 = ResumeDeployment.from_dict(data)
 
                         return actions_on_trigger_item_type_3
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_4 = CancelFlowRun.from_dict(data)
 
                         return actions_on_trigger_item_type_4
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_5 = DeleteFlowRun.from_dict(data)
 
                         return actions_on_trigger_item_type_5
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_6 = ChangeFlowRunState.from_dict(data)
 
                         return actions_on_trigger_item_type_6
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_7 = PauseWorkQueue.from_dict(data)
 
                         return actions_on_trigger_item_type_7
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_8 = ResumeWorkQueue.from_dict(data)
 
                         return actions_on_trigger_item_type_8
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_9 = SendNotification.from_dict(data)
 
                         return actions_on_trigger_item_type_9
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_10 = CallWebhook.from_dict(data)
 
                         return actions_on_trigger_item_type_10
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_11 = PauseAutomation.from_dict(data)
 
                         return actions_on_trigger_item_type_11
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_12 = ResumeAutomation.from_dict(data)
 
                         return actions_on_trigger_item_type_12
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_13 = SuspendFlowRun.from_dict(data)
 
                         return actions_on_trigger_item_type_13
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_14 = ResumeFlowRun.from_dict(data)
 
                         return actions_on_trigger_item_type_14
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_trigger_item_type_15 = PauseWorkPool.from_dict(data)
 
                         return actions_on_trigger_item_type_15
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    actions_on_trigger_item_type_16 = ResumeWorkPool.from_dict(data)
+                        pass  # not this type: try the next
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        actions_on_trigger_item_type_16 = ResumeWorkPool.from_dict(data)
 
-                    return actions_on_trigger_item_type_16
+                        return actions_on_trigger_item_type_16
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    return cast(
+                        CallWebhook
+                        | CancelFlowRun
+                        | ChangeFlowRunState
+                        | DeleteFlowRun
+                        | DoNothing
+                        | PauseAutomation
+                        | PauseDeployment
+                        | PauseWorkPool
+                        | PauseWorkQueue
+                        | ResumeAutomation
+                        | ResumeDeployment
+                        | ResumeFlowRun
+                        | ResumeWorkPool
+                        | ResumeWorkQueue
+                        | RunDeploymentInput
+                        | SendNotification
+                        | SuspendFlowRun,
+                        data,
+                    )
 
                 actions_on_trigger_item = _parse_actions_on_trigger_item(actions_on_trigger_item_data)
 
@@ -766,150 +754,166 @@ class AutomationCreate:
                 ):
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_0 = DoNothing.from_dict(data)
 
                         return actions_on_resolve_item_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_1 = RunDeploymentInput.from_dict(data)
 
                         return actions_on_resolve_item_type_1
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_2 = PauseDeployment.from_dict(data)
 
                         return actions_on_resolve_item_type_2
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_3 = ResumeDeployment.from_dict(data)
 
                         return actions_on_resolve_item_type_3
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_4 = CancelFlowRun.from_dict(data)
 
                         return actions_on_resolve_item_type_4
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_5 = DeleteFlowRun.from_dict(data)
 
                         return actions_on_resolve_item_type_5
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_6 = ChangeFlowRunState.from_dict(data)
 
                         return actions_on_resolve_item_type_6
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_7 = PauseWorkQueue.from_dict(data)
 
                         return actions_on_resolve_item_type_7
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_8 = ResumeWorkQueue.from_dict(data)
 
                         return actions_on_resolve_item_type_8
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_9 = SendNotification.from_dict(data)
 
                         return actions_on_resolve_item_type_9
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_10 = CallWebhook.from_dict(data)
 
                         return actions_on_resolve_item_type_10
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_11 = PauseAutomation.from_dict(data)
 
                         return actions_on_resolve_item_type_11
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_12 = ResumeAutomation.from_dict(data)
 
                         return actions_on_resolve_item_type_12
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_13 = SuspendFlowRun.from_dict(data)
 
                         return actions_on_resolve_item_type_13
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_14 = ResumeFlowRun.from_dict(data)
 
                         return actions_on_resolve_item_type_14
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         actions_on_resolve_item_type_15 = PauseWorkPool.from_dict(data)
 
                         return actions_on_resolve_item_type_15
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    actions_on_resolve_item_type_16 = ResumeWorkPool.from_dict(data)
+                        pass  # not this type: try the next
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        actions_on_resolve_item_type_16 = ResumeWorkPool.from_dict(data)
 
-                    return actions_on_resolve_item_type_16
+                        return actions_on_resolve_item_type_16
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    return cast(
+                        CallWebhook
+                        | CancelFlowRun
+                        | ChangeFlowRunState
+                        | DeleteFlowRun
+                        | DoNothing
+                        | PauseAutomation
+                        | PauseDeployment
+                        | PauseWorkPool
+                        | PauseWorkQueue
+                        | ResumeAutomation
+                        | ResumeDeployment
+                        | ResumeFlowRun
+                        | ResumeWorkPool
+                        | ResumeWorkQueue
+                        | RunDeploymentInput
+                        | SendNotification
+                        | SuspendFlowRun,
+                        data,
+                    )
 
                 actions_on_resolve_item = _parse_actions_on_resolve_item(actions_on_resolve_item_data)
 
                 actions_on_resolve.append(actions_on_resolve_item)
 
-        def _parse_owner_resource(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        owner_resource = _parse_owner_resource(d.pop("owner_resource", UNSET))
+        owner_resource: None | str | Unset = d.pop("owner_resource", UNSET)
 
         automation_create = cls(
             name=name,
@@ -923,3 +927,26 @@ class AutomationCreate:
             owner_resource=owner_resource,
         )
         return automation_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.call_webhook import CallWebhook  # noqa: E402
+from ..models.cancel_flow_run import CancelFlowRun  # noqa: E402
+from ..models.change_flow_run_state import ChangeFlowRunState  # noqa: E402
+from ..models.compound_trigger_input import CompoundTriggerInput  # noqa: E402
+from ..models.delete_flow_run import DeleteFlowRun  # noqa: E402
+from ..models.do_nothing import DoNothing  # noqa: E402
+from ..models.event_trigger_input import EventTriggerInput  # noqa: E402
+from ..models.pause_automation import PauseAutomation  # noqa: E402
+from ..models.pause_deployment import PauseDeployment  # noqa: E402
+from ..models.pause_work_pool import PauseWorkPool  # noqa: E402
+from ..models.pause_work_queue import PauseWorkQueue  # noqa: E402
+from ..models.resume_automation import ResumeAutomation  # noqa: E402
+from ..models.resume_deployment import ResumeDeployment  # noqa: E402
+from ..models.resume_flow_run import ResumeFlowRun  # noqa: E402
+from ..models.resume_work_pool import ResumeWorkPool  # noqa: E402
+from ..models.resume_work_queue import ResumeWorkQueue  # noqa: E402
+from ..models.run_deployment_input import RunDeploymentInput  # noqa: E402
+from ..models.send_notification import SendNotification  # noqa: E402
+from ..models.sequence_trigger_input import SequenceTriggerInput  # noqa: E402
+from ..models.suspend_flow_run import SuspendFlowRun  # noqa: E402

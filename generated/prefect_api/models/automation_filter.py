@@ -2,18 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.automation_filter_created import AutomationFilterCreated
-    from ..models.automation_filter_id import AutomationFilterId
-    from ..models.automation_filter_name import AutomationFilterName
-    from ..models.automation_filter_tags import AutomationFilterTags
 
 T = TypeVar("T", bound="AutomationFilter")
 
@@ -36,11 +30,6 @@ class AutomationFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.automation_filter_created import AutomationFilterCreated  # noqa: PLC0415
-        from ..models.automation_filter_id import AutomationFilterId  # noqa: PLC0415
-        from ..models.automation_filter_name import AutomationFilterName  # noqa: PLC0415
-        from ..models.automation_filter_tags import AutomationFilterTags  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -52,6 +41,7 @@ class AutomationFilter:
             id = self.id.to_dict()
         else:
             id = self.id
+
         name: dict[str, Any] | None | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -59,6 +49,7 @@ class AutomationFilter:
             name = self.name.to_dict()
         else:
             name = self.name
+
         created: dict[str, Any] | None | Unset
         if isinstance(self.created, Unset):
             created = UNSET
@@ -66,6 +57,7 @@ class AutomationFilter:
             created = self.created.to_dict()
         else:
             created = self.created
+
         tags: dict[str, Any] | None | Unset
         if isinstance(self.tags, Unset):
             tags = UNSET
@@ -90,11 +82,6 @@ class AutomationFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.automation_filter_created import AutomationFilterCreated  # noqa: PLC0415
-        from ..models.automation_filter_id import AutomationFilterId  # noqa: PLC0415
-        from ..models.automation_filter_name import AutomationFilterName  # noqa: PLC0415
-        from ..models.automation_filter_tags import AutomationFilterTags  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -103,73 +90,41 @@ class AutomationFilter:
         else:
             operator = Operator(_operator)
 
-        def _parse_id(data: object) -> AutomationFilterId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                id_type_0 = AutomationFilterId.from_dict(data)
+        _id = d.pop("id", UNSET)
+        id: AutomationFilterId | None | Unset
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = AutomationFilterId.from_dict(_id)
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutomationFilterId | None | Unset, data)
+            id = id_type_0
 
-        id = _parse_id(d.pop("id", UNSET))
+        _name = d.pop("name", UNSET)
+        name: AutomationFilterName | None | Unset
+        if _name is None or isinstance(_name, Unset):
+            name = _name
+        else:
+            name_type_0 = AutomationFilterName.from_dict(_name)
 
-        def _parse_name(data: object) -> AutomationFilterName | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                name_type_0 = AutomationFilterName.from_dict(data)
+            name = name_type_0
 
-                return name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutomationFilterName | None | Unset, data)
+        _created = d.pop("created", UNSET)
+        created: AutomationFilterCreated | None | Unset
+        if _created is None or isinstance(_created, Unset):
+            created = _created
+        else:
+            created_type_0 = AutomationFilterCreated.from_dict(_created)
 
-        name = _parse_name(d.pop("name", UNSET))
+            created = created_type_0
 
-        def _parse_created(data: object) -> AutomationFilterCreated | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                created_type_0 = AutomationFilterCreated.from_dict(data)
+        _tags = d.pop("tags", UNSET)
+        tags: AutomationFilterTags | None | Unset
+        if _tags is None or isinstance(_tags, Unset):
+            tags = _tags
+        else:
+            tags_type_0 = AutomationFilterTags.from_dict(_tags)
 
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutomationFilterCreated | None | Unset, data)
-
-        created = _parse_created(d.pop("created", UNSET))
-
-        def _parse_tags(data: object) -> AutomationFilterTags | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                tags_type_0 = AutomationFilterTags.from_dict(data)
-
-                return tags_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutomationFilterTags | None | Unset, data)
-
-        tags = _parse_tags(d.pop("tags", UNSET))
+            tags = tags_type_0
 
         automation_filter = cls(
             operator=operator,
@@ -179,3 +134,10 @@ class AutomationFilter:
             tags=tags,
         )
         return automation_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.automation_filter_created import AutomationFilterCreated  # noqa: E402
+from ..models.automation_filter_id import AutomationFilterId  # noqa: E402
+from ..models.automation_filter_name import AutomationFilterName  # noqa: E402
+from ..models.automation_filter_tags import AutomationFilterTags  # noqa: E402

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -24,7 +24,6 @@ class AutomationFilterCreated:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         before: None | str | Unset
         if isinstance(self.before, Unset):
             before = UNSET
@@ -41,25 +40,15 @@ class AutomationFilterCreated:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _before = d.pop("before_", UNSET)
+        before: datetime.datetime | None | Unset
+        if _before is None or isinstance(_before, Unset):
+            before = _before
+        else:
+            before_type_0 = parse_datetime(_before)
 
-        def _parse_before(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                before_type_0 = parse_datetime(data)
-
-                return before_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        before = _parse_before(d.pop("before_", UNSET))
+            before = before_type_0
 
         automation_filter_created = cls(
             before=before,

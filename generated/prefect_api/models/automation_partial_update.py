@@ -21,7 +21,6 @@ class AutomationPartialUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled = self.enabled
 
         field_dict: dict[str, Any] = {}
@@ -32,7 +31,6 @@ class AutomationPartialUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enabled = d.pop("enabled", UNSET)
         automation_partial_update = cls(

@@ -3,19 +3,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.block_document_block_document_references import BlockDocumentBlockDocumentReferences
-    from ..models.block_document_data import BlockDocumentData
-    from ..models.block_schema import BlockSchema
-    from ..models.block_type import BlockType
 
 T = TypeVar("T", bound="BlockDocument")
 
@@ -57,20 +51,19 @@ class BlockDocument:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.block_schema import BlockSchema  # noqa: PLC0415
-        from ..models.block_type import BlockType  # noqa: PLC0415
-
         id = str(self.id)
         created: None | str
         if isinstance(self.created, datetime.datetime):
             created = self.created.isoformat()
         else:
             created = self.created
+
         updated: None | str
         if isinstance(self.updated, datetime.datetime):
             updated = self.updated.isoformat()
         else:
             updated = self.updated
+
         block_schema_id = str(self.block_schema_id)
         block_type_id = str(self.block_type_id)
         name: None | str | Unset
@@ -78,6 +71,7 @@ class BlockDocument:
             name = UNSET
         else:
             name = self.name
+
         data: dict[str, Any] | Unset = UNSET
         if not isinstance(self.data, Unset):
             data = self.data.to_dict()
@@ -88,11 +82,13 @@ class BlockDocument:
             block_schema = self.block_schema.to_dict()
         else:
             block_schema = self.block_schema
+
         block_type_name: None | str | Unset
         if isinstance(self.block_type_name, Unset):
             block_type_name = UNSET
         else:
             block_type_name = self.block_type_name
+
         block_type: dict[str, Any] | None | Unset
         if isinstance(self.block_type, Unset):
             block_type = UNSET
@@ -100,6 +96,7 @@ class BlockDocument:
             block_type = self.block_type.to_dict()
         else:
             block_type = self.block_type
+
         block_document_references: dict[str, Any] | Unset = UNSET
         if not isinstance(self.block_document_references, Unset):
             block_document_references = self.block_document_references.to_dict()
@@ -131,56 +128,32 @@ class BlockDocument:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.block_document_block_document_references import BlockDocumentBlockDocumentReferences  # noqa: PLC0415
-        from ..models.block_document_data import BlockDocumentData  # noqa: PLC0415
-        from ..models.block_schema import BlockSchema  # noqa: PLC0415
-        from ..models.block_type import BlockType  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
-        def _parse_created(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = parse_datetime(data)
+        _created = d.pop("created")
+        created: datetime.datetime | None
+        if _created is None:
+            created = _created
+        else:
+            created_type_0 = parse_datetime(_created)
 
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            created = created_type_0
 
-        created = _parse_created(d.pop("created"))
+        _updated = d.pop("updated")
+        updated: datetime.datetime | None
+        if _updated is None:
+            updated = _updated
+        else:
+            updated_type_0 = parse_datetime(_updated)
 
-        def _parse_updated(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = parse_datetime(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        updated = _parse_updated(d.pop("updated"))
+            updated = updated_type_0
 
         block_schema_id = UUID(d.pop("block_schema_id"))
 
         block_type_id = UUID(d.pop("block_type_id"))
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
+        name: None | str | Unset = d.pop("name", UNSET)
 
         _data = d.pop("data", UNSET)
         data: BlockDocumentData | Unset
@@ -189,48 +162,25 @@ class BlockDocument:
         else:
             data = BlockDocumentData.from_dict(_data)
 
-        def _parse_block_schema(data: object) -> BlockSchema | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                block_schema_type_0 = BlockSchema.from_dict(data)
+        _block_schema = d.pop("block_schema", UNSET)
+        block_schema: BlockSchema | None | Unset
+        if _block_schema is None or isinstance(_block_schema, Unset):
+            block_schema = _block_schema
+        else:
+            block_schema_type_0 = BlockSchema.from_dict(_block_schema)
 
-                return block_schema_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockSchema | None | Unset, data)
+            block_schema = block_schema_type_0
 
-        block_schema = _parse_block_schema(d.pop("block_schema", UNSET))
+        block_type_name: None | str | Unset = d.pop("block_type_name", UNSET)
 
-        def _parse_block_type_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        _block_type = d.pop("block_type", UNSET)
+        block_type: BlockType | None | Unset
+        if _block_type is None or isinstance(_block_type, Unset):
+            block_type = _block_type
+        else:
+            block_type_type_0 = BlockType.from_dict(_block_type)
 
-        block_type_name = _parse_block_type_name(d.pop("block_type_name", UNSET))
-
-        def _parse_block_type(data: object) -> BlockType | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                block_type_type_0 = BlockType.from_dict(data)
-
-                return block_type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockType | None | Unset, data)
-
-        block_type = _parse_block_type(d.pop("block_type", UNSET))
+            block_type = block_type_type_0
 
         _block_document_references = d.pop("block_document_references", UNSET)
         block_document_references: BlockDocumentBlockDocumentReferences | Unset
@@ -273,3 +223,10 @@ class BlockDocument:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.block_document_block_document_references import BlockDocumentBlockDocumentReferences  # noqa: E402
+from ..models.block_document_data import BlockDocumentData  # noqa: E402
+from ..models.block_schema import BlockSchema  # noqa: E402
+from ..models.block_type import BlockType  # noqa: E402

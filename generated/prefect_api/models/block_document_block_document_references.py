@@ -2,15 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.block_document_block_document_references_additional_property import (
-        BlockDocumentBlockDocumentReferencesAdditionalProperty,
-    )
 
 T = TypeVar("T", bound="BlockDocumentBlockDocumentReferences")
 
@@ -34,13 +29,8 @@ class BlockDocumentBlockDocumentReferences:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.block_document_block_document_references_additional_property import (
-            BlockDocumentBlockDocumentReferencesAdditionalProperty,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         block_document_block_document_references = cls()
-
         additional_properties = {}
         for prop_name, prop_dict in d.items():
             additional_property = BlockDocumentBlockDocumentReferencesAdditionalProperty.from_dict(prop_dict)
@@ -65,3 +55,9 @@ class BlockDocumentBlockDocumentReferences:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.block_document_block_document_references_additional_property import (
+    BlockDocumentBlockDocumentReferencesAdditionalProperty,  # noqa: E402
+)

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.block_document_create_data import BlockDocumentCreateData
 
 T = TypeVar("T", bound="BlockDocumentCreate")
 
@@ -36,7 +33,6 @@ class BlockDocumentCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         block_schema_id = str(self.block_schema_id)
         block_type_id = str(self.block_type_id)
         name: None | str | Unset
@@ -44,6 +40,7 @@ class BlockDocumentCreate:
             name = UNSET
         else:
             name = self.name
+
         data: dict[str, Any] | Unset = UNSET
         if not isinstance(self.data, Unset):
             data = self.data.to_dict()
@@ -63,21 +60,12 @@ class BlockDocumentCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.block_document_create_data import BlockDocumentCreateData  # noqa: PLC0415
-
         d = dict(src_dict)
         block_schema_id = UUID(d.pop("block_schema_id"))
 
         block_type_id = UUID(d.pop("block_type_id"))
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
+        name: None | str | Unset = d.pop("name", UNSET)
 
         _data = d.pop("data", UNSET)
         data: BlockDocumentCreateData | Unset
@@ -95,3 +83,7 @@ class BlockDocumentCreate:
             is_anonymous=is_anonymous,
         )
         return block_document_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.block_document_create_data import BlockDocumentCreateData  # noqa: E402

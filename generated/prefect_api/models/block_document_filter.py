@@ -2,18 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.block_document_filter_block_type_id import BlockDocumentFilterBlockTypeId
-    from ..models.block_document_filter_id import BlockDocumentFilterId
-    from ..models.block_document_filter_is_anonymous import BlockDocumentFilterIsAnonymous
-    from ..models.block_document_filter_name import BlockDocumentFilterName
 
 T = TypeVar("T", bound="BlockDocumentFilter")
 
@@ -39,11 +33,6 @@ class BlockDocumentFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.block_document_filter_block_type_id import BlockDocumentFilterBlockTypeId  # noqa: PLC0415
-        from ..models.block_document_filter_id import BlockDocumentFilterId  # noqa: PLC0415
-        from ..models.block_document_filter_is_anonymous import BlockDocumentFilterIsAnonymous  # noqa: PLC0415
-        from ..models.block_document_filter_name import BlockDocumentFilterName  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -55,6 +44,7 @@ class BlockDocumentFilter:
             id = self.id.to_dict()
         else:
             id = self.id
+
         is_anonymous: dict[str, Any] | None | Unset
         if isinstance(self.is_anonymous, Unset):
             is_anonymous = UNSET
@@ -62,6 +52,7 @@ class BlockDocumentFilter:
             is_anonymous = self.is_anonymous.to_dict()
         else:
             is_anonymous = self.is_anonymous
+
         block_type_id: dict[str, Any] | None | Unset
         if isinstance(self.block_type_id, Unset):
             block_type_id = UNSET
@@ -69,6 +60,7 @@ class BlockDocumentFilter:
             block_type_id = self.block_type_id.to_dict()
         else:
             block_type_id = self.block_type_id
+
         name: dict[str, Any] | None | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -93,11 +85,6 @@ class BlockDocumentFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.block_document_filter_block_type_id import BlockDocumentFilterBlockTypeId  # noqa: PLC0415
-        from ..models.block_document_filter_id import BlockDocumentFilterId  # noqa: PLC0415
-        from ..models.block_document_filter_is_anonymous import BlockDocumentFilterIsAnonymous  # noqa: PLC0415
-        from ..models.block_document_filter_name import BlockDocumentFilterName  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -106,73 +93,41 @@ class BlockDocumentFilter:
         else:
             operator = Operator(_operator)
 
-        def _parse_id(data: object) -> BlockDocumentFilterId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                id_type_0 = BlockDocumentFilterId.from_dict(data)
+        _id = d.pop("id", UNSET)
+        id: BlockDocumentFilterId | None | Unset
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = BlockDocumentFilterId.from_dict(_id)
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockDocumentFilterId | None | Unset, data)
+            id = id_type_0
 
-        id = _parse_id(d.pop("id", UNSET))
+        _is_anonymous = d.pop("is_anonymous", UNSET)
+        is_anonymous: BlockDocumentFilterIsAnonymous | None | Unset
+        if _is_anonymous is None or isinstance(_is_anonymous, Unset):
+            is_anonymous = _is_anonymous
+        else:
+            is_anonymous_type_0 = BlockDocumentFilterIsAnonymous.from_dict(_is_anonymous)
 
-        def _parse_is_anonymous(data: object) -> BlockDocumentFilterIsAnonymous | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                is_anonymous_type_0 = BlockDocumentFilterIsAnonymous.from_dict(data)
+            is_anonymous = is_anonymous_type_0
 
-                return is_anonymous_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockDocumentFilterIsAnonymous | None | Unset, data)
+        _block_type_id = d.pop("block_type_id", UNSET)
+        block_type_id: BlockDocumentFilterBlockTypeId | None | Unset
+        if _block_type_id is None or isinstance(_block_type_id, Unset):
+            block_type_id = _block_type_id
+        else:
+            block_type_id_type_0 = BlockDocumentFilterBlockTypeId.from_dict(_block_type_id)
 
-        is_anonymous = _parse_is_anonymous(d.pop("is_anonymous", UNSET))
+            block_type_id = block_type_id_type_0
 
-        def _parse_block_type_id(data: object) -> BlockDocumentFilterBlockTypeId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                block_type_id_type_0 = BlockDocumentFilterBlockTypeId.from_dict(data)
+        _name = d.pop("name", UNSET)
+        name: BlockDocumentFilterName | None | Unset
+        if _name is None or isinstance(_name, Unset):
+            name = _name
+        else:
+            name_type_0 = BlockDocumentFilterName.from_dict(_name)
 
-                return block_type_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockDocumentFilterBlockTypeId | None | Unset, data)
-
-        block_type_id = _parse_block_type_id(d.pop("block_type_id", UNSET))
-
-        def _parse_name(data: object) -> BlockDocumentFilterName | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                name_type_0 = BlockDocumentFilterName.from_dict(data)
-
-                return name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockDocumentFilterName | None | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
+            name = name_type_0
 
         block_document_filter = cls(
             operator=operator,
@@ -182,3 +137,10 @@ class BlockDocumentFilter:
             name=name,
         )
         return block_document_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.block_document_filter_block_type_id import BlockDocumentFilterBlockTypeId  # noqa: E402
+from ..models.block_document_filter_id import BlockDocumentFilterId  # noqa: E402
+from ..models.block_document_filter_is_anonymous import BlockDocumentFilterIsAnonymous  # noqa: E402
+from ..models.block_document_filter_name import BlockDocumentFilterName  # noqa: E402

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -23,7 +23,6 @@ class BlockDocumentFilterIsAnonymous:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         eq: bool | None | Unset
         if isinstance(self.eq, Unset):
             eq = UNSET
@@ -38,17 +37,8 @@ class BlockDocumentFilterIsAnonymous:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
-
-        def _parse_eq(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        eq = _parse_eq(d.pop("eq_", UNSET))
+        eq: bool | None | Unset = d.pop("eq_", UNSET)
 
         block_document_filter_is_anonymous = cls(
             eq=eq,

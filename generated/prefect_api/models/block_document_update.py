@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.block_document_update_data import BlockDocumentUpdateData
 
 T = TypeVar("T", bound="BlockDocumentUpdate")
 
@@ -31,7 +28,6 @@ class BlockDocumentUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         block_schema_id: None | str | Unset
         if isinstance(self.block_schema_id, Unset):
             block_schema_id = UNSET
@@ -39,6 +35,7 @@ class BlockDocumentUpdate:
             block_schema_id = str(self.block_schema_id)
         else:
             block_schema_id = self.block_schema_id
+
         data: dict[str, Any] | Unset = UNSET
         if not isinstance(self.data, Unset):
             data = self.data.to_dict()
@@ -56,26 +53,15 @@ class BlockDocumentUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.block_document_update_data import BlockDocumentUpdateData  # noqa: PLC0415
-
         d = dict(src_dict)
+        _block_schema_id = d.pop("block_schema_id", UNSET)
+        block_schema_id: None | Unset | UUID
+        if _block_schema_id is None or isinstance(_block_schema_id, Unset):
+            block_schema_id = _block_schema_id
+        else:
+            block_schema_id_type_0 = UUID(_block_schema_id)
 
-        def _parse_block_schema_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                block_schema_id_type_0 = UUID(data)
-
-                return block_schema_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        block_schema_id = _parse_block_schema_id(d.pop("block_schema_id", UNSET))
+            block_schema_id = block_schema_id_type_0
 
         _data = d.pop("data", UNSET)
         data: BlockDocumentUpdateData | Unset
@@ -91,3 +77,7 @@ class BlockDocumentUpdate:
             merge_existing_data=merge_existing_data,
         )
         return block_document_update
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.block_document_update_data import BlockDocumentUpdateData  # noqa: E402

@@ -3,17 +3,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.block_schema_fields import BlockSchemaFields
-    from ..models.block_type import BlockType
 
 T = TypeVar("T", bound="BlockSchema")
 
@@ -47,25 +43,26 @@ class BlockSchema:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.block_type import BlockType  # noqa: PLC0415
-
         id = str(self.id)
         created: None | str
         if isinstance(self.created, datetime.datetime):
             created = self.created.isoformat()
         else:
             created = self.created
+
         updated: None | str
         if isinstance(self.updated, datetime.datetime):
             updated = self.updated.isoformat()
         else:
             updated = self.updated
+
         checksum = self.checksum
         block_type_id: None | str
         if isinstance(self.block_type_id, UUID):
             block_type_id = str(self.block_type_id)
         else:
             block_type_id = self.block_type_id
+
         fields: dict[str, Any] | Unset = UNSET
         if not isinstance(self.fields, Unset):
             fields = self.fields.to_dict()
@@ -76,6 +73,7 @@ class BlockSchema:
             block_type = self.block_type.to_dict()
         else:
             block_type = self.block_type
+
         capabilities: list[str] | Unset = UNSET
         if not isinstance(self.capabilities, Unset):
             capabilities = self.capabilities
@@ -102,58 +100,36 @@ class BlockSchema:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.block_schema_fields import BlockSchemaFields  # noqa: PLC0415
-        from ..models.block_type import BlockType  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
-        def _parse_created(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = parse_datetime(data)
+        _created = d.pop("created")
+        created: datetime.datetime | None
+        if _created is None:
+            created = _created
+        else:
+            created_type_0 = parse_datetime(_created)
 
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            created = created_type_0
 
-        created = _parse_created(d.pop("created"))
+        _updated = d.pop("updated")
+        updated: datetime.datetime | None
+        if _updated is None:
+            updated = _updated
+        else:
+            updated_type_0 = parse_datetime(_updated)
 
-        def _parse_updated(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = parse_datetime(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        updated = _parse_updated(d.pop("updated"))
+            updated = updated_type_0
 
         checksum = d.pop("checksum")
+        _block_type_id = d.pop("block_type_id")
+        block_type_id: None | UUID
+        if _block_type_id is None:
+            block_type_id = _block_type_id
+        else:
+            block_type_id_type_0 = UUID(_block_type_id)
 
-        def _parse_block_type_id(data: object) -> None | UUID:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                block_type_id_type_0 = UUID(data)
-
-                return block_type_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | UUID, data)
-
-        block_type_id = _parse_block_type_id(d.pop("block_type_id"))
+            block_type_id = block_type_id_type_0
 
         _fields = d.pop("fields", UNSET)
         fields: BlockSchemaFields | Unset
@@ -162,22 +138,14 @@ class BlockSchema:
         else:
             fields = BlockSchemaFields.from_dict(_fields)
 
-        def _parse_block_type(data: object) -> BlockType | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                block_type_type_0 = BlockType.from_dict(data)
+        _block_type = d.pop("block_type", UNSET)
+        block_type: BlockType | None | Unset
+        if _block_type is None or isinstance(_block_type, Unset):
+            block_type = _block_type
+        else:
+            block_type_type_0 = BlockType.from_dict(_block_type)
 
-                return block_type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockType | None | Unset, data)
-
-        block_type = _parse_block_type(d.pop("block_type", UNSET))
+            block_type = block_type_type_0
 
         capabilities = cast(list[str], d.pop("capabilities", UNSET))
 
@@ -212,3 +180,8 @@ class BlockSchema:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.block_schema_fields import BlockSchemaFields  # noqa: E402
+from ..models.block_type import BlockType  # noqa: E402

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.block_schema_create_fields import BlockSchemaCreateFields
 
 T = TypeVar("T", bound="BlockSchemaCreate")
 
@@ -33,7 +30,6 @@ class BlockSchemaCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         block_type_id = str(self.block_type_id)
         fields: dict[str, Any] | Unset = UNSET
         if not isinstance(self.fields, Unset):
@@ -57,8 +53,6 @@ class BlockSchemaCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.block_schema_create_fields import BlockSchemaCreateFields  # noqa: PLC0415
-
         d = dict(src_dict)
         block_type_id = UUID(d.pop("block_type_id"))
 
@@ -79,3 +73,7 @@ class BlockSchemaCreate:
             version=version,
         )
         return block_schema_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.block_schema_create_fields import BlockSchemaCreateFields  # noqa: E402

@@ -2,18 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.block_schema_filter_block_type_id import BlockSchemaFilterBlockTypeId
-    from ..models.block_schema_filter_capabilities import BlockSchemaFilterCapabilities
-    from ..models.block_schema_filter_id import BlockSchemaFilterId
-    from ..models.block_schema_filter_version import BlockSchemaFilterVersion
 
 T = TypeVar("T", bound="BlockSchemaFilter")
 
@@ -39,11 +33,6 @@ class BlockSchemaFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.block_schema_filter_block_type_id import BlockSchemaFilterBlockTypeId  # noqa: PLC0415
-        from ..models.block_schema_filter_capabilities import BlockSchemaFilterCapabilities  # noqa: PLC0415
-        from ..models.block_schema_filter_id import BlockSchemaFilterId  # noqa: PLC0415
-        from ..models.block_schema_filter_version import BlockSchemaFilterVersion  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -55,6 +44,7 @@ class BlockSchemaFilter:
             block_type_id = self.block_type_id.to_dict()
         else:
             block_type_id = self.block_type_id
+
         block_capabilities: dict[str, Any] | None | Unset
         if isinstance(self.block_capabilities, Unset):
             block_capabilities = UNSET
@@ -62,6 +52,7 @@ class BlockSchemaFilter:
             block_capabilities = self.block_capabilities.to_dict()
         else:
             block_capabilities = self.block_capabilities
+
         id: dict[str, Any] | None | Unset
         if isinstance(self.id, Unset):
             id = UNSET
@@ -69,6 +60,7 @@ class BlockSchemaFilter:
             id = self.id.to_dict()
         else:
             id = self.id
+
         version: dict[str, Any] | None | Unset
         if isinstance(self.version, Unset):
             version = UNSET
@@ -93,11 +85,6 @@ class BlockSchemaFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.block_schema_filter_block_type_id import BlockSchemaFilterBlockTypeId  # noqa: PLC0415
-        from ..models.block_schema_filter_capabilities import BlockSchemaFilterCapabilities  # noqa: PLC0415
-        from ..models.block_schema_filter_id import BlockSchemaFilterId  # noqa: PLC0415
-        from ..models.block_schema_filter_version import BlockSchemaFilterVersion  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -106,73 +93,41 @@ class BlockSchemaFilter:
         else:
             operator = Operator(_operator)
 
-        def _parse_block_type_id(data: object) -> BlockSchemaFilterBlockTypeId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                block_type_id_type_0 = BlockSchemaFilterBlockTypeId.from_dict(data)
+        _block_type_id = d.pop("block_type_id", UNSET)
+        block_type_id: BlockSchemaFilterBlockTypeId | None | Unset
+        if _block_type_id is None or isinstance(_block_type_id, Unset):
+            block_type_id = _block_type_id
+        else:
+            block_type_id_type_0 = BlockSchemaFilterBlockTypeId.from_dict(_block_type_id)
 
-                return block_type_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockSchemaFilterBlockTypeId | None | Unset, data)
+            block_type_id = block_type_id_type_0
 
-        block_type_id = _parse_block_type_id(d.pop("block_type_id", UNSET))
+        _block_capabilities = d.pop("block_capabilities", UNSET)
+        block_capabilities: BlockSchemaFilterCapabilities | None | Unset
+        if _block_capabilities is None or isinstance(_block_capabilities, Unset):
+            block_capabilities = _block_capabilities
+        else:
+            block_capabilities_type_0 = BlockSchemaFilterCapabilities.from_dict(_block_capabilities)
 
-        def _parse_block_capabilities(data: object) -> BlockSchemaFilterCapabilities | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                block_capabilities_type_0 = BlockSchemaFilterCapabilities.from_dict(data)
+            block_capabilities = block_capabilities_type_0
 
-                return block_capabilities_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockSchemaFilterCapabilities | None | Unset, data)
+        _id = d.pop("id", UNSET)
+        id: BlockSchemaFilterId | None | Unset
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = BlockSchemaFilterId.from_dict(_id)
 
-        block_capabilities = _parse_block_capabilities(d.pop("block_capabilities", UNSET))
+            id = id_type_0
 
-        def _parse_id(data: object) -> BlockSchemaFilterId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                id_type_0 = BlockSchemaFilterId.from_dict(data)
+        _version = d.pop("version", UNSET)
+        version: BlockSchemaFilterVersion | None | Unset
+        if _version is None or isinstance(_version, Unset):
+            version = _version
+        else:
+            version_type_0 = BlockSchemaFilterVersion.from_dict(_version)
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockSchemaFilterId | None | Unset, data)
-
-        id = _parse_id(d.pop("id", UNSET))
-
-        def _parse_version(data: object) -> BlockSchemaFilterVersion | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                version_type_0 = BlockSchemaFilterVersion.from_dict(data)
-
-                return version_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockSchemaFilterVersion | None | Unset, data)
-
-        version = _parse_version(d.pop("version", UNSET))
+            version = version_type_0
 
         block_schema_filter = cls(
             operator=operator,
@@ -182,3 +137,10 @@ class BlockSchemaFilter:
             version=version,
         )
         return block_schema_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.block_schema_filter_block_type_id import BlockSchemaFilterBlockTypeId  # noqa: E402
+from ..models.block_schema_filter_capabilities import BlockSchemaFilterCapabilities  # noqa: E402
+from ..models.block_schema_filter_id import BlockSchemaFilterId  # noqa: E402
+from ..models.block_schema_filter_version import BlockSchemaFilterVersion  # noqa: E402

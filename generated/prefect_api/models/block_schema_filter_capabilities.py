@@ -24,7 +24,6 @@ class BlockSchemaFilterCapabilities:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         all_: list[str] | None | Unset
         if isinstance(self.all_, Unset):
             all_ = UNSET
@@ -42,25 +41,15 @@ class BlockSchemaFilterCapabilities:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _all_ = d.pop("all_", UNSET)
+        all_: list[str] | None | Unset
+        if _all_ is None or isinstance(_all_, Unset):
+            all_ = _all_
+        else:
+            all_type_0 = cast(list[str], _all_)
 
-        def _parse_all_(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                all_type_0 = cast(list[str], data)
-
-                return all_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        all_ = _parse_all_(d.pop("all_", UNSET))
+            all_ = all_type_0
 
         block_schema_filter_capabilities = cls(
             all_=all_,

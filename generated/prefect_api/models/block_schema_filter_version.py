@@ -23,7 +23,6 @@ class BlockSchemaFilterVersion:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         any_: list[str] | None | Unset
         if isinstance(self.any_, Unset):
             any_ = UNSET
@@ -41,25 +40,15 @@ class BlockSchemaFilterVersion:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _any_ = d.pop("any_", UNSET)
+        any_: list[str] | None | Unset
+        if _any_ is None or isinstance(_any_, Unset):
+            any_ = _any_
+        else:
+            any_type_0 = cast(list[str], _any_)
 
-        def _parse_any_(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                any_type_0 = cast(list[str], data)
-
-                return any_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        any_ = _parse_any_(d.pop("any_", UNSET))
+            any_ = any_type_0
 
         block_schema_filter_version = cls(
             any_=any_,

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.block_type_filter_name import BlockTypeFilterName
-    from ..models.block_type_filter_slug import BlockTypeFilterSlug
 
 T = TypeVar("T", bound="BlockTypeFilter")
 
@@ -29,9 +25,6 @@ class BlockTypeFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.block_type_filter_name import BlockTypeFilterName  # noqa: PLC0415
-        from ..models.block_type_filter_slug import BlockTypeFilterSlug  # noqa: PLC0415
-
         name: dict[str, Any] | None | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -39,6 +32,7 @@ class BlockTypeFilter:
             name = self.name.to_dict()
         else:
             name = self.name
+
         slug: dict[str, Any] | None | Unset
         if isinstance(self.slug, Unset):
             slug = UNSET
@@ -57,47 +51,32 @@ class BlockTypeFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.block_type_filter_name import BlockTypeFilterName  # noqa: PLC0415
-        from ..models.block_type_filter_slug import BlockTypeFilterSlug  # noqa: PLC0415
-
         d = dict(src_dict)
+        _name = d.pop("name", UNSET)
+        name: BlockTypeFilterName | None | Unset
+        if _name is None or isinstance(_name, Unset):
+            name = _name
+        else:
+            name_type_0 = BlockTypeFilterName.from_dict(_name)
 
-        def _parse_name(data: object) -> BlockTypeFilterName | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                name_type_0 = BlockTypeFilterName.from_dict(data)
+            name = name_type_0
 
-                return name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockTypeFilterName | None | Unset, data)
+        _slug = d.pop("slug", UNSET)
+        slug: BlockTypeFilterSlug | None | Unset
+        if _slug is None or isinstance(_slug, Unset):
+            slug = _slug
+        else:
+            slug_type_0 = BlockTypeFilterSlug.from_dict(_slug)
 
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_slug(data: object) -> BlockTypeFilterSlug | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                slug_type_0 = BlockTypeFilterSlug.from_dict(data)
-
-                return slug_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockTypeFilterSlug | None | Unset, data)
-
-        slug = _parse_slug(d.pop("slug", UNSET))
+            slug = slug_type_0
 
         block_type_filter = cls(
             name=name,
             slug=slug,
         )
         return block_type_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.block_type_filter_name import BlockTypeFilterName  # noqa: E402
+from ..models.block_type_filter_slug import BlockTypeFilterSlug  # noqa: E402

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -29,22 +29,24 @@ class BlockTypeUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         logo_url: None | str | Unset
         if isinstance(self.logo_url, Unset):
             logo_url = UNSET
         else:
             logo_url = self.logo_url
+
         documentation_url: None | str | Unset
         if isinstance(self.documentation_url, Unset):
             documentation_url = UNSET
         else:
             documentation_url = self.documentation_url
+
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
         else:
             description = self.description
+
         code_example: None | str | Unset
         if isinstance(self.code_example, Unset):
             code_example = UNSET
@@ -65,44 +67,14 @@ class BlockTypeUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        logo_url: None | str | Unset = d.pop("logo_url", UNSET)
 
-        def _parse_logo_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        documentation_url: None | str | Unset = d.pop("documentation_url", UNSET)
 
-        logo_url = _parse_logo_url(d.pop("logo_url", UNSET))
+        description: None | str | Unset = d.pop("description", UNSET)
 
-        def _parse_documentation_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        documentation_url = _parse_documentation_url(d.pop("documentation_url", UNSET))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_code_example(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        code_example = _parse_code_example(d.pop("code_example", UNSET))
+        code_example: None | str | Unset = d.pop("code_example", UNSET)
 
         block_type_update = cls(
             logo_url=logo_url,

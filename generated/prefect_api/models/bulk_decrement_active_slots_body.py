@@ -29,7 +29,6 @@ class BulkDecrementActiveSlotsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         slots = self.slots
         names = self.names
 
@@ -38,6 +37,7 @@ class BulkDecrementActiveSlotsBody:
             occupancy_seconds = UNSET
         else:
             occupancy_seconds = self.occupancy_seconds
+
         create_if_missing = self.create_if_missing
 
         field_dict: dict[str, Any] = {}
@@ -53,19 +53,11 @@ class BulkDecrementActiveSlotsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         slots = d.pop("slots")
         names = cast(list[str], d.pop("names"))
 
-        def _parse_occupancy_seconds(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        occupancy_seconds = _parse_occupancy_seconds(d.pop("occupancy_seconds", UNSET))
+        occupancy_seconds: float | None | Unset = d.pop("occupancy_seconds", UNSET)
 
         create_if_missing = d.pop("create_if_missing", UNSET)
         bulk_decrement_active_slots_body = cls(

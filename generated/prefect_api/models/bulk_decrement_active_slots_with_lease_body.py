@@ -22,7 +22,6 @@ class BulkDecrementActiveSlotsWithLeaseBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         lease_id = str(self.lease_id)
 
         field_dict: dict[str, Any] = {}
@@ -33,7 +32,6 @@ class BulkDecrementActiveSlotsWithLeaseBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         lease_id = UUID(d.pop("lease_id"))
 

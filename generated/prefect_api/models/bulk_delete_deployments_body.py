@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.deployment_filter import DeploymentFilter
 
 T = TypeVar("T", bound="BulkDeleteDeploymentsBody")
 
@@ -28,8 +25,6 @@ class BulkDeleteDeploymentsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.deployment_filter import DeploymentFilter  # noqa: PLC0415
-
         deployments: dict[str, Any] | None | Unset
         if isinstance(self.deployments, Unset):
             deployments = UNSET
@@ -37,6 +32,7 @@ class BulkDeleteDeploymentsBody:
             deployments = self.deployments.to_dict()
         else:
             deployments = self.deployments
+
         limit = self.limit
 
         field_dict: dict[str, Any] = {}
@@ -50,26 +46,15 @@ class BulkDeleteDeploymentsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.deployment_filter import DeploymentFilter  # noqa: PLC0415
-
         d = dict(src_dict)
+        _deployments = d.pop("deployments", UNSET)
+        deployments: DeploymentFilter | None | Unset
+        if _deployments is None or isinstance(_deployments, Unset):
+            deployments = _deployments
+        else:
+            deployments_type_0 = DeploymentFilter.from_dict(_deployments)
 
-        def _parse_deployments(data: object) -> DeploymentFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                deployments_type_0 = DeploymentFilter.from_dict(data)
-
-                return deployments_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentFilter | None | Unset, data)
-
-        deployments = _parse_deployments(d.pop("deployments", UNSET))
+            deployments = deployments_type_0
 
         limit = d.pop("limit", UNSET)
         bulk_delete_deployments_body = cls(
@@ -95,3 +80,7 @@ class BulkDeleteDeploymentsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.deployment_filter import DeploymentFilter  # noqa: E402

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.flow_run_filter import FlowRunFilter
 
 T = TypeVar("T", bound="BulkDeleteFlowRunsBody")
 
@@ -28,8 +25,6 @@ class BulkDeleteFlowRunsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.flow_run_filter import FlowRunFilter  # noqa: PLC0415
-
         flow_runs: dict[str, Any] | None | Unset
         if isinstance(self.flow_runs, Unset):
             flow_runs = UNSET
@@ -37,6 +32,7 @@ class BulkDeleteFlowRunsBody:
             flow_runs = self.flow_runs.to_dict()
         else:
             flow_runs = self.flow_runs
+
         limit = self.limit
 
         field_dict: dict[str, Any] = {}
@@ -50,26 +46,15 @@ class BulkDeleteFlowRunsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.flow_run_filter import FlowRunFilter  # noqa: PLC0415
-
         d = dict(src_dict)
+        _flow_runs = d.pop("flow_runs", UNSET)
+        flow_runs: FlowRunFilter | None | Unset
+        if _flow_runs is None or isinstance(_flow_runs, Unset):
+            flow_runs = _flow_runs
+        else:
+            flow_runs_type_0 = FlowRunFilter.from_dict(_flow_runs)
 
-        def _parse_flow_runs(data: object) -> FlowRunFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                flow_runs_type_0 = FlowRunFilter.from_dict(data)
-
-                return flow_runs_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilter | None | Unset, data)
-
-        flow_runs = _parse_flow_runs(d.pop("flow_runs", UNSET))
+            flow_runs = flow_runs_type_0
 
         limit = d.pop("limit", UNSET)
         bulk_delete_flow_runs_body = cls(
@@ -95,3 +80,7 @@ class BulkDeleteFlowRunsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.flow_run_filter import FlowRunFilter  # noqa: E402

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.flow_filter import FlowFilter
 
 T = TypeVar("T", bound="BulkDeleteFlowsBody")
 
@@ -28,8 +25,6 @@ class BulkDeleteFlowsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.flow_filter import FlowFilter  # noqa: PLC0415
-
         flows: dict[str, Any] | None | Unset
         if isinstance(self.flows, Unset):
             flows = UNSET
@@ -37,6 +32,7 @@ class BulkDeleteFlowsBody:
             flows = self.flows.to_dict()
         else:
             flows = self.flows
+
         limit = self.limit
 
         field_dict: dict[str, Any] = {}
@@ -50,26 +46,15 @@ class BulkDeleteFlowsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.flow_filter import FlowFilter  # noqa: PLC0415
-
         d = dict(src_dict)
+        _flows = d.pop("flows", UNSET)
+        flows: FlowFilter | None | Unset
+        if _flows is None or isinstance(_flows, Unset):
+            flows = _flows
+        else:
+            flows_type_0 = FlowFilter.from_dict(_flows)
 
-        def _parse_flows(data: object) -> FlowFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                flows_type_0 = FlowFilter.from_dict(data)
-
-                return flows_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowFilter | None | Unset, data)
-
-        flows = _parse_flows(d.pop("flows", UNSET))
+            flows = flows_type_0
 
         limit = d.pop("limit", UNSET)
         bulk_delete_flows_body = cls(
@@ -95,3 +80,7 @@ class BulkDeleteFlowsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.flow_filter import FlowFilter  # noqa: E402

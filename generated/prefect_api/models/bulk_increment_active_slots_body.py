@@ -30,7 +30,6 @@ class BulkIncrementActiveSlotsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         slots = self.slots
         names = self.names
 
@@ -57,7 +56,6 @@ class BulkIncrementActiveSlotsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         slots = d.pop("slots")
         names = cast(list[str], d.pop("names"))
@@ -69,14 +67,7 @@ class BulkIncrementActiveSlotsBody:
         else:
             mode = BulkIncrementActiveSlotsBodyMode(_mode)
 
-        def _parse_create_if_missing(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        create_if_missing = _parse_create_if_missing(d.pop("create_if_missing", UNSET))
+        create_if_missing: bool | None | Unset = d.pop("create_if_missing", UNSET)
 
         bulk_increment_active_slots_body = cls(
             slots=slots,

@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.bulk_increment_active_slots_with_lease_body_mode import BulkIncrementActiveSlotsWithLeaseBodyMode
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.concurrency_lease_holder import ConcurrencyLeaseHolder
 
 T = TypeVar("T", bound="BulkIncrementActiveSlotsWithLeaseBody")
 
@@ -37,8 +34,6 @@ class BulkIncrementActiveSlotsWithLeaseBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.concurrency_lease_holder import ConcurrencyLeaseHolder  # noqa: PLC0415
-
         slots = self.slots
         names = self.names
 
@@ -70,8 +65,6 @@ class BulkIncrementActiveSlotsWithLeaseBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.concurrency_lease_holder import ConcurrencyLeaseHolder  # noqa: PLC0415
-
         d = dict(src_dict)
         slots = d.pop("slots")
         names = cast(list[str], d.pop("names"))
@@ -84,23 +77,14 @@ class BulkIncrementActiveSlotsWithLeaseBody:
             mode = BulkIncrementActiveSlotsWithLeaseBodyMode(_mode)
 
         lease_duration = d.pop("lease_duration", UNSET)
+        _holder = d.pop("holder", UNSET)
+        holder: ConcurrencyLeaseHolder | None | Unset
+        if _holder is None or isinstance(_holder, Unset):
+            holder = _holder
+        else:
+            holder_type_0 = ConcurrencyLeaseHolder.from_dict(_holder)
 
-        def _parse_holder(data: object) -> ConcurrencyLeaseHolder | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                holder_type_0 = ConcurrencyLeaseHolder.from_dict(data)
-
-                return holder_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ConcurrencyLeaseHolder | None | Unset, data)
-
-        holder = _parse_holder(d.pop("holder", UNSET))
+            holder = holder_type_0
 
         bulk_increment_active_slots_with_lease_body = cls(
             slots=slots,
@@ -128,3 +112,7 @@ class BulkIncrementActiveSlotsWithLeaseBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.concurrency_lease_holder import ConcurrencyLeaseHolder  # noqa: E402

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.flow_run_filter import FlowRunFilter
-    from ..models.state_create import StateCreate
 
 T = TypeVar("T", bound="BulkSetFlowRunStateBody")
 
@@ -34,8 +30,6 @@ class BulkSetFlowRunStateBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.flow_run_filter import FlowRunFilter  # noqa: PLC0415
-
         state = self.state.to_dict()
         flow_runs: dict[str, Any] | None | Unset
         if isinstance(self.flow_runs, Unset):
@@ -44,6 +38,7 @@ class BulkSetFlowRunStateBody:
             flow_runs = self.flow_runs.to_dict()
         else:
             flow_runs = self.flow_runs
+
         force = self.force
         limit = self.limit
 
@@ -61,28 +56,17 @@ class BulkSetFlowRunStateBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.flow_run_filter import FlowRunFilter  # noqa: PLC0415
-        from ..models.state_create import StateCreate  # noqa: PLC0415
-
         d = dict(src_dict)
         state = StateCreate.from_dict(d.pop("state"))
 
-        def _parse_flow_runs(data: object) -> FlowRunFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                flow_runs_type_0 = FlowRunFilter.from_dict(data)
+        _flow_runs = d.pop("flow_runs", UNSET)
+        flow_runs: FlowRunFilter | None | Unset
+        if _flow_runs is None or isinstance(_flow_runs, Unset):
+            flow_runs = _flow_runs
+        else:
+            flow_runs_type_0 = FlowRunFilter.from_dict(_flow_runs)
 
-                return flow_runs_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilter | None | Unset, data)
-
-        flow_runs = _parse_flow_runs(d.pop("flow_runs", UNSET))
+            flow_runs = flow_runs_type_0
 
         force = d.pop("force", UNSET)
         limit = d.pop("limit", UNSET)
@@ -111,3 +95,8 @@ class BulkSetFlowRunStateBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.flow_run_filter import FlowRunFilter  # noqa: E402
+from ..models.state_create import StateCreate  # noqa: E402

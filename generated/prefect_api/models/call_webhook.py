@@ -30,7 +30,6 @@ class CallWebhook:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         block_document_id = str(self.block_document_id)
         type_ = self.type_
         payload = self.payload
@@ -47,7 +46,6 @@ class CallWebhook:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         block_document_id = UUID(d.pop("block_document_id"))
 

@@ -34,7 +34,6 @@ class ChangeFlowRunState:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         state = self.state.value
         type_ = self.type_
         name: None | str | Unset
@@ -42,11 +41,13 @@ class ChangeFlowRunState:
             name = UNSET
         else:
             name = self.name
+
         message: None | str | Unset
         if isinstance(self.message, Unset):
             message = UNSET
         else:
             message = self.message
+
         force = self.force
 
         field_dict: dict[str, Any] = {}
@@ -65,31 +66,15 @@ class ChangeFlowRunState:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         state = StateType(d.pop("state"))
 
         type_ = cast(Literal["change-flow-run-state"] | Unset, d.pop("type", UNSET))
         if type_ != "change-flow-run-state" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'change-flow-run-state', got '{type_}'")
+        name: None | str | Unset = d.pop("name", UNSET)
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_message(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        message = _parse_message(d.pop("message", UNSET))
+        message: None | str | Unset = d.pop("message", UNSET)
 
         force = d.pop("force", UNSET)
         change_flow_run_state = cls(

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -33,13 +33,13 @@ class CLISettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         colors = self.colors
         prompt: bool | None | Unset
         if isinstance(self.prompt, Unset):
             prompt = UNSET
         else:
             prompt = self.prompt
+
         wrap_lines = self.wrap_lines
 
         field_dict: dict[str, Any] = {}
@@ -55,18 +55,9 @@ class CLISettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         colors = d.pop("colors", UNSET)
-
-        def _parse_prompt(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        prompt = _parse_prompt(d.pop("prompt", UNSET))
+        prompt: bool | None | Unset = d.pop("prompt", UNSET)
 
         wrap_lines = d.pop("wrap_lines", UNSET)
         cli_settings = cls(

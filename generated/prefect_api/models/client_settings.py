@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.client_metrics_settings import ClientMetricsSettings
-    from ..models.client_settings_custom_headers import ClientSettingsCustomHeaders
 
 T = TypeVar("T", bound="ClientSettings")
 
@@ -71,7 +67,6 @@ class ClientSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         max_retries = self.max_retries
         retry_jitter_factor = self.retry_jitter_factor
         retry_extra_codes: int | list[int] | None | str | Unset
@@ -82,6 +77,7 @@ class ClientSettings:
 
         else:
             retry_extra_codes = self.retry_extra_codes
+
         csrf_support_enabled = self.csrf_support_enabled
         custom_headers: dict[str, Any] | Unset = UNSET
         if not isinstance(self.custom_headers, Unset):
@@ -112,9 +108,6 @@ class ClientSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.client_metrics_settings import ClientMetricsSettings  # noqa: PLC0415
-        from ..models.client_settings_custom_headers import ClientSettingsCustomHeaders  # noqa: PLC0415
-
         d = dict(src_dict)
         max_retries = d.pop("max_retries", UNSET)
         retry_jitter_factor = d.pop("retry_jitter_factor", UNSET)
@@ -126,12 +119,12 @@ class ClientSettings:
                 return data
             try:
                 if not isinstance(data, list):
-                    raise TypeError()
+                    raise TypeError
                 retry_extra_codes_type_2 = cast(list[int], data)
 
                 return retry_extra_codes_type_2
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(int | list[int] | None | str | Unset, data)
 
         retry_extra_codes = _parse_retry_extra_codes(d.pop("retry_extra_codes", UNSET))
@@ -180,3 +173,8 @@ class ClientSettings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.client_metrics_settings import ClientMetricsSettings  # noqa: E402
+from ..models.client_settings_custom_headers import ClientSettingsCustomHeaders  # noqa: E402

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -33,7 +33,6 @@ class CloudSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         api_url = self.api_url
         enable_orchestration_telemetry = self.enable_orchestration_telemetry
         max_log_size = self.max_log_size
@@ -58,20 +57,11 @@ class CloudSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         api_url = d.pop("api_url", UNSET)
         enable_orchestration_telemetry = d.pop("enable_orchestration_telemetry", UNSET)
         max_log_size = d.pop("max_log_size", UNSET)
-
-        def _parse_ui_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        ui_url = _parse_ui_url(d.pop("ui_url", UNSET))
+        ui_url: None | str | Unset = d.pop("ui_url", UNSET)
 
         cloud_settings = cls(
             api_url=api_url,

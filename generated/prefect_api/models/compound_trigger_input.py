@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -10,10 +10,6 @@ from attrs import field as _attrs_field
 
 from ..models.compound_trigger_input_require_type_1 import CompoundTriggerInputRequireType1
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.event_trigger_input import EventTriggerInput
-    from ..models.sequence_trigger_input import SequenceTriggerInput
 
 T = TypeVar("T", bound="CompoundTriggerInput")
 
@@ -40,8 +36,6 @@ class CompoundTriggerInput:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.event_trigger_input import EventTriggerInput  # noqa: PLC0415
-
         triggers = []
         for triggers_item_data in self.triggers:
             triggers_item: dict[str, Any]
@@ -49,18 +43,20 @@ class CompoundTriggerInput:
                 triggers_item = triggers_item_data.to_dict()
             elif isinstance(triggers_item_data, CompoundTriggerInput):
                 triggers_item = triggers_item_data.to_dict()
-            else:
+            elif isinstance(triggers_item_data, SequenceTriggerInput):
                 triggers_item = triggers_item_data.to_dict()
 
             triggers.append(triggers_item)
 
         within: None | str
         within = self.within
+
         require: int | str
         if isinstance(self.require, CompoundTriggerInputRequireType1):
             require = self.require.value
         else:
             require = self.require
+
         type_ = self.type_
         id: str | Unset = UNSET
         if not isinstance(self.id, Unset):
@@ -80,9 +76,6 @@ class CompoundTriggerInput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.event_trigger_input import EventTriggerInput  # noqa: PLC0415
-        from ..models.sequence_trigger_input import SequenceTriggerInput  # noqa: PLC0415
-
         d = dict(src_dict)
         triggers = []
         _triggers = d.pop("triggers")
@@ -91,46 +84,45 @@ class CompoundTriggerInput:
             def _parse_triggers_item(data: object) -> CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput:
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     triggers_item_type_0 = EventTriggerInput.from_dict(data)
 
                     return triggers_item_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     triggers_item_type_1 = CompoundTriggerInput.from_dict(data)
 
                     return triggers_item_type_1
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                if not isinstance(data, dict):
-                    raise TypeError()
-                triggers_item_type_2 = SequenceTriggerInput.from_dict(data)
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    triggers_item_type_2 = SequenceTriggerInput.from_dict(data)
 
-                return triggers_item_type_2
+                    return triggers_item_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput, data)
 
             triggers_item = _parse_triggers_item(triggers_item_data)
 
             triggers.append(triggers_item)
 
-        def _parse_within(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        within = _parse_within(d.pop("within"))
+        within: None | str = d.pop("within")
 
         def _parse_require(data: object) -> CompoundTriggerInputRequireType1 | int:
             try:
                 if not isinstance(data, str):
-                    raise TypeError()
+                    raise TypeError
                 require_type_1 = CompoundTriggerInputRequireType1(data)
 
                 return require_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(CompoundTriggerInputRequireType1 | int, data)
 
         require = _parse_require(d.pop("require"))
@@ -171,3 +163,8 @@ class CompoundTriggerInput:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.event_trigger_input import EventTriggerInput  # noqa: E402
+from ..models.sequence_trigger_input import SequenceTriggerInput  # noqa: E402

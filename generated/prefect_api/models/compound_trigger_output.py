@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -10,10 +10,6 @@ from attrs import field as _attrs_field
 
 from ..models.compound_trigger_output_require_type_1 import CompoundTriggerOutputRequireType1
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.event_trigger_output import EventTriggerOutput
-    from ..models.sequence_trigger_output import SequenceTriggerOutput
 
 T = TypeVar("T", bound="CompoundTriggerOutput")
 
@@ -40,8 +36,6 @@ class CompoundTriggerOutput:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.event_trigger_output import EventTriggerOutput  # noqa: PLC0415
-
         triggers = []
         for triggers_item_data in self.triggers:
             triggers_item: dict[str, Any]
@@ -49,18 +43,20 @@ class CompoundTriggerOutput:
                 triggers_item = triggers_item_data.to_dict()
             elif isinstance(triggers_item_data, CompoundTriggerOutput):
                 triggers_item = triggers_item_data.to_dict()
-            else:
+            elif isinstance(triggers_item_data, SequenceTriggerOutput):
                 triggers_item = triggers_item_data.to_dict()
 
             triggers.append(triggers_item)
 
         within: float | None
         within = self.within
+
         require: int | str
         if isinstance(self.require, CompoundTriggerOutputRequireType1):
             require = self.require.value
         else:
             require = self.require
+
         type_ = self.type_
         id: str | Unset = UNSET
         if not isinstance(self.id, Unset):
@@ -80,9 +76,6 @@ class CompoundTriggerOutput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.event_trigger_output import EventTriggerOutput  # noqa: PLC0415
-        from ..models.sequence_trigger_output import SequenceTriggerOutput  # noqa: PLC0415
-
         d = dict(src_dict)
         triggers = []
         _triggers = d.pop("triggers")
@@ -93,46 +86,45 @@ class CompoundTriggerOutput:
             ) -> CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput:
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     triggers_item_type_0 = EventTriggerOutput.from_dict(data)
 
                     return triggers_item_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     triggers_item_type_1 = CompoundTriggerOutput.from_dict(data)
 
                     return triggers_item_type_1
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                if not isinstance(data, dict):
-                    raise TypeError()
-                triggers_item_type_2 = SequenceTriggerOutput.from_dict(data)
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    triggers_item_type_2 = SequenceTriggerOutput.from_dict(data)
 
-                return triggers_item_type_2
+                    return triggers_item_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput, data)
 
             triggers_item = _parse_triggers_item(triggers_item_data)
 
             triggers.append(triggers_item)
 
-        def _parse_within(data: object) -> float | None:
-            if data is None:
-                return data
-            return cast(float | None, data)
-
-        within = _parse_within(d.pop("within"))
+        within: float | None = d.pop("within")
 
         def _parse_require(data: object) -> CompoundTriggerOutputRequireType1 | int:
             try:
                 if not isinstance(data, str):
-                    raise TypeError()
+                    raise TypeError
                 require_type_1 = CompoundTriggerOutputRequireType1(data)
 
                 return require_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(CompoundTriggerOutputRequireType1 | int, data)
 
         require = _parse_require(d.pop("require"))
@@ -173,3 +165,8 @@ class CompoundTriggerOutput:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.event_trigger_output import EventTriggerOutput  # noqa: E402
+from ..models.sequence_trigger_output import SequenceTriggerOutput  # noqa: E402

@@ -26,7 +26,6 @@ class ConcurrencyLeaseHolder:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         type_ = self.type_.value
         id = str(self.id)
 
@@ -38,7 +37,6 @@ class ConcurrencyLeaseHolder:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         type_ = ConcurrencyLeaseHolderType(d.pop("type"))
 

@@ -23,7 +23,6 @@ class ConcurrencyLimitCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         tag = self.tag
         concurrency_limit = self.concurrency_limit
 
@@ -35,7 +34,6 @@ class ConcurrencyLimitCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         tag = d.pop("tag")
         concurrency_limit = d.pop("concurrency_limit")

@@ -33,7 +33,6 @@ class ConcurrencyLimitV2Create:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         name = self.name
         limit = self.limit
         active = self.active
@@ -57,7 +56,6 @@ class ConcurrencyLimitV2Create:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         name = d.pop("name")
         limit = d.pop("limit")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -33,32 +33,36 @@ class ConcurrencyLimitV2Update:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         active: bool | None | Unset
         if isinstance(self.active, Unset):
             active = UNSET
         else:
             active = self.active
+
         name: None | str | Unset
         if isinstance(self.name, Unset):
             name = UNSET
         else:
             name = self.name
+
         limit: int | None | Unset
         if isinstance(self.limit, Unset):
             limit = UNSET
         else:
             limit = self.limit
+
         active_slots: int | None | Unset
         if isinstance(self.active_slots, Unset):
             active_slots = UNSET
         else:
             active_slots = self.active_slots
+
         denied_slots: int | None | Unset
         if isinstance(self.denied_slots, Unset):
             denied_slots = UNSET
         else:
             denied_slots = self.denied_slots
+
         slot_decay_per_second: float | None | Unset
         if isinstance(self.slot_decay_per_second, Unset):
             slot_decay_per_second = UNSET
@@ -83,62 +87,18 @@ class ConcurrencyLimitV2Update:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        active: bool | None | Unset = d.pop("active", UNSET)
 
-        def _parse_active(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+        name: None | str | Unset = d.pop("name", UNSET)
 
-        active = _parse_active(d.pop("active", UNSET))
+        limit: int | None | Unset = d.pop("limit", UNSET)
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        active_slots: int | None | Unset = d.pop("active_slots", UNSET)
 
-        name = _parse_name(d.pop("name", UNSET))
+        denied_slots: int | None | Unset = d.pop("denied_slots", UNSET)
 
-        def _parse_limit(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        limit = _parse_limit(d.pop("limit", UNSET))
-
-        def _parse_active_slots(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        active_slots = _parse_active_slots(d.pop("active_slots", UNSET))
-
-        def _parse_denied_slots(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        denied_slots = _parse_denied_slots(d.pop("denied_slots", UNSET))
-
-        def _parse_slot_decay_per_second(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        slot_decay_per_second = _parse_slot_decay_per_second(d.pop("slot_decay_per_second", UNSET))
+        slot_decay_per_second: float | None | Unset = d.pop("slot_decay_per_second", UNSET)
 
         concurrency_limit_v2_update = cls(
             active=active,

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.minimal_concurrency_limit_response import MinimalConcurrencyLimitResponse
 
 T = TypeVar("T", bound="ConcurrencyLimitWithLeaseResponse")
 
@@ -27,7 +24,6 @@ class ConcurrencyLimitWithLeaseResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         lease_id = str(self.lease_id)
         limits = []
         for limits_item_data in self.limits:
@@ -43,8 +39,6 @@ class ConcurrencyLimitWithLeaseResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.minimal_concurrency_limit_response import MinimalConcurrencyLimitResponse  # noqa: PLC0415
-
         d = dict(src_dict)
         lease_id = UUID(d.pop("lease_id"))
 
@@ -78,3 +72,7 @@ class ConcurrencyLimitWithLeaseResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.minimal_concurrency_limit_response import MinimalConcurrencyLimitResponse  # noqa: E402

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -29,7 +29,6 @@ class ConcurrencyOptions:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         collision_strategy = self.collision_strategy.value
         grace_period_seconds: int | None | Unset
         if isinstance(self.grace_period_seconds, Unset):
@@ -47,18 +46,10 @@ class ConcurrencyOptions:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         collision_strategy = ConcurrencyLimitStrategy(d.pop("collision_strategy"))
 
-        def _parse_grace_period_seconds(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        grace_period_seconds = _parse_grace_period_seconds(d.pop("grace_period_seconds", UNSET))
+        grace_period_seconds: int | None | Unset = d.pop("grace_period_seconds", UNSET)
 
         concurrency_options = cls(
             collision_strategy=collision_strategy,

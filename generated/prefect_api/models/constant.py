@@ -27,7 +27,6 @@ class Constant:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         type_ = self.type_
         input_type = self.input_type
 
@@ -41,7 +40,6 @@ class Constant:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         type_ = d.pop("type")
         input_type = cast(Literal["constant"] | Unset, d.pop("input_type", UNSET))

@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.time_unit import TimeUnit
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.event_filter import EventFilter
 
 T = TypeVar("T", bound="CountAccountEventsBody")
 
@@ -31,7 +28,6 @@ class CountAccountEventsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         filter_ = self.filter_.to_dict()
         time_unit: str | Unset = UNSET
         if not isinstance(self.time_unit, Unset):
@@ -51,8 +47,6 @@ class CountAccountEventsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.event_filter import EventFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         filter_ = EventFilter.from_dict(d.pop("filter"))
 
@@ -88,3 +82,7 @@ class CountAccountEventsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.event_filter import EventFilter  # noqa: E402

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.automation_filter import AutomationFilter
 
 T = TypeVar("T", bound="CountAutomationsBody")
 
@@ -26,8 +23,6 @@ class CountAutomationsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.automation_filter import AutomationFilter  # noqa: PLC0415
-
         automations: dict[str, Any] | None | Unset
         if isinstance(self.automations, Unset):
             automations = UNSET
@@ -45,26 +40,15 @@ class CountAutomationsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.automation_filter import AutomationFilter  # noqa: PLC0415
-
         d = dict(src_dict)
+        _automations = d.pop("automations", UNSET)
+        automations: AutomationFilter | None | Unset
+        if _automations is None or isinstance(_automations, Unset):
+            automations = _automations
+        else:
+            automations_type_0 = AutomationFilter.from_dict(_automations)
 
-        def _parse_automations(data: object) -> AutomationFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                automations_type_0 = AutomationFilter.from_dict(data)
-
-                return automations_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutomationFilter | None | Unset, data)
-
-        automations = _parse_automations(d.pop("automations", UNSET))
+            automations = automations_type_0
 
         count_automations_body = cls(
             automations=automations,
@@ -88,3 +72,7 @@ class CountAutomationsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.automation_filter import AutomationFilter  # noqa: E402

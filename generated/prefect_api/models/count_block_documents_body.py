@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.block_document_filter import BlockDocumentFilter
-    from ..models.block_schema_filter import BlockSchemaFilter
-    from ..models.block_type_filter import BlockTypeFilter
 
 T = TypeVar("T", bound="CountBlockDocumentsBody")
 
@@ -32,10 +27,6 @@ class CountBlockDocumentsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.block_document_filter import BlockDocumentFilter  # noqa: PLC0415
-        from ..models.block_schema_filter import BlockSchemaFilter  # noqa: PLC0415
-        from ..models.block_type_filter import BlockTypeFilter  # noqa: PLC0415
-
         block_documents: dict[str, Any] | None | Unset
         if isinstance(self.block_documents, Unset):
             block_documents = UNSET
@@ -43,6 +34,7 @@ class CountBlockDocumentsBody:
             block_documents = self.block_documents.to_dict()
         else:
             block_documents = self.block_documents
+
         block_types: dict[str, Any] | None | Unset
         if isinstance(self.block_types, Unset):
             block_types = UNSET
@@ -50,6 +42,7 @@ class CountBlockDocumentsBody:
             block_types = self.block_types.to_dict()
         else:
             block_types = self.block_types
+
         block_schemas: dict[str, Any] | None | Unset
         if isinstance(self.block_schemas, Unset):
             block_schemas = UNSET
@@ -71,62 +64,33 @@ class CountBlockDocumentsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.block_document_filter import BlockDocumentFilter  # noqa: PLC0415
-        from ..models.block_schema_filter import BlockSchemaFilter  # noqa: PLC0415
-        from ..models.block_type_filter import BlockTypeFilter  # noqa: PLC0415
-
         d = dict(src_dict)
+        _block_documents = d.pop("block_documents", UNSET)
+        block_documents: BlockDocumentFilter | None | Unset
+        if _block_documents is None or isinstance(_block_documents, Unset):
+            block_documents = _block_documents
+        else:
+            block_documents_type_0 = BlockDocumentFilter.from_dict(_block_documents)
 
-        def _parse_block_documents(data: object) -> BlockDocumentFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                block_documents_type_0 = BlockDocumentFilter.from_dict(data)
+            block_documents = block_documents_type_0
 
-                return block_documents_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockDocumentFilter | None | Unset, data)
+        _block_types = d.pop("block_types", UNSET)
+        block_types: BlockTypeFilter | None | Unset
+        if _block_types is None or isinstance(_block_types, Unset):
+            block_types = _block_types
+        else:
+            block_types_type_0 = BlockTypeFilter.from_dict(_block_types)
 
-        block_documents = _parse_block_documents(d.pop("block_documents", UNSET))
+            block_types = block_types_type_0
 
-        def _parse_block_types(data: object) -> BlockTypeFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                block_types_type_0 = BlockTypeFilter.from_dict(data)
+        _block_schemas = d.pop("block_schemas", UNSET)
+        block_schemas: BlockSchemaFilter | None | Unset
+        if _block_schemas is None or isinstance(_block_schemas, Unset):
+            block_schemas = _block_schemas
+        else:
+            block_schemas_type_0 = BlockSchemaFilter.from_dict(_block_schemas)
 
-                return block_types_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockTypeFilter | None | Unset, data)
-
-        block_types = _parse_block_types(d.pop("block_types", UNSET))
-
-        def _parse_block_schemas(data: object) -> BlockSchemaFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                block_schemas_type_0 = BlockSchemaFilter.from_dict(data)
-
-                return block_schemas_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockSchemaFilter | None | Unset, data)
-
-        block_schemas = _parse_block_schemas(d.pop("block_schemas", UNSET))
+            block_schemas = block_schemas_type_0
 
         count_block_documents_body = cls(
             block_documents=block_documents,
@@ -152,3 +116,9 @@ class CountBlockDocumentsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.block_document_filter import BlockDocumentFilter  # noqa: E402
+from ..models.block_schema_filter import BlockSchemaFilter  # noqa: E402
+from ..models.block_type_filter import BlockTypeFilter  # noqa: E402

@@ -39,7 +39,6 @@ class CountByState:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         completed = self.completed
         pending = self.pending
         running = self.running
@@ -75,7 +74,6 @@ class CountByState:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         completed = d.pop("COMPLETED", UNSET)
         pending = d.pop("PENDING", UNSET)

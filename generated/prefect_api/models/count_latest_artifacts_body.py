@@ -2,19 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.artifact_collection_filter import ArtifactCollectionFilter
-    from ..models.deployment_filter import DeploymentFilter
-    from ..models.flow_filter import FlowFilter
-    from ..models.flow_run_filter import FlowRunFilter
-    from ..models.task_run_filter import TaskRunFilter
 
 T = TypeVar("T", bound="CountLatestArtifactsBody")
 
@@ -40,7 +33,6 @@ class CountLatestArtifactsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         artifacts: dict[str, Any] | Unset = UNSET
         if not isinstance(self.artifacts, Unset):
             artifacts = self.artifacts.to_dict()
@@ -74,12 +66,6 @@ class CountLatestArtifactsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.artifact_collection_filter import ArtifactCollectionFilter  # noqa: PLC0415
-        from ..models.deployment_filter import DeploymentFilter  # noqa: PLC0415
-        from ..models.flow_filter import FlowFilter  # noqa: PLC0415
-        from ..models.flow_run_filter import FlowRunFilter  # noqa: PLC0415
-        from ..models.task_run_filter import TaskRunFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         _artifacts = d.pop("artifacts", UNSET)
         artifacts: ArtifactCollectionFilter | Unset
@@ -142,3 +128,11 @@ class CountLatestArtifactsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.artifact_collection_filter import ArtifactCollectionFilter  # noqa: E402
+from ..models.deployment_filter import DeploymentFilter  # noqa: E402
+from ..models.flow_filter import FlowFilter  # noqa: E402
+from ..models.flow_run_filter import FlowRunFilter  # noqa: E402
+from ..models.task_run_filter import TaskRunFilter  # noqa: E402

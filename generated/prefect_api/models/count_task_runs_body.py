@@ -2,18 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.deployment_filter import DeploymentFilter
-    from ..models.flow_filter import FlowFilter
-    from ..models.flow_run_filter import FlowRunFilter
-    from ..models.task_run_filter import TaskRunFilter
 
 T = TypeVar("T", bound="CountTaskRunsBody")
 
@@ -36,7 +30,6 @@ class CountTaskRunsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         flows: dict[str, Any] | Unset = UNSET
         if not isinstance(self.flows, Unset):
             flows = self.flows.to_dict()
@@ -65,11 +58,6 @@ class CountTaskRunsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.deployment_filter import DeploymentFilter  # noqa: PLC0415
-        from ..models.flow_filter import FlowFilter  # noqa: PLC0415
-        from ..models.flow_run_filter import FlowRunFilter  # noqa: PLC0415
-        from ..models.task_run_filter import TaskRunFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         _flows = d.pop("flows", UNSET)
         flows: FlowFilter | Unset
@@ -124,3 +112,10 @@ class CountTaskRunsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.deployment_filter import DeploymentFilter  # noqa: E402
+from ..models.flow_filter import FlowFilter  # noqa: E402
+from ..models.flow_run_filter import FlowRunFilter  # noqa: E402
+from ..models.task_run_filter import TaskRunFilter  # noqa: E402

@@ -22,7 +22,6 @@ class CountTaskRunsByFlowRunBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         flow_run_ids = []
         for flow_run_ids_item_data in self.flow_run_ids:
             flow_run_ids_item = str(flow_run_ids_item_data)
@@ -36,7 +35,6 @@ class CountTaskRunsByFlowRunBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         flow_run_ids = []
         _flow_run_ids = d.pop("flow_run_ids")

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.variable_filter import VariableFilter
 
 T = TypeVar("T", bound="CountVariablesBody")
 
@@ -26,8 +23,6 @@ class CountVariablesBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.variable_filter import VariableFilter  # noqa: PLC0415
-
         variables: dict[str, Any] | None | Unset
         if isinstance(self.variables, Unset):
             variables = UNSET
@@ -45,26 +40,15 @@ class CountVariablesBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.variable_filter import VariableFilter  # noqa: PLC0415
-
         d = dict(src_dict)
+        _variables = d.pop("variables", UNSET)
+        variables: None | Unset | VariableFilter
+        if _variables is None or isinstance(_variables, Unset):
+            variables = _variables
+        else:
+            variables_type_0 = VariableFilter.from_dict(_variables)
 
-        def _parse_variables(data: object) -> None | Unset | VariableFilter:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                variables_type_0 = VariableFilter.from_dict(data)
-
-                return variables_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | VariableFilter, data)
-
-        variables = _parse_variables(d.pop("variables", UNSET))
+            variables = variables_type_0
 
         count_variables_body = cls(
             variables=variables,
@@ -88,3 +72,7 @@ class CountVariablesBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.variable_filter import VariableFilter  # noqa: E402

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.work_pool_filter import WorkPoolFilter
 
 T = TypeVar("T", bound="CountWorkPoolsBody")
 
@@ -26,8 +23,6 @@ class CountWorkPoolsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.work_pool_filter import WorkPoolFilter  # noqa: PLC0415
-
         work_pools: dict[str, Any] | None | Unset
         if isinstance(self.work_pools, Unset):
             work_pools = UNSET
@@ -45,26 +40,15 @@ class CountWorkPoolsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.work_pool_filter import WorkPoolFilter  # noqa: PLC0415
-
         d = dict(src_dict)
+        _work_pools = d.pop("work_pools", UNSET)
+        work_pools: None | Unset | WorkPoolFilter
+        if _work_pools is None or isinstance(_work_pools, Unset):
+            work_pools = _work_pools
+        else:
+            work_pools_type_0 = WorkPoolFilter.from_dict(_work_pools)
 
-        def _parse_work_pools(data: object) -> None | Unset | WorkPoolFilter:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                work_pools_type_0 = WorkPoolFilter.from_dict(data)
-
-                return work_pools_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkPoolFilter, data)
-
-        work_pools = _parse_work_pools(d.pop("work_pools", UNSET))
+            work_pools = work_pools_type_0
 
         count_work_pools_body = cls(
             work_pools=work_pools,
@@ -88,3 +72,7 @@ class CountWorkPoolsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.work_pool_filter import WorkPoolFilter  # noqa: E402

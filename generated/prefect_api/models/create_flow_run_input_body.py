@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -27,7 +27,6 @@ class CreateFlowRunInputBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         key = self.key
         value = self.value
         sender: None | str | Unset
@@ -47,19 +46,10 @@ class CreateFlowRunInputBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         key = d.pop("key")
         value = d.pop("value")
-
-        def _parse_sender(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        sender = _parse_sender(d.pop("sender", UNSET))
+        sender: None | str | Unset = d.pop("sender", UNSET)
 
         create_flow_run_input_body = cls(
             key=key,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -46,13 +46,13 @@ class CronSchedule:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         cron = self.cron
         timezone: None | str | Unset
         if isinstance(self.timezone, Unset):
             timezone = UNSET
         else:
             timezone = self.timezone
+
         day_or = self.day_or
 
         field_dict: dict[str, Any] = {}
@@ -66,18 +66,9 @@ class CronSchedule:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         cron = d.pop("cron")
-
-        def _parse_timezone(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        timezone = _parse_timezone(d.pop("timezone", UNSET))
+        timezone: None | str | Unset = d.pop("timezone", UNSET)
 
         day_or = d.pop("day_or", UNSET)
         cron_schedule = cls(

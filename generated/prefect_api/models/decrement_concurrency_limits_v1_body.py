@@ -24,7 +24,6 @@ class DecrementConcurrencyLimitsV1Body:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         names = self.names
 
         task_run_id = str(self.task_run_id)
@@ -38,7 +37,6 @@ class DecrementConcurrencyLimitsV1Body:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         names = cast(list[str], d.pop("names"))
 

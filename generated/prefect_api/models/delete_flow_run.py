@@ -25,7 +25,6 @@ class DeleteFlowRun:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         type_ = self.type_
 
         field_dict: dict[str, Any] = {}
@@ -37,7 +36,6 @@ class DeleteFlowRun:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         type_ = cast(Literal["delete-flow-run"] | Unset, d.pop("type", UNSET))
         if type_ != "delete-flow-run" and not isinstance(type_, Unset):

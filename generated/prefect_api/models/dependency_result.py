@@ -3,17 +3,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.state import State
-    from ..models.task_run_result import TaskRunResult
 
 T = TypeVar("T", bound="DependencyResult")
 
@@ -47,8 +43,6 @@ class DependencyResult:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.state import State  # noqa: PLC0415
-
         id = str(self.id)
         name = self.name
         upstream_dependencies = []
@@ -61,25 +55,31 @@ class DependencyResult:
             state = self.state.to_dict()
         else:
             state = self.state
+
         expected_start_time: None | str
         if isinstance(self.expected_start_time, datetime.datetime):
             expected_start_time = self.expected_start_time.isoformat()
         else:
             expected_start_time = self.expected_start_time
+
         start_time: None | str
         if isinstance(self.start_time, datetime.datetime):
             start_time = self.start_time.isoformat()
         else:
             start_time = self.start_time
+
         end_time: None | str
         if isinstance(self.end_time, datetime.datetime):
             end_time = self.end_time.isoformat()
         else:
             end_time = self.end_time
+
         total_run_time: float | None
         total_run_time = self.total_run_time
+
         estimated_run_time: float | None
         estimated_run_time = self.estimated_run_time
+
         untrackable_result = self.untrackable_result
 
         field_dict: dict[str, Any] = {}
@@ -99,9 +99,6 @@ class DependencyResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.state import State  # noqa: PLC0415
-        from ..models.task_run_result import TaskRunResult  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
@@ -113,79 +110,45 @@ class DependencyResult:
 
             upstream_dependencies.append(upstream_dependencies_item)
 
-        def _parse_state(data: object) -> None | State:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                state_type_0 = State.from_dict(data)
+        _state = d.pop("state")
+        state: None | State
+        if _state is None:
+            state = _state
+        else:
+            state_type_0 = State.from_dict(_state)
 
-                return state_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | State, data)
+            state = state_type_0
 
-        state = _parse_state(d.pop("state"))
+        _expected_start_time = d.pop("expected_start_time")
+        expected_start_time: datetime.datetime | None
+        if _expected_start_time is None:
+            expected_start_time = _expected_start_time
+        else:
+            expected_start_time_type_0 = parse_datetime(_expected_start_time)
 
-        def _parse_expected_start_time(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                expected_start_time_type_0 = parse_datetime(data)
+            expected_start_time = expected_start_time_type_0
 
-                return expected_start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+        _start_time = d.pop("start_time")
+        start_time: datetime.datetime | None
+        if _start_time is None:
+            start_time = _start_time
+        else:
+            start_time_type_0 = parse_datetime(_start_time)
 
-        expected_start_time = _parse_expected_start_time(d.pop("expected_start_time"))
+            start_time = start_time_type_0
 
-        def _parse_start_time(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                start_time_type_0 = parse_datetime(data)
+        _end_time = d.pop("end_time")
+        end_time: datetime.datetime | None
+        if _end_time is None:
+            end_time = _end_time
+        else:
+            end_time_type_0 = parse_datetime(_end_time)
 
-                return start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            end_time = end_time_type_0
 
-        start_time = _parse_start_time(d.pop("start_time"))
+        total_run_time: float | None = d.pop("total_run_time")
 
-        def _parse_end_time(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                end_time_type_0 = parse_datetime(data)
-
-                return end_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        end_time = _parse_end_time(d.pop("end_time"))
-
-        def _parse_total_run_time(data: object) -> float | None:
-            if data is None:
-                return data
-            return cast(float | None, data)
-
-        total_run_time = _parse_total_run_time(d.pop("total_run_time"))
-
-        def _parse_estimated_run_time(data: object) -> float | None:
-            if data is None:
-                return data
-            return cast(float | None, data)
-
-        estimated_run_time = _parse_estimated_run_time(d.pop("estimated_run_time"))
+        estimated_run_time: float | None = d.pop("estimated_run_time")
 
         untrackable_result = d.pop("untrackable_result")
         dependency_result = cls(
@@ -219,3 +182,8 @@ class DependencyResult:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.state import State  # noqa: E402
+from ..models.task_run_result import TaskRunResult  # noqa: E402

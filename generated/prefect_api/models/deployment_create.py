@@ -2,22 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.concurrency_options import ConcurrencyOptions
-    from ..models.deployment_create_job_variables import DeploymentCreateJobVariables
-    from ..models.deployment_create_labels_type_0 import DeploymentCreateLabelsType0
-    from ..models.deployment_create_parameter_openapi_schema_type_0 import DeploymentCreateParameterOpenapiSchemaType0
-    from ..models.deployment_create_parameters import DeploymentCreateParameters
-    from ..models.deployment_create_pull_steps_type_0_item import DeploymentCreatePullStepsType0Item
-    from ..models.deployment_schedule_create import DeploymentScheduleCreate
-    from ..models.version_info import VersionInfo
 
 T = TypeVar("T", bound="DeploymentCreate")
 
@@ -82,13 +72,6 @@ class DeploymentCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.concurrency_options import ConcurrencyOptions  # noqa: PLC0415
-        from ..models.deployment_create_labels_type_0 import DeploymentCreateLabelsType0  # noqa: PLC0415
-        from ..models.deployment_create_parameter_openapi_schema_type_0 import (
-            DeploymentCreateParameterOpenapiSchemaType0,  # noqa: PLC0415
-        )
-        from ..models.version_info import VersionInfo  # noqa: PLC0415
-
         name = self.name
         flow_id = str(self.flow_id)
         paused = self.paused
@@ -104,6 +87,7 @@ class DeploymentCreate:
             concurrency_limit = UNSET
         else:
             concurrency_limit = self.concurrency_limit
+
         concurrency_options: dict[str, Any] | None | Unset
         if isinstance(self.concurrency_options, Unset):
             concurrency_options = UNSET
@@ -111,6 +95,7 @@ class DeploymentCreate:
             concurrency_options = self.concurrency_options.to_dict()
         else:
             concurrency_options = self.concurrency_options
+
         global_concurrency_limit_id: None | str | Unset
         if isinstance(self.global_concurrency_limit_id, Unset):
             global_concurrency_limit_id = UNSET
@@ -118,6 +103,7 @@ class DeploymentCreate:
             global_concurrency_limit_id = str(self.global_concurrency_limit_id)
         else:
             global_concurrency_limit_id = self.global_concurrency_limit_id
+
         enforce_parameter_schema = self.enforce_parameter_schema
         parameter_openapi_schema: dict[str, Any] | None | Unset
         if isinstance(self.parameter_openapi_schema, Unset):
@@ -126,6 +112,7 @@ class DeploymentCreate:
             parameter_openapi_schema = self.parameter_openapi_schema.to_dict()
         else:
             parameter_openapi_schema = self.parameter_openapi_schema
+
         parameters: dict[str, Any] | Unset = UNSET
         if not isinstance(self.parameters, Unset):
             parameters = self.parameters.to_dict()
@@ -140,6 +127,7 @@ class DeploymentCreate:
             labels = self.labels.to_dict()
         else:
             labels = self.labels
+
         pull_steps: list[dict[str, Any]] | None | Unset
         if isinstance(self.pull_steps, Unset):
             pull_steps = UNSET
@@ -151,16 +139,19 @@ class DeploymentCreate:
 
         else:
             pull_steps = self.pull_steps
+
         work_queue_name: None | str | Unset
         if isinstance(self.work_queue_name, Unset):
             work_queue_name = UNSET
         else:
             work_queue_name = self.work_queue_name
+
         work_pool_name: None | str | Unset
         if isinstance(self.work_pool_name, Unset):
             work_pool_name = UNSET
         else:
             work_pool_name = self.work_pool_name
+
         storage_document_id: None | str | Unset
         if isinstance(self.storage_document_id, Unset):
             storage_document_id = UNSET
@@ -168,6 +159,7 @@ class DeploymentCreate:
             storage_document_id = str(self.storage_document_id)
         else:
             storage_document_id = self.storage_document_id
+
         infrastructure_document_id: None | str | Unset
         if isinstance(self.infrastructure_document_id, Unset):
             infrastructure_document_id = UNSET
@@ -175,26 +167,31 @@ class DeploymentCreate:
             infrastructure_document_id = str(self.infrastructure_document_id)
         else:
             infrastructure_document_id = self.infrastructure_document_id
+
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
         else:
             description = self.description
+
         path: None | str | Unset
         if isinstance(self.path, Unset):
             path = UNSET
         else:
             path = self.path
+
         version: None | str | Unset
         if isinstance(self.version, Unset):
             version = UNSET
         else:
             version = self.version
+
         entrypoint: None | str | Unset
         if isinstance(self.entrypoint, Unset):
             entrypoint = UNSET
         else:
             entrypoint = self.entrypoint
+
         job_variables: dict[str, Any] | Unset = UNSET
         if not isinstance(self.job_variables, Unset):
             job_variables = self.job_variables.to_dict()
@@ -256,17 +253,6 @@ class DeploymentCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.concurrency_options import ConcurrencyOptions  # noqa: PLC0415
-        from ..models.deployment_create_job_variables import DeploymentCreateJobVariables  # noqa: PLC0415
-        from ..models.deployment_create_labels_type_0 import DeploymentCreateLabelsType0  # noqa: PLC0415
-        from ..models.deployment_create_parameter_openapi_schema_type_0 import (
-            DeploymentCreateParameterOpenapiSchemaType0,  # noqa: PLC0415
-        )
-        from ..models.deployment_create_parameters import DeploymentCreateParameters  # noqa: PLC0415
-        from ..models.deployment_create_pull_steps_type_0_item import DeploymentCreatePullStepsType0Item  # noqa: PLC0415
-        from ..models.deployment_schedule_create import DeploymentScheduleCreate  # noqa: PLC0415
-        from ..models.version_info import VersionInfo  # noqa: PLC0415
-
         d = dict(src_dict)
         name = d.pop("name")
         flow_id = UUID(d.pop("flow_id"))
@@ -281,67 +267,37 @@ class DeploymentCreate:
 
                 schedules.append(schedules_item)
 
-        def _parse_concurrency_limit(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
 
-        concurrency_limit = _parse_concurrency_limit(d.pop("concurrency_limit", UNSET))
+        _concurrency_options = d.pop("concurrency_options", UNSET)
+        concurrency_options: ConcurrencyOptions | None | Unset
+        if _concurrency_options is None or isinstance(_concurrency_options, Unset):
+            concurrency_options = _concurrency_options
+        else:
+            concurrency_options_type_0 = ConcurrencyOptions.from_dict(_concurrency_options)
 
-        def _parse_concurrency_options(data: object) -> ConcurrencyOptions | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                concurrency_options_type_0 = ConcurrencyOptions.from_dict(data)
+            concurrency_options = concurrency_options_type_0
 
-                return concurrency_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ConcurrencyOptions | None | Unset, data)
+        _global_concurrency_limit_id = d.pop("global_concurrency_limit_id", UNSET)
+        global_concurrency_limit_id: None | Unset | UUID
+        if _global_concurrency_limit_id is None or isinstance(_global_concurrency_limit_id, Unset):
+            global_concurrency_limit_id = _global_concurrency_limit_id
+        else:
+            global_concurrency_limit_id_type_0 = UUID(_global_concurrency_limit_id)
 
-        concurrency_options = _parse_concurrency_options(d.pop("concurrency_options", UNSET))
-
-        def _parse_global_concurrency_limit_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                global_concurrency_limit_id_type_0 = UUID(data)
-
-                return global_concurrency_limit_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        global_concurrency_limit_id = _parse_global_concurrency_limit_id(d.pop("global_concurrency_limit_id", UNSET))
+            global_concurrency_limit_id = global_concurrency_limit_id_type_0
 
         enforce_parameter_schema = d.pop("enforce_parameter_schema", UNSET)
+        _parameter_openapi_schema = d.pop("parameter_openapi_schema", UNSET)
+        parameter_openapi_schema: DeploymentCreateParameterOpenapiSchemaType0 | None | Unset
+        if _parameter_openapi_schema is None or isinstance(_parameter_openapi_schema, Unset):
+            parameter_openapi_schema = _parameter_openapi_schema
+        else:
+            parameter_openapi_schema_type_0 = DeploymentCreateParameterOpenapiSchemaType0.from_dict(
+                _parameter_openapi_schema
+            )
 
-        def _parse_parameter_openapi_schema(data: object) -> DeploymentCreateParameterOpenapiSchemaType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                parameter_openapi_schema_type_0 = DeploymentCreateParameterOpenapiSchemaType0.from_dict(data)
-
-                return parameter_openapi_schema_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentCreateParameterOpenapiSchemaType0 | None | Unset, data)
-
-        parameter_openapi_schema = _parse_parameter_openapi_schema(d.pop("parameter_openapi_schema", UNSET))
+            parameter_openapi_schema = parameter_openapi_schema_type_0
 
         _parameters = d.pop("parameters", UNSET)
         parameters: DeploymentCreateParameters | Unset
@@ -352,132 +308,58 @@ class DeploymentCreate:
 
         tags = cast(list[str], d.pop("tags", UNSET))
 
-        def _parse_labels(data: object) -> DeploymentCreateLabelsType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                labels_type_0 = DeploymentCreateLabelsType0.from_dict(data)
+        _labels = d.pop("labels", UNSET)
+        labels: DeploymentCreateLabelsType0 | None | Unset
+        if _labels is None or isinstance(_labels, Unset):
+            labels = _labels
+        else:
+            labels_type_0 = DeploymentCreateLabelsType0.from_dict(_labels)
 
-                return labels_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentCreateLabelsType0 | None | Unset, data)
+            labels = labels_type_0
 
-        labels = _parse_labels(d.pop("labels", UNSET))
+        _pull_steps = d.pop("pull_steps", UNSET)
+        pull_steps: list[DeploymentCreatePullStepsType0Item] | None | Unset
+        if _pull_steps is None or isinstance(_pull_steps, Unset):
+            pull_steps = _pull_steps
+        else:
+            pull_steps_type_0 = []
+            _pull_steps_type_0 = _pull_steps
+            for pull_steps_type_0_item_data in _pull_steps_type_0:
+                pull_steps_type_0_item = DeploymentCreatePullStepsType0Item.from_dict(pull_steps_type_0_item_data)
 
-        def _parse_pull_steps(data: object) -> list[DeploymentCreatePullStepsType0Item] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                pull_steps_type_0 = []
-                _pull_steps_type_0 = data
-                for pull_steps_type_0_item_data in _pull_steps_type_0:
-                    pull_steps_type_0_item = DeploymentCreatePullStepsType0Item.from_dict(pull_steps_type_0_item_data)
+                pull_steps_type_0.append(pull_steps_type_0_item)
 
-                    pull_steps_type_0.append(pull_steps_type_0_item)
+            pull_steps = pull_steps_type_0
 
-                return pull_steps_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[DeploymentCreatePullStepsType0Item] | None | Unset, data)
+        work_queue_name: None | str | Unset = d.pop("work_queue_name", UNSET)
 
-        pull_steps = _parse_pull_steps(d.pop("pull_steps", UNSET))
+        work_pool_name: None | str | Unset = d.pop("work_pool_name", UNSET)
 
-        def _parse_work_queue_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        _storage_document_id = d.pop("storage_document_id", UNSET)
+        storage_document_id: None | Unset | UUID
+        if _storage_document_id is None or isinstance(_storage_document_id, Unset):
+            storage_document_id = _storage_document_id
+        else:
+            storage_document_id_type_0 = UUID(_storage_document_id)
 
-        work_queue_name = _parse_work_queue_name(d.pop("work_queue_name", UNSET))
+            storage_document_id = storage_document_id_type_0
 
-        def _parse_work_pool_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        _infrastructure_document_id = d.pop("infrastructure_document_id", UNSET)
+        infrastructure_document_id: None | Unset | UUID
+        if _infrastructure_document_id is None or isinstance(_infrastructure_document_id, Unset):
+            infrastructure_document_id = _infrastructure_document_id
+        else:
+            infrastructure_document_id_type_0 = UUID(_infrastructure_document_id)
 
-        work_pool_name = _parse_work_pool_name(d.pop("work_pool_name", UNSET))
+            infrastructure_document_id = infrastructure_document_id_type_0
 
-        def _parse_storage_document_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                storage_document_id_type_0 = UUID(data)
+        description: None | str | Unset = d.pop("description", UNSET)
 
-                return storage_document_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        path: None | str | Unset = d.pop("path", UNSET)
 
-        storage_document_id = _parse_storage_document_id(d.pop("storage_document_id", UNSET))
+        version: None | str | Unset = d.pop("version", UNSET)
 
-        def _parse_infrastructure_document_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                infrastructure_document_id_type_0 = UUID(data)
-
-                return infrastructure_document_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        infrastructure_document_id = _parse_infrastructure_document_id(d.pop("infrastructure_document_id", UNSET))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_path(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        path = _parse_path(d.pop("path", UNSET))
-
-        def _parse_version(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        version = _parse_version(d.pop("version", UNSET))
-
-        def _parse_entrypoint(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        entrypoint = _parse_entrypoint(d.pop("entrypoint", UNSET))
+        entrypoint: None | str | Unset = d.pop("entrypoint", UNSET)
 
         _job_variables = d.pop("job_variables", UNSET)
         job_variables: DeploymentCreateJobVariables | Unset
@@ -486,22 +368,14 @@ class DeploymentCreate:
         else:
             job_variables = DeploymentCreateJobVariables.from_dict(_job_variables)
 
-        def _parse_version_info(data: object) -> None | Unset | VersionInfo:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                version_info_type_0 = VersionInfo.from_dict(data)
+        _version_info = d.pop("version_info", UNSET)
+        version_info: None | Unset | VersionInfo
+        if _version_info is None or isinstance(_version_info, Unset):
+            version_info = _version_info
+        else:
+            version_info_type_0 = VersionInfo.from_dict(_version_info)
 
-                return version_info_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | VersionInfo, data)
-
-        version_info = _parse_version_info(d.pop("version_info", UNSET))
+            version_info = version_info_type_0
 
         deployment_create = cls(
             name=name,
@@ -529,3 +403,14 @@ class DeploymentCreate:
             version_info=version_info,
         )
         return deployment_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.concurrency_options import ConcurrencyOptions  # noqa: E402
+from ..models.deployment_create_job_variables import DeploymentCreateJobVariables  # noqa: E402
+from ..models.deployment_create_labels_type_0 import DeploymentCreateLabelsType0  # noqa: E402
+from ..models.deployment_create_parameter_openapi_schema_type_0 import DeploymentCreateParameterOpenapiSchemaType0  # noqa: E402
+from ..models.deployment_create_parameters import DeploymentCreateParameters  # noqa: E402
+from ..models.deployment_create_pull_steps_type_0_item import DeploymentCreatePullStepsType0Item  # noqa: E402
+from ..models.deployment_schedule_create import DeploymentScheduleCreate  # noqa: E402
+from ..models.version_info import VersionInfo  # noqa: E402

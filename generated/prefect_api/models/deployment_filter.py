@@ -2,21 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.deployment_filter_concurrency_limit import DeploymentFilterConcurrencyLimit
-    from ..models.deployment_filter_id import DeploymentFilterId
-    from ..models.deployment_filter_name import DeploymentFilterName
-    from ..models.deployment_filter_paused import DeploymentFilterPaused
-    from ..models.deployment_filter_tags import DeploymentFilterTags
-    from ..models.deployment_filter_work_queue_name import DeploymentFilterWorkQueueName
-    from ..models.deployment_or_flow_name_filter import DeploymentOrFlowNameFilter
 
 T = TypeVar("T", bound="DeploymentFilter")
 
@@ -50,14 +41,6 @@ class DeploymentFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.deployment_filter_concurrency_limit import DeploymentFilterConcurrencyLimit  # noqa: PLC0415
-        from ..models.deployment_filter_id import DeploymentFilterId  # noqa: PLC0415
-        from ..models.deployment_filter_name import DeploymentFilterName  # noqa: PLC0415
-        from ..models.deployment_filter_paused import DeploymentFilterPaused  # noqa: PLC0415
-        from ..models.deployment_filter_tags import DeploymentFilterTags  # noqa: PLC0415
-        from ..models.deployment_filter_work_queue_name import DeploymentFilterWorkQueueName  # noqa: PLC0415
-        from ..models.deployment_or_flow_name_filter import DeploymentOrFlowNameFilter  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -69,6 +52,7 @@ class DeploymentFilter:
             id = self.id.to_dict()
         else:
             id = self.id
+
         name: dict[str, Any] | None | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -76,6 +60,7 @@ class DeploymentFilter:
             name = self.name.to_dict()
         else:
             name = self.name
+
         flow_or_deployment_name: dict[str, Any] | None | Unset
         if isinstance(self.flow_or_deployment_name, Unset):
             flow_or_deployment_name = UNSET
@@ -83,6 +68,7 @@ class DeploymentFilter:
             flow_or_deployment_name = self.flow_or_deployment_name.to_dict()
         else:
             flow_or_deployment_name = self.flow_or_deployment_name
+
         paused: dict[str, Any] | None | Unset
         if isinstance(self.paused, Unset):
             paused = UNSET
@@ -90,6 +76,7 @@ class DeploymentFilter:
             paused = self.paused.to_dict()
         else:
             paused = self.paused
+
         tags: dict[str, Any] | None | Unset
         if isinstance(self.tags, Unset):
             tags = UNSET
@@ -97,6 +84,7 @@ class DeploymentFilter:
             tags = self.tags.to_dict()
         else:
             tags = self.tags
+
         work_queue_name: dict[str, Any] | None | Unset
         if isinstance(self.work_queue_name, Unset):
             work_queue_name = UNSET
@@ -104,6 +92,7 @@ class DeploymentFilter:
             work_queue_name = self.work_queue_name.to_dict()
         else:
             work_queue_name = self.work_queue_name
+
         concurrency_limit: dict[str, Any] | None | Unset
         if isinstance(self.concurrency_limit, Unset):
             concurrency_limit = UNSET
@@ -134,14 +123,6 @@ class DeploymentFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.deployment_filter_concurrency_limit import DeploymentFilterConcurrencyLimit  # noqa: PLC0415
-        from ..models.deployment_filter_id import DeploymentFilterId  # noqa: PLC0415
-        from ..models.deployment_filter_name import DeploymentFilterName  # noqa: PLC0415
-        from ..models.deployment_filter_paused import DeploymentFilterPaused  # noqa: PLC0415
-        from ..models.deployment_filter_tags import DeploymentFilterTags  # noqa: PLC0415
-        from ..models.deployment_filter_work_queue_name import DeploymentFilterWorkQueueName  # noqa: PLC0415
-        from ..models.deployment_or_flow_name_filter import DeploymentOrFlowNameFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -150,124 +131,68 @@ class DeploymentFilter:
         else:
             operator = Operator(_operator)
 
-        def _parse_id(data: object) -> DeploymentFilterId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                id_type_0 = DeploymentFilterId.from_dict(data)
+        _id = d.pop("id", UNSET)
+        id: DeploymentFilterId | None | Unset
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = DeploymentFilterId.from_dict(_id)
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentFilterId | None | Unset, data)
+            id = id_type_0
 
-        id = _parse_id(d.pop("id", UNSET))
+        _name = d.pop("name", UNSET)
+        name: DeploymentFilterName | None | Unset
+        if _name is None or isinstance(_name, Unset):
+            name = _name
+        else:
+            name_type_0 = DeploymentFilterName.from_dict(_name)
 
-        def _parse_name(data: object) -> DeploymentFilterName | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                name_type_0 = DeploymentFilterName.from_dict(data)
+            name = name_type_0
 
-                return name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentFilterName | None | Unset, data)
+        _flow_or_deployment_name = d.pop("flow_or_deployment_name", UNSET)
+        flow_or_deployment_name: DeploymentOrFlowNameFilter | None | Unset
+        if _flow_or_deployment_name is None or isinstance(_flow_or_deployment_name, Unset):
+            flow_or_deployment_name = _flow_or_deployment_name
+        else:
+            flow_or_deployment_name_type_0 = DeploymentOrFlowNameFilter.from_dict(_flow_or_deployment_name)
 
-        name = _parse_name(d.pop("name", UNSET))
+            flow_or_deployment_name = flow_or_deployment_name_type_0
 
-        def _parse_flow_or_deployment_name(data: object) -> DeploymentOrFlowNameFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                flow_or_deployment_name_type_0 = DeploymentOrFlowNameFilter.from_dict(data)
+        _paused = d.pop("paused", UNSET)
+        paused: DeploymentFilterPaused | None | Unset
+        if _paused is None or isinstance(_paused, Unset):
+            paused = _paused
+        else:
+            paused_type_0 = DeploymentFilterPaused.from_dict(_paused)
 
-                return flow_or_deployment_name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentOrFlowNameFilter | None | Unset, data)
+            paused = paused_type_0
 
-        flow_or_deployment_name = _parse_flow_or_deployment_name(d.pop("flow_or_deployment_name", UNSET))
+        _tags = d.pop("tags", UNSET)
+        tags: DeploymentFilterTags | None | Unset
+        if _tags is None or isinstance(_tags, Unset):
+            tags = _tags
+        else:
+            tags_type_0 = DeploymentFilterTags.from_dict(_tags)
 
-        def _parse_paused(data: object) -> DeploymentFilterPaused | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                paused_type_0 = DeploymentFilterPaused.from_dict(data)
+            tags = tags_type_0
 
-                return paused_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentFilterPaused | None | Unset, data)
+        _work_queue_name = d.pop("work_queue_name", UNSET)
+        work_queue_name: DeploymentFilterWorkQueueName | None | Unset
+        if _work_queue_name is None or isinstance(_work_queue_name, Unset):
+            work_queue_name = _work_queue_name
+        else:
+            work_queue_name_type_0 = DeploymentFilterWorkQueueName.from_dict(_work_queue_name)
 
-        paused = _parse_paused(d.pop("paused", UNSET))
+            work_queue_name = work_queue_name_type_0
 
-        def _parse_tags(data: object) -> DeploymentFilterTags | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                tags_type_0 = DeploymentFilterTags.from_dict(data)
+        _concurrency_limit = d.pop("concurrency_limit", UNSET)
+        concurrency_limit: DeploymentFilterConcurrencyLimit | None | Unset
+        if _concurrency_limit is None or isinstance(_concurrency_limit, Unset):
+            concurrency_limit = _concurrency_limit
+        else:
+            concurrency_limit_type_0 = DeploymentFilterConcurrencyLimit.from_dict(_concurrency_limit)
 
-                return tags_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentFilterTags | None | Unset, data)
-
-        tags = _parse_tags(d.pop("tags", UNSET))
-
-        def _parse_work_queue_name(data: object) -> DeploymentFilterWorkQueueName | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                work_queue_name_type_0 = DeploymentFilterWorkQueueName.from_dict(data)
-
-                return work_queue_name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentFilterWorkQueueName | None | Unset, data)
-
-        work_queue_name = _parse_work_queue_name(d.pop("work_queue_name", UNSET))
-
-        def _parse_concurrency_limit(data: object) -> DeploymentFilterConcurrencyLimit | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                concurrency_limit_type_0 = DeploymentFilterConcurrencyLimit.from_dict(data)
-
-                return concurrency_limit_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentFilterConcurrencyLimit | None | Unset, data)
-
-        concurrency_limit = _parse_concurrency_limit(d.pop("concurrency_limit", UNSET))
+            concurrency_limit = concurrency_limit_type_0
 
         deployment_filter = cls(
             operator=operator,
@@ -280,3 +205,13 @@ class DeploymentFilter:
             concurrency_limit=concurrency_limit,
         )
         return deployment_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.deployment_filter_concurrency_limit import DeploymentFilterConcurrencyLimit  # noqa: E402
+from ..models.deployment_filter_id import DeploymentFilterId  # noqa: E402
+from ..models.deployment_filter_name import DeploymentFilterName  # noqa: E402
+from ..models.deployment_filter_paused import DeploymentFilterPaused  # noqa: E402
+from ..models.deployment_filter_tags import DeploymentFilterTags  # noqa: E402
+from ..models.deployment_filter_work_queue_name import DeploymentFilterWorkQueueName  # noqa: E402
+from ..models.deployment_or_flow_name_filter import DeploymentOrFlowNameFilter  # noqa: E402

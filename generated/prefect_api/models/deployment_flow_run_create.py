@@ -2,20 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.deployment_flow_run_create_context import DeploymentFlowRunCreateContext
-    from ..models.deployment_flow_run_create_job_variables_type_0 import DeploymentFlowRunCreateJobVariablesType0
-    from ..models.deployment_flow_run_create_labels_type_0 import DeploymentFlowRunCreateLabelsType0
-    from ..models.deployment_flow_run_create_parameters import DeploymentFlowRunCreateParameters
-    from ..models.flow_run_policy import FlowRunPolicy
-    from ..models.state_create import StateCreate
 
 T = TypeVar("T", bound="DeploymentFlowRunCreate")
 
@@ -58,10 +50,6 @@ class DeploymentFlowRunCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.deployment_flow_run_create_job_variables_type_0 import DeploymentFlowRunCreateJobVariablesType0  # noqa: PLC0415
-        from ..models.deployment_flow_run_create_labels_type_0 import DeploymentFlowRunCreateLabelsType0  # noqa: PLC0415
-        from ..models.state_create import StateCreate  # noqa: PLC0415
-
         state: dict[str, Any] | None | Unset
         if isinstance(self.state, Unset):
             state = UNSET
@@ -69,6 +57,7 @@ class DeploymentFlowRunCreate:
             state = self.state.to_dict()
         else:
             state = self.state
+
         name = self.name
         parameters: dict[str, Any] | Unset = UNSET
         if not isinstance(self.parameters, Unset):
@@ -78,6 +67,7 @@ class DeploymentFlowRunCreate:
             enforce_parameter_schema = UNSET
         else:
             enforce_parameter_schema = self.enforce_parameter_schema
+
         context: dict[str, Any] | Unset = UNSET
         if not isinstance(self.context, Unset):
             context = self.context.to_dict()
@@ -88,6 +78,7 @@ class DeploymentFlowRunCreate:
             infrastructure_document_id = str(self.infrastructure_document_id)
         else:
             infrastructure_document_id = self.infrastructure_document_id
+
         empirical_policy: dict[str, Any] | Unset = UNSET
         if not isinstance(self.empirical_policy, Unset):
             empirical_policy = self.empirical_policy.to_dict()
@@ -100,6 +91,7 @@ class DeploymentFlowRunCreate:
             idempotency_key = UNSET
         else:
             idempotency_key = self.idempotency_key
+
         labels: dict[str, Any] | None | Unset
         if isinstance(self.labels, Unset):
             labels = UNSET
@@ -107,6 +99,7 @@ class DeploymentFlowRunCreate:
             labels = self.labels.to_dict()
         else:
             labels = self.labels
+
         parent_task_run_id: None | str | Unset
         if isinstance(self.parent_task_run_id, Unset):
             parent_task_run_id = UNSET
@@ -114,11 +107,13 @@ class DeploymentFlowRunCreate:
             parent_task_run_id = str(self.parent_task_run_id)
         else:
             parent_task_run_id = self.parent_task_run_id
+
         work_queue_name: None | str | Unset
         if isinstance(self.work_queue_name, Unset):
             work_queue_name = UNSET
         else:
             work_queue_name = self.work_queue_name
+
         job_variables: dict[str, Any] | None | Unset
         if isinstance(self.job_variables, Unset):
             job_variables = UNSET
@@ -159,31 +154,15 @@ class DeploymentFlowRunCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.deployment_flow_run_create_context import DeploymentFlowRunCreateContext  # noqa: PLC0415
-        from ..models.deployment_flow_run_create_job_variables_type_0 import DeploymentFlowRunCreateJobVariablesType0  # noqa: PLC0415
-        from ..models.deployment_flow_run_create_labels_type_0 import DeploymentFlowRunCreateLabelsType0  # noqa: PLC0415
-        from ..models.deployment_flow_run_create_parameters import DeploymentFlowRunCreateParameters  # noqa: PLC0415
-        from ..models.flow_run_policy import FlowRunPolicy  # noqa: PLC0415
-        from ..models.state_create import StateCreate  # noqa: PLC0415
-
         d = dict(src_dict)
+        _state = d.pop("state", UNSET)
+        state: None | StateCreate | Unset
+        if _state is None or isinstance(_state, Unset):
+            state = _state
+        else:
+            state_type_0 = StateCreate.from_dict(_state)
 
-        def _parse_state(data: object) -> None | StateCreate | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                state_type_0 = StateCreate.from_dict(data)
-
-                return state_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | StateCreate | Unset, data)
-
-        state = _parse_state(d.pop("state", UNSET))
+            state = state_type_0
 
         name = d.pop("name", UNSET)
         _parameters = d.pop("parameters", UNSET)
@@ -193,14 +172,7 @@ class DeploymentFlowRunCreate:
         else:
             parameters = DeploymentFlowRunCreateParameters.from_dict(_parameters)
 
-        def _parse_enforce_parameter_schema(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        enforce_parameter_schema = _parse_enforce_parameter_schema(d.pop("enforce_parameter_schema", UNSET))
+        enforce_parameter_schema: bool | None | Unset = d.pop("enforce_parameter_schema", UNSET)
 
         _context = d.pop("context", UNSET)
         context: DeploymentFlowRunCreateContext | Unset
@@ -209,22 +181,14 @@ class DeploymentFlowRunCreate:
         else:
             context = DeploymentFlowRunCreateContext.from_dict(_context)
 
-        def _parse_infrastructure_document_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                infrastructure_document_id_type_0 = UUID(data)
+        _infrastructure_document_id = d.pop("infrastructure_document_id", UNSET)
+        infrastructure_document_id: None | Unset | UUID
+        if _infrastructure_document_id is None or isinstance(_infrastructure_document_id, Unset):
+            infrastructure_document_id = _infrastructure_document_id
+        else:
+            infrastructure_document_id_type_0 = UUID(_infrastructure_document_id)
 
-                return infrastructure_document_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        infrastructure_document_id = _parse_infrastructure_document_id(d.pop("infrastructure_document_id", UNSET))
+            infrastructure_document_id = infrastructure_document_id_type_0
 
         _empirical_policy = d.pop("empirical_policy", UNSET)
         empirical_policy: FlowRunPolicy | Unset
@@ -235,74 +199,36 @@ class DeploymentFlowRunCreate:
 
         tags = cast(list[str], d.pop("tags", UNSET))
 
-        def _parse_idempotency_key(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        idempotency_key: None | str | Unset = d.pop("idempotency_key", UNSET)
 
-        idempotency_key = _parse_idempotency_key(d.pop("idempotency_key", UNSET))
+        _labels = d.pop("labels", UNSET)
+        labels: DeploymentFlowRunCreateLabelsType0 | None | Unset
+        if _labels is None or isinstance(_labels, Unset):
+            labels = _labels
+        else:
+            labels_type_0 = DeploymentFlowRunCreateLabelsType0.from_dict(_labels)
 
-        def _parse_labels(data: object) -> DeploymentFlowRunCreateLabelsType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                labels_type_0 = DeploymentFlowRunCreateLabelsType0.from_dict(data)
+            labels = labels_type_0
 
-                return labels_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentFlowRunCreateLabelsType0 | None | Unset, data)
+        _parent_task_run_id = d.pop("parent_task_run_id", UNSET)
+        parent_task_run_id: None | Unset | UUID
+        if _parent_task_run_id is None or isinstance(_parent_task_run_id, Unset):
+            parent_task_run_id = _parent_task_run_id
+        else:
+            parent_task_run_id_type_0 = UUID(_parent_task_run_id)
 
-        labels = _parse_labels(d.pop("labels", UNSET))
+            parent_task_run_id = parent_task_run_id_type_0
 
-        def _parse_parent_task_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                parent_task_run_id_type_0 = UUID(data)
+        work_queue_name: None | str | Unset = d.pop("work_queue_name", UNSET)
 
-                return parent_task_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        _job_variables = d.pop("job_variables", UNSET)
+        job_variables: DeploymentFlowRunCreateJobVariablesType0 | None | Unset
+        if _job_variables is None or isinstance(_job_variables, Unset):
+            job_variables = _job_variables
+        else:
+            job_variables_type_0 = DeploymentFlowRunCreateJobVariablesType0.from_dict(_job_variables)
 
-        parent_task_run_id = _parse_parent_task_run_id(d.pop("parent_task_run_id", UNSET))
-
-        def _parse_work_queue_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        work_queue_name = _parse_work_queue_name(d.pop("work_queue_name", UNSET))
-
-        def _parse_job_variables(data: object) -> DeploymentFlowRunCreateJobVariablesType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                job_variables_type_0 = DeploymentFlowRunCreateJobVariablesType0.from_dict(data)
-
-                return job_variables_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentFlowRunCreateJobVariablesType0 | None | Unset, data)
-
-        job_variables = _parse_job_variables(d.pop("job_variables", UNSET))
+            job_variables = job_variables_type_0
 
         deployment_flow_run_create = cls(
             state=state,
@@ -320,3 +246,12 @@ class DeploymentFlowRunCreate:
             job_variables=job_variables,
         )
         return deployment_flow_run_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.deployment_flow_run_create_context import DeploymentFlowRunCreateContext  # noqa: E402
+from ..models.deployment_flow_run_create_job_variables_type_0 import DeploymentFlowRunCreateJobVariablesType0  # noqa: E402
+from ..models.deployment_flow_run_create_labels_type_0 import DeploymentFlowRunCreateLabelsType0  # noqa: E402
+from ..models.deployment_flow_run_create_parameters import DeploymentFlowRunCreateParameters  # noqa: E402
+from ..models.flow_run_policy import FlowRunPolicy  # noqa: E402
+from ..models.state_create import StateCreate  # noqa: E402

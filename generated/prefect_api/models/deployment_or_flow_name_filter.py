@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -24,7 +24,6 @@ class DeploymentOrFlowNameFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         like: None | str | Unset
         if isinstance(self.like, Unset):
             like = UNSET
@@ -39,17 +38,8 @@ class DeploymentOrFlowNameFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
-
-        def _parse_like(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        like = _parse_like(d.pop("like_", UNSET))
+        like: None | str | Unset = d.pop("like_", UNSET)
 
         deployment_or_flow_name_filter = cls(
             like=like,

@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.deployment_response import DeploymentResponse
 
 T = TypeVar("T", bound="DeploymentPaginationResponse")
 
@@ -32,7 +29,6 @@ class DeploymentPaginationResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         results = []
         for results_item_data in self.results:
             results_item = results_item_data.to_dict()
@@ -55,8 +51,6 @@ class DeploymentPaginationResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.deployment_response import DeploymentResponse  # noqa: PLC0415
-
         d = dict(src_dict)
         results = []
         _results = d.pop("results")
@@ -95,3 +89,7 @@ class DeploymentPaginationResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.deployment_response import DeploymentResponse  # noqa: E402

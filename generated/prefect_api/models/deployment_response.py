@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -11,20 +11,6 @@ from attrs import field as _attrs_field
 
 from ..models.deployment_status import DeploymentStatus
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.concurrency_options import ConcurrencyOptions
-    from ..models.created_by import CreatedBy
-    from ..models.deployment_response_job_variables import DeploymentResponseJobVariables
-    from ..models.deployment_response_labels import DeploymentResponseLabels
-    from ..models.deployment_response_parameter_openapi_schema_type_0 import (
-        DeploymentResponseParameterOpenapiSchemaType0,
-    )
-    from ..models.deployment_response_parameters import DeploymentResponseParameters
-    from ..models.deployment_response_pull_steps_type_0_item import DeploymentResponsePullStepsType0Item
-    from ..models.deployment_schedule import DeploymentSchedule
-    from ..models.global_concurrency_limit_response import GlobalConcurrencyLimitResponse
-    from ..models.updated_by import UpdatedBy
 
 T = TypeVar("T", bound="DeploymentResponse")
 
@@ -109,25 +95,19 @@ class DeploymentResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.concurrency_options import ConcurrencyOptions  # noqa: PLC0415
-        from ..models.created_by import CreatedBy  # noqa: PLC0415
-        from ..models.deployment_response_parameter_openapi_schema_type_0 import (
-            DeploymentResponseParameterOpenapiSchemaType0,  # noqa: PLC0415
-        )
-        from ..models.global_concurrency_limit_response import GlobalConcurrencyLimitResponse  # noqa: PLC0415
-        from ..models.updated_by import UpdatedBy  # noqa: PLC0415
-
         id = str(self.id)
         created: None | str
         if isinstance(self.created, datetime.datetime):
             created = self.created.isoformat()
         else:
             created = self.created
+
         updated: None | str
         if isinstance(self.updated, datetime.datetime):
             updated = self.updated.isoformat()
         else:
             updated = self.updated
+
         name = self.name
         flow_id = str(self.flow_id)
         version: None | str | Unset
@@ -135,11 +115,13 @@ class DeploymentResponse:
             version = UNSET
         else:
             version = self.version
+
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
         else:
             description = self.description
+
         paused = self.paused
         schedules: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.schedules, Unset):
@@ -153,6 +135,7 @@ class DeploymentResponse:
             concurrency_limit = UNSET
         else:
             concurrency_limit = self.concurrency_limit
+
         global_concurrency_limit: dict[str, Any] | None | Unset
         if isinstance(self.global_concurrency_limit, Unset):
             global_concurrency_limit = UNSET
@@ -160,6 +143,7 @@ class DeploymentResponse:
             global_concurrency_limit = self.global_concurrency_limit.to_dict()
         else:
             global_concurrency_limit = self.global_concurrency_limit
+
         concurrency_options: dict[str, Any] | None | Unset
         if isinstance(self.concurrency_options, Unset):
             concurrency_options = UNSET
@@ -167,6 +151,7 @@ class DeploymentResponse:
             concurrency_options = self.concurrency_options.to_dict()
         else:
             concurrency_options = self.concurrency_options
+
         job_variables: dict[str, Any] | Unset = UNSET
         if not isinstance(self.job_variables, Unset):
             job_variables = self.job_variables.to_dict()
@@ -185,6 +170,7 @@ class DeploymentResponse:
             work_queue_name = UNSET
         else:
             work_queue_name = self.work_queue_name
+
         work_queue_id: None | str | Unset
         if isinstance(self.work_queue_id, Unset):
             work_queue_id = UNSET
@@ -192,6 +178,7 @@ class DeploymentResponse:
             work_queue_id = str(self.work_queue_id)
         else:
             work_queue_id = self.work_queue_id
+
         last_polled: None | str | Unset
         if isinstance(self.last_polled, Unset):
             last_polled = UNSET
@@ -199,6 +186,7 @@ class DeploymentResponse:
             last_polled = self.last_polled.isoformat()
         else:
             last_polled = self.last_polled
+
         parameter_openapi_schema: dict[str, Any] | None | Unset
         if isinstance(self.parameter_openapi_schema, Unset):
             parameter_openapi_schema = UNSET
@@ -206,11 +194,13 @@ class DeploymentResponse:
             parameter_openapi_schema = self.parameter_openapi_schema.to_dict()
         else:
             parameter_openapi_schema = self.parameter_openapi_schema
+
         path: None | str | Unset
         if isinstance(self.path, Unset):
             path = UNSET
         else:
             path = self.path
+
         pull_steps: list[dict[str, Any]] | None | Unset
         if isinstance(self.pull_steps, Unset):
             pull_steps = UNSET
@@ -222,11 +212,13 @@ class DeploymentResponse:
 
         else:
             pull_steps = self.pull_steps
+
         entrypoint: None | str | Unset
         if isinstance(self.entrypoint, Unset):
             entrypoint = UNSET
         else:
             entrypoint = self.entrypoint
+
         storage_document_id: None | str | Unset
         if isinstance(self.storage_document_id, Unset):
             storage_document_id = UNSET
@@ -234,6 +226,7 @@ class DeploymentResponse:
             storage_document_id = str(self.storage_document_id)
         else:
             storage_document_id = self.storage_document_id
+
         infrastructure_document_id: None | str | Unset
         if isinstance(self.infrastructure_document_id, Unset):
             infrastructure_document_id = UNSET
@@ -241,6 +234,7 @@ class DeploymentResponse:
             infrastructure_document_id = str(self.infrastructure_document_id)
         else:
             infrastructure_document_id = self.infrastructure_document_id
+
         created_by: dict[str, Any] | None | Unset
         if isinstance(self.created_by, Unset):
             created_by = UNSET
@@ -248,6 +242,7 @@ class DeploymentResponse:
             created_by = self.created_by.to_dict()
         else:
             created_by = self.created_by
+
         updated_by: dict[str, Any] | None | Unset
         if isinstance(self.updated_by, Unset):
             updated_by = UNSET
@@ -255,11 +250,13 @@ class DeploymentResponse:
             updated_by = self.updated_by.to_dict()
         else:
             updated_by = self.updated_by
+
         work_pool_name: None | str | Unset
         if isinstance(self.work_pool_name, Unset):
             work_pool_name = UNSET
         else:
             work_pool_name = self.work_pool_name
+
         status: None | str | Unset
         if isinstance(self.status, Unset):
             status = UNSET
@@ -267,6 +264,7 @@ class DeploymentResponse:
             status = self.status.value
         else:
             status = self.status
+
         enforce_parameter_schema = self.enforce_parameter_schema
 
         field_dict: dict[str, Any] = {}
@@ -331,72 +329,33 @@ class DeploymentResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.concurrency_options import ConcurrencyOptions  # noqa: PLC0415
-        from ..models.created_by import CreatedBy  # noqa: PLC0415
-        from ..models.deployment_response_job_variables import DeploymentResponseJobVariables  # noqa: PLC0415
-        from ..models.deployment_response_labels import DeploymentResponseLabels  # noqa: PLC0415
-        from ..models.deployment_response_parameter_openapi_schema_type_0 import (
-            DeploymentResponseParameterOpenapiSchemaType0,  # noqa: PLC0415
-        )
-        from ..models.deployment_response_parameters import DeploymentResponseParameters  # noqa: PLC0415
-        from ..models.deployment_response_pull_steps_type_0_item import DeploymentResponsePullStepsType0Item  # noqa: PLC0415
-        from ..models.deployment_schedule import DeploymentSchedule  # noqa: PLC0415
-        from ..models.global_concurrency_limit_response import GlobalConcurrencyLimitResponse  # noqa: PLC0415
-        from ..models.updated_by import UpdatedBy  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
-        def _parse_created(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = parse_datetime(data)
+        _created = d.pop("created")
+        created: datetime.datetime | None
+        if _created is None:
+            created = _created
+        else:
+            created_type_0 = parse_datetime(_created)
 
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            created = created_type_0
 
-        created = _parse_created(d.pop("created"))
+        _updated = d.pop("updated")
+        updated: datetime.datetime | None
+        if _updated is None:
+            updated = _updated
+        else:
+            updated_type_0 = parse_datetime(_updated)
 
-        def _parse_updated(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = parse_datetime(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        updated = _parse_updated(d.pop("updated"))
+            updated = updated_type_0
 
         name = d.pop("name")
         flow_id = UUID(d.pop("flow_id"))
 
-        def _parse_version(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        version: None | str | Unset = d.pop("version", UNSET)
 
-        version = _parse_version(d.pop("version", UNSET))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
+        description: None | str | Unset = d.pop("description", UNSET)
 
         paused = d.pop("paused", UNSET)
         _schedules = d.pop("schedules", UNSET)
@@ -408,48 +367,25 @@ class DeploymentResponse:
 
                 schedules.append(schedules_item)
 
-        def _parse_concurrency_limit(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
 
-        concurrency_limit = _parse_concurrency_limit(d.pop("concurrency_limit", UNSET))
+        _global_concurrency_limit = d.pop("global_concurrency_limit", UNSET)
+        global_concurrency_limit: GlobalConcurrencyLimitResponse | None | Unset
+        if _global_concurrency_limit is None or isinstance(_global_concurrency_limit, Unset):
+            global_concurrency_limit = _global_concurrency_limit
+        else:
+            global_concurrency_limit_type_0 = GlobalConcurrencyLimitResponse.from_dict(_global_concurrency_limit)
 
-        def _parse_global_concurrency_limit(data: object) -> GlobalConcurrencyLimitResponse | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                global_concurrency_limit_type_0 = GlobalConcurrencyLimitResponse.from_dict(data)
+            global_concurrency_limit = global_concurrency_limit_type_0
 
-                return global_concurrency_limit_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(GlobalConcurrencyLimitResponse | None | Unset, data)
+        _concurrency_options = d.pop("concurrency_options", UNSET)
+        concurrency_options: ConcurrencyOptions | None | Unset
+        if _concurrency_options is None or isinstance(_concurrency_options, Unset):
+            concurrency_options = _concurrency_options
+        else:
+            concurrency_options_type_0 = ConcurrencyOptions.from_dict(_concurrency_options)
 
-        global_concurrency_limit = _parse_global_concurrency_limit(d.pop("global_concurrency_limit", UNSET))
-
-        def _parse_concurrency_options(data: object) -> ConcurrencyOptions | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                concurrency_options_type_0 = ConcurrencyOptions.from_dict(data)
-
-                return concurrency_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ConcurrencyOptions | None | Unset, data)
-
-        concurrency_options = _parse_concurrency_options(d.pop("concurrency_options", UNSET))
+            concurrency_options = concurrency_options_type_0
 
         _job_variables = d.pop("job_variables", UNSET)
         job_variables: DeploymentResponseJobVariables | Unset
@@ -474,201 +410,101 @@ class DeploymentResponse:
         else:
             labels = DeploymentResponseLabels.from_dict(_labels)
 
-        def _parse_work_queue_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        work_queue_name: None | str | Unset = d.pop("work_queue_name", UNSET)
 
-        work_queue_name = _parse_work_queue_name(d.pop("work_queue_name", UNSET))
+        _work_queue_id = d.pop("work_queue_id", UNSET)
+        work_queue_id: None | Unset | UUID
+        if _work_queue_id is None or isinstance(_work_queue_id, Unset):
+            work_queue_id = _work_queue_id
+        else:
+            work_queue_id_type_0 = UUID(_work_queue_id)
 
-        def _parse_work_queue_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                work_queue_id_type_0 = UUID(data)
+            work_queue_id = work_queue_id_type_0
 
-                return work_queue_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        _last_polled = d.pop("last_polled", UNSET)
+        last_polled: datetime.datetime | None | Unset
+        if _last_polled is None or isinstance(_last_polled, Unset):
+            last_polled = _last_polled
+        else:
+            last_polled_type_0 = parse_datetime(_last_polled)
 
-        work_queue_id = _parse_work_queue_id(d.pop("work_queue_id", UNSET))
+            last_polled = last_polled_type_0
 
-        def _parse_last_polled(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                last_polled_type_0 = parse_datetime(data)
+        _parameter_openapi_schema = d.pop("parameter_openapi_schema", UNSET)
+        parameter_openapi_schema: DeploymentResponseParameterOpenapiSchemaType0 | None | Unset
+        if _parameter_openapi_schema is None or isinstance(_parameter_openapi_schema, Unset):
+            parameter_openapi_schema = _parameter_openapi_schema
+        else:
+            parameter_openapi_schema_type_0 = DeploymentResponseParameterOpenapiSchemaType0.from_dict(
+                _parameter_openapi_schema
+            )
 
-                return last_polled_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+            parameter_openapi_schema = parameter_openapi_schema_type_0
 
-        last_polled = _parse_last_polled(d.pop("last_polled", UNSET))
+        path: None | str | Unset = d.pop("path", UNSET)
 
-        def _parse_parameter_openapi_schema(
-            data: object,
-        ) -> DeploymentResponseParameterOpenapiSchemaType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                parameter_openapi_schema_type_0 = DeploymentResponseParameterOpenapiSchemaType0.from_dict(data)
+        _pull_steps = d.pop("pull_steps", UNSET)
+        pull_steps: list[DeploymentResponsePullStepsType0Item] | None | Unset
+        if _pull_steps is None or isinstance(_pull_steps, Unset):
+            pull_steps = _pull_steps
+        else:
+            pull_steps_type_0 = []
+            _pull_steps_type_0 = _pull_steps
+            for pull_steps_type_0_item_data in _pull_steps_type_0:
+                pull_steps_type_0_item = DeploymentResponsePullStepsType0Item.from_dict(pull_steps_type_0_item_data)
 
-                return parameter_openapi_schema_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentResponseParameterOpenapiSchemaType0 | None | Unset, data)
+                pull_steps_type_0.append(pull_steps_type_0_item)
 
-        parameter_openapi_schema = _parse_parameter_openapi_schema(d.pop("parameter_openapi_schema", UNSET))
+            pull_steps = pull_steps_type_0
 
-        def _parse_path(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        entrypoint: None | str | Unset = d.pop("entrypoint", UNSET)
 
-        path = _parse_path(d.pop("path", UNSET))
+        _storage_document_id = d.pop("storage_document_id", UNSET)
+        storage_document_id: None | Unset | UUID
+        if _storage_document_id is None or isinstance(_storage_document_id, Unset):
+            storage_document_id = _storage_document_id
+        else:
+            storage_document_id_type_0 = UUID(_storage_document_id)
 
-        def _parse_pull_steps(data: object) -> list[DeploymentResponsePullStepsType0Item] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                pull_steps_type_0 = []
-                _pull_steps_type_0 = data
-                for pull_steps_type_0_item_data in _pull_steps_type_0:
-                    pull_steps_type_0_item = DeploymentResponsePullStepsType0Item.from_dict(pull_steps_type_0_item_data)
+            storage_document_id = storage_document_id_type_0
 
-                    pull_steps_type_0.append(pull_steps_type_0_item)
+        _infrastructure_document_id = d.pop("infrastructure_document_id", UNSET)
+        infrastructure_document_id: None | Unset | UUID
+        if _infrastructure_document_id is None or isinstance(_infrastructure_document_id, Unset):
+            infrastructure_document_id = _infrastructure_document_id
+        else:
+            infrastructure_document_id_type_0 = UUID(_infrastructure_document_id)
 
-                return pull_steps_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[DeploymentResponsePullStepsType0Item] | None | Unset, data)
+            infrastructure_document_id = infrastructure_document_id_type_0
 
-        pull_steps = _parse_pull_steps(d.pop("pull_steps", UNSET))
+        _created_by = d.pop("created_by", UNSET)
+        created_by: CreatedBy | None | Unset
+        if _created_by is None or isinstance(_created_by, Unset):
+            created_by = _created_by
+        else:
+            created_by_type_0 = CreatedBy.from_dict(_created_by)
 
-        def _parse_entrypoint(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            created_by = created_by_type_0
 
-        entrypoint = _parse_entrypoint(d.pop("entrypoint", UNSET))
+        _updated_by = d.pop("updated_by", UNSET)
+        updated_by: None | Unset | UpdatedBy
+        if _updated_by is None or isinstance(_updated_by, Unset):
+            updated_by = _updated_by
+        else:
+            updated_by_type_0 = UpdatedBy.from_dict(_updated_by)
 
-        def _parse_storage_document_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                storage_document_id_type_0 = UUID(data)
+            updated_by = updated_by_type_0
 
-                return storage_document_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        work_pool_name: None | str | Unset = d.pop("work_pool_name", UNSET)
 
-        storage_document_id = _parse_storage_document_id(d.pop("storage_document_id", UNSET))
+        _status = d.pop("status", UNSET)
+        status: DeploymentStatus | None | Unset
+        if _status is None or isinstance(_status, Unset):
+            status = _status
+        else:
+            status_type_0 = DeploymentStatus(_status)
 
-        def _parse_infrastructure_document_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                infrastructure_document_id_type_0 = UUID(data)
-
-                return infrastructure_document_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        infrastructure_document_id = _parse_infrastructure_document_id(d.pop("infrastructure_document_id", UNSET))
-
-        def _parse_created_by(data: object) -> CreatedBy | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                created_by_type_0 = CreatedBy.from_dict(data)
-
-                return created_by_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreatedBy | None | Unset, data)
-
-        created_by = _parse_created_by(d.pop("created_by", UNSET))
-
-        def _parse_updated_by(data: object) -> None | Unset | UpdatedBy:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                updated_by_type_0 = UpdatedBy.from_dict(data)
-
-                return updated_by_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UpdatedBy, data)
-
-        updated_by = _parse_updated_by(d.pop("updated_by", UNSET))
-
-        def _parse_work_pool_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        work_pool_name = _parse_work_pool_name(d.pop("work_pool_name", UNSET))
-
-        def _parse_status(data: object) -> DeploymentStatus | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                status_type_0 = DeploymentStatus(data)
-
-                return status_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentStatus | None | Unset, data)
-
-        status = _parse_status(d.pop("status", UNSET))
+            status = status_type_0
 
         enforce_parameter_schema = d.pop("enforce_parameter_schema", UNSET)
         deployment_response = cls(
@@ -722,3 +558,16 @@ class DeploymentResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.concurrency_options import ConcurrencyOptions  # noqa: E402
+from ..models.created_by import CreatedBy  # noqa: E402
+from ..models.deployment_response_job_variables import DeploymentResponseJobVariables  # noqa: E402
+from ..models.deployment_response_labels import DeploymentResponseLabels  # noqa: E402
+from ..models.deployment_response_parameter_openapi_schema_type_0 import DeploymentResponseParameterOpenapiSchemaType0  # noqa: E402
+from ..models.deployment_response_parameters import DeploymentResponseParameters  # noqa: E402
+from ..models.deployment_response_pull_steps_type_0_item import DeploymentResponsePullStepsType0Item  # noqa: E402
+from ..models.deployment_schedule import DeploymentSchedule  # noqa: E402
+from ..models.global_concurrency_limit_response import GlobalConcurrencyLimitResponse  # noqa: E402
+from ..models.updated_by import UpdatedBy  # noqa: E402

@@ -3,19 +3,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.cron_schedule import CronSchedule
-    from ..models.deployment_schedule_parameters import DeploymentScheduleParameters
-    from ..models.interval_schedule_output import IntervalScheduleOutput
-    from ..models.r_rule_schedule import RRuleSchedule
 
 T = TypeVar("T", bound="DeploymentSchedule")
 
@@ -47,26 +41,25 @@ class DeploymentSchedule:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.cron_schedule import CronSchedule  # noqa: PLC0415
-        from ..models.interval_schedule_output import IntervalScheduleOutput  # noqa: PLC0415
-
         id = str(self.id)
         created: None | str
         if isinstance(self.created, datetime.datetime):
             created = self.created.isoformat()
         else:
             created = self.created
+
         updated: None | str
         if isinstance(self.updated, datetime.datetime):
             updated = self.updated.isoformat()
         else:
             updated = self.updated
+
         schedule: dict[str, Any]
         if isinstance(self.schedule, IntervalScheduleOutput):
             schedule = self.schedule.to_dict()
         elif isinstance(self.schedule, CronSchedule):
             schedule = self.schedule.to_dict()
-        else:
+        elif isinstance(self.schedule, RRuleSchedule):
             schedule = self.schedule.to_dict()
 
         deployment_id: None | str | Unset
@@ -76,12 +69,14 @@ class DeploymentSchedule:
             deployment_id = str(self.deployment_id)
         else:
             deployment_id = self.deployment_id
+
         active = self.active
         max_scheduled_runs: int | None | Unset
         if isinstance(self.max_scheduled_runs, Unset):
             max_scheduled_runs = UNSET
         else:
             max_scheduled_runs = self.max_scheduled_runs
+
         parameters: dict[str, Any] | Unset = UNSET
         if not isinstance(self.parameters, Unset):
             parameters = self.parameters.to_dict()
@@ -112,96 +107,67 @@ class DeploymentSchedule:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.cron_schedule import CronSchedule  # noqa: PLC0415
-        from ..models.deployment_schedule_parameters import DeploymentScheduleParameters  # noqa: PLC0415
-        from ..models.interval_schedule_output import IntervalScheduleOutput  # noqa: PLC0415
-        from ..models.r_rule_schedule import RRuleSchedule  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
-        def _parse_created(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = parse_datetime(data)
+        _created = d.pop("created")
+        created: datetime.datetime | None
+        if _created is None:
+            created = _created
+        else:
+            created_type_0 = parse_datetime(_created)
 
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            created = created_type_0
 
-        created = _parse_created(d.pop("created"))
+        _updated = d.pop("updated")
+        updated: datetime.datetime | None
+        if _updated is None:
+            updated = _updated
+        else:
+            updated_type_0 = parse_datetime(_updated)
 
-        def _parse_updated(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = parse_datetime(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        updated = _parse_updated(d.pop("updated"))
+            updated = updated_type_0
 
         def _parse_schedule(data: object) -> CronSchedule | IntervalScheduleOutput | RRuleSchedule:
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 schedule_type_0 = IntervalScheduleOutput.from_dict(data)
 
                 return schedule_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 schedule_type_1 = CronSchedule.from_dict(data)
 
                 return schedule_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            schedule_type_2 = RRuleSchedule.from_dict(data)
+                pass  # not this type: try the next
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError
+                schedule_type_2 = RRuleSchedule.from_dict(data)
 
-            return schedule_type_2
+                return schedule_type_2
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass  # not this type: try the next
+            return cast(CronSchedule | IntervalScheduleOutput | RRuleSchedule, data)
 
         schedule = _parse_schedule(d.pop("schedule"))
 
-        def _parse_deployment_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                deployment_id_type_0 = UUID(data)
+        _deployment_id = d.pop("deployment_id", UNSET)
+        deployment_id: None | Unset | UUID
+        if _deployment_id is None or isinstance(_deployment_id, Unset):
+            deployment_id = _deployment_id
+        else:
+            deployment_id_type_0 = UUID(_deployment_id)
 
-                return deployment_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        deployment_id = _parse_deployment_id(d.pop("deployment_id", UNSET))
+            deployment_id = deployment_id_type_0
 
         active = d.pop("active", UNSET)
-
-        def _parse_max_scheduled_runs(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        max_scheduled_runs = _parse_max_scheduled_runs(d.pop("max_scheduled_runs", UNSET))
+        max_scheduled_runs: int | None | Unset = d.pop("max_scheduled_runs", UNSET)
 
         _parameters = d.pop("parameters", UNSET)
         parameters: DeploymentScheduleParameters | Unset
@@ -210,14 +176,7 @@ class DeploymentSchedule:
         else:
             parameters = DeploymentScheduleParameters.from_dict(_parameters)
 
-        def _parse_slug(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        slug = _parse_slug(d.pop("slug", UNSET))
+        slug: None | str | Unset = d.pop("slug", UNSET)
 
         deployment_schedule = cls(
             id=id,
@@ -249,3 +208,10 @@ class DeploymentSchedule:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.cron_schedule import CronSchedule  # noqa: E402
+from ..models.deployment_schedule_parameters import DeploymentScheduleParameters  # noqa: E402
+from ..models.interval_schedule_output import IntervalScheduleOutput  # noqa: E402
+from ..models.r_rule_schedule import RRuleSchedule  # noqa: E402

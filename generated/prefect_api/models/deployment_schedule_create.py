@@ -2,17 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.cron_schedule import CronSchedule
-    from ..models.deployment_schedule_create_parameters import DeploymentScheduleCreateParameters
-    from ..models.interval_schedule_input import IntervalScheduleInput
-    from ..models.r_rule_schedule import RRuleSchedule
 
 T = TypeVar("T", bound="DeploymentScheduleCreate")
 
@@ -38,15 +32,12 @@ class DeploymentScheduleCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.cron_schedule import CronSchedule  # noqa: PLC0415
-        from ..models.interval_schedule_input import IntervalScheduleInput  # noqa: PLC0415
-
         schedule: dict[str, Any]
         if isinstance(self.schedule, IntervalScheduleInput):
             schedule = self.schedule.to_dict()
         elif isinstance(self.schedule, CronSchedule):
             schedule = self.schedule.to_dict()
-        else:
+        elif isinstance(self.schedule, RRuleSchedule):
             schedule = self.schedule.to_dict()
 
         active = self.active
@@ -55,6 +46,7 @@ class DeploymentScheduleCreate:
             max_scheduled_runs = UNSET
         else:
             max_scheduled_runs = self.max_scheduled_runs
+
         parameters: dict[str, Any] | Unset = UNSET
         if not isinstance(self.parameters, Unset):
             parameters = self.parameters.to_dict()
@@ -63,6 +55,7 @@ class DeploymentScheduleCreate:
             slug = UNSET
         else:
             slug = self.slug
+
         replaces: None | str | Unset
         if isinstance(self.replaces, Unset):
             replaces = UNSET
@@ -86,48 +79,39 @@ class DeploymentScheduleCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.cron_schedule import CronSchedule  # noqa: PLC0415
-        from ..models.deployment_schedule_create_parameters import DeploymentScheduleCreateParameters  # noqa: PLC0415
-        from ..models.interval_schedule_input import IntervalScheduleInput  # noqa: PLC0415
-        from ..models.r_rule_schedule import RRuleSchedule  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_schedule(data: object) -> CronSchedule | IntervalScheduleInput | RRuleSchedule:
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 schedule_type_0 = IntervalScheduleInput.from_dict(data)
 
                 return schedule_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 schedule_type_1 = CronSchedule.from_dict(data)
 
                 return schedule_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            schedule_type_2 = RRuleSchedule.from_dict(data)
+                pass  # not this type: try the next
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError
+                schedule_type_2 = RRuleSchedule.from_dict(data)
 
-            return schedule_type_2
+                return schedule_type_2
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass  # not this type: try the next
+            return cast(CronSchedule | IntervalScheduleInput | RRuleSchedule, data)
 
         schedule = _parse_schedule(d.pop("schedule"))
 
         active = d.pop("active", UNSET)
-
-        def _parse_max_scheduled_runs(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        max_scheduled_runs = _parse_max_scheduled_runs(d.pop("max_scheduled_runs", UNSET))
+        max_scheduled_runs: int | None | Unset = d.pop("max_scheduled_runs", UNSET)
 
         _parameters = d.pop("parameters", UNSET)
         parameters: DeploymentScheduleCreateParameters | Unset
@@ -136,23 +120,9 @@ class DeploymentScheduleCreate:
         else:
             parameters = DeploymentScheduleCreateParameters.from_dict(_parameters)
 
-        def _parse_slug(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        slug: None | str | Unset = d.pop("slug", UNSET)
 
-        slug = _parse_slug(d.pop("slug", UNSET))
-
-        def _parse_replaces(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        replaces = _parse_replaces(d.pop("replaces", UNSET))
+        replaces: None | str | Unset = d.pop("replaces", UNSET)
 
         deployment_schedule_create = cls(
             schedule=schedule,
@@ -163,3 +133,10 @@ class DeploymentScheduleCreate:
             replaces=replaces,
         )
         return deployment_schedule_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.cron_schedule import CronSchedule  # noqa: E402
+from ..models.deployment_schedule_create_parameters import DeploymentScheduleCreateParameters  # noqa: E402
+from ..models.interval_schedule_input import IntervalScheduleInput  # noqa: E402
+from ..models.r_rule_schedule import RRuleSchedule  # noqa: E402

@@ -2,17 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.cron_schedule import CronSchedule
-    from ..models.deployment_schedule_update_parameters import DeploymentScheduleUpdateParameters
-    from ..models.interval_schedule_input import IntervalScheduleInput
-    from ..models.r_rule_schedule import RRuleSchedule
 
 T = TypeVar("T", bound="DeploymentScheduleUpdate")
 
@@ -38,15 +32,12 @@ class DeploymentScheduleUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.cron_schedule import CronSchedule  # noqa: PLC0415
-        from ..models.interval_schedule_input import IntervalScheduleInput  # noqa: PLC0415
-        from ..models.r_rule_schedule import RRuleSchedule  # noqa: PLC0415
-
         active: bool | None | Unset
         if isinstance(self.active, Unset):
             active = UNSET
         else:
             active = self.active
+
         schedule: dict[str, Any] | None | Unset
         if isinstance(self.schedule, Unset):
             schedule = UNSET
@@ -58,11 +49,13 @@ class DeploymentScheduleUpdate:
             schedule = self.schedule.to_dict()
         else:
             schedule = self.schedule
+
         max_scheduled_runs: int | None | Unset
         if isinstance(self.max_scheduled_runs, Unset):
             max_scheduled_runs = UNSET
         else:
             max_scheduled_runs = self.max_scheduled_runs
+
         parameters: dict[str, Any] | Unset = UNSET
         if not isinstance(self.parameters, Unset):
             parameters = self.parameters.to_dict()
@@ -71,6 +64,7 @@ class DeploymentScheduleUpdate:
             slug = UNSET
         else:
             slug = self.slug
+
         replaces: None | str | Unset
         if isinstance(self.replaces, Unset):
             replaces = UNSET
@@ -95,21 +89,8 @@ class DeploymentScheduleUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.cron_schedule import CronSchedule  # noqa: PLC0415
-        from ..models.deployment_schedule_update_parameters import DeploymentScheduleUpdateParameters  # noqa: PLC0415
-        from ..models.interval_schedule_input import IntervalScheduleInput  # noqa: PLC0415
-        from ..models.r_rule_schedule import RRuleSchedule  # noqa: PLC0415
-
         d = dict(src_dict)
-
-        def _parse_active(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        active = _parse_active(d.pop("active", UNSET))
+        active: bool | None | Unset = d.pop("active", UNSET)
 
         def _parse_schedule(data: object) -> CronSchedule | IntervalScheduleInput | None | RRuleSchedule | Unset:
             if data is None:
@@ -118,40 +99,33 @@ class DeploymentScheduleUpdate:
                 return data
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 schedule_type_0 = IntervalScheduleInput.from_dict(data)
 
                 return schedule_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 schedule_type_1 = CronSchedule.from_dict(data)
 
                 return schedule_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 schedule_type_2 = RRuleSchedule.from_dict(data)
 
                 return schedule_type_2
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(CronSchedule | IntervalScheduleInput | None | RRuleSchedule | Unset, data)
 
         schedule = _parse_schedule(d.pop("schedule", UNSET))
 
-        def _parse_max_scheduled_runs(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        max_scheduled_runs = _parse_max_scheduled_runs(d.pop("max_scheduled_runs", UNSET))
+        max_scheduled_runs: int | None | Unset = d.pop("max_scheduled_runs", UNSET)
 
         _parameters = d.pop("parameters", UNSET)
         parameters: DeploymentScheduleUpdateParameters | Unset
@@ -160,23 +134,9 @@ class DeploymentScheduleUpdate:
         else:
             parameters = DeploymentScheduleUpdateParameters.from_dict(_parameters)
 
-        def _parse_slug(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        slug: None | str | Unset = d.pop("slug", UNSET)
 
-        slug = _parse_slug(d.pop("slug", UNSET))
-
-        def _parse_replaces(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        replaces = _parse_replaces(d.pop("replaces", UNSET))
+        replaces: None | str | Unset = d.pop("replaces", UNSET)
 
         deployment_schedule_update = cls(
             active=active,
@@ -187,3 +147,10 @@ class DeploymentScheduleUpdate:
             replaces=replaces,
         )
         return deployment_schedule_update
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.cron_schedule import CronSchedule  # noqa: E402
+from ..models.deployment_schedule_update_parameters import DeploymentScheduleUpdateParameters  # noqa: E402
+from ..models.interval_schedule_input import IntervalScheduleInput  # noqa: E402
+from ..models.r_rule_schedule import RRuleSchedule  # noqa: E402

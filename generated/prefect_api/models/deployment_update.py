@@ -2,21 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.concurrency_options import ConcurrencyOptions
-    from ..models.deployment_schedule_update import DeploymentScheduleUpdate
-    from ..models.deployment_update_job_variables_type_0 import DeploymentUpdateJobVariablesType0
-    from ..models.deployment_update_parameter_openapi_schema_type_0 import DeploymentUpdateParameterOpenapiSchemaType0
-    from ..models.deployment_update_parameters_type_0 import DeploymentUpdateParametersType0
-    from ..models.deployment_update_pull_steps_type_0_item import DeploymentUpdatePullStepsType0Item
-    from ..models.version_info import VersionInfo
 
 T = TypeVar("T", bound="DeploymentUpdate")
 
@@ -76,24 +67,18 @@ class DeploymentUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.concurrency_options import ConcurrencyOptions  # noqa: PLC0415
-        from ..models.deployment_update_job_variables_type_0 import DeploymentUpdateJobVariablesType0  # noqa: PLC0415
-        from ..models.deployment_update_parameter_openapi_schema_type_0 import (
-            DeploymentUpdateParameterOpenapiSchemaType0,  # noqa: PLC0415
-        )
-        from ..models.deployment_update_parameters_type_0 import DeploymentUpdateParametersType0  # noqa: PLC0415
-        from ..models.version_info import VersionInfo  # noqa: PLC0415
-
         version: None | str | Unset
         if isinstance(self.version, Unset):
             version = UNSET
         else:
             version = self.version
+
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
         else:
             description = self.description
+
         paused = self.paused
         schedules: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.schedules, Unset):
@@ -107,6 +92,7 @@ class DeploymentUpdate:
             concurrency_limit = UNSET
         else:
             concurrency_limit = self.concurrency_limit
+
         concurrency_options: dict[str, Any] | None | Unset
         if isinstance(self.concurrency_options, Unset):
             concurrency_options = UNSET
@@ -114,6 +100,7 @@ class DeploymentUpdate:
             concurrency_options = self.concurrency_options.to_dict()
         else:
             concurrency_options = self.concurrency_options
+
         global_concurrency_limit_id: None | str | Unset
         if isinstance(self.global_concurrency_limit_id, Unset):
             global_concurrency_limit_id = UNSET
@@ -121,6 +108,7 @@ class DeploymentUpdate:
             global_concurrency_limit_id = str(self.global_concurrency_limit_id)
         else:
             global_concurrency_limit_id = self.global_concurrency_limit_id
+
         parameters: dict[str, Any] | None | Unset
         if isinstance(self.parameters, Unset):
             parameters = UNSET
@@ -128,6 +116,7 @@ class DeploymentUpdate:
             parameters = self.parameters.to_dict()
         else:
             parameters = self.parameters
+
         parameter_openapi_schema: dict[str, Any] | None | Unset
         if isinstance(self.parameter_openapi_schema, Unset):
             parameter_openapi_schema = UNSET
@@ -135,6 +124,7 @@ class DeploymentUpdate:
             parameter_openapi_schema = self.parameter_openapi_schema.to_dict()
         else:
             parameter_openapi_schema = self.parameter_openapi_schema
+
         tags: list[str] | Unset = UNSET
         if not isinstance(self.tags, Unset):
             tags = self.tags
@@ -144,16 +134,19 @@ class DeploymentUpdate:
             work_queue_name = UNSET
         else:
             work_queue_name = self.work_queue_name
+
         work_pool_name: None | str | Unset
         if isinstance(self.work_pool_name, Unset):
             work_pool_name = UNSET
         else:
             work_pool_name = self.work_pool_name
+
         path: None | str | Unset
         if isinstance(self.path, Unset):
             path = UNSET
         else:
             path = self.path
+
         job_variables: dict[str, Any] | None | Unset
         if isinstance(self.job_variables, Unset):
             job_variables = UNSET
@@ -161,6 +154,7 @@ class DeploymentUpdate:
             job_variables = self.job_variables.to_dict()
         else:
             job_variables = self.job_variables
+
         pull_steps: list[dict[str, Any]] | None | Unset
         if isinstance(self.pull_steps, Unset):
             pull_steps = UNSET
@@ -172,11 +166,13 @@ class DeploymentUpdate:
 
         else:
             pull_steps = self.pull_steps
+
         entrypoint: None | str | Unset
         if isinstance(self.entrypoint, Unset):
             entrypoint = UNSET
         else:
             entrypoint = self.entrypoint
+
         storage_document_id: None | str | Unset
         if isinstance(self.storage_document_id, Unset):
             storage_document_id = UNSET
@@ -184,6 +180,7 @@ class DeploymentUpdate:
             storage_document_id = str(self.storage_document_id)
         else:
             storage_document_id = self.storage_document_id
+
         infrastructure_document_id: None | str | Unset
         if isinstance(self.infrastructure_document_id, Unset):
             infrastructure_document_id = UNSET
@@ -191,11 +188,13 @@ class DeploymentUpdate:
             infrastructure_document_id = str(self.infrastructure_document_id)
         else:
             infrastructure_document_id = self.infrastructure_document_id
+
         enforce_parameter_schema: bool | None | Unset
         if isinstance(self.enforce_parameter_schema, Unset):
             enforce_parameter_schema = UNSET
         else:
             enforce_parameter_schema = self.enforce_parameter_schema
+
         version_info: dict[str, Any] | None | Unset
         if isinstance(self.version_info, Unset):
             version_info = UNSET
@@ -250,35 +249,10 @@ class DeploymentUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.concurrency_options import ConcurrencyOptions  # noqa: PLC0415
-        from ..models.deployment_schedule_update import DeploymentScheduleUpdate  # noqa: PLC0415
-        from ..models.deployment_update_job_variables_type_0 import DeploymentUpdateJobVariablesType0  # noqa: PLC0415
-        from ..models.deployment_update_parameter_openapi_schema_type_0 import (
-            DeploymentUpdateParameterOpenapiSchemaType0,  # noqa: PLC0415
-        )
-        from ..models.deployment_update_parameters_type_0 import DeploymentUpdateParametersType0  # noqa: PLC0415
-        from ..models.deployment_update_pull_steps_type_0_item import DeploymentUpdatePullStepsType0Item  # noqa: PLC0415
-        from ..models.version_info import VersionInfo  # noqa: PLC0415
-
         d = dict(src_dict)
+        version: None | str | Unset = d.pop("version", UNSET)
 
-        def _parse_version(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        version = _parse_version(d.pop("version", UNSET))
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
+        description: None | str | Unset = d.pop("description", UNSET)
 
         paused = d.pop("paused", UNSET)
         _schedules = d.pop("schedules", UNSET)
@@ -290,219 +264,107 @@ class DeploymentUpdate:
 
                 schedules.append(schedules_item)
 
-        def _parse_concurrency_limit(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
 
-        concurrency_limit = _parse_concurrency_limit(d.pop("concurrency_limit", UNSET))
+        _concurrency_options = d.pop("concurrency_options", UNSET)
+        concurrency_options: ConcurrencyOptions | None | Unset
+        if _concurrency_options is None or isinstance(_concurrency_options, Unset):
+            concurrency_options = _concurrency_options
+        else:
+            concurrency_options_type_0 = ConcurrencyOptions.from_dict(_concurrency_options)
 
-        def _parse_concurrency_options(data: object) -> ConcurrencyOptions | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                concurrency_options_type_0 = ConcurrencyOptions.from_dict(data)
+            concurrency_options = concurrency_options_type_0
 
-                return concurrency_options_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ConcurrencyOptions | None | Unset, data)
+        _global_concurrency_limit_id = d.pop("global_concurrency_limit_id", UNSET)
+        global_concurrency_limit_id: None | Unset | UUID
+        if _global_concurrency_limit_id is None or isinstance(_global_concurrency_limit_id, Unset):
+            global_concurrency_limit_id = _global_concurrency_limit_id
+        else:
+            global_concurrency_limit_id_type_0 = UUID(_global_concurrency_limit_id)
 
-        concurrency_options = _parse_concurrency_options(d.pop("concurrency_options", UNSET))
+            global_concurrency_limit_id = global_concurrency_limit_id_type_0
 
-        def _parse_global_concurrency_limit_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                global_concurrency_limit_id_type_0 = UUID(data)
+        _parameters = d.pop("parameters", UNSET)
+        parameters: DeploymentUpdateParametersType0 | None | Unset
+        if _parameters is None or isinstance(_parameters, Unset):
+            parameters = _parameters
+        else:
+            parameters_type_0 = DeploymentUpdateParametersType0.from_dict(_parameters)
 
-                return global_concurrency_limit_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+            parameters = parameters_type_0
 
-        global_concurrency_limit_id = _parse_global_concurrency_limit_id(d.pop("global_concurrency_limit_id", UNSET))
+        _parameter_openapi_schema = d.pop("parameter_openapi_schema", UNSET)
+        parameter_openapi_schema: DeploymentUpdateParameterOpenapiSchemaType0 | None | Unset
+        if _parameter_openapi_schema is None or isinstance(_parameter_openapi_schema, Unset):
+            parameter_openapi_schema = _parameter_openapi_schema
+        else:
+            parameter_openapi_schema_type_0 = DeploymentUpdateParameterOpenapiSchemaType0.from_dict(
+                _parameter_openapi_schema
+            )
 
-        def _parse_parameters(data: object) -> DeploymentUpdateParametersType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                parameters_type_0 = DeploymentUpdateParametersType0.from_dict(data)
-
-                return parameters_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentUpdateParametersType0 | None | Unset, data)
-
-        parameters = _parse_parameters(d.pop("parameters", UNSET))
-
-        def _parse_parameter_openapi_schema(data: object) -> DeploymentUpdateParameterOpenapiSchemaType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                parameter_openapi_schema_type_0 = DeploymentUpdateParameterOpenapiSchemaType0.from_dict(data)
-
-                return parameter_openapi_schema_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentUpdateParameterOpenapiSchemaType0 | None | Unset, data)
-
-        parameter_openapi_schema = _parse_parameter_openapi_schema(d.pop("parameter_openapi_schema", UNSET))
+            parameter_openapi_schema = parameter_openapi_schema_type_0
 
         tags = cast(list[str], d.pop("tags", UNSET))
 
-        def _parse_work_queue_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        work_queue_name: None | str | Unset = d.pop("work_queue_name", UNSET)
 
-        work_queue_name = _parse_work_queue_name(d.pop("work_queue_name", UNSET))
+        work_pool_name: None | str | Unset = d.pop("work_pool_name", UNSET)
 
-        def _parse_work_pool_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        path: None | str | Unset = d.pop("path", UNSET)
 
-        work_pool_name = _parse_work_pool_name(d.pop("work_pool_name", UNSET))
+        _job_variables = d.pop("job_variables", UNSET)
+        job_variables: DeploymentUpdateJobVariablesType0 | None | Unset
+        if _job_variables is None or isinstance(_job_variables, Unset):
+            job_variables = _job_variables
+        else:
+            job_variables_type_0 = DeploymentUpdateJobVariablesType0.from_dict(_job_variables)
 
-        def _parse_path(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            job_variables = job_variables_type_0
 
-        path = _parse_path(d.pop("path", UNSET))
+        _pull_steps = d.pop("pull_steps", UNSET)
+        pull_steps: list[DeploymentUpdatePullStepsType0Item] | None | Unset
+        if _pull_steps is None or isinstance(_pull_steps, Unset):
+            pull_steps = _pull_steps
+        else:
+            pull_steps_type_0 = []
+            _pull_steps_type_0 = _pull_steps
+            for pull_steps_type_0_item_data in _pull_steps_type_0:
+                pull_steps_type_0_item = DeploymentUpdatePullStepsType0Item.from_dict(pull_steps_type_0_item_data)
 
-        def _parse_job_variables(data: object) -> DeploymentUpdateJobVariablesType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                job_variables_type_0 = DeploymentUpdateJobVariablesType0.from_dict(data)
+                pull_steps_type_0.append(pull_steps_type_0_item)
 
-                return job_variables_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentUpdateJobVariablesType0 | None | Unset, data)
+            pull_steps = pull_steps_type_0
 
-        job_variables = _parse_job_variables(d.pop("job_variables", UNSET))
+        entrypoint: None | str | Unset = d.pop("entrypoint", UNSET)
 
-        def _parse_pull_steps(data: object) -> list[DeploymentUpdatePullStepsType0Item] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                pull_steps_type_0 = []
-                _pull_steps_type_0 = data
-                for pull_steps_type_0_item_data in _pull_steps_type_0:
-                    pull_steps_type_0_item = DeploymentUpdatePullStepsType0Item.from_dict(pull_steps_type_0_item_data)
+        _storage_document_id = d.pop("storage_document_id", UNSET)
+        storage_document_id: None | Unset | UUID
+        if _storage_document_id is None or isinstance(_storage_document_id, Unset):
+            storage_document_id = _storage_document_id
+        else:
+            storage_document_id_type_0 = UUID(_storage_document_id)
 
-                    pull_steps_type_0.append(pull_steps_type_0_item)
+            storage_document_id = storage_document_id_type_0
 
-                return pull_steps_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[DeploymentUpdatePullStepsType0Item] | None | Unset, data)
+        _infrastructure_document_id = d.pop("infrastructure_document_id", UNSET)
+        infrastructure_document_id: None | Unset | UUID
+        if _infrastructure_document_id is None or isinstance(_infrastructure_document_id, Unset):
+            infrastructure_document_id = _infrastructure_document_id
+        else:
+            infrastructure_document_id_type_0 = UUID(_infrastructure_document_id)
 
-        pull_steps = _parse_pull_steps(d.pop("pull_steps", UNSET))
+            infrastructure_document_id = infrastructure_document_id_type_0
 
-        def _parse_entrypoint(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        enforce_parameter_schema: bool | None | Unset = d.pop("enforce_parameter_schema", UNSET)
 
-        entrypoint = _parse_entrypoint(d.pop("entrypoint", UNSET))
+        _version_info = d.pop("version_info", UNSET)
+        version_info: None | Unset | VersionInfo
+        if _version_info is None or isinstance(_version_info, Unset):
+            version_info = _version_info
+        else:
+            version_info_type_0 = VersionInfo.from_dict(_version_info)
 
-        def _parse_storage_document_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                storage_document_id_type_0 = UUID(data)
-
-                return storage_document_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        storage_document_id = _parse_storage_document_id(d.pop("storage_document_id", UNSET))
-
-        def _parse_infrastructure_document_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                infrastructure_document_id_type_0 = UUID(data)
-
-                return infrastructure_document_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        infrastructure_document_id = _parse_infrastructure_document_id(d.pop("infrastructure_document_id", UNSET))
-
-        def _parse_enforce_parameter_schema(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        enforce_parameter_schema = _parse_enforce_parameter_schema(d.pop("enforce_parameter_schema", UNSET))
-
-        def _parse_version_info(data: object) -> None | Unset | VersionInfo:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                version_info_type_0 = VersionInfo.from_dict(data)
-
-                return version_info_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | VersionInfo, data)
-
-        version_info = _parse_version_info(d.pop("version_info", UNSET))
+            version_info = version_info_type_0
 
         deployment_update = cls(
             version=version,
@@ -527,3 +389,13 @@ class DeploymentUpdate:
             version_info=version_info,
         )
         return deployment_update
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.concurrency_options import ConcurrencyOptions  # noqa: E402
+from ..models.deployment_schedule_update import DeploymentScheduleUpdate  # noqa: E402
+from ..models.deployment_update_job_variables_type_0 import DeploymentUpdateJobVariablesType0  # noqa: E402
+from ..models.deployment_update_parameter_openapi_schema_type_0 import DeploymentUpdateParameterOpenapiSchemaType0  # noqa: E402
+from ..models.deployment_update_parameters_type_0 import DeploymentUpdateParametersType0  # noqa: E402
+from ..models.deployment_update_pull_steps_type_0_item import DeploymentUpdatePullStepsType0Item  # noqa: E402
+from ..models.version_info import VersionInfo  # noqa: E402

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -27,12 +27,12 @@ class DeploymentsSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         default_work_pool_name: None | str | Unset
         if isinstance(self.default_work_pool_name, Unset):
             default_work_pool_name = UNSET
         else:
             default_work_pool_name = self.default_work_pool_name
+
         default_docker_build_namespace: None | str | Unset
         if isinstance(self.default_docker_build_namespace, Unset):
             default_docker_build_namespace = UNSET
@@ -50,28 +50,10 @@ class DeploymentsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        default_work_pool_name: None | str | Unset = d.pop("default_work_pool_name", UNSET)
 
-        def _parse_default_work_pool_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        default_work_pool_name = _parse_default_work_pool_name(d.pop("default_work_pool_name", UNSET))
-
-        def _parse_default_docker_build_namespace(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        default_docker_build_namespace = _parse_default_docker_build_namespace(
-            d.pop("default_docker_build_namespace", UNSET)
-        )
+        default_docker_build_namespace: None | str | Unset = d.pop("default_docker_build_namespace", UNSET)
 
         deployments_settings = cls(
             default_work_pool_name=default_work_pool_name,

@@ -3,18 +3,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.event_payload import EventPayload
-    from ..models.related_resource import RelatedResource
-    from ..models.resource import Resource
 
 T = TypeVar("T", bound="Event")
 
@@ -46,7 +41,6 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         occurred = self.occurred.isoformat()
         event = self.event
         resource = self.resource.to_dict()
@@ -86,10 +80,6 @@ class Event:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.event_payload import EventPayload  # noqa: PLC0415
-        from ..models.related_resource import RelatedResource  # noqa: PLC0415
-        from ..models.resource import Resource  # noqa: PLC0415
-
         d = dict(src_dict)
         occurred = parse_datetime(d.pop("occurred"))
 
@@ -114,22 +104,14 @@ class Event:
         else:
             payload = EventPayload.from_dict(_payload)
 
-        def _parse_follows(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                follows_type_0 = UUID(data)
+        _follows = d.pop("follows", UNSET)
+        follows: None | Unset | UUID
+        if _follows is None or isinstance(_follows, Unset):
+            follows = _follows
+        else:
+            follows_type_0 = UUID(_follows)
 
-                return follows_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        follows = _parse_follows(d.pop("follows", UNSET))
+            follows = follows_type_0
 
         event = cls(
             occurred=occurred,
@@ -159,3 +141,9 @@ class Event:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.event_payload import EventPayload  # noqa: E402
+from ..models.related_resource import RelatedResource  # noqa: E402
+from ..models.resource import Resource  # noqa: E402

@@ -34,7 +34,6 @@ class EventCount:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         value = self.value
         label = self.label
         count = self.count
@@ -53,7 +52,6 @@ class EventCount:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         value = d.pop("value")
         label = d.pop("label")

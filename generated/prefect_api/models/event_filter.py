@@ -2,21 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..models.event_order import EventOrder
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.event_any_resource_filter import EventAnyResourceFilter
-    from ..models.event_id_filter import EventIDFilter
-    from ..models.event_name_filter import EventNameFilter
-    from ..models.event_occurred_filter import EventOccurredFilter
-    from ..models.event_related_filter import EventRelatedFilter
-    from ..models.event_resource_filter import EventResourceFilter
-    from ..models.event_text_filter import EventTextFilter
 
 T = TypeVar("T", bound="EventFilter")
 
@@ -47,12 +38,6 @@ class EventFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.event_any_resource_filter import EventAnyResourceFilter  # noqa: PLC0415
-        from ..models.event_name_filter import EventNameFilter  # noqa: PLC0415
-        from ..models.event_related_filter import EventRelatedFilter  # noqa: PLC0415
-        from ..models.event_resource_filter import EventResourceFilter  # noqa: PLC0415
-        from ..models.event_text_filter import EventTextFilter  # noqa: PLC0415
-
         occurred: dict[str, Any] | Unset = UNSET
         if not isinstance(self.occurred, Unset):
             occurred = self.occurred.to_dict()
@@ -63,6 +48,7 @@ class EventFilter:
             event = self.event.to_dict()
         else:
             event = self.event
+
         resource: dict[str, Any] | None | Unset
         if isinstance(self.resource, Unset):
             resource = UNSET
@@ -70,6 +56,7 @@ class EventFilter:
             resource = self.resource.to_dict()
         else:
             resource = self.resource
+
         related: dict[str, Any] | list[dict[str, Any]] | None | Unset
         if isinstance(self.related, Unset):
             related = UNSET
@@ -83,6 +70,7 @@ class EventFilter:
 
         else:
             related = self.related
+
         any_resource: dict[str, Any] | list[dict[str, Any]] | None | Unset
         if isinstance(self.any_resource, Unset):
             any_resource = UNSET
@@ -96,6 +84,7 @@ class EventFilter:
 
         else:
             any_resource = self.any_resource
+
         id: dict[str, Any] | Unset = UNSET
         if not isinstance(self.id, Unset):
             id = self.id.to_dict()
@@ -106,6 +95,7 @@ class EventFilter:
             text = self.text.to_dict()
         else:
             text = self.text
+
         order: str | Unset = UNSET
         if not isinstance(self.order, Unset):
             order = self.order.value
@@ -132,14 +122,6 @@ class EventFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.event_any_resource_filter import EventAnyResourceFilter  # noqa: PLC0415
-        from ..models.event_id_filter import EventIDFilter  # noqa: PLC0415
-        from ..models.event_name_filter import EventNameFilter  # noqa: PLC0415
-        from ..models.event_occurred_filter import EventOccurredFilter  # noqa: PLC0415
-        from ..models.event_related_filter import EventRelatedFilter  # noqa: PLC0415
-        from ..models.event_resource_filter import EventResourceFilter  # noqa: PLC0415
-        from ..models.event_text_filter import EventTextFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         _occurred = d.pop("occurred", UNSET)
         occurred: EventOccurredFilter | Unset
@@ -148,39 +130,23 @@ class EventFilter:
         else:
             occurred = EventOccurredFilter.from_dict(_occurred)
 
-        def _parse_event(data: object) -> EventNameFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                event_type_0 = EventNameFilter.from_dict(data)
+        _event = d.pop("event", UNSET)
+        event: EventNameFilter | None | Unset
+        if _event is None or isinstance(_event, Unset):
+            event = _event
+        else:
+            event_type_0 = EventNameFilter.from_dict(_event)
 
-                return event_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EventNameFilter | None | Unset, data)
+            event = event_type_0
 
-        event = _parse_event(d.pop("event", UNSET))
+        _resource = d.pop("resource", UNSET)
+        resource: EventResourceFilter | None | Unset
+        if _resource is None or isinstance(_resource, Unset):
+            resource = _resource
+        else:
+            resource_type_0 = EventResourceFilter.from_dict(_resource)
 
-        def _parse_resource(data: object) -> EventResourceFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                resource_type_0 = EventResourceFilter.from_dict(data)
-
-                return resource_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EventResourceFilter | None | Unset, data)
-
-        resource = _parse_resource(d.pop("resource", UNSET))
+            resource = resource_type_0
 
         def _parse_related(data: object) -> EventRelatedFilter | list[EventRelatedFilter] | None | Unset:
             if data is None:
@@ -189,15 +155,15 @@ class EventFilter:
                 return data
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 related_type_0 = EventRelatedFilter.from_dict(data)
 
                 return related_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, list):
-                    raise TypeError()
+                    raise TypeError
                 related_type_1 = []
                 _related_type_1 = data
                 for related_type_1_item_data in _related_type_1:
@@ -207,7 +173,7 @@ class EventFilter:
 
                 return related_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(EventRelatedFilter | list[EventRelatedFilter] | None | Unset, data)
 
         related = _parse_related(d.pop("related", UNSET))
@@ -219,15 +185,15 @@ class EventFilter:
                 return data
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 any_resource_type_0 = EventAnyResourceFilter.from_dict(data)
 
                 return any_resource_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, list):
-                    raise TypeError()
+                    raise TypeError
                 any_resource_type_1 = []
                 _any_resource_type_1 = data
                 for any_resource_type_1_item_data in _any_resource_type_1:
@@ -237,7 +203,7 @@ class EventFilter:
 
                 return any_resource_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(EventAnyResourceFilter | list[EventAnyResourceFilter] | None | Unset, data)
 
         any_resource = _parse_any_resource(d.pop("any_resource", UNSET))
@@ -249,22 +215,14 @@ class EventFilter:
         else:
             id = EventIDFilter.from_dict(_id)
 
-        def _parse_text(data: object) -> EventTextFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                text_type_0 = EventTextFilter.from_dict(data)
+        _text = d.pop("text", UNSET)
+        text: EventTextFilter | None | Unset
+        if _text is None or isinstance(_text, Unset):
+            text = _text
+        else:
+            text_type_0 = EventTextFilter.from_dict(_text)
 
-                return text_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EventTextFilter | None | Unset, data)
-
-        text = _parse_text(d.pop("text", UNSET))
+            text = text_type_0
 
         _order = d.pop("order", UNSET)
         order: EventOrder | Unset
@@ -284,3 +242,13 @@ class EventFilter:
             order=order,
         )
         return event_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.event_any_resource_filter import EventAnyResourceFilter  # noqa: E402
+from ..models.event_id_filter import EventIDFilter  # noqa: E402
+from ..models.event_name_filter import EventNameFilter  # noqa: E402
+from ..models.event_occurred_filter import EventOccurredFilter  # noqa: E402
+from ..models.event_related_filter import EventRelatedFilter  # noqa: E402
+from ..models.event_resource_filter import EventResourceFilter  # noqa: E402
+from ..models.event_text_filter import EventTextFilter  # noqa: E402

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -22,7 +22,6 @@ class EventIDFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         id: list[str] | None | Unset
         if isinstance(self.id, Unset):
             id = UNSET
@@ -43,30 +42,20 @@ class EventIDFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _id = d.pop("id", UNSET)
+        id: list[UUID] | None | Unset
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = []
+            _id_type_0 = _id
+            for id_type_0_item_data in _id_type_0:
+                id_type_0_item = UUID(id_type_0_item_data)
 
-        def _parse_id(data: object) -> list[UUID] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                id_type_0 = []
-                _id_type_0 = data
-                for id_type_0_item_data in _id_type_0:
-                    id_type_0_item = UUID(id_type_0_item_data)
+                id_type_0.append(id_type_0_item)
 
-                    id_type_0.append(id_type_0_item)
-
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[UUID] | None | Unset, data)
-
-        id = _parse_id(d.pop("id", UNSET))
+            id = id_type_0
 
         event_id_filter = cls(
             id=id,

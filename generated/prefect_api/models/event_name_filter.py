@@ -27,7 +27,6 @@ class EventNameFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         prefix: list[str] | None | Unset
         if isinstance(self.prefix, Unset):
             prefix = UNSET
@@ -36,6 +35,7 @@ class EventNameFilter:
 
         else:
             prefix = self.prefix
+
         exclude_prefix: list[str] | None | Unset
         if isinstance(self.exclude_prefix, Unset):
             exclude_prefix = UNSET
@@ -44,6 +44,7 @@ class EventNameFilter:
 
         else:
             exclude_prefix = self.exclude_prefix
+
         name: list[str] | None | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -52,6 +53,7 @@ class EventNameFilter:
 
         else:
             name = self.name
+
         exclude_name: list[str] | None | Unset
         if isinstance(self.exclude_name, Unset):
             exclude_name = UNSET
@@ -75,76 +77,42 @@ class EventNameFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _prefix = d.pop("prefix", UNSET)
+        prefix: list[str] | None | Unset
+        if _prefix is None or isinstance(_prefix, Unset):
+            prefix = _prefix
+        else:
+            prefix_type_0 = cast(list[str], _prefix)
 
-        def _parse_prefix(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                prefix_type_0 = cast(list[str], data)
+            prefix = prefix_type_0
 
-                return prefix_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+        _exclude_prefix = d.pop("exclude_prefix", UNSET)
+        exclude_prefix: list[str] | None | Unset
+        if _exclude_prefix is None or isinstance(_exclude_prefix, Unset):
+            exclude_prefix = _exclude_prefix
+        else:
+            exclude_prefix_type_0 = cast(list[str], _exclude_prefix)
 
-        prefix = _parse_prefix(d.pop("prefix", UNSET))
+            exclude_prefix = exclude_prefix_type_0
 
-        def _parse_exclude_prefix(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                exclude_prefix_type_0 = cast(list[str], data)
+        _name = d.pop("name", UNSET)
+        name: list[str] | None | Unset
+        if _name is None or isinstance(_name, Unset):
+            name = _name
+        else:
+            name_type_0 = cast(list[str], _name)
 
-                return exclude_prefix_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+            name = name_type_0
 
-        exclude_prefix = _parse_exclude_prefix(d.pop("exclude_prefix", UNSET))
+        _exclude_name = d.pop("exclude_name", UNSET)
+        exclude_name: list[str] | None | Unset
+        if _exclude_name is None or isinstance(_exclude_name, Unset):
+            exclude_name = _exclude_name
+        else:
+            exclude_name_type_0 = cast(list[str], _exclude_name)
 
-        def _parse_name(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                name_type_0 = cast(list[str], data)
-
-                return name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_exclude_name(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                exclude_name_type_0 = cast(list[str], data)
-
-                return exclude_name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        exclude_name = _parse_exclude_name(d.pop("exclude_name", UNSET))
+            exclude_name = exclude_name_type_0
 
         event_name_filter = cls(
             prefix=prefix,

@@ -24,7 +24,6 @@ class EventOccurredFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         since: str | Unset = UNSET
         if not isinstance(self.since, Unset):
             since = self.since.isoformat()
@@ -42,7 +41,6 @@ class EventOccurredFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         _since = d.pop("since", UNSET)
         since: datetime.datetime | Unset

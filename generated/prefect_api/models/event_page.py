@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.received_event import ReceivedEvent
 
 T = TypeVar("T", bound="EventPage")
 
@@ -31,7 +28,6 @@ class EventPage:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         events = []
         for events_item_data in self.events:
             events_item = events_item_data.to_dict()
@@ -51,8 +47,6 @@ class EventPage:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.received_event import ReceivedEvent  # noqa: PLC0415
-
         d = dict(src_dict)
         events = []
         _events = d.pop("events")
@@ -62,13 +56,7 @@ class EventPage:
             events.append(events_item)
 
         total = d.pop("total")
-
-        def _parse_next_page(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        next_page = _parse_next_page(d.pop("next_page"))
+        next_page: None | str = d.pop("next_page")
 
         event_page = cls(
             events=events,
@@ -94,3 +82,7 @@ class EventPage:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.received_event import ReceivedEvent  # noqa: E402

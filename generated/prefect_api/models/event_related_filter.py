@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.resource_specification import ResourceSpecification
 
 T = TypeVar("T", bound="EventRelatedFilter")
 
@@ -31,8 +28,6 @@ class EventRelatedFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.resource_specification import ResourceSpecification  # noqa: PLC0415
-
         id: list[str] | None | Unset
         if isinstance(self.id, Unset):
             id = UNSET
@@ -41,6 +36,7 @@ class EventRelatedFilter:
 
         else:
             id = self.id
+
         role: list[str] | None | Unset
         if isinstance(self.role, Unset):
             role = UNSET
@@ -49,6 +45,7 @@ class EventRelatedFilter:
 
         else:
             role = self.role
+
         resources_in_roles: list[list[str]] | None | Unset
         if isinstance(self.resources_in_roles, Unset):
             resources_in_roles = UNSET
@@ -59,12 +56,14 @@ class EventRelatedFilter:
                 for resources_in_roles_type_0_item_item_data in resources_in_roles_type_0_item_data:
                     resources_in_roles_type_0_item_item: str
                     resources_in_roles_type_0_item_item = resources_in_roles_type_0_item_item_data
+
                     resources_in_roles_type_0_item.append(resources_in_roles_type_0_item_item)
 
                 resources_in_roles.append(resources_in_roles_type_0_item)
 
         else:
             resources_in_roles = self.resources_in_roles
+
         labels: dict[str, Any] | None | Unset
         if isinstance(self.labels, Unset):
             labels = UNSET
@@ -87,93 +86,52 @@ class EventRelatedFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.resource_specification import ResourceSpecification  # noqa: PLC0415
-
         d = dict(src_dict)
+        _id = d.pop("id", UNSET)
+        id: list[str] | None | Unset
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = cast(list[str], _id)
 
-        def _parse_id(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                id_type_0 = cast(list[str], data)
+            id = id_type_0
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+        _role = d.pop("role", UNSET)
+        role: list[str] | None | Unset
+        if _role is None or isinstance(_role, Unset):
+            role = _role
+        else:
+            role_type_0 = cast(list[str], _role)
 
-        id = _parse_id(d.pop("id", UNSET))
+            role = role_type_0
 
-        def _parse_role(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                role_type_0 = cast(list[str], data)
+        _resources_in_roles = d.pop("resources_in_roles", UNSET)
+        resources_in_roles: list[list[str]] | None | Unset
+        if _resources_in_roles is None or isinstance(_resources_in_roles, Unset):
+            resources_in_roles = _resources_in_roles
+        else:
+            resources_in_roles_type_0 = []
+            _resources_in_roles_type_0 = _resources_in_roles
+            for resources_in_roles_type_0_item_data in _resources_in_roles_type_0:
+                resources_in_roles_type_0_item = []
+                _resources_in_roles_type_0_item = resources_in_roles_type_0_item_data
+                for resources_in_roles_type_0_item_item_data in _resources_in_roles_type_0_item:
+                    resources_in_roles_type_0_item_item: str = resources_in_roles_type_0_item_item_data
 
-                return role_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+                    resources_in_roles_type_0_item.append(resources_in_roles_type_0_item_item)
 
-        role = _parse_role(d.pop("role", UNSET))
+                resources_in_roles_type_0.append(resources_in_roles_type_0_item)
 
-        def _parse_resources_in_roles(data: object) -> list[list[str]] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                resources_in_roles_type_0 = []
-                _resources_in_roles_type_0 = data
-                for resources_in_roles_type_0_item_data in _resources_in_roles_type_0:
-                    resources_in_roles_type_0_item = []
-                    _resources_in_roles_type_0_item = resources_in_roles_type_0_item_data
-                    for resources_in_roles_type_0_item_item_data in _resources_in_roles_type_0_item:
+            resources_in_roles = resources_in_roles_type_0
 
-                        def _parse_resources_in_roles_type_0_item_item(data: object) -> str:
-                            return cast(str, data)
+        _labels = d.pop("labels", UNSET)
+        labels: None | ResourceSpecification | Unset
+        if _labels is None or isinstance(_labels, Unset):
+            labels = _labels
+        else:
+            labels_type_0 = ResourceSpecification.from_dict(_labels)
 
-                        resources_in_roles_type_0_item_item = _parse_resources_in_roles_type_0_item_item(
-                            resources_in_roles_type_0_item_item_data
-                        )
-
-                        resources_in_roles_type_0_item.append(resources_in_roles_type_0_item_item)
-
-                    resources_in_roles_type_0.append(resources_in_roles_type_0_item)
-
-                return resources_in_roles_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[list[str]] | None | Unset, data)
-
-        resources_in_roles = _parse_resources_in_roles(d.pop("resources_in_roles", UNSET))
-
-        def _parse_labels(data: object) -> None | ResourceSpecification | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                labels_type_0 = ResourceSpecification.from_dict(data)
-
-                return labels_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ResourceSpecification | Unset, data)
-
-        labels = _parse_labels(d.pop("labels", UNSET))
+            labels = labels_type_0
 
         event_related_filter = cls(
             id=id,
@@ -182,3 +140,7 @@ class EventRelatedFilter:
             labels=labels,
         )
         return event_related_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.resource_specification import ResourceSpecification  # noqa: E402

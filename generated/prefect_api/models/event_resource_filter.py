@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.resource_specification import ResourceSpecification
 
 T = TypeVar("T", bound="EventResourceFilter")
 
@@ -30,8 +27,6 @@ class EventResourceFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.resource_specification import ResourceSpecification  # noqa: PLC0415
-
         id: list[str] | None | Unset
         if isinstance(self.id, Unset):
             id = UNSET
@@ -40,6 +35,7 @@ class EventResourceFilter:
 
         else:
             id = self.id
+
         id_prefix: list[str] | None | Unset
         if isinstance(self.id_prefix, Unset):
             id_prefix = UNSET
@@ -48,6 +44,7 @@ class EventResourceFilter:
 
         else:
             id_prefix = self.id_prefix
+
         labels: dict[str, Any] | None | Unset
         if isinstance(self.labels, Unset):
             labels = UNSET
@@ -55,6 +52,7 @@ class EventResourceFilter:
             labels = self.labels.to_dict()
         else:
             labels = self.labels
+
         distinct = self.distinct
 
         field_dict: dict[str, Any] = {}
@@ -71,60 +69,33 @@ class EventResourceFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.resource_specification import ResourceSpecification  # noqa: PLC0415
-
         d = dict(src_dict)
+        _id = d.pop("id", UNSET)
+        id: list[str] | None | Unset
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = cast(list[str], _id)
 
-        def _parse_id(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                id_type_0 = cast(list[str], data)
+            id = id_type_0
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+        _id_prefix = d.pop("id_prefix", UNSET)
+        id_prefix: list[str] | None | Unset
+        if _id_prefix is None or isinstance(_id_prefix, Unset):
+            id_prefix = _id_prefix
+        else:
+            id_prefix_type_0 = cast(list[str], _id_prefix)
 
-        id = _parse_id(d.pop("id", UNSET))
+            id_prefix = id_prefix_type_0
 
-        def _parse_id_prefix(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                id_prefix_type_0 = cast(list[str], data)
+        _labels = d.pop("labels", UNSET)
+        labels: None | ResourceSpecification | Unset
+        if _labels is None or isinstance(_labels, Unset):
+            labels = _labels
+        else:
+            labels_type_0 = ResourceSpecification.from_dict(_labels)
 
-                return id_prefix_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        id_prefix = _parse_id_prefix(d.pop("id_prefix", UNSET))
-
-        def _parse_labels(data: object) -> None | ResourceSpecification | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                labels_type_0 = ResourceSpecification.from_dict(data)
-
-                return labels_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ResourceSpecification | Unset, data)
-
-        labels = _parse_labels(d.pop("labels", UNSET))
+            labels = labels_type_0
 
         distinct = d.pop("distinct", UNSET)
         event_resource_filter = cls(
@@ -134,3 +105,7 @@ class EventResourceFilter:
             distinct=distinct,
         )
         return event_resource_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.resource_specification import ResourceSpecification  # noqa: E402

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -10,14 +10,6 @@ from attrs import field as _attrs_field
 
 from ..models.event_trigger_input_posture import EventTriggerInputPosture
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.event_trigger_input_match_related_type_1 import EventTriggerInputMatchRelatedType1
-    from ..models.event_trigger_input_match_related_type_2_item_type_1 import (
-        EventTriggerInputMatchRelatedType2ItemType1,
-    )
-    from ..models.event_trigger_input_match_type_1 import EventTriggerInputMatchType1
-    from ..models.resource_specification import ResourceSpecification
 
 T = TypeVar("T", bound="EventTriggerInput")
 
@@ -72,9 +64,6 @@ class EventTriggerInput:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.event_trigger_input_match_related_type_1 import EventTriggerInputMatchRelatedType1  # noqa: PLC0415
-        from ..models.resource_specification import ResourceSpecification  # noqa: PLC0415
-
         posture = self.posture.value
         type_ = self.type_
         id: str | Unset = UNSET
@@ -85,7 +74,7 @@ class EventTriggerInput:
             match = UNSET
         elif isinstance(self.match, ResourceSpecification):
             match = self.match.to_dict()
-        else:
+        elif isinstance(self.match, EventTriggerInputMatchType1):
             match = self.match.to_dict()
 
         match_related: dict[str, Any] | list[dict[str, Any]] | Unset
@@ -95,13 +84,13 @@ class EventTriggerInput:
             match_related = self.match_related.to_dict()
         elif isinstance(self.match_related, EventTriggerInputMatchRelatedType1):
             match_related = self.match_related.to_dict()
-        else:
+        elif isinstance(self.match_related, list):
             match_related = []
             for match_related_type_2_item_data in self.match_related:
                 match_related_type_2_item: dict[str, Any]
                 if isinstance(match_related_type_2_item_data, ResourceSpecification):
                     match_related_type_2_item = match_related_type_2_item_data.to_dict()
-                else:
+                elif isinstance(match_related_type_2_item_data, EventTriggerInputMatchRelatedType2ItemType1):
                     match_related_type_2_item = match_related_type_2_item_data.to_dict()
 
                 match_related.append(match_related_type_2_item)
@@ -147,13 +136,6 @@ class EventTriggerInput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.event_trigger_input_match_related_type_1 import EventTriggerInputMatchRelatedType1  # noqa: PLC0415
-        from ..models.event_trigger_input_match_related_type_2_item_type_1 import (
-            EventTriggerInputMatchRelatedType2ItemType1,  # noqa: PLC0415
-        )
-        from ..models.event_trigger_input_match_type_1 import EventTriggerInputMatchType1  # noqa: PLC0415
-        from ..models.resource_specification import ResourceSpecification  # noqa: PLC0415
-
         d = dict(src_dict)
         posture = EventTriggerInputPosture(d.pop("posture"))
 
@@ -172,17 +154,21 @@ class EventTriggerInput:
                 return data
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 match_type_0 = ResourceSpecification.from_dict(data)
 
                 return match_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            match_type_1 = EventTriggerInputMatchType1.from_dict(data)
+                pass  # not this type: try the next
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError
+                match_type_1 = EventTriggerInputMatchType1.from_dict(data)
 
-            return match_type_1
+                return match_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass  # not this type: try the next
+            return cast(EventTriggerInputMatchType1 | ResourceSpecification | Unset, data)
 
         match = _parse_match(d.pop("match", UNSET))
 
@@ -198,48 +184,64 @@ class EventTriggerInput:
                 return data
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 match_related_type_0 = ResourceSpecification.from_dict(data)
 
                 return match_related_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 match_related_type_1 = EventTriggerInputMatchRelatedType1.from_dict(data)
 
                 return match_related_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, list):
-                raise TypeError()
-            match_related_type_2 = []
-            _match_related_type_2 = data
-            for match_related_type_2_item_data in _match_related_type_2:
+                pass  # not this type: try the next
+            try:
+                if not isinstance(data, list):
+                    raise TypeError
+                match_related_type_2 = []
+                _match_related_type_2 = data
+                for match_related_type_2_item_data in _match_related_type_2:
 
-                def _parse_match_related_type_2_item(
-                    data: object,
-                ) -> EventTriggerInputMatchRelatedType2ItemType1 | ResourceSpecification:
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError()
-                        match_related_type_2_item_type_0 = ResourceSpecification.from_dict(data)
+                    def _parse_match_related_type_2_item(
+                        data: object,
+                    ) -> EventTriggerInputMatchRelatedType2ItemType1 | ResourceSpecification:
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            match_related_type_2_item_type_0 = ResourceSpecification.from_dict(data)
 
-                        return match_related_type_2_item_type_0
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    match_related_type_2_item_type_1 = EventTriggerInputMatchRelatedType2ItemType1.from_dict(data)
+                            return match_related_type_2_item_type_0
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            match_related_type_2_item_type_1 = EventTriggerInputMatchRelatedType2ItemType1.from_dict(
+                                data
+                            )
 
-                    return match_related_type_2_item_type_1
+                            return match_related_type_2_item_type_1
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        return cast(EventTriggerInputMatchRelatedType2ItemType1 | ResourceSpecification, data)
 
-                match_related_type_2_item = _parse_match_related_type_2_item(match_related_type_2_item_data)
+                    match_related_type_2_item = _parse_match_related_type_2_item(match_related_type_2_item_data)
 
-                match_related_type_2.append(match_related_type_2_item)
+                    match_related_type_2.append(match_related_type_2_item)
 
-            return match_related_type_2
+                return match_related_type_2
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass  # not this type: try the next
+            return cast(
+                EventTriggerInputMatchRelatedType1
+                | list[EventTriggerInputMatchRelatedType2ItemType1 | ResourceSpecification]
+                | ResourceSpecification
+                | Unset,
+                data,
+            )
 
         match_related = _parse_match_related(d.pop("match_related", UNSET))
 
@@ -282,3 +284,10 @@ class EventTriggerInput:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.event_trigger_input_match_related_type_1 import EventTriggerInputMatchRelatedType1  # noqa: E402
+from ..models.event_trigger_input_match_related_type_2_item_type_1 import EventTriggerInputMatchRelatedType2ItemType1  # noqa: E402
+from ..models.event_trigger_input_match_type_1 import EventTriggerInputMatchType1  # noqa: E402
+from ..models.resource_specification import ResourceSpecification  # noqa: E402

@@ -32,7 +32,6 @@ class EventsSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         worker_max_queue_size = self.worker_max_queue_size
 
         field_dict: dict[str, Any] = {}
@@ -44,7 +43,6 @@ class EventsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         worker_max_queue_size = d.pop("worker_max_queue_size", UNSET)
         events_settings = cls(

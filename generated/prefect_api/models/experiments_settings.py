@@ -25,7 +25,6 @@ class ExperimentsSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         warn = self.warn
 
         field_dict: dict[str, Any] = {}
@@ -37,7 +36,6 @@ class ExperimentsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         warn = d.pop("warn", UNSET)
         experiments_settings = cls(

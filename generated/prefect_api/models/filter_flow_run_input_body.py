@@ -27,7 +27,6 @@ class FilterFlowRunInputBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         prefix = self.prefix
         limit = self.limit
         exclude_keys: list[str] | Unset = UNSET
@@ -46,7 +45,6 @@ class FilterFlowRunInputBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         prefix = d.pop("prefix")
         limit = d.pop("limit", UNSET)

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.flow_create_labels_type_0 import FlowCreateLabelsType0
 
 T = TypeVar("T", bound="FlowCreate")
 
@@ -31,8 +28,6 @@ class FlowCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.flow_create_labels_type_0 import FlowCreateLabelsType0  # noqa: PLC0415
-
         name = self.name
         tags: list[str] | Unset = UNSET
         if not isinstance(self.tags, Unset):
@@ -57,28 +52,18 @@ class FlowCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.flow_create_labels_type_0 import FlowCreateLabelsType0  # noqa: PLC0415
-
         d = dict(src_dict)
         name = d.pop("name")
         tags = cast(list[str], d.pop("tags", UNSET))
 
-        def _parse_labels(data: object) -> FlowCreateLabelsType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                labels_type_0 = FlowCreateLabelsType0.from_dict(data)
+        _labels = d.pop("labels", UNSET)
+        labels: FlowCreateLabelsType0 | None | Unset
+        if _labels is None or isinstance(_labels, Unset):
+            labels = _labels
+        else:
+            labels_type_0 = FlowCreateLabelsType0.from_dict(_labels)
 
-                return labels_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowCreateLabelsType0 | None | Unset, data)
-
-        labels = _parse_labels(d.pop("labels", UNSET))
+            labels = labels_type_0
 
         flow_create = cls(
             name=name,
@@ -86,3 +71,7 @@ class FlowCreate:
             labels=labels,
         )
         return flow_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.flow_create_labels_type_0 import FlowCreateLabelsType0  # noqa: E402

@@ -2,18 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.flow_filter_deployment import FlowFilterDeployment
-    from ..models.flow_filter_id import FlowFilterId
-    from ..models.flow_filter_name import FlowFilterName
-    from ..models.flow_filter_tags import FlowFilterTags
 
 T = TypeVar("T", bound="FlowFilter")
 
@@ -38,11 +32,6 @@ class FlowFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.flow_filter_deployment import FlowFilterDeployment  # noqa: PLC0415
-        from ..models.flow_filter_id import FlowFilterId  # noqa: PLC0415
-        from ..models.flow_filter_name import FlowFilterName  # noqa: PLC0415
-        from ..models.flow_filter_tags import FlowFilterTags  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -54,6 +43,7 @@ class FlowFilter:
             id = self.id.to_dict()
         else:
             id = self.id
+
         deployment: dict[str, Any] | None | Unset
         if isinstance(self.deployment, Unset):
             deployment = UNSET
@@ -61,6 +51,7 @@ class FlowFilter:
             deployment = self.deployment.to_dict()
         else:
             deployment = self.deployment
+
         name: dict[str, Any] | None | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -68,6 +59,7 @@ class FlowFilter:
             name = self.name.to_dict()
         else:
             name = self.name
+
         tags: dict[str, Any] | None | Unset
         if isinstance(self.tags, Unset):
             tags = UNSET
@@ -92,11 +84,6 @@ class FlowFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.flow_filter_deployment import FlowFilterDeployment  # noqa: PLC0415
-        from ..models.flow_filter_id import FlowFilterId  # noqa: PLC0415
-        from ..models.flow_filter_name import FlowFilterName  # noqa: PLC0415
-        from ..models.flow_filter_tags import FlowFilterTags  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -105,73 +92,41 @@ class FlowFilter:
         else:
             operator = Operator(_operator)
 
-        def _parse_id(data: object) -> FlowFilterId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                id_type_0 = FlowFilterId.from_dict(data)
+        _id = d.pop("id", UNSET)
+        id: FlowFilterId | None | Unset
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = FlowFilterId.from_dict(_id)
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowFilterId | None | Unset, data)
+            id = id_type_0
 
-        id = _parse_id(d.pop("id", UNSET))
+        _deployment = d.pop("deployment", UNSET)
+        deployment: FlowFilterDeployment | None | Unset
+        if _deployment is None or isinstance(_deployment, Unset):
+            deployment = _deployment
+        else:
+            deployment_type_0 = FlowFilterDeployment.from_dict(_deployment)
 
-        def _parse_deployment(data: object) -> FlowFilterDeployment | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                deployment_type_0 = FlowFilterDeployment.from_dict(data)
+            deployment = deployment_type_0
 
-                return deployment_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowFilterDeployment | None | Unset, data)
+        _name = d.pop("name", UNSET)
+        name: FlowFilterName | None | Unset
+        if _name is None or isinstance(_name, Unset):
+            name = _name
+        else:
+            name_type_0 = FlowFilterName.from_dict(_name)
 
-        deployment = _parse_deployment(d.pop("deployment", UNSET))
+            name = name_type_0
 
-        def _parse_name(data: object) -> FlowFilterName | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                name_type_0 = FlowFilterName.from_dict(data)
+        _tags = d.pop("tags", UNSET)
+        tags: FlowFilterTags | None | Unset
+        if _tags is None or isinstance(_tags, Unset):
+            tags = _tags
+        else:
+            tags_type_0 = FlowFilterTags.from_dict(_tags)
 
-                return name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowFilterName | None | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_tags(data: object) -> FlowFilterTags | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                tags_type_0 = FlowFilterTags.from_dict(data)
-
-                return tags_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowFilterTags | None | Unset, data)
-
-        tags = _parse_tags(d.pop("tags", UNSET))
+            tags = tags_type_0
 
         flow_filter = cls(
             operator=operator,
@@ -181,3 +136,10 @@ class FlowFilter:
             tags=tags,
         )
         return flow_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.flow_filter_deployment import FlowFilterDeployment  # noqa: E402
+from ..models.flow_filter_id import FlowFilterId  # noqa: E402
+from ..models.flow_filter_name import FlowFilterName  # noqa: E402
+from ..models.flow_filter_tags import FlowFilterTags  # noqa: E402

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -26,7 +26,6 @@ class FlowFilterDeployment:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -47,7 +46,6 @@ class FlowFilterDeployment:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -56,14 +54,7 @@ class FlowFilterDeployment:
         else:
             operator = Operator(_operator)
 
-        def _parse_is_null(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_null = _parse_is_null(d.pop("is_null_", UNSET))
+        is_null: bool | None | Unset = d.pop("is_null_", UNSET)
 
         flow_filter_deployment = cls(
             operator=operator,

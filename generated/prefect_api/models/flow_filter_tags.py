@@ -29,7 +29,6 @@ class FlowFilterTags:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -42,6 +41,7 @@ class FlowFilterTags:
 
         else:
             all_ = self.all_
+
         is_null: bool | None | Unset
         if isinstance(self.is_null, Unset):
             is_null = UNSET
@@ -60,7 +60,6 @@ class FlowFilterTags:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -69,31 +68,16 @@ class FlowFilterTags:
         else:
             operator = Operator(_operator)
 
-        def _parse_all_(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                all_type_0 = cast(list[str], data)
+        _all_ = d.pop("all_", UNSET)
+        all_: list[str] | None | Unset
+        if _all_ is None or isinstance(_all_, Unset):
+            all_ = _all_
+        else:
+            all_type_0 = cast(list[str], _all_)
 
-                return all_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+            all_ = all_type_0
 
-        all_ = _parse_all_(d.pop("all_", UNSET))
-
-        def _parse_is_null(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_null = _parse_is_null(d.pop("is_null_", UNSET))
+        is_null: bool | None | Unset = d.pop("is_null_", UNSET)
 
         flow_filter_tags = cls(
             operator=operator,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -11,15 +11,6 @@ from attrs import field as _attrs_field
 
 from ..models.state_type import StateType
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.created_by import CreatedBy
-    from ..models.flow_run_context import FlowRunContext
-    from ..models.flow_run_job_variables_type_0 import FlowRunJobVariablesType0
-    from ..models.flow_run_labels_type_0 import FlowRunLabelsType0
-    from ..models.flow_run_parameters import FlowRunParameters
-    from ..models.flow_run_policy import FlowRunPolicy
-    from ..models.state import State
 
 T = TypeVar("T", bound="FlowRun")
 
@@ -108,22 +99,19 @@ class FlowRun:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.created_by import CreatedBy  # noqa: PLC0415
-        from ..models.flow_run_job_variables_type_0 import FlowRunJobVariablesType0  # noqa: PLC0415
-        from ..models.flow_run_labels_type_0 import FlowRunLabelsType0  # noqa: PLC0415
-        from ..models.state import State  # noqa: PLC0415
-
         id = str(self.id)
         created: None | str
         if isinstance(self.created, datetime.datetime):
             created = self.created.isoformat()
         else:
             created = self.created
+
         updated: None | str
         if isinstance(self.updated, datetime.datetime):
             updated = self.updated.isoformat()
         else:
             updated = self.updated
+
         flow_id = str(self.flow_id)
         name = self.name
         state_id: None | str | Unset
@@ -133,6 +121,7 @@ class FlowRun:
             state_id = str(self.state_id)
         else:
             state_id = self.state_id
+
         deployment_id: None | str | Unset
         if isinstance(self.deployment_id, Unset):
             deployment_id = UNSET
@@ -140,21 +129,25 @@ class FlowRun:
             deployment_id = str(self.deployment_id)
         else:
             deployment_id = self.deployment_id
+
         deployment_version: None | str | Unset
         if isinstance(self.deployment_version, Unset):
             deployment_version = UNSET
         else:
             deployment_version = self.deployment_version
+
         work_queue_name: None | str | Unset
         if isinstance(self.work_queue_name, Unset):
             work_queue_name = UNSET
         else:
             work_queue_name = self.work_queue_name
+
         flow_version: None | str | Unset
         if isinstance(self.flow_version, Unset):
             flow_version = UNSET
         else:
             flow_version = self.flow_version
+
         parameters: dict[str, Any] | Unset = UNSET
         if not isinstance(self.parameters, Unset):
             parameters = self.parameters.to_dict()
@@ -163,6 +156,7 @@ class FlowRun:
             idempotency_key = UNSET
         else:
             idempotency_key = self.idempotency_key
+
         context: dict[str, Any] | Unset = UNSET
         if not isinstance(self.context, Unset):
             context = self.context.to_dict()
@@ -180,6 +174,7 @@ class FlowRun:
             labels = self.labels.to_dict()
         else:
             labels = self.labels
+
         parent_task_run_id: None | str | Unset
         if isinstance(self.parent_task_run_id, Unset):
             parent_task_run_id = UNSET
@@ -187,6 +182,7 @@ class FlowRun:
             parent_task_run_id = str(self.parent_task_run_id)
         else:
             parent_task_run_id = self.parent_task_run_id
+
         state_type: None | str | Unset
         if isinstance(self.state_type, Unset):
             state_type = UNSET
@@ -194,11 +190,13 @@ class FlowRun:
             state_type = self.state_type.value
         else:
             state_type = self.state_type
+
         state_name: None | str | Unset
         if isinstance(self.state_name, Unset):
             state_name = UNSET
         else:
             state_name = self.state_name
+
         run_count = self.run_count
         expected_start_time: None | str | Unset
         if isinstance(self.expected_start_time, Unset):
@@ -207,6 +205,7 @@ class FlowRun:
             expected_start_time = self.expected_start_time.isoformat()
         else:
             expected_start_time = self.expected_start_time
+
         next_scheduled_start_time: None | str | Unset
         if isinstance(self.next_scheduled_start_time, Unset):
             next_scheduled_start_time = UNSET
@@ -214,6 +213,7 @@ class FlowRun:
             next_scheduled_start_time = self.next_scheduled_start_time.isoformat()
         else:
             next_scheduled_start_time = self.next_scheduled_start_time
+
         start_time: None | str | Unset
         if isinstance(self.start_time, Unset):
             start_time = UNSET
@@ -221,6 +221,7 @@ class FlowRun:
             start_time = self.start_time.isoformat()
         else:
             start_time = self.start_time
+
         end_time: None | str | Unset
         if isinstance(self.end_time, Unset):
             end_time = UNSET
@@ -228,6 +229,7 @@ class FlowRun:
             end_time = self.end_time.isoformat()
         else:
             end_time = self.end_time
+
         total_run_time = self.total_run_time
         estimated_run_time = self.estimated_run_time
         estimated_start_time_delta = self.estimated_start_time_delta
@@ -239,11 +241,13 @@ class FlowRun:
             infrastructure_document_id = str(self.infrastructure_document_id)
         else:
             infrastructure_document_id = self.infrastructure_document_id
+
         infrastructure_pid: None | str | Unset
         if isinstance(self.infrastructure_pid, Unset):
             infrastructure_pid = UNSET
         else:
             infrastructure_pid = self.infrastructure_pid
+
         created_by: dict[str, Any] | None | Unset
         if isinstance(self.created_by, Unset):
             created_by = UNSET
@@ -251,6 +255,7 @@ class FlowRun:
             created_by = self.created_by.to_dict()
         else:
             created_by = self.created_by
+
         work_queue_id: None | str | Unset
         if isinstance(self.work_queue_id, Unset):
             work_queue_id = UNSET
@@ -258,6 +263,7 @@ class FlowRun:
             work_queue_id = str(self.work_queue_id)
         else:
             work_queue_id = self.work_queue_id
+
         state: dict[str, Any] | None | Unset
         if isinstance(self.state, Unset):
             state = UNSET
@@ -265,6 +271,7 @@ class FlowRun:
             state = self.state.to_dict()
         else:
             state = self.state
+
         job_variables: dict[str, Any] | None | Unset
         if isinstance(self.job_variables, Unset):
             job_variables = UNSET
@@ -344,111 +351,53 @@ class FlowRun:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.created_by import CreatedBy  # noqa: PLC0415
-        from ..models.flow_run_context import FlowRunContext  # noqa: PLC0415
-        from ..models.flow_run_job_variables_type_0 import FlowRunJobVariablesType0  # noqa: PLC0415
-        from ..models.flow_run_labels_type_0 import FlowRunLabelsType0  # noqa: PLC0415
-        from ..models.flow_run_parameters import FlowRunParameters  # noqa: PLC0415
-        from ..models.flow_run_policy import FlowRunPolicy  # noqa: PLC0415
-        from ..models.state import State  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
-        def _parse_created(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = parse_datetime(data)
+        _created = d.pop("created")
+        created: datetime.datetime | None
+        if _created is None:
+            created = _created
+        else:
+            created_type_0 = parse_datetime(_created)
 
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            created = created_type_0
 
-        created = _parse_created(d.pop("created"))
+        _updated = d.pop("updated")
+        updated: datetime.datetime | None
+        if _updated is None:
+            updated = _updated
+        else:
+            updated_type_0 = parse_datetime(_updated)
 
-        def _parse_updated(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = parse_datetime(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        updated = _parse_updated(d.pop("updated"))
+            updated = updated_type_0
 
         flow_id = UUID(d.pop("flow_id"))
 
         name = d.pop("name", UNSET)
+        _state_id = d.pop("state_id", UNSET)
+        state_id: None | Unset | UUID
+        if _state_id is None or isinstance(_state_id, Unset):
+            state_id = _state_id
+        else:
+            state_id_type_0 = UUID(_state_id)
 
-        def _parse_state_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                state_id_type_0 = UUID(data)
+            state_id = state_id_type_0
 
-                return state_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        _deployment_id = d.pop("deployment_id", UNSET)
+        deployment_id: None | Unset | UUID
+        if _deployment_id is None or isinstance(_deployment_id, Unset):
+            deployment_id = _deployment_id
+        else:
+            deployment_id_type_0 = UUID(_deployment_id)
 
-        state_id = _parse_state_id(d.pop("state_id", UNSET))
+            deployment_id = deployment_id_type_0
 
-        def _parse_deployment_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                deployment_id_type_0 = UUID(data)
+        deployment_version: None | str | Unset = d.pop("deployment_version", UNSET)
 
-                return deployment_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        work_queue_name: None | str | Unset = d.pop("work_queue_name", UNSET)
 
-        deployment_id = _parse_deployment_id(d.pop("deployment_id", UNSET))
-
-        def _parse_deployment_version(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        deployment_version = _parse_deployment_version(d.pop("deployment_version", UNSET))
-
-        def _parse_work_queue_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        work_queue_name = _parse_work_queue_name(d.pop("work_queue_name", UNSET))
-
-        def _parse_flow_version(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        flow_version = _parse_flow_version(d.pop("flow_version", UNSET))
+        flow_version: None | str | Unset = d.pop("flow_version", UNSET)
 
         _parameters = d.pop("parameters", UNSET)
         parameters: FlowRunParameters | Unset
@@ -457,14 +406,7 @@ class FlowRun:
         else:
             parameters = FlowRunParameters.from_dict(_parameters)
 
-        def _parse_idempotency_key(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        idempotency_key = _parse_idempotency_key(d.pop("idempotency_key", UNSET))
+        idempotency_key: None | str | Unset = d.pop("idempotency_key", UNSET)
 
         _context = d.pop("context", UNSET)
         context: FlowRunContext | Unset
@@ -482,234 +424,122 @@ class FlowRun:
 
         tags = cast(list[str], d.pop("tags", UNSET))
 
-        def _parse_labels(data: object) -> FlowRunLabelsType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                labels_type_0 = FlowRunLabelsType0.from_dict(data)
+        _labels = d.pop("labels", UNSET)
+        labels: FlowRunLabelsType0 | None | Unset
+        if _labels is None or isinstance(_labels, Unset):
+            labels = _labels
+        else:
+            labels_type_0 = FlowRunLabelsType0.from_dict(_labels)
 
-                return labels_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunLabelsType0 | None | Unset, data)
+            labels = labels_type_0
 
-        labels = _parse_labels(d.pop("labels", UNSET))
+        _parent_task_run_id = d.pop("parent_task_run_id", UNSET)
+        parent_task_run_id: None | Unset | UUID
+        if _parent_task_run_id is None or isinstance(_parent_task_run_id, Unset):
+            parent_task_run_id = _parent_task_run_id
+        else:
+            parent_task_run_id_type_0 = UUID(_parent_task_run_id)
 
-        def _parse_parent_task_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                parent_task_run_id_type_0 = UUID(data)
+            parent_task_run_id = parent_task_run_id_type_0
 
-                return parent_task_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        _state_type = d.pop("state_type", UNSET)
+        state_type: None | StateType | Unset
+        if _state_type is None or isinstance(_state_type, Unset):
+            state_type = _state_type
+        else:
+            state_type_type_0 = StateType(_state_type)
 
-        parent_task_run_id = _parse_parent_task_run_id(d.pop("parent_task_run_id", UNSET))
+            state_type = state_type_type_0
 
-        def _parse_state_type(data: object) -> None | StateType | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                state_type_type_0 = StateType(data)
-
-                return state_type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | StateType | Unset, data)
-
-        state_type = _parse_state_type(d.pop("state_type", UNSET))
-
-        def _parse_state_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        state_name = _parse_state_name(d.pop("state_name", UNSET))
+        state_name: None | str | Unset = d.pop("state_name", UNSET)
 
         run_count = d.pop("run_count", UNSET)
+        _expected_start_time = d.pop("expected_start_time", UNSET)
+        expected_start_time: datetime.datetime | None | Unset
+        if _expected_start_time is None or isinstance(_expected_start_time, Unset):
+            expected_start_time = _expected_start_time
+        else:
+            expected_start_time_type_0 = parse_datetime(_expected_start_time)
 
-        def _parse_expected_start_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                expected_start_time_type_0 = parse_datetime(data)
+            expected_start_time = expected_start_time_type_0
 
-                return expected_start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+        _next_scheduled_start_time = d.pop("next_scheduled_start_time", UNSET)
+        next_scheduled_start_time: datetime.datetime | None | Unset
+        if _next_scheduled_start_time is None or isinstance(_next_scheduled_start_time, Unset):
+            next_scheduled_start_time = _next_scheduled_start_time
+        else:
+            next_scheduled_start_time_type_0 = parse_datetime(_next_scheduled_start_time)
 
-        expected_start_time = _parse_expected_start_time(d.pop("expected_start_time", UNSET))
+            next_scheduled_start_time = next_scheduled_start_time_type_0
 
-        def _parse_next_scheduled_start_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                next_scheduled_start_time_type_0 = parse_datetime(data)
+        _start_time = d.pop("start_time", UNSET)
+        start_time: datetime.datetime | None | Unset
+        if _start_time is None or isinstance(_start_time, Unset):
+            start_time = _start_time
+        else:
+            start_time_type_0 = parse_datetime(_start_time)
 
-                return next_scheduled_start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+            start_time = start_time_type_0
 
-        next_scheduled_start_time = _parse_next_scheduled_start_time(d.pop("next_scheduled_start_time", UNSET))
+        _end_time = d.pop("end_time", UNSET)
+        end_time: datetime.datetime | None | Unset
+        if _end_time is None or isinstance(_end_time, Unset):
+            end_time = _end_time
+        else:
+            end_time_type_0 = parse_datetime(_end_time)
 
-        def _parse_start_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                start_time_type_0 = parse_datetime(data)
-
-                return start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        start_time = _parse_start_time(d.pop("start_time", UNSET))
-
-        def _parse_end_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                end_time_type_0 = parse_datetime(data)
-
-                return end_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        end_time = _parse_end_time(d.pop("end_time", UNSET))
+            end_time = end_time_type_0
 
         total_run_time = d.pop("total_run_time", UNSET)
         estimated_run_time = d.pop("estimated_run_time", UNSET)
         estimated_start_time_delta = d.pop("estimated_start_time_delta", UNSET)
         auto_scheduled = d.pop("auto_scheduled", UNSET)
+        _infrastructure_document_id = d.pop("infrastructure_document_id", UNSET)
+        infrastructure_document_id: None | Unset | UUID
+        if _infrastructure_document_id is None or isinstance(_infrastructure_document_id, Unset):
+            infrastructure_document_id = _infrastructure_document_id
+        else:
+            infrastructure_document_id_type_0 = UUID(_infrastructure_document_id)
 
-        def _parse_infrastructure_document_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                infrastructure_document_id_type_0 = UUID(data)
+            infrastructure_document_id = infrastructure_document_id_type_0
 
-                return infrastructure_document_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        infrastructure_pid: None | str | Unset = d.pop("infrastructure_pid", UNSET)
 
-        infrastructure_document_id = _parse_infrastructure_document_id(d.pop("infrastructure_document_id", UNSET))
+        _created_by = d.pop("created_by", UNSET)
+        created_by: CreatedBy | None | Unset
+        if _created_by is None or isinstance(_created_by, Unset):
+            created_by = _created_by
+        else:
+            created_by_type_0 = CreatedBy.from_dict(_created_by)
 
-        def _parse_infrastructure_pid(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            created_by = created_by_type_0
 
-        infrastructure_pid = _parse_infrastructure_pid(d.pop("infrastructure_pid", UNSET))
+        _work_queue_id = d.pop("work_queue_id", UNSET)
+        work_queue_id: None | Unset | UUID
+        if _work_queue_id is None or isinstance(_work_queue_id, Unset):
+            work_queue_id = _work_queue_id
+        else:
+            work_queue_id_type_0 = UUID(_work_queue_id)
 
-        def _parse_created_by(data: object) -> CreatedBy | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                created_by_type_0 = CreatedBy.from_dict(data)
+            work_queue_id = work_queue_id_type_0
 
-                return created_by_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(CreatedBy | None | Unset, data)
+        _state = d.pop("state", UNSET)
+        state: None | State | Unset
+        if _state is None or isinstance(_state, Unset):
+            state = _state
+        else:
+            state_type_0 = State.from_dict(_state)
 
-        created_by = _parse_created_by(d.pop("created_by", UNSET))
+            state = state_type_0
 
-        def _parse_work_queue_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                work_queue_id_type_0 = UUID(data)
+        _job_variables = d.pop("job_variables", UNSET)
+        job_variables: FlowRunJobVariablesType0 | None | Unset
+        if _job_variables is None or isinstance(_job_variables, Unset):
+            job_variables = _job_variables
+        else:
+            job_variables_type_0 = FlowRunJobVariablesType0.from_dict(_job_variables)
 
-                return work_queue_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        work_queue_id = _parse_work_queue_id(d.pop("work_queue_id", UNSET))
-
-        def _parse_state(data: object) -> None | State | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                state_type_0 = State.from_dict(data)
-
-                return state_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | State | Unset, data)
-
-        state = _parse_state(d.pop("state", UNSET))
-
-        def _parse_job_variables(data: object) -> FlowRunJobVariablesType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                job_variables_type_0 = FlowRunJobVariablesType0.from_dict(data)
-
-                return job_variables_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunJobVariablesType0 | None | Unset, data)
-
-        job_variables = _parse_job_variables(d.pop("job_variables", UNSET))
+            job_variables = job_variables_type_0
 
         flow_run = cls(
             id=id,
@@ -766,3 +596,13 @@ class FlowRun:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.created_by import CreatedBy  # noqa: E402
+from ..models.flow_run_context import FlowRunContext  # noqa: E402
+from ..models.flow_run_job_variables_type_0 import FlowRunJobVariablesType0  # noqa: E402
+from ..models.flow_run_labels_type_0 import FlowRunLabelsType0  # noqa: E402
+from ..models.flow_run_parameters import FlowRunParameters  # noqa: E402
+from ..models.flow_run_policy import FlowRunPolicy  # noqa: E402
+from ..models.state import State  # noqa: E402

@@ -26,7 +26,6 @@ class FlowRunBulkDeleteResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         deleted: list[str] | Unset = UNSET
         if not isinstance(self.deleted, Unset):
             deleted = []
@@ -43,7 +42,6 @@ class FlowRunBulkDeleteResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         _deleted = d.pop("deleted", UNSET)
         deleted: list[UUID] | Unset = UNSET

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.flow_run_orchestration_result import FlowRunOrchestrationResult
 
 T = TypeVar("T", bound="FlowRunBulkSetStateResponse")
 
@@ -28,7 +25,6 @@ class FlowRunBulkSetStateResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         results: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.results, Unset):
             results = []
@@ -45,8 +41,6 @@ class FlowRunBulkSetStateResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.flow_run_orchestration_result import FlowRunOrchestrationResult  # noqa: PLC0415
-
         d = dict(src_dict)
         _results = d.pop("results", UNSET)
         results: list[FlowRunOrchestrationResult] | Unset = UNSET
@@ -79,3 +73,7 @@ class FlowRunBulkSetStateResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.flow_run_orchestration_result import FlowRunOrchestrationResult  # noqa: E402

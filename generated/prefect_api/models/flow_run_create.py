@@ -2,20 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.flow_run_create_context import FlowRunCreateContext
-    from ..models.flow_run_create_job_variables_type_0 import FlowRunCreateJobVariablesType0
-    from ..models.flow_run_create_labels_type_0 import FlowRunCreateLabelsType0
-    from ..models.flow_run_create_parameters import FlowRunCreateParameters
-    from ..models.flow_run_policy import FlowRunPolicy
-    from ..models.state_create import StateCreate
 
 T = TypeVar("T", bound="FlowRunCreate")
 
@@ -66,10 +58,6 @@ class FlowRunCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.flow_run_create_job_variables_type_0 import FlowRunCreateJobVariablesType0  # noqa: PLC0415
-        from ..models.flow_run_create_labels_type_0 import FlowRunCreateLabelsType0  # noqa: PLC0415
-        from ..models.state_create import StateCreate  # noqa: PLC0415
-
         flow_id = str(self.flow_id)
         state: dict[str, Any] | None | Unset
         if isinstance(self.state, Unset):
@@ -78,12 +66,14 @@ class FlowRunCreate:
             state = self.state.to_dict()
         else:
             state = self.state
+
         name = self.name
         flow_version: None | str | Unset
         if isinstance(self.flow_version, Unset):
             flow_version = UNSET
         else:
             flow_version = self.flow_version
+
         parameters: dict[str, Any] | Unset = UNSET
         if not isinstance(self.parameters, Unset):
             parameters = self.parameters.to_dict()
@@ -97,6 +87,7 @@ class FlowRunCreate:
             parent_task_run_id = str(self.parent_task_run_id)
         else:
             parent_task_run_id = self.parent_task_run_id
+
         infrastructure_document_id: None | str | Unset
         if isinstance(self.infrastructure_document_id, Unset):
             infrastructure_document_id = UNSET
@@ -104,6 +95,7 @@ class FlowRunCreate:
             infrastructure_document_id = str(self.infrastructure_document_id)
         else:
             infrastructure_document_id = self.infrastructure_document_id
+
         empirical_policy: dict[str, Any] | Unset = UNSET
         if not isinstance(self.empirical_policy, Unset):
             empirical_policy = self.empirical_policy.to_dict()
@@ -118,21 +110,25 @@ class FlowRunCreate:
             labels = self.labels.to_dict()
         else:
             labels = self.labels
+
         idempotency_key: None | str | Unset
         if isinstance(self.idempotency_key, Unset):
             idempotency_key = UNSET
         else:
             idempotency_key = self.idempotency_key
+
         work_pool_name: None | str | Unset
         if isinstance(self.work_pool_name, Unset):
             work_pool_name = UNSET
         else:
             work_pool_name = self.work_pool_name
+
         work_queue_name: None | str | Unset
         if isinstance(self.work_queue_name, Unset):
             work_queue_name = UNSET
         else:
             work_queue_name = self.work_queue_name
+
         job_variables: dict[str, Any] | None | Unset
         if isinstance(self.job_variables, Unset):
             job_variables = UNSET
@@ -140,6 +136,7 @@ class FlowRunCreate:
             job_variables = self.job_variables.to_dict()
         else:
             job_variables = self.job_variables
+
         deployment_id: None | str | Unset
         if isinstance(self.deployment_id, Unset):
             deployment_id = UNSET
@@ -185,43 +182,20 @@ class FlowRunCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.flow_run_create_context import FlowRunCreateContext  # noqa: PLC0415
-        from ..models.flow_run_create_job_variables_type_0 import FlowRunCreateJobVariablesType0  # noqa: PLC0415
-        from ..models.flow_run_create_labels_type_0 import FlowRunCreateLabelsType0  # noqa: PLC0415
-        from ..models.flow_run_create_parameters import FlowRunCreateParameters  # noqa: PLC0415
-        from ..models.flow_run_policy import FlowRunPolicy  # noqa: PLC0415
-        from ..models.state_create import StateCreate  # noqa: PLC0415
-
         d = dict(src_dict)
         flow_id = UUID(d.pop("flow_id"))
 
-        def _parse_state(data: object) -> None | StateCreate | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                state_type_0 = StateCreate.from_dict(data)
+        _state = d.pop("state", UNSET)
+        state: None | StateCreate | Unset
+        if _state is None or isinstance(_state, Unset):
+            state = _state
+        else:
+            state_type_0 = StateCreate.from_dict(_state)
 
-                return state_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | StateCreate | Unset, data)
-
-        state = _parse_state(d.pop("state", UNSET))
+            state = state_type_0
 
         name = d.pop("name", UNSET)
-
-        def _parse_flow_version(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        flow_version = _parse_flow_version(d.pop("flow_version", UNSET))
+        flow_version: None | str | Unset = d.pop("flow_version", UNSET)
 
         _parameters = d.pop("parameters", UNSET)
         parameters: FlowRunCreateParameters | Unset
@@ -237,39 +211,23 @@ class FlowRunCreate:
         else:
             context = FlowRunCreateContext.from_dict(_context)
 
-        def _parse_parent_task_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                parent_task_run_id_type_0 = UUID(data)
+        _parent_task_run_id = d.pop("parent_task_run_id", UNSET)
+        parent_task_run_id: None | Unset | UUID
+        if _parent_task_run_id is None or isinstance(_parent_task_run_id, Unset):
+            parent_task_run_id = _parent_task_run_id
+        else:
+            parent_task_run_id_type_0 = UUID(_parent_task_run_id)
 
-                return parent_task_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+            parent_task_run_id = parent_task_run_id_type_0
 
-        parent_task_run_id = _parse_parent_task_run_id(d.pop("parent_task_run_id", UNSET))
+        _infrastructure_document_id = d.pop("infrastructure_document_id", UNSET)
+        infrastructure_document_id: None | Unset | UUID
+        if _infrastructure_document_id is None or isinstance(_infrastructure_document_id, Unset):
+            infrastructure_document_id = _infrastructure_document_id
+        else:
+            infrastructure_document_id_type_0 = UUID(_infrastructure_document_id)
 
-        def _parse_infrastructure_document_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                infrastructure_document_id_type_0 = UUID(data)
-
-                return infrastructure_document_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        infrastructure_document_id = _parse_infrastructure_document_id(d.pop("infrastructure_document_id", UNSET))
+            infrastructure_document_id = infrastructure_document_id_type_0
 
         _empirical_policy = d.pop("empirical_policy", UNSET)
         empirical_policy: FlowRunPolicy | Unset
@@ -280,83 +238,38 @@ class FlowRunCreate:
 
         tags = cast(list[str], d.pop("tags", UNSET))
 
-        def _parse_labels(data: object) -> FlowRunCreateLabelsType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                labels_type_0 = FlowRunCreateLabelsType0.from_dict(data)
+        _labels = d.pop("labels", UNSET)
+        labels: FlowRunCreateLabelsType0 | None | Unset
+        if _labels is None or isinstance(_labels, Unset):
+            labels = _labels
+        else:
+            labels_type_0 = FlowRunCreateLabelsType0.from_dict(_labels)
 
-                return labels_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunCreateLabelsType0 | None | Unset, data)
+            labels = labels_type_0
 
-        labels = _parse_labels(d.pop("labels", UNSET))
+        idempotency_key: None | str | Unset = d.pop("idempotency_key", UNSET)
 
-        def _parse_idempotency_key(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        work_pool_name: None | str | Unset = d.pop("work_pool_name", UNSET)
 
-        idempotency_key = _parse_idempotency_key(d.pop("idempotency_key", UNSET))
+        work_queue_name: None | str | Unset = d.pop("work_queue_name", UNSET)
 
-        def _parse_work_pool_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        _job_variables = d.pop("job_variables", UNSET)
+        job_variables: FlowRunCreateJobVariablesType0 | None | Unset
+        if _job_variables is None or isinstance(_job_variables, Unset):
+            job_variables = _job_variables
+        else:
+            job_variables_type_0 = FlowRunCreateJobVariablesType0.from_dict(_job_variables)
 
-        work_pool_name = _parse_work_pool_name(d.pop("work_pool_name", UNSET))
+            job_variables = job_variables_type_0
 
-        def _parse_work_queue_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        _deployment_id = d.pop("deployment_id", UNSET)
+        deployment_id: None | Unset | UUID
+        if _deployment_id is None or isinstance(_deployment_id, Unset):
+            deployment_id = _deployment_id
+        else:
+            deployment_id_type_0 = UUID(_deployment_id)
 
-        work_queue_name = _parse_work_queue_name(d.pop("work_queue_name", UNSET))
-
-        def _parse_job_variables(data: object) -> FlowRunCreateJobVariablesType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                job_variables_type_0 = FlowRunCreateJobVariablesType0.from_dict(data)
-
-                return job_variables_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunCreateJobVariablesType0 | None | Unset, data)
-
-        job_variables = _parse_job_variables(d.pop("job_variables", UNSET))
-
-        def _parse_deployment_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                deployment_id_type_0 = UUID(data)
-
-                return deployment_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        deployment_id = _parse_deployment_id(d.pop("deployment_id", UNSET))
+            deployment_id = deployment_id_type_0
 
         flow_run_create = cls(
             flow_id=flow_id,
@@ -377,3 +290,12 @@ class FlowRunCreate:
             deployment_id=deployment_id,
         )
         return flow_run_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.flow_run_create_context import FlowRunCreateContext  # noqa: E402
+from ..models.flow_run_create_job_variables_type_0 import FlowRunCreateJobVariablesType0  # noqa: E402
+from ..models.flow_run_create_labels_type_0 import FlowRunCreateLabelsType0  # noqa: E402
+from ..models.flow_run_create_parameters import FlowRunCreateParameters  # noqa: E402
+from ..models.flow_run_policy import FlowRunPolicy  # noqa: E402
+from ..models.state_create import StateCreate  # noqa: E402

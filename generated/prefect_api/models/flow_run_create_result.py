@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -31,7 +31,6 @@ class FlowRunCreateResult:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         status = self.status.value
         flow_run_id: None | str | Unset
         if isinstance(self.flow_run_id, Unset):
@@ -40,6 +39,7 @@ class FlowRunCreateResult:
             flow_run_id = str(self.flow_run_id)
         else:
             flow_run_id = self.flow_run_id
+
         error: None | str | Unset
         if isinstance(self.error, Unset):
             error = UNSET
@@ -58,35 +58,19 @@ class FlowRunCreateResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         status = FlowRunCreateResultStatus(d.pop("status"))
 
-        def _parse_flow_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                flow_run_id_type_0 = UUID(data)
+        _flow_run_id = d.pop("flow_run_id", UNSET)
+        flow_run_id: None | Unset | UUID
+        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+            flow_run_id = _flow_run_id
+        else:
+            flow_run_id_type_0 = UUID(_flow_run_id)
 
-                return flow_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+            flow_run_id = flow_run_id_type_0
 
-        flow_run_id = _parse_flow_run_id(d.pop("flow_run_id", UNSET))
-
-        def _parse_error(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        error = _parse_error(d.pop("error", UNSET))
+        error: None | str | Unset = d.pop("error", UNSET)
 
         flow_run_create_result = cls(
             status=status,

@@ -2,29 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.flow_run_filter_created_by import FlowRunFilterCreatedBy
-    from ..models.flow_run_filter_deployment_id import FlowRunFilterDeploymentId
-    from ..models.flow_run_filter_end_time import FlowRunFilterEndTime
-    from ..models.flow_run_filter_expected_start_time import FlowRunFilterExpectedStartTime
-    from ..models.flow_run_filter_flow_version import FlowRunFilterFlowVersion
-    from ..models.flow_run_filter_id import FlowRunFilterId
-    from ..models.flow_run_filter_idempotency_key import FlowRunFilterIdempotencyKey
-    from ..models.flow_run_filter_name import FlowRunFilterName
-    from ..models.flow_run_filter_next_scheduled_start_time import FlowRunFilterNextScheduledStartTime
-    from ..models.flow_run_filter_parent_flow_run_id import FlowRunFilterParentFlowRunId
-    from ..models.flow_run_filter_parent_task_run_id import FlowRunFilterParentTaskRunId
-    from ..models.flow_run_filter_start_time import FlowRunFilterStartTime
-    from ..models.flow_run_filter_state import FlowRunFilterState
-    from ..models.flow_run_filter_tags import FlowRunFilterTags
-    from ..models.flow_run_filter_work_queue_name import FlowRunFilterWorkQueueName
 
 T = TypeVar("T", bound="FlowRunFilter")
 
@@ -75,22 +58,6 @@ class FlowRunFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.flow_run_filter_created_by import FlowRunFilterCreatedBy  # noqa: PLC0415
-        from ..models.flow_run_filter_deployment_id import FlowRunFilterDeploymentId  # noqa: PLC0415
-        from ..models.flow_run_filter_end_time import FlowRunFilterEndTime  # noqa: PLC0415
-        from ..models.flow_run_filter_expected_start_time import FlowRunFilterExpectedStartTime  # noqa: PLC0415
-        from ..models.flow_run_filter_flow_version import FlowRunFilterFlowVersion  # noqa: PLC0415
-        from ..models.flow_run_filter_id import FlowRunFilterId  # noqa: PLC0415
-        from ..models.flow_run_filter_idempotency_key import FlowRunFilterIdempotencyKey  # noqa: PLC0415
-        from ..models.flow_run_filter_name import FlowRunFilterName  # noqa: PLC0415
-        from ..models.flow_run_filter_next_scheduled_start_time import FlowRunFilterNextScheduledStartTime  # noqa: PLC0415
-        from ..models.flow_run_filter_parent_flow_run_id import FlowRunFilterParentFlowRunId  # noqa: PLC0415
-        from ..models.flow_run_filter_parent_task_run_id import FlowRunFilterParentTaskRunId  # noqa: PLC0415
-        from ..models.flow_run_filter_start_time import FlowRunFilterStartTime  # noqa: PLC0415
-        from ..models.flow_run_filter_state import FlowRunFilterState  # noqa: PLC0415
-        from ..models.flow_run_filter_tags import FlowRunFilterTags  # noqa: PLC0415
-        from ..models.flow_run_filter_work_queue_name import FlowRunFilterWorkQueueName  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -102,6 +69,7 @@ class FlowRunFilter:
             id = self.id.to_dict()
         else:
             id = self.id
+
         name: dict[str, Any] | None | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -109,6 +77,7 @@ class FlowRunFilter:
             name = self.name.to_dict()
         else:
             name = self.name
+
         tags: dict[str, Any] | None | Unset
         if isinstance(self.tags, Unset):
             tags = UNSET
@@ -116,6 +85,7 @@ class FlowRunFilter:
             tags = self.tags.to_dict()
         else:
             tags = self.tags
+
         deployment_id: dict[str, Any] | None | Unset
         if isinstance(self.deployment_id, Unset):
             deployment_id = UNSET
@@ -123,6 +93,7 @@ class FlowRunFilter:
             deployment_id = self.deployment_id.to_dict()
         else:
             deployment_id = self.deployment_id
+
         work_queue_name: dict[str, Any] | None | Unset
         if isinstance(self.work_queue_name, Unset):
             work_queue_name = UNSET
@@ -130,6 +101,7 @@ class FlowRunFilter:
             work_queue_name = self.work_queue_name.to_dict()
         else:
             work_queue_name = self.work_queue_name
+
         state: dict[str, Any] | None | Unset
         if isinstance(self.state, Unset):
             state = UNSET
@@ -137,6 +109,7 @@ class FlowRunFilter:
             state = self.state.to_dict()
         else:
             state = self.state
+
         flow_version: dict[str, Any] | None | Unset
         if isinstance(self.flow_version, Unset):
             flow_version = UNSET
@@ -144,6 +117,7 @@ class FlowRunFilter:
             flow_version = self.flow_version.to_dict()
         else:
             flow_version = self.flow_version
+
         start_time: dict[str, Any] | None | Unset
         if isinstance(self.start_time, Unset):
             start_time = UNSET
@@ -151,6 +125,7 @@ class FlowRunFilter:
             start_time = self.start_time.to_dict()
         else:
             start_time = self.start_time
+
         end_time: dict[str, Any] | None | Unset
         if isinstance(self.end_time, Unset):
             end_time = UNSET
@@ -158,6 +133,7 @@ class FlowRunFilter:
             end_time = self.end_time.to_dict()
         else:
             end_time = self.end_time
+
         expected_start_time: dict[str, Any] | None | Unset
         if isinstance(self.expected_start_time, Unset):
             expected_start_time = UNSET
@@ -165,6 +141,7 @@ class FlowRunFilter:
             expected_start_time = self.expected_start_time.to_dict()
         else:
             expected_start_time = self.expected_start_time
+
         next_scheduled_start_time: dict[str, Any] | None | Unset
         if isinstance(self.next_scheduled_start_time, Unset):
             next_scheduled_start_time = UNSET
@@ -172,6 +149,7 @@ class FlowRunFilter:
             next_scheduled_start_time = self.next_scheduled_start_time.to_dict()
         else:
             next_scheduled_start_time = self.next_scheduled_start_time
+
         parent_flow_run_id: dict[str, Any] | None | Unset
         if isinstance(self.parent_flow_run_id, Unset):
             parent_flow_run_id = UNSET
@@ -179,6 +157,7 @@ class FlowRunFilter:
             parent_flow_run_id = self.parent_flow_run_id.to_dict()
         else:
             parent_flow_run_id = self.parent_flow_run_id
+
         parent_task_run_id: dict[str, Any] | None | Unset
         if isinstance(self.parent_task_run_id, Unset):
             parent_task_run_id = UNSET
@@ -186,6 +165,7 @@ class FlowRunFilter:
             parent_task_run_id = self.parent_task_run_id.to_dict()
         else:
             parent_task_run_id = self.parent_task_run_id
+
         idempotency_key: dict[str, Any] | None | Unset
         if isinstance(self.idempotency_key, Unset):
             idempotency_key = UNSET
@@ -193,6 +173,7 @@ class FlowRunFilter:
             idempotency_key = self.idempotency_key.to_dict()
         else:
             idempotency_key = self.idempotency_key
+
         created_by: dict[str, Any] | None | Unset
         if isinstance(self.created_by, Unset):
             created_by = UNSET
@@ -239,22 +220,6 @@ class FlowRunFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.flow_run_filter_created_by import FlowRunFilterCreatedBy  # noqa: PLC0415
-        from ..models.flow_run_filter_deployment_id import FlowRunFilterDeploymentId  # noqa: PLC0415
-        from ..models.flow_run_filter_end_time import FlowRunFilterEndTime  # noqa: PLC0415
-        from ..models.flow_run_filter_expected_start_time import FlowRunFilterExpectedStartTime  # noqa: PLC0415
-        from ..models.flow_run_filter_flow_version import FlowRunFilterFlowVersion  # noqa: PLC0415
-        from ..models.flow_run_filter_id import FlowRunFilterId  # noqa: PLC0415
-        from ..models.flow_run_filter_idempotency_key import FlowRunFilterIdempotencyKey  # noqa: PLC0415
-        from ..models.flow_run_filter_name import FlowRunFilterName  # noqa: PLC0415
-        from ..models.flow_run_filter_next_scheduled_start_time import FlowRunFilterNextScheduledStartTime  # noqa: PLC0415
-        from ..models.flow_run_filter_parent_flow_run_id import FlowRunFilterParentFlowRunId  # noqa: PLC0415
-        from ..models.flow_run_filter_parent_task_run_id import FlowRunFilterParentTaskRunId  # noqa: PLC0415
-        from ..models.flow_run_filter_start_time import FlowRunFilterStartTime  # noqa: PLC0415
-        from ..models.flow_run_filter_state import FlowRunFilterState  # noqa: PLC0415
-        from ..models.flow_run_filter_tags import FlowRunFilterTags  # noqa: PLC0415
-        from ..models.flow_run_filter_work_queue_name import FlowRunFilterWorkQueueName  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -263,260 +228,140 @@ class FlowRunFilter:
         else:
             operator = Operator(_operator)
 
-        def _parse_id(data: object) -> FlowRunFilterId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                id_type_0 = FlowRunFilterId.from_dict(data)
+        _id = d.pop("id", UNSET)
+        id: FlowRunFilterId | None | Unset
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = FlowRunFilterId.from_dict(_id)
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterId | None | Unset, data)
+            id = id_type_0
 
-        id = _parse_id(d.pop("id", UNSET))
+        _name = d.pop("name", UNSET)
+        name: FlowRunFilterName | None | Unset
+        if _name is None or isinstance(_name, Unset):
+            name = _name
+        else:
+            name_type_0 = FlowRunFilterName.from_dict(_name)
 
-        def _parse_name(data: object) -> FlowRunFilterName | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                name_type_0 = FlowRunFilterName.from_dict(data)
+            name = name_type_0
 
-                return name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterName | None | Unset, data)
+        _tags = d.pop("tags", UNSET)
+        tags: FlowRunFilterTags | None | Unset
+        if _tags is None or isinstance(_tags, Unset):
+            tags = _tags
+        else:
+            tags_type_0 = FlowRunFilterTags.from_dict(_tags)
 
-        name = _parse_name(d.pop("name", UNSET))
+            tags = tags_type_0
 
-        def _parse_tags(data: object) -> FlowRunFilterTags | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                tags_type_0 = FlowRunFilterTags.from_dict(data)
+        _deployment_id = d.pop("deployment_id", UNSET)
+        deployment_id: FlowRunFilterDeploymentId | None | Unset
+        if _deployment_id is None or isinstance(_deployment_id, Unset):
+            deployment_id = _deployment_id
+        else:
+            deployment_id_type_0 = FlowRunFilterDeploymentId.from_dict(_deployment_id)
 
-                return tags_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterTags | None | Unset, data)
+            deployment_id = deployment_id_type_0
 
-        tags = _parse_tags(d.pop("tags", UNSET))
+        _work_queue_name = d.pop("work_queue_name", UNSET)
+        work_queue_name: FlowRunFilterWorkQueueName | None | Unset
+        if _work_queue_name is None or isinstance(_work_queue_name, Unset):
+            work_queue_name = _work_queue_name
+        else:
+            work_queue_name_type_0 = FlowRunFilterWorkQueueName.from_dict(_work_queue_name)
 
-        def _parse_deployment_id(data: object) -> FlowRunFilterDeploymentId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                deployment_id_type_0 = FlowRunFilterDeploymentId.from_dict(data)
+            work_queue_name = work_queue_name_type_0
 
-                return deployment_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterDeploymentId | None | Unset, data)
+        _state = d.pop("state", UNSET)
+        state: FlowRunFilterState | None | Unset
+        if _state is None or isinstance(_state, Unset):
+            state = _state
+        else:
+            state_type_0 = FlowRunFilterState.from_dict(_state)
 
-        deployment_id = _parse_deployment_id(d.pop("deployment_id", UNSET))
+            state = state_type_0
 
-        def _parse_work_queue_name(data: object) -> FlowRunFilterWorkQueueName | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                work_queue_name_type_0 = FlowRunFilterWorkQueueName.from_dict(data)
+        _flow_version = d.pop("flow_version", UNSET)
+        flow_version: FlowRunFilterFlowVersion | None | Unset
+        if _flow_version is None or isinstance(_flow_version, Unset):
+            flow_version = _flow_version
+        else:
+            flow_version_type_0 = FlowRunFilterFlowVersion.from_dict(_flow_version)
 
-                return work_queue_name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterWorkQueueName | None | Unset, data)
+            flow_version = flow_version_type_0
 
-        work_queue_name = _parse_work_queue_name(d.pop("work_queue_name", UNSET))
+        _start_time = d.pop("start_time", UNSET)
+        start_time: FlowRunFilterStartTime | None | Unset
+        if _start_time is None or isinstance(_start_time, Unset):
+            start_time = _start_time
+        else:
+            start_time_type_0 = FlowRunFilterStartTime.from_dict(_start_time)
 
-        def _parse_state(data: object) -> FlowRunFilterState | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                state_type_0 = FlowRunFilterState.from_dict(data)
+            start_time = start_time_type_0
 
-                return state_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterState | None | Unset, data)
+        _end_time = d.pop("end_time", UNSET)
+        end_time: FlowRunFilterEndTime | None | Unset
+        if _end_time is None or isinstance(_end_time, Unset):
+            end_time = _end_time
+        else:
+            end_time_type_0 = FlowRunFilterEndTime.from_dict(_end_time)
 
-        state = _parse_state(d.pop("state", UNSET))
+            end_time = end_time_type_0
 
-        def _parse_flow_version(data: object) -> FlowRunFilterFlowVersion | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                flow_version_type_0 = FlowRunFilterFlowVersion.from_dict(data)
+        _expected_start_time = d.pop("expected_start_time", UNSET)
+        expected_start_time: FlowRunFilterExpectedStartTime | None | Unset
+        if _expected_start_time is None or isinstance(_expected_start_time, Unset):
+            expected_start_time = _expected_start_time
+        else:
+            expected_start_time_type_0 = FlowRunFilterExpectedStartTime.from_dict(_expected_start_time)
 
-                return flow_version_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterFlowVersion | None | Unset, data)
+            expected_start_time = expected_start_time_type_0
 
-        flow_version = _parse_flow_version(d.pop("flow_version", UNSET))
+        _next_scheduled_start_time = d.pop("next_scheduled_start_time", UNSET)
+        next_scheduled_start_time: FlowRunFilterNextScheduledStartTime | None | Unset
+        if _next_scheduled_start_time is None or isinstance(_next_scheduled_start_time, Unset):
+            next_scheduled_start_time = _next_scheduled_start_time
+        else:
+            next_scheduled_start_time_type_0 = FlowRunFilterNextScheduledStartTime.from_dict(_next_scheduled_start_time)
 
-        def _parse_start_time(data: object) -> FlowRunFilterStartTime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                start_time_type_0 = FlowRunFilterStartTime.from_dict(data)
+            next_scheduled_start_time = next_scheduled_start_time_type_0
 
-                return start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterStartTime | None | Unset, data)
+        _parent_flow_run_id = d.pop("parent_flow_run_id", UNSET)
+        parent_flow_run_id: FlowRunFilterParentFlowRunId | None | Unset
+        if _parent_flow_run_id is None or isinstance(_parent_flow_run_id, Unset):
+            parent_flow_run_id = _parent_flow_run_id
+        else:
+            parent_flow_run_id_type_0 = FlowRunFilterParentFlowRunId.from_dict(_parent_flow_run_id)
 
-        start_time = _parse_start_time(d.pop("start_time", UNSET))
+            parent_flow_run_id = parent_flow_run_id_type_0
 
-        def _parse_end_time(data: object) -> FlowRunFilterEndTime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                end_time_type_0 = FlowRunFilterEndTime.from_dict(data)
+        _parent_task_run_id = d.pop("parent_task_run_id", UNSET)
+        parent_task_run_id: FlowRunFilterParentTaskRunId | None | Unset
+        if _parent_task_run_id is None or isinstance(_parent_task_run_id, Unset):
+            parent_task_run_id = _parent_task_run_id
+        else:
+            parent_task_run_id_type_0 = FlowRunFilterParentTaskRunId.from_dict(_parent_task_run_id)
 
-                return end_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterEndTime | None | Unset, data)
+            parent_task_run_id = parent_task_run_id_type_0
 
-        end_time = _parse_end_time(d.pop("end_time", UNSET))
+        _idempotency_key = d.pop("idempotency_key", UNSET)
+        idempotency_key: FlowRunFilterIdempotencyKey | None | Unset
+        if _idempotency_key is None or isinstance(_idempotency_key, Unset):
+            idempotency_key = _idempotency_key
+        else:
+            idempotency_key_type_0 = FlowRunFilterIdempotencyKey.from_dict(_idempotency_key)
 
-        def _parse_expected_start_time(data: object) -> FlowRunFilterExpectedStartTime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                expected_start_time_type_0 = FlowRunFilterExpectedStartTime.from_dict(data)
+            idempotency_key = idempotency_key_type_0
 
-                return expected_start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterExpectedStartTime | None | Unset, data)
+        _created_by = d.pop("created_by", UNSET)
+        created_by: FlowRunFilterCreatedBy | None | Unset
+        if _created_by is None or isinstance(_created_by, Unset):
+            created_by = _created_by
+        else:
+            created_by_type_0 = FlowRunFilterCreatedBy.from_dict(_created_by)
 
-        expected_start_time = _parse_expected_start_time(d.pop("expected_start_time", UNSET))
-
-        def _parse_next_scheduled_start_time(data: object) -> FlowRunFilterNextScheduledStartTime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                next_scheduled_start_time_type_0 = FlowRunFilterNextScheduledStartTime.from_dict(data)
-
-                return next_scheduled_start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterNextScheduledStartTime | None | Unset, data)
-
-        next_scheduled_start_time = _parse_next_scheduled_start_time(d.pop("next_scheduled_start_time", UNSET))
-
-        def _parse_parent_flow_run_id(data: object) -> FlowRunFilterParentFlowRunId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                parent_flow_run_id_type_0 = FlowRunFilterParentFlowRunId.from_dict(data)
-
-                return parent_flow_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterParentFlowRunId | None | Unset, data)
-
-        parent_flow_run_id = _parse_parent_flow_run_id(d.pop("parent_flow_run_id", UNSET))
-
-        def _parse_parent_task_run_id(data: object) -> FlowRunFilterParentTaskRunId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                parent_task_run_id_type_0 = FlowRunFilterParentTaskRunId.from_dict(data)
-
-                return parent_task_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterParentTaskRunId | None | Unset, data)
-
-        parent_task_run_id = _parse_parent_task_run_id(d.pop("parent_task_run_id", UNSET))
-
-        def _parse_idempotency_key(data: object) -> FlowRunFilterIdempotencyKey | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                idempotency_key_type_0 = FlowRunFilterIdempotencyKey.from_dict(data)
-
-                return idempotency_key_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterIdempotencyKey | None | Unset, data)
-
-        idempotency_key = _parse_idempotency_key(d.pop("idempotency_key", UNSET))
-
-        def _parse_created_by(data: object) -> FlowRunFilterCreatedBy | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                created_by_type_0 = FlowRunFilterCreatedBy.from_dict(data)
-
-                return created_by_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterCreatedBy | None | Unset, data)
-
-        created_by = _parse_created_by(d.pop("created_by", UNSET))
+            created_by = created_by_type_0
 
         flow_run_filter = cls(
             operator=operator,
@@ -537,3 +382,21 @@ class FlowRunFilter:
             created_by=created_by,
         )
         return flow_run_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.flow_run_filter_created_by import FlowRunFilterCreatedBy  # noqa: E402
+from ..models.flow_run_filter_deployment_id import FlowRunFilterDeploymentId  # noqa: E402
+from ..models.flow_run_filter_end_time import FlowRunFilterEndTime  # noqa: E402
+from ..models.flow_run_filter_expected_start_time import FlowRunFilterExpectedStartTime  # noqa: E402
+from ..models.flow_run_filter_flow_version import FlowRunFilterFlowVersion  # noqa: E402
+from ..models.flow_run_filter_id import FlowRunFilterId  # noqa: E402
+from ..models.flow_run_filter_idempotency_key import FlowRunFilterIdempotencyKey  # noqa: E402
+from ..models.flow_run_filter_name import FlowRunFilterName  # noqa: E402
+from ..models.flow_run_filter_next_scheduled_start_time import FlowRunFilterNextScheduledStartTime  # noqa: E402
+from ..models.flow_run_filter_parent_flow_run_id import FlowRunFilterParentFlowRunId  # noqa: E402
+from ..models.flow_run_filter_parent_task_run_id import FlowRunFilterParentTaskRunId  # noqa: E402
+from ..models.flow_run_filter_start_time import FlowRunFilterStartTime  # noqa: E402
+from ..models.flow_run_filter_state import FlowRunFilterState  # noqa: E402
+from ..models.flow_run_filter_tags import FlowRunFilterTags  # noqa: E402
+from ..models.flow_run_filter_work_queue_name import FlowRunFilterWorkQueueName  # noqa: E402

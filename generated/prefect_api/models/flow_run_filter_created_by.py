@@ -32,7 +32,6 @@ class FlowRunFilterCreatedBy:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -48,6 +47,7 @@ class FlowRunFilterCreatedBy:
 
         else:
             id = self.id
+
         type_: list[str] | None | Unset
         if isinstance(self.type_, Unset):
             type_ = UNSET
@@ -56,6 +56,7 @@ class FlowRunFilterCreatedBy:
 
         else:
             type_ = self.type_
+
         is_null: bool | None | Unset
         if isinstance(self.is_null, Unset):
             is_null = UNSET
@@ -76,7 +77,6 @@ class FlowRunFilterCreatedBy:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -85,53 +85,30 @@ class FlowRunFilterCreatedBy:
         else:
             operator = Operator(_operator)
 
-        def _parse_id(data: object) -> list[UUID] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                id_type_0 = []
-                _id_type_0 = data
-                for id_type_0_item_data in _id_type_0:
-                    id_type_0_item = UUID(id_type_0_item_data)
+        _id = d.pop("id_", UNSET)
+        id: list[UUID] | None | Unset
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = []
+            _id_type_0 = _id
+            for id_type_0_item_data in _id_type_0:
+                id_type_0_item = UUID(id_type_0_item_data)
 
-                    id_type_0.append(id_type_0_item)
+                id_type_0.append(id_type_0_item)
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[UUID] | None | Unset, data)
+            id = id_type_0
 
-        id = _parse_id(d.pop("id_", UNSET))
+        _type_ = d.pop("type_", UNSET)
+        type_: list[str] | None | Unset
+        if _type_ is None or isinstance(_type_, Unset):
+            type_ = _type_
+        else:
+            type_type_0 = cast(list[str], _type_)
 
-        def _parse_type_(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                type_type_0 = cast(list[str], data)
+            type_ = type_type_0
 
-                return type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        type_ = _parse_type_(d.pop("type_", UNSET))
-
-        def _parse_is_null(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_null = _parse_is_null(d.pop("is_null_", UNSET))
+        is_null: bool | None | Unset = d.pop("is_null_", UNSET)
 
         flow_run_filter_created_by = cls(
             operator=operator,

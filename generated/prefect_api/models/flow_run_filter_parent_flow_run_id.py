@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -27,7 +27,6 @@ class FlowRunFilterParentFlowRunId:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -54,7 +53,6 @@ class FlowRunFilterParentFlowRunId:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -63,27 +61,19 @@ class FlowRunFilterParentFlowRunId:
         else:
             operator = Operator(_operator)
 
-        def _parse_any_(data: object) -> list[UUID] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                any_type_0 = []
-                _any_type_0 = data
-                for any_type_0_item_data in _any_type_0:
-                    any_type_0_item = UUID(any_type_0_item_data)
+        _any_ = d.pop("any_", UNSET)
+        any_: list[UUID] | None | Unset
+        if _any_ is None or isinstance(_any_, Unset):
+            any_ = _any_
+        else:
+            any_type_0 = []
+            _any_type_0 = _any_
+            for any_type_0_item_data in _any_type_0:
+                any_type_0_item = UUID(any_type_0_item_data)
 
-                    any_type_0.append(any_type_0_item)
+                any_type_0.append(any_type_0_item)
 
-                return any_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[UUID] | None | Unset, data)
-
-        any_ = _parse_any_(d.pop("any_", UNSET))
+            any_ = any_type_0
 
         flow_run_filter_parent_flow_run_id = cls(
             operator=operator,

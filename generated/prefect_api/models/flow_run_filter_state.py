@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.flow_run_filter_state_name import FlowRunFilterStateName
-    from ..models.flow_run_filter_state_type import FlowRunFilterStateType
 
 T = TypeVar("T", bound="FlowRunFilterState")
 
@@ -32,9 +28,6 @@ class FlowRunFilterState:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.flow_run_filter_state_name import FlowRunFilterStateName  # noqa: PLC0415
-        from ..models.flow_run_filter_state_type import FlowRunFilterStateType  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -46,6 +39,7 @@ class FlowRunFilterState:
             type_ = self.type_.to_dict()
         else:
             type_ = self.type_
+
         name: dict[str, Any] | None | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -66,9 +60,6 @@ class FlowRunFilterState:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.flow_run_filter_state_name import FlowRunFilterStateName  # noqa: PLC0415
-        from ..models.flow_run_filter_state_type import FlowRunFilterStateType  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -77,39 +68,23 @@ class FlowRunFilterState:
         else:
             operator = Operator(_operator)
 
-        def _parse_type_(data: object) -> FlowRunFilterStateType | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                type_type_0 = FlowRunFilterStateType.from_dict(data)
+        _type_ = d.pop("type", UNSET)
+        type_: FlowRunFilterStateType | None | Unset
+        if _type_ is None or isinstance(_type_, Unset):
+            type_ = _type_
+        else:
+            type_type_0 = FlowRunFilterStateType.from_dict(_type_)
 
-                return type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterStateType | None | Unset, data)
+            type_ = type_type_0
 
-        type_ = _parse_type_(d.pop("type", UNSET))
+        _name = d.pop("name", UNSET)
+        name: FlowRunFilterStateName | None | Unset
+        if _name is None or isinstance(_name, Unset):
+            name = _name
+        else:
+            name_type_0 = FlowRunFilterStateName.from_dict(_name)
 
-        def _parse_name(data: object) -> FlowRunFilterStateName | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                name_type_0 = FlowRunFilterStateName.from_dict(data)
-
-                return name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilterStateName | None | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
+            name = name_type_0
 
         flow_run_filter_state = cls(
             operator=operator,
@@ -117,3 +92,8 @@ class FlowRunFilterState:
             name=name,
         )
         return flow_run_filter_state
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.flow_run_filter_state_name import FlowRunFilterStateName  # noqa: E402
+from ..models.flow_run_filter_state_type import FlowRunFilterStateType  # noqa: E402

@@ -31,7 +31,6 @@ class FlowRunFilterTags:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -44,6 +43,7 @@ class FlowRunFilterTags:
 
         else:
             all_ = self.all_
+
         any_: list[str] | None | Unset
         if isinstance(self.any_, Unset):
             any_ = UNSET
@@ -52,6 +52,7 @@ class FlowRunFilterTags:
 
         else:
             any_ = self.any_
+
         is_null: bool | None | Unset
         if isinstance(self.is_null, Unset):
             is_null = UNSET
@@ -72,7 +73,6 @@ class FlowRunFilterTags:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -81,48 +81,25 @@ class FlowRunFilterTags:
         else:
             operator = Operator(_operator)
 
-        def _parse_all_(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                all_type_0 = cast(list[str], data)
+        _all_ = d.pop("all_", UNSET)
+        all_: list[str] | None | Unset
+        if _all_ is None or isinstance(_all_, Unset):
+            all_ = _all_
+        else:
+            all_type_0 = cast(list[str], _all_)
 
-                return all_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+            all_ = all_type_0
 
-        all_ = _parse_all_(d.pop("all_", UNSET))
+        _any_ = d.pop("any_", UNSET)
+        any_: list[str] | None | Unset
+        if _any_ is None or isinstance(_any_, Unset):
+            any_ = _any_
+        else:
+            any_type_0 = cast(list[str], _any_)
 
-        def _parse_any_(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                any_type_0 = cast(list[str], data)
+            any_ = any_type_0
 
-                return any_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        any_ = _parse_any_(d.pop("any_", UNSET))
-
-        def _parse_is_null(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_null = _parse_is_null(d.pop("is_null_", UNSET))
+        is_null: bool | None | Unset = d.pop("is_null_", UNSET)
 
         flow_run_filter_tags = cls(
             operator=operator,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -10,13 +10,6 @@ from attrs import field as _attrs_field
 
 from ..models.set_state_status import SetStateStatus
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.state import State
-    from ..models.state_abort_details import StateAbortDetails
-    from ..models.state_accept_details import StateAcceptDetails
-    from ..models.state_reject_details import StateRejectDetails
-    from ..models.state_wait_details import StateWaitDetails
 
 T = TypeVar("T", bound="FlowRunOrchestrationResult")
 
@@ -40,11 +33,6 @@ class FlowRunOrchestrationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.state import State  # noqa: PLC0415
-        from ..models.state_accept_details import StateAcceptDetails  # noqa: PLC0415
-        from ..models.state_reject_details import StateRejectDetails  # noqa: PLC0415
-        from ..models.state_wait_details import StateWaitDetails  # noqa: PLC0415
-
         flow_run_id = str(self.flow_run_id)
         status = self.status.value
         details: dict[str, Any]
@@ -54,7 +42,7 @@ class FlowRunOrchestrationResult:
             details = self.details.to_dict()
         elif isinstance(self.details, StateRejectDetails):
             details = self.details.to_dict()
-        else:
+        elif isinstance(self.details, StateAbortDetails):
             details = self.details.to_dict()
 
         state: dict[str, Any] | None | Unset
@@ -77,12 +65,6 @@ class FlowRunOrchestrationResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.state import State  # noqa: PLC0415
-        from ..models.state_abort_details import StateAbortDetails  # noqa: PLC0415
-        from ..models.state_accept_details import StateAcceptDetails  # noqa: PLC0415
-        from ..models.state_reject_details import StateRejectDetails  # noqa: PLC0415
-        from ..models.state_wait_details import StateWaitDetails  # noqa: PLC0415
-
         d = dict(src_dict)
         flow_run_id = UUID(d.pop("flow_run_id"))
 
@@ -93,52 +75,48 @@ class FlowRunOrchestrationResult:
         ) -> StateAbortDetails | StateAcceptDetails | StateRejectDetails | StateWaitDetails:
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 details_type_0 = StateAcceptDetails.from_dict(data)
 
                 return details_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 details_type_1 = StateWaitDetails.from_dict(data)
 
                 return details_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 details_type_2 = StateRejectDetails.from_dict(data)
 
                 return details_type_2
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            details_type_3 = StateAbortDetails.from_dict(data)
+                pass  # not this type: try the next
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError
+                details_type_3 = StateAbortDetails.from_dict(data)
 
-            return details_type_3
+                return details_type_3
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass  # not this type: try the next
+            return cast(StateAbortDetails | StateAcceptDetails | StateRejectDetails | StateWaitDetails, data)
 
         details = _parse_details(d.pop("details"))
 
-        def _parse_state(data: object) -> None | State | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                state_type_0 = State.from_dict(data)
+        _state = d.pop("state", UNSET)
+        state: None | State | Unset
+        if _state is None or isinstance(_state, Unset):
+            state = _state
+        else:
+            state_type_0 = State.from_dict(_state)
 
-                return state_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | State | Unset, data)
-
-        state = _parse_state(d.pop("state", UNSET))
+            state = state_type_0
 
         flow_run_orchestration_result = cls(
             flow_run_id=flow_run_id,
@@ -165,3 +143,11 @@ class FlowRunOrchestrationResult:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.state import State  # noqa: E402
+from ..models.state_abort_details import StateAbortDetails  # noqa: E402
+from ..models.state_accept_details import StateAcceptDetails  # noqa: E402
+from ..models.state_reject_details import StateRejectDetails  # noqa: E402
+from ..models.state_wait_details import StateWaitDetails  # noqa: E402

@@ -26,7 +26,6 @@ class FlowRunParameters:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         flow_run_parameters = cls()
         flow_run_parameters.additional_properties = d

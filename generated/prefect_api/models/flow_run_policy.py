@@ -40,7 +40,6 @@ class FlowRunPolicy:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         max_retries = self.max_retries
         retry_delay_seconds = self.retry_delay_seconds
         retries: int | None | Unset
@@ -48,11 +47,13 @@ class FlowRunPolicy:
             retries = UNSET
         else:
             retries = self.retries
+
         retry_delay: int | None | Unset
         if isinstance(self.retry_delay, Unset):
             retry_delay = UNSET
         else:
             retry_delay = self.retry_delay
+
         pause_keys: list[str] | None | Unset
         if isinstance(self.pause_keys, Unset):
             pause_keys = UNSET
@@ -61,11 +62,13 @@ class FlowRunPolicy:
 
         else:
             pause_keys = self.pause_keys
+
         resuming: bool | None | Unset
         if isinstance(self.resuming, Unset):
             resuming = UNSET
         else:
             resuming = self.resuming
+
         retry_type: None | str | Unset
         if isinstance(self.retry_type, Unset):
             retry_type = UNSET
@@ -95,71 +98,32 @@ class FlowRunPolicy:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         max_retries = d.pop("max_retries", UNSET)
         retry_delay_seconds = d.pop("retry_delay_seconds", UNSET)
+        retries: int | None | Unset = d.pop("retries", UNSET)
 
-        def _parse_retries(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        retry_delay: int | None | Unset = d.pop("retry_delay", UNSET)
 
-        retries = _parse_retries(d.pop("retries", UNSET))
+        _pause_keys = d.pop("pause_keys", UNSET)
+        pause_keys: list[str] | None | Unset
+        if _pause_keys is None or isinstance(_pause_keys, Unset):
+            pause_keys = _pause_keys
+        else:
+            pause_keys_type_0 = cast(list[str], _pause_keys)
 
-        def _parse_retry_delay(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+            pause_keys = pause_keys_type_0
 
-        retry_delay = _parse_retry_delay(d.pop("retry_delay", UNSET))
+        resuming: bool | None | Unset = d.pop("resuming", UNSET)
 
-        def _parse_pause_keys(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                pause_keys_type_0 = cast(list[str], data)
+        _retry_type = d.pop("retry_type", UNSET)
+        retry_type: FlowRunPolicyRetryTypeType0 | None | Unset
+        if _retry_type is None or isinstance(_retry_type, Unset):
+            retry_type = _retry_type
+        else:
+            retry_type_type_0 = FlowRunPolicyRetryTypeType0(_retry_type)
 
-                return pause_keys_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        pause_keys = _parse_pause_keys(d.pop("pause_keys", UNSET))
-
-        def _parse_resuming(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        resuming = _parse_resuming(d.pop("resuming", UNSET))
-
-        def _parse_retry_type(data: object) -> FlowRunPolicyRetryTypeType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                retry_type_type_0 = FlowRunPolicyRetryTypeType0(data)
-
-                return retry_type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunPolicyRetryTypeType0 | None | Unset, data)
-
-        retry_type = _parse_retry_type(d.pop("retry_type", UNSET))
+            retry_type = retry_type_type_0
 
         flow_run_policy = cls(
             max_retries=max_retries,

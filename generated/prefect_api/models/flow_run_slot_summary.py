@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -40,7 +40,6 @@ class FlowRunSlotSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         id = str(self.id)
         name = self.name
         state_type: None | str | Unset
@@ -50,11 +49,13 @@ class FlowRunSlotSummary:
             state_type = self.state_type.value
         else:
             state_type = self.state_type
+
         state_name: None | str | Unset
         if isinstance(self.state_name, Unset):
             state_name = UNSET
         else:
             state_name = self.state_name
+
         start_time: None | str | Unset
         if isinstance(self.start_time, Unset):
             start_time = UNSET
@@ -62,6 +63,7 @@ class FlowRunSlotSummary:
             start_time = self.start_time.isoformat()
         else:
             start_time = self.start_time
+
         state_timestamp: None | str | Unset
         if isinstance(self.state_timestamp, Unset):
             state_timestamp = UNSET
@@ -69,6 +71,7 @@ class FlowRunSlotSummary:
             state_timestamp = self.state_timestamp.isoformat()
         else:
             state_timestamp = self.state_timestamp
+
         time_in_current_state: float | None | Unset
         if isinstance(self.time_in_current_state, Unset):
             time_in_current_state = UNSET
@@ -94,80 +97,40 @@ class FlowRunSlotSummary:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
         name = d.pop("name")
+        _state_type = d.pop("state_type", UNSET)
+        state_type: None | StateType | Unset
+        if _state_type is None or isinstance(_state_type, Unset):
+            state_type = _state_type
+        else:
+            state_type_type_0 = StateType(_state_type)
 
-        def _parse_state_type(data: object) -> None | StateType | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                state_type_type_0 = StateType(data)
+            state_type = state_type_type_0
 
-                return state_type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | StateType | Unset, data)
+        state_name: None | str | Unset = d.pop("state_name", UNSET)
 
-        state_type = _parse_state_type(d.pop("state_type", UNSET))
+        _start_time = d.pop("start_time", UNSET)
+        start_time: datetime.datetime | None | Unset
+        if _start_time is None or isinstance(_start_time, Unset):
+            start_time = _start_time
+        else:
+            start_time_type_0 = parse_datetime(_start_time)
 
-        def _parse_state_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            start_time = start_time_type_0
 
-        state_name = _parse_state_name(d.pop("state_name", UNSET))
+        _state_timestamp = d.pop("state_timestamp", UNSET)
+        state_timestamp: datetime.datetime | None | Unset
+        if _state_timestamp is None or isinstance(_state_timestamp, Unset):
+            state_timestamp = _state_timestamp
+        else:
+            state_timestamp_type_0 = parse_datetime(_state_timestamp)
 
-        def _parse_start_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                start_time_type_0 = parse_datetime(data)
+            state_timestamp = state_timestamp_type_0
 
-                return start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        start_time = _parse_start_time(d.pop("start_time", UNSET))
-
-        def _parse_state_timestamp(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                state_timestamp_type_0 = parse_datetime(data)
-
-                return state_timestamp_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        state_timestamp = _parse_state_timestamp(d.pop("state_timestamp", UNSET))
-
-        def _parse_time_in_current_state(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        time_in_current_state = _parse_time_in_current_state(d.pop("time_in_current_state", UNSET))
+        time_in_current_state: float | None | Unset = d.pop("time_in_current_state", UNSET)
 
         flow_run_slot_summary = cls(
             id=id,

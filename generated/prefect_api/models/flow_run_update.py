@@ -2,16 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.flow_run_policy import FlowRunPolicy
-    from ..models.flow_run_update_job_variables_type_0 import FlowRunUpdateJobVariablesType0
-    from ..models.flow_run_update_parameters import FlowRunUpdateParameters
 
 T = TypeVar("T", bound="FlowRunUpdate")
 
@@ -40,18 +35,18 @@ class FlowRunUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.flow_run_update_job_variables_type_0 import FlowRunUpdateJobVariablesType0  # noqa: PLC0415
-
         name: None | str | Unset
         if isinstance(self.name, Unset):
             name = UNSET
         else:
             name = self.name
+
         flow_version: None | str | Unset
         if isinstance(self.flow_version, Unset):
             flow_version = UNSET
         else:
             flow_version = self.flow_version
+
         parameters: dict[str, Any] | Unset = UNSET
         if not isinstance(self.parameters, Unset):
             parameters = self.parameters.to_dict()
@@ -67,6 +62,7 @@ class FlowRunUpdate:
             infrastructure_pid = UNSET
         else:
             infrastructure_pid = self.infrastructure_pid
+
         job_variables: dict[str, Any] | None | Unset
         if isinstance(self.job_variables, Unset):
             job_variables = UNSET
@@ -95,29 +91,10 @@ class FlowRunUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.flow_run_policy import FlowRunPolicy  # noqa: PLC0415
-        from ..models.flow_run_update_job_variables_type_0 import FlowRunUpdateJobVariablesType0  # noqa: PLC0415
-        from ..models.flow_run_update_parameters import FlowRunUpdateParameters  # noqa: PLC0415
-
         d = dict(src_dict)
+        name: None | str | Unset = d.pop("name", UNSET)
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_flow_version(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        flow_version = _parse_flow_version(d.pop("flow_version", UNSET))
+        flow_version: None | str | Unset = d.pop("flow_version", UNSET)
 
         _parameters = d.pop("parameters", UNSET)
         parameters: FlowRunUpdateParameters | Unset
@@ -135,31 +112,16 @@ class FlowRunUpdate:
 
         tags = cast(list[str], d.pop("tags", UNSET))
 
-        def _parse_infrastructure_pid(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        infrastructure_pid: None | str | Unset = d.pop("infrastructure_pid", UNSET)
 
-        infrastructure_pid = _parse_infrastructure_pid(d.pop("infrastructure_pid", UNSET))
+        _job_variables = d.pop("job_variables", UNSET)
+        job_variables: FlowRunUpdateJobVariablesType0 | None | Unset
+        if _job_variables is None or isinstance(_job_variables, Unset):
+            job_variables = _job_variables
+        else:
+            job_variables_type_0 = FlowRunUpdateJobVariablesType0.from_dict(_job_variables)
 
-        def _parse_job_variables(data: object) -> FlowRunUpdateJobVariablesType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                job_variables_type_0 = FlowRunUpdateJobVariablesType0.from_dict(data)
-
-                return job_variables_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunUpdateJobVariablesType0 | None | Unset, data)
-
-        job_variables = _parse_job_variables(d.pop("job_variables", UNSET))
+            job_variables = job_variables_type_0
 
         flow_run_update = cls(
             name=name,
@@ -171,3 +133,9 @@ class FlowRunUpdate:
             job_variables=job_variables,
         )
         return flow_run_update
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.flow_run_policy import FlowRunPolicy  # noqa: E402
+from ..models.flow_run_update_job_variables_type_0 import FlowRunUpdateJobVariablesType0  # noqa: E402
+from ..models.flow_run_update_parameters import FlowRunUpdateParameters  # noqa: E402

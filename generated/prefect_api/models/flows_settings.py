@@ -31,12 +31,12 @@ class FlowsSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         heartbeat_frequency: int | None | Unset
         if isinstance(self.heartbeat_frequency, Unset):
             heartbeat_frequency = UNSET
         else:
             heartbeat_frequency = self.heartbeat_frequency
+
         default_retries = self.default_retries
         default_retry_delay_seconds: float | int | list[float] | Unset
         if isinstance(self.default_retry_delay_seconds, Unset):
@@ -60,17 +60,8 @@ class FlowsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
-
-        def _parse_heartbeat_frequency(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        heartbeat_frequency = _parse_heartbeat_frequency(d.pop("heartbeat_frequency", UNSET))
+        heartbeat_frequency: int | None | Unset = d.pop("heartbeat_frequency", UNSET)
 
         default_retries = d.pop("default_retries", UNSET)
 
@@ -79,12 +70,12 @@ class FlowsSettings:
                 return data
             try:
                 if not isinstance(data, list):
-                    raise TypeError()
+                    raise TypeError
                 default_retry_delay_seconds_type_2 = cast(list[float], data)
 
                 return default_retry_delay_seconds_type_2
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(float | int | list[float] | Unset, data)
 
         default_retry_delay_seconds = _parse_default_retry_delay_seconds(d.pop("default_retry_delay_seconds", UNSET))

@@ -30,7 +30,6 @@ class GetScheduledFlowRunsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         work_queue_names: list[str] | Unset = UNSET
         if not isinstance(self.work_queue_names, Unset):
             work_queue_names = self.work_queue_names
@@ -58,7 +57,6 @@ class GetScheduledFlowRunsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         work_queue_names = cast(list[str], d.pop("work_queue_names", UNSET))
 

@@ -29,7 +29,6 @@ class GetScheduledFlowRunsForDeploymentsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         deployment_ids = []
         for deployment_ids_item_data in self.deployment_ids:
             deployment_ids_item = str(deployment_ids_item_data)
@@ -52,7 +51,6 @@ class GetScheduledFlowRunsForDeploymentsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         deployment_ids = []
         _deployment_ids = d.pop("deployment_ids")

@@ -3,18 +3,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.graph_artifact import GraphArtifact
-    from ..models.graph_state import GraphState
-    from ..models.node import Node
 
 T = TypeVar("T", bound="Graph")
 
@@ -40,17 +35,18 @@ class Graph:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         start_time: None | str
         if isinstance(self.start_time, datetime.datetime):
             start_time = self.start_time.isoformat()
         else:
             start_time = self.start_time
+
         end_time: None | str
         if isinstance(self.end_time, datetime.datetime):
             end_time = self.end_time.isoformat()
         else:
             end_time = self.end_time
+
         root_node_ids = []
         for root_node_ids_item_data in self.root_node_ids:
             root_node_ids_item = str(root_node_ids_item_data)
@@ -63,7 +59,7 @@ class Graph:
                 nodes_item_item: dict[str, Any] | str
                 if isinstance(nodes_item_item_data, UUID):
                     nodes_item_item = str(nodes_item_item_data)
-                else:
+                elif isinstance(nodes_item_item_data, Node):
                     nodes_item_item = nodes_item_item_data.to_dict()
 
                 nodes_item.append(nodes_item_item)
@@ -93,41 +89,24 @@ class Graph:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.graph_artifact import GraphArtifact  # noqa: PLC0415
-        from ..models.graph_state import GraphState  # noqa: PLC0415
-        from ..models.node import Node  # noqa: PLC0415
-
         d = dict(src_dict)
+        _start_time = d.pop("start_time")
+        start_time: datetime.datetime | None
+        if _start_time is None:
+            start_time = _start_time
+        else:
+            start_time_type_0 = parse_datetime(_start_time)
 
-        def _parse_start_time(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                start_time_type_0 = parse_datetime(data)
+            start_time = start_time_type_0
 
-                return start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+        _end_time = d.pop("end_time")
+        end_time: datetime.datetime | None
+        if _end_time is None:
+            end_time = _end_time
+        else:
+            end_time_type_0 = parse_datetime(_end_time)
 
-        start_time = _parse_start_time(d.pop("start_time"))
-
-        def _parse_end_time(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                end_time_type_0 = parse_datetime(data)
-
-                return end_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        end_time = _parse_end_time(d.pop("end_time"))
+            end_time = end_time_type_0
 
         root_node_ids = []
         _root_node_ids = d.pop("root_node_ids")
@@ -146,17 +125,21 @@ class Graph:
                 def _parse_nodes_item_item(data: object) -> Node | UUID:
                     try:
                         if not isinstance(data, str):
-                            raise TypeError()
+                            raise TypeError
                         nodes_item_item_type_0 = UUID(data)
 
                         return nodes_item_item_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    nodes_item_item_type_1 = Node.from_dict(data)
+                        pass  # not this type: try the next
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        nodes_item_item_type_1 = Node.from_dict(data)
 
-                    return nodes_item_item_type_1
+                        return nodes_item_item_type_1
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    return cast(Node | UUID, data)
 
                 nodes_item_item = _parse_nodes_item_item(nodes_item_item_data)
 
@@ -205,3 +188,9 @@ class Graph:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.graph_artifact import GraphArtifact  # noqa: E402
+from ..models.graph_state import GraphState  # noqa: E402
+from ..models.node import Node  # noqa: E402

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -35,13 +35,14 @@ class GraphArtifact:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         id = str(self.id)
         created = self.created.isoformat()
         key: None | str
         key = self.key
+
         type_: None | str
         type_ = self.type_
+
         is_latest = self.is_latest
         data: Any | None
         data = self.data
@@ -59,34 +60,17 @@ class GraphArtifact:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
         created = parse_datetime(d.pop("created"))
 
-        def _parse_key(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        key: None | str = d.pop("key")
 
-        key = _parse_key(d.pop("key"))
-
-        def _parse_type_(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        type_ = _parse_type_(d.pop("type"))
+        type_: None | str = d.pop("type")
 
         is_latest = d.pop("is_latest")
-
-        def _parse_data(data: object) -> Any | None:
-            if data is None:
-                return data
-            return cast(Any | None, data)
-
-        data = _parse_data(d.pop("data"))
+        data: Any | None = d.pop("data")
 
         graph_artifact = cls(
             id=id,

@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.history_response_state import HistoryResponseState
 
 T = TypeVar("T", bound="HistoryResponse")
 
@@ -33,7 +30,6 @@ class HistoryResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         interval_start = self.interval_start.isoformat()
         interval_end = self.interval_end.isoformat()
         states = []
@@ -51,8 +47,6 @@ class HistoryResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.history_response_state import HistoryResponseState  # noqa: PLC0415
-
         d = dict(src_dict)
         interval_start = parse_datetime(d.pop("interval_start"))
 
@@ -89,3 +83,7 @@ class HistoryResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.history_response_state import HistoryResponseState  # noqa: E402

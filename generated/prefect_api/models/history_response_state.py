@@ -34,7 +34,6 @@ class HistoryResponseState:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         state_type = self.state_type.value
         state_name = self.state_name
         count_runs = self.count_runs
@@ -53,7 +52,6 @@ class HistoryResponseState:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         state_type = StateType(d.pop("state_type"))
 

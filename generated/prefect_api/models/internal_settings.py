@@ -25,7 +25,6 @@ class InternalSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         logging_level: str | Unset = UNSET
         if not isinstance(self.logging_level, Unset):
             logging_level = self.logging_level.value
@@ -39,7 +38,6 @@ class InternalSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         _logging_level = d.pop("logging_level", UNSET)
         logging_level: InternalSettingsLoggingLevel | Unset

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -52,7 +52,6 @@ class IntervalScheduleInput:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         interval = self.interval
         anchor_date: str | Unset = UNSET
         if not isinstance(self.anchor_date, Unset):
@@ -74,7 +73,6 @@ class IntervalScheduleInput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         interval = d.pop("interval")
         _anchor_date = d.pop("anchor_date", UNSET)
@@ -84,14 +82,7 @@ class IntervalScheduleInput:
         else:
             anchor_date = parse_datetime(_anchor_date)
 
-        def _parse_timezone(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        timezone = _parse_timezone(d.pop("timezone", UNSET))
+        timezone: None | str | Unset = d.pop("timezone", UNSET)
 
         interval_schedule_input = cls(
             interval=interval,

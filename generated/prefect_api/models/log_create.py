@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -35,7 +35,6 @@ class LogCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         name = self.name
         level = self.level
         message = self.message
@@ -47,6 +46,7 @@ class LogCreate:
             flow_run_id = str(self.flow_run_id)
         else:
             flow_run_id = self.flow_run_id
+
         task_run_id: None | str | Unset
         if isinstance(self.task_run_id, Unset):
             task_run_id = UNSET
@@ -69,46 +69,29 @@ class LogCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         name = d.pop("name")
         level = d.pop("level")
         message = d.pop("message")
         timestamp = parse_datetime(d.pop("timestamp"))
 
-        def _parse_flow_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                flow_run_id_type_0 = UUID(data)
+        _flow_run_id = d.pop("flow_run_id", UNSET)
+        flow_run_id: None | Unset | UUID
+        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+            flow_run_id = _flow_run_id
+        else:
+            flow_run_id_type_0 = UUID(_flow_run_id)
 
-                return flow_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+            flow_run_id = flow_run_id_type_0
 
-        flow_run_id = _parse_flow_run_id(d.pop("flow_run_id", UNSET))
+        _task_run_id = d.pop("task_run_id", UNSET)
+        task_run_id: None | Unset | UUID
+        if _task_run_id is None or isinstance(_task_run_id, Unset):
+            task_run_id = _task_run_id
+        else:
+            task_run_id_type_0 = UUID(_task_run_id)
 
-        def _parse_task_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                task_run_id_type_0 = UUID(data)
-
-                return task_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        task_run_id = _parse_task_run_id(d.pop("task_run_id", UNSET))
+            task_run_id = task_run_id_type_0
 
         log_create = cls(
             name=name,

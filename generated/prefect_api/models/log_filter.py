@@ -2,19 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.log_filter_flow_run_id import LogFilterFlowRunId
-    from ..models.log_filter_level import LogFilterLevel
-    from ..models.log_filter_task_run_id import LogFilterTaskRunId
-    from ..models.log_filter_text_search import LogFilterTextSearch
-    from ..models.log_filter_timestamp import LogFilterTimestamp
 
 T = TypeVar("T", bound="LogFilter")
 
@@ -41,12 +34,6 @@ class LogFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.log_filter_flow_run_id import LogFilterFlowRunId  # noqa: PLC0415
-        from ..models.log_filter_level import LogFilterLevel  # noqa: PLC0415
-        from ..models.log_filter_task_run_id import LogFilterTaskRunId  # noqa: PLC0415
-        from ..models.log_filter_text_search import LogFilterTextSearch  # noqa: PLC0415
-        from ..models.log_filter_timestamp import LogFilterTimestamp  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -58,6 +45,7 @@ class LogFilter:
             level = self.level.to_dict()
         else:
             level = self.level
+
         timestamp: dict[str, Any] | None | Unset
         if isinstance(self.timestamp, Unset):
             timestamp = UNSET
@@ -65,6 +53,7 @@ class LogFilter:
             timestamp = self.timestamp.to_dict()
         else:
             timestamp = self.timestamp
+
         flow_run_id: dict[str, Any] | None | Unset
         if isinstance(self.flow_run_id, Unset):
             flow_run_id = UNSET
@@ -72,6 +61,7 @@ class LogFilter:
             flow_run_id = self.flow_run_id.to_dict()
         else:
             flow_run_id = self.flow_run_id
+
         task_run_id: dict[str, Any] | None | Unset
         if isinstance(self.task_run_id, Unset):
             task_run_id = UNSET
@@ -79,6 +69,7 @@ class LogFilter:
             task_run_id = self.task_run_id.to_dict()
         else:
             task_run_id = self.task_run_id
+
         text: dict[str, Any] | None | Unset
         if isinstance(self.text, Unset):
             text = UNSET
@@ -105,12 +96,6 @@ class LogFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.log_filter_flow_run_id import LogFilterFlowRunId  # noqa: PLC0415
-        from ..models.log_filter_level import LogFilterLevel  # noqa: PLC0415
-        from ..models.log_filter_task_run_id import LogFilterTaskRunId  # noqa: PLC0415
-        from ..models.log_filter_text_search import LogFilterTextSearch  # noqa: PLC0415
-        from ..models.log_filter_timestamp import LogFilterTimestamp  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -119,90 +104,50 @@ class LogFilter:
         else:
             operator = Operator(_operator)
 
-        def _parse_level(data: object) -> LogFilterLevel | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                level_type_0 = LogFilterLevel.from_dict(data)
+        _level = d.pop("level", UNSET)
+        level: LogFilterLevel | None | Unset
+        if _level is None or isinstance(_level, Unset):
+            level = _level
+        else:
+            level_type_0 = LogFilterLevel.from_dict(_level)
 
-                return level_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LogFilterLevel | None | Unset, data)
+            level = level_type_0
 
-        level = _parse_level(d.pop("level", UNSET))
+        _timestamp = d.pop("timestamp", UNSET)
+        timestamp: LogFilterTimestamp | None | Unset
+        if _timestamp is None or isinstance(_timestamp, Unset):
+            timestamp = _timestamp
+        else:
+            timestamp_type_0 = LogFilterTimestamp.from_dict(_timestamp)
 
-        def _parse_timestamp(data: object) -> LogFilterTimestamp | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                timestamp_type_0 = LogFilterTimestamp.from_dict(data)
+            timestamp = timestamp_type_0
 
-                return timestamp_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LogFilterTimestamp | None | Unset, data)
+        _flow_run_id = d.pop("flow_run_id", UNSET)
+        flow_run_id: LogFilterFlowRunId | None | Unset
+        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+            flow_run_id = _flow_run_id
+        else:
+            flow_run_id_type_0 = LogFilterFlowRunId.from_dict(_flow_run_id)
 
-        timestamp = _parse_timestamp(d.pop("timestamp", UNSET))
+            flow_run_id = flow_run_id_type_0
 
-        def _parse_flow_run_id(data: object) -> LogFilterFlowRunId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                flow_run_id_type_0 = LogFilterFlowRunId.from_dict(data)
+        _task_run_id = d.pop("task_run_id", UNSET)
+        task_run_id: LogFilterTaskRunId | None | Unset
+        if _task_run_id is None or isinstance(_task_run_id, Unset):
+            task_run_id = _task_run_id
+        else:
+            task_run_id_type_0 = LogFilterTaskRunId.from_dict(_task_run_id)
 
-                return flow_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LogFilterFlowRunId | None | Unset, data)
+            task_run_id = task_run_id_type_0
 
-        flow_run_id = _parse_flow_run_id(d.pop("flow_run_id", UNSET))
+        _text = d.pop("text", UNSET)
+        text: LogFilterTextSearch | None | Unset
+        if _text is None or isinstance(_text, Unset):
+            text = _text
+        else:
+            text_type_0 = LogFilterTextSearch.from_dict(_text)
 
-        def _parse_task_run_id(data: object) -> LogFilterTaskRunId | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                task_run_id_type_0 = LogFilterTaskRunId.from_dict(data)
-
-                return task_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LogFilterTaskRunId | None | Unset, data)
-
-        task_run_id = _parse_task_run_id(d.pop("task_run_id", UNSET))
-
-        def _parse_text(data: object) -> LogFilterTextSearch | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                text_type_0 = LogFilterTextSearch.from_dict(data)
-
-                return text_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LogFilterTextSearch | None | Unset, data)
-
-        text = _parse_text(d.pop("text", UNSET))
+            text = text_type_0
 
         log_filter = cls(
             operator=operator,
@@ -213,3 +158,11 @@ class LogFilter:
             text=text,
         )
         return log_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.log_filter_flow_run_id import LogFilterFlowRunId  # noqa: E402
+from ..models.log_filter_level import LogFilterLevel  # noqa: E402
+from ..models.log_filter_task_run_id import LogFilterTaskRunId  # noqa: E402
+from ..models.log_filter_text_search import LogFilterTextSearch  # noqa: E402
+from ..models.log_filter_timestamp import LogFilterTimestamp  # noqa: E402

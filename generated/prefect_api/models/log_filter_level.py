@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -25,12 +25,12 @@ class LogFilterLevel:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         ge: int | None | Unset
         if isinstance(self.ge, Unset):
             ge = UNSET
         else:
             ge = self.ge
+
         le: int | None | Unset
         if isinstance(self.le, Unset):
             le = UNSET
@@ -47,26 +47,10 @@ class LogFilterLevel:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        ge: int | None | Unset = d.pop("ge_", UNSET)
 
-        def _parse_ge(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        ge = _parse_ge(d.pop("ge_", UNSET))
-
-        def _parse_le(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        le = _parse_le(d.pop("le_", UNSET))
+        le: int | None | Unset = d.pop("le_", UNSET)
 
         log_filter_level = cls(
             ge=ge,

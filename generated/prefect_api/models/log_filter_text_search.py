@@ -21,7 +21,6 @@ class LogFilterTextSearch:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         query = self.query
 
         field_dict: dict[str, Any] = {}
@@ -31,7 +30,6 @@ class LogFilterTextSearch:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         query = d.pop("query")
         log_filter_text_search = cls(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -26,7 +26,6 @@ class LogFilterTimestamp:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         before: None | str | Unset
         if isinstance(self.before, Unset):
             before = UNSET
@@ -34,6 +33,7 @@ class LogFilterTimestamp:
             before = self.before.isoformat()
         else:
             before = self.before
+
         after: None | str | Unset
         if isinstance(self.after, Unset):
             after = UNSET
@@ -52,42 +52,24 @@ class LogFilterTimestamp:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _before = d.pop("before_", UNSET)
+        before: datetime.datetime | None | Unset
+        if _before is None or isinstance(_before, Unset):
+            before = _before
+        else:
+            before_type_0 = parse_datetime(_before)
 
-        def _parse_before(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                before_type_0 = parse_datetime(data)
+            before = before_type_0
 
-                return before_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+        _after = d.pop("after_", UNSET)
+        after: datetime.datetime | None | Unset
+        if _after is None or isinstance(_after, Unset):
+            after = _after
+        else:
+            after_type_0 = parse_datetime(_after)
 
-        before = _parse_before(d.pop("before_", UNSET))
-
-        def _parse_after(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                after_type_0 = parse_datetime(data)
-
-                return after_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        after = _parse_after(d.pop("after_", UNSET))
+            after = after_type_0
 
         log_filter_timestamp = cls(
             before=before,

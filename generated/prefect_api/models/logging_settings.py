@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.logging_settings_level import LoggingSettingsLevel
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.logging_to_api_settings import LoggingToAPISettings
 
 T = TypeVar("T", bound="LoggingSettings")
 
@@ -52,7 +49,6 @@ class LoggingSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         level: str | Unset = UNSET
         if not isinstance(self.level, Unset):
             level = self.level.value
@@ -66,6 +62,7 @@ class LoggingSettings:
 
         else:
             extra_loggers = self.extra_loggers
+
         log_prints = self.log_prints
         colors = self.colors
         markup = self.markup
@@ -94,8 +91,6 @@ class LoggingSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.logging_to_api_settings import LoggingToAPISettings  # noqa: PLC0415
-
         d = dict(src_dict)
         _level = d.pop("level", UNSET)
         level: LoggingSettingsLevel | Unset
@@ -113,12 +108,12 @@ class LoggingSettings:
                 return data
             try:
                 if not isinstance(data, list):
-                    raise TypeError()
+                    raise TypeError
                 extra_loggers_type_1 = cast(list[str], data)
 
                 return extra_loggers_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(list[str] | None | str | Unset, data)
 
         extra_loggers = _parse_extra_loggers(d.pop("extra_loggers", UNSET))
@@ -161,3 +156,7 @@ class LoggingSettings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.logging_to_api_settings import LoggingToAPISettings  # noqa: E402

@@ -48,7 +48,6 @@ class LoggingToAPISettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled = self.enabled
         batch_interval = self.batch_interval
         batch_size = self.batch_size
@@ -74,7 +73,6 @@ class LoggingToAPISettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enabled = d.pop("enabled", UNSET)
         batch_interval = d.pop("batch_interval", UNSET)

@@ -22,7 +22,6 @@ class NextRunsByFlowBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         flow_ids = []
         for flow_ids_item_data in self.flow_ids:
             flow_ids_item = str(flow_ids_item_data)
@@ -36,7 +35,6 @@ class NextRunsByFlowBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         flow_ids = []
         _flow_ids = d.pop("flow_ids")

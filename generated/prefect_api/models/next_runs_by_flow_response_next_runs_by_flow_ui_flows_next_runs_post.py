@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.simple_next_flow_run import SimpleNextFlowRun
 
 T = TypeVar("T", bound="NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost")
 
@@ -19,7 +16,6 @@ class NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.simple_next_flow_run import SimpleNextFlowRun  # noqa: PLC0415
 
         field_dict: dict[str, Any] = {}
         for prop_name, prop in self.additional_properties.items():
@@ -27,33 +23,24 @@ class NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost:
                 field_dict[prop_name] = prop.to_dict()
             else:
                 field_dict[prop_name] = prop
+
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.simple_next_flow_run import SimpleNextFlowRun  # noqa: PLC0415
-
         d = dict(src_dict)
         next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post = cls()
-
         additional_properties = {}
         for prop_name, prop_dict in d.items():
+            _additional_property = prop_dict
+            additional_property: None | SimpleNextFlowRun
+            if _additional_property is None:
+                additional_property = _additional_property
+            else:
+                additional_property_type_0 = SimpleNextFlowRun.from_dict(_additional_property)
 
-            def _parse_additional_property(data: object) -> None | SimpleNextFlowRun:
-                if data is None:
-                    return data
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    additional_property_type_0 = SimpleNextFlowRun.from_dict(data)
-
-                    return additional_property_type_0
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                return cast(None | SimpleNextFlowRun, data)
-
-            additional_property = _parse_additional_property(prop_dict)
+                additional_property = additional_property_type_0
 
             additional_properties[prop_name] = additional_property
         next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post.additional_properties = (
@@ -77,3 +64,7 @@ class NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.simple_next_flow_run import SimpleNextFlowRun  # noqa: E402

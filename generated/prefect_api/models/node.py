@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -12,10 +12,6 @@ from attrs import field as _attrs_field
 from ..models.node_kind import NodeKind
 from ..models.state_type import StateType
 from ..types import parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.edge import Edge
-    from ..models.graph_artifact import GraphArtifact
 
 T = TypeVar("T", bound="Node")
 
@@ -49,7 +45,6 @@ class Node:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         kind = self.kind.value
         id = str(self.id)
         label = self.label
@@ -60,6 +55,7 @@ class Node:
             end_time = self.end_time.isoformat()
         else:
             end_time = self.end_time
+
         parents = []
         for parents_item_data in self.parents:
             parents_item = parents_item_data.to_dict()
@@ -97,9 +93,6 @@ class Node:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.edge import Edge  # noqa: PLC0415
-        from ..models.graph_artifact import GraphArtifact  # noqa: PLC0415
-
         d = dict(src_dict)
         kind = NodeKind(d.pop("kind"))
 
@@ -110,20 +103,14 @@ class Node:
 
         start_time = parse_datetime(d.pop("start_time"))
 
-        def _parse_end_time(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                end_time_type_0 = parse_datetime(data)
+        _end_time = d.pop("end_time")
+        end_time: datetime.datetime | None
+        if _end_time is None:
+            end_time = _end_time
+        else:
+            end_time_type_0 = parse_datetime(_end_time)
 
-                return end_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        end_time = _parse_end_time(d.pop("end_time"))
+            end_time = end_time_type_0
 
         parents = []
         _parents = d.pop("parents")
@@ -184,3 +171,8 @@ class Node:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.edge import Edge  # noqa: E402
+from ..models.graph_artifact import GraphArtifact  # noqa: E402

@@ -2,19 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.set_state_status import SetStateStatus
-
-if TYPE_CHECKING:
-    from ..models.state import State
-    from ..models.state_abort_details import StateAbortDetails
-    from ..models.state_accept_details import StateAcceptDetails
-    from ..models.state_reject_details import StateRejectDetails
-    from ..models.state_wait_details import StateWaitDetails
 
 T = TypeVar("T", bound="OrchestrationResult")
 
@@ -36,16 +29,12 @@ class OrchestrationResult:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.state import State  # noqa: PLC0415
-        from ..models.state_accept_details import StateAcceptDetails  # noqa: PLC0415
-        from ..models.state_reject_details import StateRejectDetails  # noqa: PLC0415
-        from ..models.state_wait_details import StateWaitDetails  # noqa: PLC0415
-
         state: dict[str, Any] | None
         if isinstance(self.state, State):
             state = self.state.to_dict()
         else:
             state = self.state
+
         status = self.status.value
         details: dict[str, Any]
         if isinstance(self.details, StateAcceptDetails):
@@ -54,7 +43,7 @@ class OrchestrationResult:
             details = self.details.to_dict()
         elif isinstance(self.details, StateRejectDetails):
             details = self.details.to_dict()
-        else:
+        elif isinstance(self.details, StateAbortDetails):
             details = self.details.to_dict()
 
         field_dict: dict[str, Any] = {}
@@ -67,28 +56,15 @@ class OrchestrationResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.state import State  # noqa: PLC0415
-        from ..models.state_abort_details import StateAbortDetails  # noqa: PLC0415
-        from ..models.state_accept_details import StateAcceptDetails  # noqa: PLC0415
-        from ..models.state_reject_details import StateRejectDetails  # noqa: PLC0415
-        from ..models.state_wait_details import StateWaitDetails  # noqa: PLC0415
-
         d = dict(src_dict)
+        _state = d.pop("state")
+        state: None | State
+        if _state is None:
+            state = _state
+        else:
+            state_type_0 = State.from_dict(_state)
 
-        def _parse_state(data: object) -> None | State:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                state_type_0 = State.from_dict(data)
-
-                return state_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | State, data)
-
-        state = _parse_state(d.pop("state"))
+            state = state_type_0
 
         status = SetStateStatus(d.pop("status"))
 
@@ -97,33 +73,37 @@ class OrchestrationResult:
         ) -> StateAbortDetails | StateAcceptDetails | StateRejectDetails | StateWaitDetails:
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 details_type_0 = StateAcceptDetails.from_dict(data)
 
                 return details_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 details_type_1 = StateWaitDetails.from_dict(data)
 
                 return details_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 details_type_2 = StateRejectDetails.from_dict(data)
 
                 return details_type_2
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            details_type_3 = StateAbortDetails.from_dict(data)
+                pass  # not this type: try the next
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError
+                details_type_3 = StateAbortDetails.from_dict(data)
 
-            return details_type_3
+                return details_type_3
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass  # not this type: try the next
+            return cast(StateAbortDetails | StateAcceptDetails | StateRejectDetails | StateWaitDetails, data)
 
         details = _parse_details(d.pop("details"))
 
@@ -151,3 +131,11 @@ class OrchestrationResult:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.state import State  # noqa: E402
+from ..models.state_abort_details import StateAbortDetails  # noqa: E402
+from ..models.state_accept_details import StateAcceptDetails  # noqa: E402
+from ..models.state_reject_details import StateRejectDetails  # noqa: E402
+from ..models.state_wait_details import StateWaitDetails  # noqa: E402

@@ -2,20 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.flow_sort import FlowSort
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.deployment_filter import DeploymentFilter
-    from ..models.flow_filter import FlowFilter
-    from ..models.flow_run_filter import FlowRunFilter
-    from ..models.task_run_filter import TaskRunFilter
-    from ..models.work_pool_filter import WorkPoolFilter
 
 T = TypeVar("T", bound="PaginateFlowsBody")
 
@@ -45,12 +38,6 @@ class PaginateFlowsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.deployment_filter import DeploymentFilter  # noqa: PLC0415
-        from ..models.flow_filter import FlowFilter  # noqa: PLC0415
-        from ..models.flow_run_filter import FlowRunFilter  # noqa: PLC0415
-        from ..models.task_run_filter import TaskRunFilter  # noqa: PLC0415
-        from ..models.work_pool_filter import WorkPoolFilter  # noqa: PLC0415
-
         page = self.page
         flows: dict[str, Any] | None | Unset
         if isinstance(self.flows, Unset):
@@ -59,6 +46,7 @@ class PaginateFlowsBody:
             flows = self.flows.to_dict()
         else:
             flows = self.flows
+
         flow_runs: dict[str, Any] | None | Unset
         if isinstance(self.flow_runs, Unset):
             flow_runs = UNSET
@@ -66,6 +54,7 @@ class PaginateFlowsBody:
             flow_runs = self.flow_runs.to_dict()
         else:
             flow_runs = self.flow_runs
+
         task_runs: dict[str, Any] | None | Unset
         if isinstance(self.task_runs, Unset):
             task_runs = UNSET
@@ -73,6 +62,7 @@ class PaginateFlowsBody:
             task_runs = self.task_runs.to_dict()
         else:
             task_runs = self.task_runs
+
         deployments: dict[str, Any] | None | Unset
         if isinstance(self.deployments, Unset):
             deployments = UNSET
@@ -80,6 +70,7 @@ class PaginateFlowsBody:
             deployments = self.deployments.to_dict()
         else:
             deployments = self.deployments
+
         work_pools: dict[str, Any] | None | Unset
         if isinstance(self.work_pools, Unset):
             work_pools = UNSET
@@ -87,6 +78,7 @@ class PaginateFlowsBody:
             work_pools = self.work_pools.to_dict()
         else:
             work_pools = self.work_pools
+
         sort: str | Unset = UNSET
         if not isinstance(self.sort, Unset):
             sort = self.sort.value
@@ -116,99 +108,52 @@ class PaginateFlowsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.deployment_filter import DeploymentFilter  # noqa: PLC0415
-        from ..models.flow_filter import FlowFilter  # noqa: PLC0415
-        from ..models.flow_run_filter import FlowRunFilter  # noqa: PLC0415
-        from ..models.task_run_filter import TaskRunFilter  # noqa: PLC0415
-        from ..models.work_pool_filter import WorkPoolFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         page = d.pop("page", UNSET)
+        _flows = d.pop("flows", UNSET)
+        flows: FlowFilter | None | Unset
+        if _flows is None or isinstance(_flows, Unset):
+            flows = _flows
+        else:
+            flows_type_0 = FlowFilter.from_dict(_flows)
 
-        def _parse_flows(data: object) -> FlowFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                flows_type_0 = FlowFilter.from_dict(data)
+            flows = flows_type_0
 
-                return flows_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowFilter | None | Unset, data)
+        _flow_runs = d.pop("flow_runs", UNSET)
+        flow_runs: FlowRunFilter | None | Unset
+        if _flow_runs is None or isinstance(_flow_runs, Unset):
+            flow_runs = _flow_runs
+        else:
+            flow_runs_type_0 = FlowRunFilter.from_dict(_flow_runs)
 
-        flows = _parse_flows(d.pop("flows", UNSET))
+            flow_runs = flow_runs_type_0
 
-        def _parse_flow_runs(data: object) -> FlowRunFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                flow_runs_type_0 = FlowRunFilter.from_dict(data)
+        _task_runs = d.pop("task_runs", UNSET)
+        task_runs: None | TaskRunFilter | Unset
+        if _task_runs is None or isinstance(_task_runs, Unset):
+            task_runs = _task_runs
+        else:
+            task_runs_type_0 = TaskRunFilter.from_dict(_task_runs)
 
-                return flow_runs_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilter | None | Unset, data)
+            task_runs = task_runs_type_0
 
-        flow_runs = _parse_flow_runs(d.pop("flow_runs", UNSET))
+        _deployments = d.pop("deployments", UNSET)
+        deployments: DeploymentFilter | None | Unset
+        if _deployments is None or isinstance(_deployments, Unset):
+            deployments = _deployments
+        else:
+            deployments_type_0 = DeploymentFilter.from_dict(_deployments)
 
-        def _parse_task_runs(data: object) -> None | TaskRunFilter | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                task_runs_type_0 = TaskRunFilter.from_dict(data)
+            deployments = deployments_type_0
 
-                return task_runs_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaskRunFilter | Unset, data)
+        _work_pools = d.pop("work_pools", UNSET)
+        work_pools: None | Unset | WorkPoolFilter
+        if _work_pools is None or isinstance(_work_pools, Unset):
+            work_pools = _work_pools
+        else:
+            work_pools_type_0 = WorkPoolFilter.from_dict(_work_pools)
 
-        task_runs = _parse_task_runs(d.pop("task_runs", UNSET))
-
-        def _parse_deployments(data: object) -> DeploymentFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                deployments_type_0 = DeploymentFilter.from_dict(data)
-
-                return deployments_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentFilter | None | Unset, data)
-
-        deployments = _parse_deployments(d.pop("deployments", UNSET))
-
-        def _parse_work_pools(data: object) -> None | Unset | WorkPoolFilter:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                work_pools_type_0 = WorkPoolFilter.from_dict(data)
-
-                return work_pools_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkPoolFilter, data)
-
-        work_pools = _parse_work_pools(d.pop("work_pools", UNSET))
+            work_pools = work_pools_type_0
 
         _sort = d.pop("sort", UNSET)
         sort: FlowSort | Unset
@@ -247,3 +192,11 @@ class PaginateFlowsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.deployment_filter import DeploymentFilter  # noqa: E402
+from ..models.flow_filter import FlowFilter  # noqa: E402
+from ..models.flow_run_filter import FlowRunFilter  # noqa: E402
+from ..models.task_run_filter import TaskRunFilter  # noqa: E402
+from ..models.work_pool_filter import WorkPoolFilter  # noqa: E402

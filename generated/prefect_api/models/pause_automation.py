@@ -34,7 +34,6 @@ class PauseAutomation:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         type_ = self.type_
         source: str | Unset = UNSET
         if not isinstance(self.source, Unset):
@@ -61,7 +60,6 @@ class PauseAutomation:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         type_ = cast(Literal["pause-automation"] | Unset, d.pop("type", UNSET))
         if type_ != "pause-automation" and not isinstance(type_, Unset):
@@ -73,22 +71,14 @@ class PauseAutomation:
         else:
             source = PauseAutomationSource(_source)
 
-        def _parse_automation_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                automation_id_type_0 = UUID(data)
+        _automation_id = d.pop("automation_id", UNSET)
+        automation_id: None | Unset | UUID
+        if _automation_id is None or isinstance(_automation_id, Unset):
+            automation_id = _automation_id
+        else:
+            automation_id_type_0 = UUID(_automation_id)
 
-                return automation_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        automation_id = _parse_automation_id(d.pop("automation_id", UNSET))
+            automation_id = automation_id_type_0
 
         pause_automation = cls(
             type_=type_,

@@ -34,7 +34,6 @@ class PauseWorkQueue:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         type_ = self.type_
         source: str | Unset = UNSET
         if not isinstance(self.source, Unset):
@@ -61,7 +60,6 @@ class PauseWorkQueue:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         type_ = cast(Literal["pause-work-queue"] | Unset, d.pop("type", UNSET))
         if type_ != "pause-work-queue" and not isinstance(type_, Unset):
@@ -73,22 +71,14 @@ class PauseWorkQueue:
         else:
             source = PauseWorkQueueSource(_source)
 
-        def _parse_work_queue_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                work_queue_id_type_0 = UUID(data)
+        _work_queue_id = d.pop("work_queue_id", UNSET)
+        work_queue_id: None | Unset | UUID
+        if _work_queue_id is None or isinstance(_work_queue_id, Unset):
+            work_queue_id = _work_queue_id
+        else:
+            work_queue_id_type_0 = UUID(_work_queue_id)
 
-                return work_queue_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        work_queue_id = _parse_work_queue_id(d.pop("work_queue_id", UNSET))
+            work_queue_id = work_queue_id_type_0
 
         pause_work_queue = cls(
             type_=type_,

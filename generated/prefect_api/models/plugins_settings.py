@@ -43,7 +43,6 @@ class PluginsSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled = self.enabled
         allow: list[str] | None | Unset
         if isinstance(self.allow, Unset):
@@ -53,6 +52,7 @@ class PluginsSettings:
 
         else:
             allow = self.allow
+
         deny: list[str] | None | Unset
         if isinstance(self.deny, Unset):
             deny = UNSET
@@ -61,6 +61,7 @@ class PluginsSettings:
 
         else:
             deny = self.deny
+
         setup_timeout_seconds = self.setup_timeout_seconds
         strict = self.strict
         safe_mode = self.safe_mode
@@ -84,43 +85,25 @@ class PluginsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enabled = d.pop("enabled", UNSET)
+        _allow = d.pop("allow", UNSET)
+        allow: list[str] | None | Unset
+        if _allow is None or isinstance(_allow, Unset):
+            allow = _allow
+        else:
+            allow_type_0 = cast(list[str], _allow)
 
-        def _parse_allow(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                allow_type_0 = cast(list[str], data)
+            allow = allow_type_0
 
-                return allow_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+        _deny = d.pop("deny", UNSET)
+        deny: list[str] | None | Unset
+        if _deny is None or isinstance(_deny, Unset):
+            deny = _deny
+        else:
+            deny_type_0 = cast(list[str], _deny)
 
-        allow = _parse_allow(d.pop("allow", UNSET))
-
-        def _parse_deny(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                deny_type_0 = cast(list[str], data)
-
-                return deny_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        deny = _parse_deny(d.pop("deny", UNSET))
+            deny = deny_type_0
 
         setup_timeout_seconds = d.pop("setup_timeout_seconds", UNSET)
         strict = d.pop("strict", UNSET)

@@ -28,7 +28,6 @@ class QueueFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         tags: list[str] | None | Unset
         if isinstance(self.tags, Unset):
             tags = UNSET
@@ -37,6 +36,7 @@ class QueueFilter:
 
         else:
             tags = self.tags
+
         deployment_ids: list[str] | None | Unset
         if isinstance(self.deployment_ids, Unset):
             deployment_ids = UNSET
@@ -60,47 +60,29 @@ class QueueFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _tags = d.pop("tags", UNSET)
+        tags: list[str] | None | Unset
+        if _tags is None or isinstance(_tags, Unset):
+            tags = _tags
+        else:
+            tags_type_0 = cast(list[str], _tags)
 
-        def _parse_tags(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                tags_type_0 = cast(list[str], data)
+            tags = tags_type_0
 
-                return tags_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+        _deployment_ids = d.pop("deployment_ids", UNSET)
+        deployment_ids: list[UUID] | None | Unset
+        if _deployment_ids is None or isinstance(_deployment_ids, Unset):
+            deployment_ids = _deployment_ids
+        else:
+            deployment_ids_type_0 = []
+            _deployment_ids_type_0 = _deployment_ids
+            for deployment_ids_type_0_item_data in _deployment_ids_type_0:
+                deployment_ids_type_0_item = UUID(deployment_ids_type_0_item_data)
 
-        tags = _parse_tags(d.pop("tags", UNSET))
+                deployment_ids_type_0.append(deployment_ids_type_0_item)
 
-        def _parse_deployment_ids(data: object) -> list[UUID] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                deployment_ids_type_0 = []
-                _deployment_ids_type_0 = data
-                for deployment_ids_type_0_item_data in _deployment_ids_type_0:
-                    deployment_ids_type_0_item = UUID(deployment_ids_type_0_item_data)
-
-                    deployment_ids_type_0.append(deployment_ids_type_0_item)
-
-                return deployment_ids_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[UUID] | None | Unset, data)
-
-        deployment_ids = _parse_deployment_ids(d.pop("deployment_ids", UNSET))
+            deployment_ids = deployment_ids_type_0
 
         queue_filter = cls(
             tags=tags,

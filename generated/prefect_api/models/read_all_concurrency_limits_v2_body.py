@@ -25,7 +25,6 @@ class ReadAllConcurrencyLimitsV2Body:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         offset = self.offset
         limit = self.limit
 
@@ -40,7 +39,6 @@ class ReadAllConcurrencyLimitsV2Body:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         offset = d.pop("offset", UNSET)
         limit = d.pop("limit", UNSET)

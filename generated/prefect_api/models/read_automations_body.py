@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.automation_sort import AutomationSort
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.automation_filter import AutomationFilter
 
 T = TypeVar("T", bound="ReadAutomationsBody")
 
@@ -33,8 +30,6 @@ class ReadAutomationsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.automation_filter import AutomationFilter  # noqa: PLC0415
-
         sort: str | Unset = UNSET
         if not isinstance(self.sort, Unset):
             sort = self.sort.value
@@ -47,6 +42,7 @@ class ReadAutomationsBody:
             automations = self.automations.to_dict()
         else:
             automations = self.automations
+
         limit = self.limit
 
         field_dict: dict[str, Any] = {}
@@ -64,8 +60,6 @@ class ReadAutomationsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.automation_filter import AutomationFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         _sort = d.pop("sort", UNSET)
         sort: AutomationSort | Unset
@@ -75,23 +69,14 @@ class ReadAutomationsBody:
             sort = AutomationSort(_sort)
 
         offset = d.pop("offset", UNSET)
+        _automations = d.pop("automations", UNSET)
+        automations: AutomationFilter | None | Unset
+        if _automations is None or isinstance(_automations, Unset):
+            automations = _automations
+        else:
+            automations_type_0 = AutomationFilter.from_dict(_automations)
 
-        def _parse_automations(data: object) -> AutomationFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                automations_type_0 = AutomationFilter.from_dict(data)
-
-                return automations_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AutomationFilter | None | Unset, data)
-
-        automations = _parse_automations(d.pop("automations", UNSET))
+            automations = automations_type_0
 
         limit = d.pop("limit", UNSET)
         read_automations_body = cls(
@@ -119,3 +104,7 @@ class ReadAutomationsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.automation_filter import AutomationFilter  # noqa: E402

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.block_schema_filter import BlockSchemaFilter
-    from ..models.block_type_filter import BlockTypeFilter
 
 T = TypeVar("T", bound="ReadBlockTypesBody")
 
@@ -33,9 +29,6 @@ class ReadBlockTypesBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.block_schema_filter import BlockSchemaFilter  # noqa: PLC0415
-        from ..models.block_type_filter import BlockTypeFilter  # noqa: PLC0415
-
         block_types: dict[str, Any] | None | Unset
         if isinstance(self.block_types, Unset):
             block_types = UNSET
@@ -43,6 +36,7 @@ class ReadBlockTypesBody:
             block_types = self.block_types.to_dict()
         else:
             block_types = self.block_types
+
         block_schemas: dict[str, Any] | None | Unset
         if isinstance(self.block_schemas, Unset):
             block_schemas = UNSET
@@ -50,6 +44,7 @@ class ReadBlockTypesBody:
             block_schemas = self.block_schemas.to_dict()
         else:
             block_schemas = self.block_schemas
+
         offset = self.offset
         limit = self.limit
 
@@ -68,44 +63,24 @@ class ReadBlockTypesBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.block_schema_filter import BlockSchemaFilter  # noqa: PLC0415
-        from ..models.block_type_filter import BlockTypeFilter  # noqa: PLC0415
-
         d = dict(src_dict)
+        _block_types = d.pop("block_types", UNSET)
+        block_types: BlockTypeFilter | None | Unset
+        if _block_types is None or isinstance(_block_types, Unset):
+            block_types = _block_types
+        else:
+            block_types_type_0 = BlockTypeFilter.from_dict(_block_types)
 
-        def _parse_block_types(data: object) -> BlockTypeFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                block_types_type_0 = BlockTypeFilter.from_dict(data)
+            block_types = block_types_type_0
 
-                return block_types_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockTypeFilter | None | Unset, data)
+        _block_schemas = d.pop("block_schemas", UNSET)
+        block_schemas: BlockSchemaFilter | None | Unset
+        if _block_schemas is None or isinstance(_block_schemas, Unset):
+            block_schemas = _block_schemas
+        else:
+            block_schemas_type_0 = BlockSchemaFilter.from_dict(_block_schemas)
 
-        block_types = _parse_block_types(d.pop("block_types", UNSET))
-
-        def _parse_block_schemas(data: object) -> BlockSchemaFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                block_schemas_type_0 = BlockSchemaFilter.from_dict(data)
-
-                return block_schemas_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(BlockSchemaFilter | None | Unset, data)
-
-        block_schemas = _parse_block_schemas(d.pop("block_schemas", UNSET))
+            block_schemas = block_schemas_type_0
 
         offset = d.pop("offset", UNSET)
         limit = d.pop("limit", UNSET)
@@ -134,3 +109,8 @@ class ReadBlockTypesBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.block_schema_filter import BlockSchemaFilter  # noqa: E402
+from ..models.block_type_filter import BlockTypeFilter  # noqa: E402

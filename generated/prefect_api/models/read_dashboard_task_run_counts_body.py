@@ -2,20 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.deployment_filter import DeploymentFilter
-    from ..models.flow_filter import FlowFilter
-    from ..models.flow_run_filter import FlowRunFilter
-    from ..models.task_run_filter import TaskRunFilter
-    from ..models.work_pool_filter import WorkPoolFilter
-    from ..models.work_queue_filter import WorkQueueFilter
 
 T = TypeVar("T", bound="ReadDashboardTaskRunCountsBody")
 
@@ -41,12 +33,6 @@ class ReadDashboardTaskRunCountsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.deployment_filter import DeploymentFilter  # noqa: PLC0415
-        from ..models.flow_filter import FlowFilter  # noqa: PLC0415
-        from ..models.flow_run_filter import FlowRunFilter  # noqa: PLC0415
-        from ..models.work_pool_filter import WorkPoolFilter  # noqa: PLC0415
-        from ..models.work_queue_filter import WorkQueueFilter  # noqa: PLC0415
-
         task_runs = self.task_runs.to_dict()
         flows: dict[str, Any] | None | Unset
         if isinstance(self.flows, Unset):
@@ -55,6 +41,7 @@ class ReadDashboardTaskRunCountsBody:
             flows = self.flows.to_dict()
         else:
             flows = self.flows
+
         flow_runs: dict[str, Any] | None | Unset
         if isinstance(self.flow_runs, Unset):
             flow_runs = UNSET
@@ -62,6 +49,7 @@ class ReadDashboardTaskRunCountsBody:
             flow_runs = self.flow_runs.to_dict()
         else:
             flow_runs = self.flow_runs
+
         deployments: dict[str, Any] | None | Unset
         if isinstance(self.deployments, Unset):
             deployments = UNSET
@@ -69,6 +57,7 @@ class ReadDashboardTaskRunCountsBody:
             deployments = self.deployments.to_dict()
         else:
             deployments = self.deployments
+
         work_pools: dict[str, Any] | None | Unset
         if isinstance(self.work_pools, Unset):
             work_pools = UNSET
@@ -76,6 +65,7 @@ class ReadDashboardTaskRunCountsBody:
             work_pools = self.work_pools.to_dict()
         else:
             work_pools = self.work_pools
+
         work_queues: dict[str, Any] | None | Unset
         if isinstance(self.work_queues, Unset):
             work_queues = UNSET
@@ -102,100 +92,53 @@ class ReadDashboardTaskRunCountsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.deployment_filter import DeploymentFilter  # noqa: PLC0415
-        from ..models.flow_filter import FlowFilter  # noqa: PLC0415
-        from ..models.flow_run_filter import FlowRunFilter  # noqa: PLC0415
-        from ..models.task_run_filter import TaskRunFilter  # noqa: PLC0415
-        from ..models.work_pool_filter import WorkPoolFilter  # noqa: PLC0415
-        from ..models.work_queue_filter import WorkQueueFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         task_runs = TaskRunFilter.from_dict(d.pop("task_runs"))
 
-        def _parse_flows(data: object) -> FlowFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                flows_type_0 = FlowFilter.from_dict(data)
+        _flows = d.pop("flows", UNSET)
+        flows: FlowFilter | None | Unset
+        if _flows is None or isinstance(_flows, Unset):
+            flows = _flows
+        else:
+            flows_type_0 = FlowFilter.from_dict(_flows)
 
-                return flows_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowFilter | None | Unset, data)
+            flows = flows_type_0
 
-        flows = _parse_flows(d.pop("flows", UNSET))
+        _flow_runs = d.pop("flow_runs", UNSET)
+        flow_runs: FlowRunFilter | None | Unset
+        if _flow_runs is None or isinstance(_flow_runs, Unset):
+            flow_runs = _flow_runs
+        else:
+            flow_runs_type_0 = FlowRunFilter.from_dict(_flow_runs)
 
-        def _parse_flow_runs(data: object) -> FlowRunFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                flow_runs_type_0 = FlowRunFilter.from_dict(data)
+            flow_runs = flow_runs_type_0
 
-                return flow_runs_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(FlowRunFilter | None | Unset, data)
+        _deployments = d.pop("deployments", UNSET)
+        deployments: DeploymentFilter | None | Unset
+        if _deployments is None or isinstance(_deployments, Unset):
+            deployments = _deployments
+        else:
+            deployments_type_0 = DeploymentFilter.from_dict(_deployments)
 
-        flow_runs = _parse_flow_runs(d.pop("flow_runs", UNSET))
+            deployments = deployments_type_0
 
-        def _parse_deployments(data: object) -> DeploymentFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                deployments_type_0 = DeploymentFilter.from_dict(data)
+        _work_pools = d.pop("work_pools", UNSET)
+        work_pools: None | Unset | WorkPoolFilter
+        if _work_pools is None or isinstance(_work_pools, Unset):
+            work_pools = _work_pools
+        else:
+            work_pools_type_0 = WorkPoolFilter.from_dict(_work_pools)
 
-                return deployments_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DeploymentFilter | None | Unset, data)
+            work_pools = work_pools_type_0
 
-        deployments = _parse_deployments(d.pop("deployments", UNSET))
+        _work_queues = d.pop("work_queues", UNSET)
+        work_queues: None | Unset | WorkQueueFilter
+        if _work_queues is None or isinstance(_work_queues, Unset):
+            work_queues = _work_queues
+        else:
+            work_queues_type_0 = WorkQueueFilter.from_dict(_work_queues)
 
-        def _parse_work_pools(data: object) -> None | Unset | WorkPoolFilter:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                work_pools_type_0 = WorkPoolFilter.from_dict(data)
-
-                return work_pools_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkPoolFilter, data)
-
-        work_pools = _parse_work_pools(d.pop("work_pools", UNSET))
-
-        def _parse_work_queues(data: object) -> None | Unset | WorkQueueFilter:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                work_queues_type_0 = WorkQueueFilter.from_dict(data)
-
-                return work_queues_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkQueueFilter, data)
-
-        work_queues = _parse_work_queues(d.pop("work_queues", UNSET))
+            work_queues = work_queues_type_0
 
         read_dashboard_task_run_counts_body = cls(
             task_runs=task_runs,
@@ -224,3 +167,12 @@ class ReadDashboardTaskRunCountsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.deployment_filter import DeploymentFilter  # noqa: E402
+from ..models.flow_filter import FlowFilter  # noqa: E402
+from ..models.flow_run_filter import FlowRunFilter  # noqa: E402
+from ..models.task_run_filter import TaskRunFilter  # noqa: E402
+from ..models.work_pool_filter import WorkPoolFilter  # noqa: E402
+from ..models.work_queue_filter import WorkQueueFilter  # noqa: E402

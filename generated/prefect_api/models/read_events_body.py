@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.event_filter import EventFilter
 
 T = TypeVar("T", bound="ReadEventsBody")
 
@@ -28,8 +25,6 @@ class ReadEventsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.event_filter import EventFilter  # noqa: PLC0415
-
         filter_: dict[str, Any] | None | Unset
         if isinstance(self.filter_, Unset):
             filter_ = UNSET
@@ -37,6 +32,7 @@ class ReadEventsBody:
             filter_ = self.filter_.to_dict()
         else:
             filter_ = self.filter_
+
         limit = self.limit
 
         field_dict: dict[str, Any] = {}
@@ -50,26 +46,15 @@ class ReadEventsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.event_filter import EventFilter  # noqa: PLC0415
-
         d = dict(src_dict)
+        _filter_ = d.pop("filter", UNSET)
+        filter_: EventFilter | None | Unset
+        if _filter_ is None or isinstance(_filter_, Unset):
+            filter_ = _filter_
+        else:
+            filter_type_0 = EventFilter.from_dict(_filter_)
 
-        def _parse_filter_(data: object) -> EventFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                filter_type_0 = EventFilter.from_dict(data)
-
-                return filter_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(EventFilter | None | Unset, data)
-
-        filter_ = _parse_filter_(d.pop("filter", UNSET))
+            filter_ = filter_type_0
 
         limit = d.pop("limit", UNSET)
         read_events_body = cls(
@@ -95,3 +80,7 @@ class ReadEventsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.event_filter import EventFilter  # noqa: E402

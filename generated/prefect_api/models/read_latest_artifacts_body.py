@@ -2,20 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.artifact_collection_sort import ArtifactCollectionSort
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.artifact_collection_filter import ArtifactCollectionFilter
-    from ..models.deployment_filter import DeploymentFilter
-    from ..models.flow_filter import FlowFilter
-    from ..models.flow_run_filter import FlowRunFilter
-    from ..models.task_run_filter import TaskRunFilter
 
 T = TypeVar("T", bound="ReadLatestArtifactsBody")
 
@@ -47,7 +40,6 @@ class ReadLatestArtifactsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         sort: str | Unset = UNSET
         if not isinstance(self.sort, Unset):
             sort = self.sort.value
@@ -93,12 +85,6 @@ class ReadLatestArtifactsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.artifact_collection_filter import ArtifactCollectionFilter  # noqa: PLC0415
-        from ..models.deployment_filter import DeploymentFilter  # noqa: PLC0415
-        from ..models.flow_filter import FlowFilter  # noqa: PLC0415
-        from ..models.flow_run_filter import FlowRunFilter  # noqa: PLC0415
-        from ..models.task_run_filter import TaskRunFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         _sort = d.pop("sort", UNSET)
         sort: ArtifactCollectionSort | Unset
@@ -173,3 +159,11 @@ class ReadLatestArtifactsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.artifact_collection_filter import ArtifactCollectionFilter  # noqa: E402
+from ..models.deployment_filter import DeploymentFilter  # noqa: E402
+from ..models.flow_filter import FlowFilter  # noqa: E402
+from ..models.flow_run_filter import FlowRunFilter  # noqa: E402
+from ..models.task_run_filter import TaskRunFilter  # noqa: E402

@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.log_sort import LogSort
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.log_filter import LogFilter
 
 T = TypeVar("T", bound="ReadLogsBody")
 
@@ -33,8 +30,6 @@ class ReadLogsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.log_filter import LogFilter  # noqa: PLC0415
-
         offset = self.offset
         logs: dict[str, Any] | None | Unset
         if isinstance(self.logs, Unset):
@@ -43,6 +38,7 @@ class ReadLogsBody:
             logs = self.logs.to_dict()
         else:
             logs = self.logs
+
         sort: str | Unset = UNSET
         if not isinstance(self.sort, Unset):
             sort = self.sort.value
@@ -64,27 +60,16 @@ class ReadLogsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.log_filter import LogFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         offset = d.pop("offset", UNSET)
+        _logs = d.pop("logs", UNSET)
+        logs: LogFilter | None | Unset
+        if _logs is None or isinstance(_logs, Unset):
+            logs = _logs
+        else:
+            logs_type_0 = LogFilter.from_dict(_logs)
 
-        def _parse_logs(data: object) -> LogFilter | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                logs_type_0 = LogFilter.from_dict(data)
-
-                return logs_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(LogFilter | None | Unset, data)
-
-        logs = _parse_logs(d.pop("logs", UNSET))
+            logs = logs_type_0
 
         _sort = d.pop("sort", UNSET)
         sort: LogSort | Unset
@@ -119,3 +104,7 @@ class ReadLogsBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.log_filter import LogFilter  # noqa: E402

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.task_worker_filter import TaskWorkerFilter
 
 T = TypeVar("T", bound="ReadTaskWorkersBody")
 
@@ -26,8 +23,6 @@ class ReadTaskWorkersBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.task_worker_filter import TaskWorkerFilter  # noqa: PLC0415
-
         task_worker_filter: dict[str, Any] | None | Unset
         if isinstance(self.task_worker_filter, Unset):
             task_worker_filter = UNSET
@@ -45,26 +40,15 @@ class ReadTaskWorkersBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.task_worker_filter import TaskWorkerFilter  # noqa: PLC0415
-
         d = dict(src_dict)
+        _task_worker_filter = d.pop("task_worker_filter", UNSET)
+        task_worker_filter: None | TaskWorkerFilter | Unset
+        if _task_worker_filter is None or isinstance(_task_worker_filter, Unset):
+            task_worker_filter = _task_worker_filter
+        else:
+            task_worker_filter_type_0 = TaskWorkerFilter.from_dict(_task_worker_filter)
 
-        def _parse_task_worker_filter(data: object) -> None | TaskWorkerFilter | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                task_worker_filter_type_0 = TaskWorkerFilter.from_dict(data)
-
-                return task_worker_filter_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaskWorkerFilter | Unset, data)
-
-        task_worker_filter = _parse_task_worker_filter(d.pop("task_worker_filter", UNSET))
+            task_worker_filter = task_worker_filter_type_0
 
         read_task_workers_body = cls(
             task_worker_filter=task_worker_filter,
@@ -88,3 +72,7 @@ class ReadTaskWorkersBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.task_worker_filter import TaskWorkerFilter  # noqa: E402

@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.variable_sort import VariableSort
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.variable_filter import VariableFilter
 
 T = TypeVar("T", bound="ReadVariablesBody")
 
@@ -33,8 +30,6 @@ class ReadVariablesBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.variable_filter import VariableFilter  # noqa: PLC0415
-
         offset = self.offset
         variables: dict[str, Any] | None | Unset
         if isinstance(self.variables, Unset):
@@ -43,6 +38,7 @@ class ReadVariablesBody:
             variables = self.variables.to_dict()
         else:
             variables = self.variables
+
         sort: str | Unset = UNSET
         if not isinstance(self.sort, Unset):
             sort = self.sort.value
@@ -64,27 +60,16 @@ class ReadVariablesBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.variable_filter import VariableFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         offset = d.pop("offset", UNSET)
+        _variables = d.pop("variables", UNSET)
+        variables: None | Unset | VariableFilter
+        if _variables is None or isinstance(_variables, Unset):
+            variables = _variables
+        else:
+            variables_type_0 = VariableFilter.from_dict(_variables)
 
-        def _parse_variables(data: object) -> None | Unset | VariableFilter:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                variables_type_0 = VariableFilter.from_dict(data)
-
-                return variables_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | VariableFilter, data)
-
-        variables = _parse_variables(d.pop("variables", UNSET))
+            variables = variables_type_0
 
         _sort = d.pop("sort", UNSET)
         sort: VariableSort | Unset
@@ -119,3 +104,7 @@ class ReadVariablesBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.variable_filter import VariableFilter  # noqa: E402

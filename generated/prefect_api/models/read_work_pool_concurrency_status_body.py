@@ -27,7 +27,6 @@ class ReadWorkPoolConcurrencyStatusBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         page = self.page
         flow_run_limit = self.flow_run_limit
         limit = self.limit
@@ -45,7 +44,6 @@ class ReadWorkPoolConcurrencyStatusBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         page = d.pop("page", UNSET)
         flow_run_limit = d.pop("flow_run_limit", UNSET)

@@ -27,7 +27,6 @@ class ReadWorkQueueRunsBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         scheduled_before: str | Unset = UNSET
         if not isinstance(self.scheduled_before, Unset):
             scheduled_before = self.scheduled_before.isoformat()
@@ -44,7 +43,6 @@ class ReadWorkQueueRunsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         _scheduled_before = d.pop("scheduled_before", UNSET)
         scheduled_before: datetime.datetime | Unset

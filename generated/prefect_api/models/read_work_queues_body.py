@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.work_queue_filter import WorkQueueFilter
 
 T = TypeVar("T", bound="ReadWorkQueuesBody")
 
@@ -31,7 +28,6 @@ class ReadWorkQueuesBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         work_queues: dict[str, Any] | Unset = UNSET
         if not isinstance(self.work_queues, Unset):
             work_queues = self.work_queues.to_dict()
@@ -51,8 +47,6 @@ class ReadWorkQueuesBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.work_queue_filter import WorkQueueFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         _work_queues = d.pop("work_queues", UNSET)
         work_queues: WorkQueueFilter | Unset
@@ -87,3 +81,7 @@ class ReadWorkQueuesBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.work_queue_filter import WorkQueueFilter  # noqa: E402

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.worker_filter import WorkerFilter
 
 T = TypeVar("T", bound="ReadWorkersBody")
 
@@ -30,8 +27,6 @@ class ReadWorkersBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.worker_filter import WorkerFilter  # noqa: PLC0415
-
         workers: dict[str, Any] | None | Unset
         if isinstance(self.workers, Unset):
             workers = UNSET
@@ -39,6 +34,7 @@ class ReadWorkersBody:
             workers = self.workers.to_dict()
         else:
             workers = self.workers
+
         offset = self.offset
         limit = self.limit
 
@@ -55,26 +51,15 @@ class ReadWorkersBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.worker_filter import WorkerFilter  # noqa: PLC0415
-
         d = dict(src_dict)
+        _workers = d.pop("workers", UNSET)
+        workers: None | Unset | WorkerFilter
+        if _workers is None or isinstance(_workers, Unset):
+            workers = _workers
+        else:
+            workers_type_0 = WorkerFilter.from_dict(_workers)
 
-        def _parse_workers(data: object) -> None | Unset | WorkerFilter:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                workers_type_0 = WorkerFilter.from_dict(data)
-
-                return workers_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkerFilter, data)
-
-        workers = _parse_workers(d.pop("workers", UNSET))
+            workers = workers_type_0
 
         offset = d.pop("offset", UNSET)
         limit = d.pop("limit", UNSET)
@@ -102,3 +87,7 @@ class ReadWorkersBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.worker_filter import WorkerFilter  # noqa: E402

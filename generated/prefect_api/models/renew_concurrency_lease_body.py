@@ -23,7 +23,6 @@ class RenewConcurrencyLeaseBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         lease_duration = self.lease_duration
 
         field_dict: dict[str, Any] = {}
@@ -35,7 +34,6 @@ class RenewConcurrencyLeaseBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         lease_duration = d.pop("lease_duration", UNSET)
         renew_concurrency_lease_body = cls(

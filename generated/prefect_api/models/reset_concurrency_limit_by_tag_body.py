@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -24,7 +24,6 @@ class ResetConcurrencyLimitByTagBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         slot_override: list[str] | None | Unset
         if isinstance(self.slot_override, Unset):
             slot_override = UNSET
@@ -46,30 +45,20 @@ class ResetConcurrencyLimitByTagBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _slot_override = d.pop("slot_override", UNSET)
+        slot_override: list[UUID] | None | Unset
+        if _slot_override is None or isinstance(_slot_override, Unset):
+            slot_override = _slot_override
+        else:
+            slot_override_type_0 = []
+            _slot_override_type_0 = _slot_override
+            for slot_override_type_0_item_data in _slot_override_type_0:
+                slot_override_type_0_item = UUID(slot_override_type_0_item_data)
 
-        def _parse_slot_override(data: object) -> list[UUID] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                slot_override_type_0 = []
-                _slot_override_type_0 = data
-                for slot_override_type_0_item_data in _slot_override_type_0:
-                    slot_override_type_0_item = UUID(slot_override_type_0_item_data)
+                slot_override_type_0.append(slot_override_type_0_item)
 
-                    slot_override_type_0.append(slot_override_type_0_item)
-
-                return slot_override_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[UUID] | None | Unset, data)
-
-        slot_override = _parse_slot_override(d.pop("slot_override", UNSET))
+            slot_override = slot_override_type_0
 
         reset_concurrency_limit_by_tag_body = cls(
             slot_override=slot_override,

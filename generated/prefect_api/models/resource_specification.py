@@ -24,27 +24,26 @@ class ResourceSpecification:
 
             else:
                 field_dict[prop_name] = prop
+
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         resource_specification = cls()
-
         additional_properties = {}
         for prop_name, prop_dict in d.items():
 
             def _parse_additional_property(data: object) -> list[str] | str:
                 try:
                     if not isinstance(data, list):
-                        raise TypeError()
+                        raise TypeError
                     additional_property_type_1 = cast(list[str], data)
 
                     return additional_property_type_1
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 return cast(list[str] | str, data)
 
             additional_property = _parse_additional_property(prop_dict)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -34,7 +34,6 @@ class ResultsSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         default_serializer = self.default_serializer
         persist_by_default = self.persist_by_default
         default_storage_block: None | str | Unset
@@ -42,6 +41,7 @@ class ResultsSettings:
             default_storage_block = UNSET
         else:
             default_storage_block = self.default_storage_block
+
         local_storage_path = self.local_storage_path
 
         field_dict: dict[str, Any] = {}
@@ -59,19 +59,10 @@ class ResultsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         default_serializer = d.pop("default_serializer", UNSET)
         persist_by_default = d.pop("persist_by_default", UNSET)
-
-        def _parse_default_storage_block(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        default_storage_block = _parse_default_storage_block(d.pop("default_storage_block", UNSET))
+        default_storage_block: None | str | Unset = d.pop("default_storage_block", UNSET)
 
         local_storage_path = d.pop("local_storage_path", UNSET)
         results_settings = cls(

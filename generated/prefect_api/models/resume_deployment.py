@@ -34,7 +34,6 @@ class ResumeDeployment:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         type_ = self.type_
         source: str | Unset = UNSET
         if not isinstance(self.source, Unset):
@@ -61,7 +60,6 @@ class ResumeDeployment:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         type_ = cast(Literal["resume-deployment"] | Unset, d.pop("type", UNSET))
         if type_ != "resume-deployment" and not isinstance(type_, Unset):
@@ -73,22 +71,14 @@ class ResumeDeployment:
         else:
             source = ResumeDeploymentSource(_source)
 
-        def _parse_deployment_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                deployment_id_type_0 = UUID(data)
+        _deployment_id = d.pop("deployment_id", UNSET)
+        deployment_id: None | Unset | UUID
+        if _deployment_id is None or isinstance(_deployment_id, Unset):
+            deployment_id = _deployment_id
+        else:
+            deployment_id_type_0 = UUID(_deployment_id)
 
-                return deployment_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        deployment_id = _parse_deployment_id(d.pop("deployment_id", UNSET))
+            deployment_id = deployment_id_type_0
 
         resume_deployment = cls(
             type_=type_,

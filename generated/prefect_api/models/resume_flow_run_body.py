@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.resume_flow_run_body_run_input_type_0 import ResumeFlowRunBodyRunInputType0
 
 T = TypeVar("T", bound="ResumeFlowRunBody")
 
@@ -26,8 +23,6 @@ class ResumeFlowRunBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.resume_flow_run_body_run_input_type_0 import ResumeFlowRunBodyRunInputType0  # noqa: PLC0415
-
         run_input: dict[str, Any] | None | Unset
         if isinstance(self.run_input, Unset):
             run_input = UNSET
@@ -45,26 +40,15 @@ class ResumeFlowRunBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.resume_flow_run_body_run_input_type_0 import ResumeFlowRunBodyRunInputType0  # noqa: PLC0415
-
         d = dict(src_dict)
+        _run_input = d.pop("run_input", UNSET)
+        run_input: None | ResumeFlowRunBodyRunInputType0 | Unset
+        if _run_input is None or isinstance(_run_input, Unset):
+            run_input = _run_input
+        else:
+            run_input_type_0 = ResumeFlowRunBodyRunInputType0.from_dict(_run_input)
 
-        def _parse_run_input(data: object) -> None | ResumeFlowRunBodyRunInputType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                run_input_type_0 = ResumeFlowRunBodyRunInputType0.from_dict(data)
-
-                return run_input_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ResumeFlowRunBodyRunInputType0 | Unset, data)
-
-        run_input = _parse_run_input(d.pop("run_input", UNSET))
+            run_input = run_input_type_0
 
         resume_flow_run_body = cls(
             run_input=run_input,
@@ -88,3 +72,7 @@ class ResumeFlowRunBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.resume_flow_run_body_run_input_type_0 import ResumeFlowRunBodyRunInputType0  # noqa: E402

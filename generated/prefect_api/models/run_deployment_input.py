@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -10,10 +10,6 @@ from attrs import field as _attrs_field
 
 from ..models.run_deployment_input_source import RunDeploymentInputSource
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.run_deployment_input_job_variables_type_0 import RunDeploymentInputJobVariablesType0
-    from ..models.run_deployment_input_parameters_type_0 import RunDeploymentInputParametersType0
 
 T = TypeVar("T", bound="RunDeploymentInput")
 
@@ -47,9 +43,6 @@ class RunDeploymentInput:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.run_deployment_input_job_variables_type_0 import RunDeploymentInputJobVariablesType0  # noqa: PLC0415
-        from ..models.run_deployment_input_parameters_type_0 import RunDeploymentInputParametersType0  # noqa: PLC0415
-
         type_ = self.type_
         source: str | Unset = UNSET
         if not isinstance(self.source, Unset):
@@ -62,6 +55,7 @@ class RunDeploymentInput:
             deployment_id = str(self.deployment_id)
         else:
             deployment_id = self.deployment_id
+
         parameters: dict[str, Any] | None | Unset
         if isinstance(self.parameters, Unset):
             parameters = UNSET
@@ -69,6 +63,7 @@ class RunDeploymentInput:
             parameters = self.parameters.to_dict()
         else:
             parameters = self.parameters
+
         job_variables: dict[str, Any] | None | Unset
         if isinstance(self.job_variables, Unset):
             job_variables = UNSET
@@ -76,6 +71,7 @@ class RunDeploymentInput:
             job_variables = self.job_variables.to_dict()
         else:
             job_variables = self.job_variables
+
         schedule_after = self.schedule_after
 
         field_dict: dict[str, Any] = {}
@@ -97,9 +93,6 @@ class RunDeploymentInput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.run_deployment_input_job_variables_type_0 import RunDeploymentInputJobVariablesType0  # noqa: PLC0415
-        from ..models.run_deployment_input_parameters_type_0 import RunDeploymentInputParametersType0  # noqa: PLC0415
-
         d = dict(src_dict)
         type_ = cast(Literal["run-deployment"] | Unset, d.pop("type", UNSET))
         if type_ != "run-deployment" and not isinstance(type_, Unset):
@@ -111,56 +104,32 @@ class RunDeploymentInput:
         else:
             source = RunDeploymentInputSource(_source)
 
-        def _parse_deployment_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                deployment_id_type_0 = UUID(data)
+        _deployment_id = d.pop("deployment_id", UNSET)
+        deployment_id: None | Unset | UUID
+        if _deployment_id is None or isinstance(_deployment_id, Unset):
+            deployment_id = _deployment_id
+        else:
+            deployment_id_type_0 = UUID(_deployment_id)
 
-                return deployment_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+            deployment_id = deployment_id_type_0
 
-        deployment_id = _parse_deployment_id(d.pop("deployment_id", UNSET))
+        _parameters = d.pop("parameters", UNSET)
+        parameters: None | RunDeploymentInputParametersType0 | Unset
+        if _parameters is None or isinstance(_parameters, Unset):
+            parameters = _parameters
+        else:
+            parameters_type_0 = RunDeploymentInputParametersType0.from_dict(_parameters)
 
-        def _parse_parameters(data: object) -> None | RunDeploymentInputParametersType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                parameters_type_0 = RunDeploymentInputParametersType0.from_dict(data)
+            parameters = parameters_type_0
 
-                return parameters_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | RunDeploymentInputParametersType0 | Unset, data)
+        _job_variables = d.pop("job_variables", UNSET)
+        job_variables: None | RunDeploymentInputJobVariablesType0 | Unset
+        if _job_variables is None or isinstance(_job_variables, Unset):
+            job_variables = _job_variables
+        else:
+            job_variables_type_0 = RunDeploymentInputJobVariablesType0.from_dict(_job_variables)
 
-        parameters = _parse_parameters(d.pop("parameters", UNSET))
-
-        def _parse_job_variables(data: object) -> None | RunDeploymentInputJobVariablesType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                job_variables_type_0 = RunDeploymentInputJobVariablesType0.from_dict(data)
-
-                return job_variables_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | RunDeploymentInputJobVariablesType0 | Unset, data)
-
-        job_variables = _parse_job_variables(d.pop("job_variables", UNSET))
+            job_variables = job_variables_type_0
 
         schedule_after = d.pop("schedule_after", UNSET)
         run_deployment_input = cls(
@@ -190,3 +159,8 @@ class RunDeploymentInput:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.run_deployment_input_job_variables_type_0 import RunDeploymentInputJobVariablesType0  # noqa: E402
+from ..models.run_deployment_input_parameters_type_0 import RunDeploymentInputParametersType0  # noqa: E402

@@ -36,7 +36,6 @@ class RunnerServerSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enable = self.enable
         host = self.host
         port = self.port
@@ -63,7 +62,6 @@ class RunnerServerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enable = d.pop("enable", UNSET)
         host = d.pop("host", UNSET)

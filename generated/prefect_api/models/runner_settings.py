@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.runner_server_settings import RunnerServerSettings
 
 T = TypeVar("T", bound="RunnerSettings")
 
@@ -41,7 +38,6 @@ class RunnerSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         process_limit = self.process_limit
         poll_frequency = self.poll_frequency
         crash_on_cancellation_failure = self.crash_on_cancellation_failure
@@ -67,8 +63,6 @@ class RunnerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.runner_server_settings import RunnerServerSettings  # noqa: PLC0415
-
         d = dict(src_dict)
         process_limit = d.pop("process_limit", UNSET)
         poll_frequency = d.pop("poll_frequency", UNSET)
@@ -107,3 +101,7 @@ class RunnerSettings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.runner_server_settings import RunnerServerSettings  # noqa: E402

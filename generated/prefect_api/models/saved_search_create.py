@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.saved_search_filter import SavedSearchFilter
 
 T = TypeVar("T", bound="SavedSearchCreate")
 
@@ -28,7 +25,6 @@ class SavedSearchCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         name = self.name
         filters: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.filters, Unset):
@@ -46,8 +42,6 @@ class SavedSearchCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.saved_search_filter import SavedSearchFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         name = d.pop("name")
         _filters = d.pop("filters", UNSET)
@@ -64,3 +58,7 @@ class SavedSearchCreate:
             filters=filters,
         )
         return saved_search_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.saved_search_filter import SavedSearchFilter  # noqa: E402

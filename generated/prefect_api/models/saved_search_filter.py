@@ -31,7 +31,6 @@ class SavedSearchFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         object_ = self.object_
         property_ = self.property_
         type_ = self.type_
@@ -50,7 +49,6 @@ class SavedSearchFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         object_ = d.pop("object")
         property_ = d.pop("property")

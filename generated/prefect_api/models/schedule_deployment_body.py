@@ -32,7 +32,6 @@ class ScheduleDeploymentBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         start_time: str | Unset = UNSET
         if not isinstance(self.start_time, Unset):
             start_time = self.start_time.isoformat()
@@ -60,7 +59,6 @@ class ScheduleDeploymentBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         _start_time = d.pop("start_time", UNSET)
         start_time: datetime.datetime | Unset

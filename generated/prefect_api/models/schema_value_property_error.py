@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.schema_value_index_error import SchemaValueIndexError
 
 T = TypeVar("T", bound="SchemaValuePropertyError")
 
@@ -26,8 +23,6 @@ class SchemaValuePropertyError:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.schema_value_index_error import SchemaValueIndexError  # noqa: PLC0415
-
         property_ = self.property_
         errors = []
         for errors_item_data in self.errors:
@@ -38,6 +33,7 @@ class SchemaValuePropertyError:
                 errors_item = errors_item_data.to_dict()
             else:
                 errors_item = errors_item_data
+
             errors.append(errors_item)
 
         field_dict: dict[str, Any] = {}
@@ -49,8 +45,6 @@ class SchemaValuePropertyError:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.schema_value_index_error import SchemaValueIndexError  # noqa: PLC0415
-
         d = dict(src_dict)
         property_ = d.pop("property")
         errors = []
@@ -60,20 +54,20 @@ class SchemaValuePropertyError:
             def _parse_errors_item(data: object) -> SchemaValueIndexError | SchemaValuePropertyError | str:
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     errors_item_type_1 = SchemaValuePropertyError.from_dict(data)
 
                     return errors_item_type_1
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     errors_item_type_2 = SchemaValueIndexError.from_dict(data)
 
                     return errors_item_type_2
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 return cast(SchemaValueIndexError | SchemaValuePropertyError | str, data)
 
             errors_item = _parse_errors_item(errors_item_data)
@@ -103,3 +97,7 @@ class SchemaValuePropertyError:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.schema_value_index_error import SchemaValueIndexError  # noqa: E402

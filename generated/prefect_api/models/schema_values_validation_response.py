@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.schema_value_index_error import SchemaValueIndexError
-    from ..models.schema_value_property_error import SchemaValuePropertyError
 
 T = TypeVar("T", bound="SchemaValuesValidationResponse")
 
@@ -27,9 +23,6 @@ class SchemaValuesValidationResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.schema_value_index_error import SchemaValueIndexError  # noqa: PLC0415
-        from ..models.schema_value_property_error import SchemaValuePropertyError  # noqa: PLC0415
-
         errors = []
         for errors_item_data in self.errors:
             errors_item: dict[str, Any] | str
@@ -39,6 +32,7 @@ class SchemaValuesValidationResponse:
                 errors_item = errors_item_data.to_dict()
             else:
                 errors_item = errors_item_data
+
             errors.append(errors_item)
 
         valid = self.valid
@@ -52,9 +46,6 @@ class SchemaValuesValidationResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.schema_value_index_error import SchemaValueIndexError  # noqa: PLC0415
-        from ..models.schema_value_property_error import SchemaValuePropertyError  # noqa: PLC0415
-
         d = dict(src_dict)
         errors = []
         _errors = d.pop("errors")
@@ -63,20 +54,20 @@ class SchemaValuesValidationResponse:
             def _parse_errors_item(data: object) -> SchemaValueIndexError | SchemaValuePropertyError | str:
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     errors_item_type_1 = SchemaValuePropertyError.from_dict(data)
 
                     return errors_item_type_1
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     errors_item_type_2 = SchemaValueIndexError.from_dict(data)
 
                     return errors_item_type_2
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 return cast(SchemaValueIndexError | SchemaValuePropertyError | str, data)
 
             errors_item = _parse_errors_item(errors_item_data)
@@ -107,3 +98,8 @@ class SchemaValuesValidationResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.schema_value_index_error import SchemaValueIndexError  # noqa: E402
+from ..models.schema_value_property_error import SchemaValuePropertyError  # noqa: E402

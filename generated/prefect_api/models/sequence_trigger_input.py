@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.compound_trigger_input import CompoundTriggerInput
-    from ..models.event_trigger_input import EventTriggerInput
 
 T = TypeVar("T", bound="SequenceTriggerInput")
 
@@ -37,9 +33,6 @@ class SequenceTriggerInput:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.compound_trigger_input import CompoundTriggerInput  # noqa: PLC0415
-        from ..models.event_trigger_input import EventTriggerInput  # noqa: PLC0415
-
         triggers = []
         for triggers_item_data in self.triggers:
             triggers_item: dict[str, Any]
@@ -47,13 +40,14 @@ class SequenceTriggerInput:
                 triggers_item = triggers_item_data.to_dict()
             elif isinstance(triggers_item_data, CompoundTriggerInput):
                 triggers_item = triggers_item_data.to_dict()
-            else:
+            elif isinstance(triggers_item_data, SequenceTriggerInput):
                 triggers_item = triggers_item_data.to_dict()
 
             triggers.append(triggers_item)
 
         within: None | str
         within = self.within
+
         type_ = self.type_
         id: str | Unset = UNSET
         if not isinstance(self.id, Unset):
@@ -72,9 +66,6 @@ class SequenceTriggerInput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.compound_trigger_input import CompoundTriggerInput  # noqa: PLC0415
-        from ..models.event_trigger_input import EventTriggerInput  # noqa: PLC0415
-
         d = dict(src_dict)
         triggers = []
         _triggers = d.pop("triggers")
@@ -83,36 +74,35 @@ class SequenceTriggerInput:
             def _parse_triggers_item(data: object) -> CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput:
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     triggers_item_type_0 = EventTriggerInput.from_dict(data)
 
                     return triggers_item_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
+                    pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
-                        raise TypeError()
+                        raise TypeError
                     triggers_item_type_1 = CompoundTriggerInput.from_dict(data)
 
                     return triggers_item_type_1
                 except (TypeError, ValueError, AttributeError, KeyError):
-                    pass
-                if not isinstance(data, dict):
-                    raise TypeError()
-                triggers_item_type_2 = SequenceTriggerInput.from_dict(data)
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    triggers_item_type_2 = SequenceTriggerInput.from_dict(data)
 
-                return triggers_item_type_2
+                    return triggers_item_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput, data)
 
             triggers_item = _parse_triggers_item(triggers_item_data)
 
             triggers.append(triggers_item)
 
-        def _parse_within(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        within = _parse_within(d.pop("within"))
+        within: None | str = d.pop("within")
 
         type_ = cast(Literal["sequence"] | Unset, d.pop("type", UNSET))
         if type_ != "sequence" and not isinstance(type_, Unset):
@@ -149,3 +139,8 @@ class SequenceTriggerInput:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.compound_trigger_input import CompoundTriggerInput  # noqa: E402
+from ..models.event_trigger_input import EventTriggerInput  # noqa: E402

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -98,12 +98,12 @@ class ServerAPISettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         auth_string: None | str | Unset
         if isinstance(self.auth_string, Unset):
             auth_string = UNSET
         else:
             auth_string = self.auth_string
+
         host = self.host
         port = self.port
         base_path: None | str | Unset
@@ -111,6 +111,7 @@ class ServerAPISettings:
             base_path = UNSET
         else:
             base_path = self.base_path
+
         default_limit = self.default_limit
         keepalive_timeout = self.keepalive_timeout
         csrf_protection_enabled = self.csrf_protection_enabled
@@ -157,29 +158,12 @@ class ServerAPISettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
-
-        def _parse_auth_string(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        auth_string = _parse_auth_string(d.pop("auth_string", UNSET))
+        auth_string: None | str | Unset = d.pop("auth_string", UNSET)
 
         host = d.pop("host", UNSET)
         port = d.pop("port", UNSET)
-
-        def _parse_base_path(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        base_path = _parse_base_path(d.pop("base_path", UNSET))
+        base_path: None | str | Unset = d.pop("base_path", UNSET)
 
         default_limit = d.pop("default_limit", UNSET)
         keepalive_timeout = d.pop("keepalive_timeout", UNSET)

@@ -30,7 +30,6 @@ class ServerConcurrencySettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         lease_storage = self.lease_storage
         initial_deployment_lease_duration = self.initial_deployment_lease_duration
         maximum_concurrency_slot_wait_seconds = self.maximum_concurrency_slot_wait_seconds
@@ -48,7 +47,6 @@ class ServerConcurrencySettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         lease_storage = d.pop("lease_storage", UNSET)
         initial_deployment_lease_duration = d.pop("initial_deployment_lease_duration", UNSET)

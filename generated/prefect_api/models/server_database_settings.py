@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.server_database_settings_driver_type_0 import ServerDatabaseSettingsDriverType0
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.sql_alchemy_settings import SQLAlchemySettings
 
 T = TypeVar("T", bound="ServerDatabaseSettings")
 
@@ -74,7 +71,6 @@ class ServerDatabaseSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         sqlalchemy: dict[str, Any] | Unset = UNSET
         if not isinstance(self.sqlalchemy, Unset):
             sqlalchemy = self.sqlalchemy.to_dict()
@@ -83,6 +79,7 @@ class ServerDatabaseSettings:
             connection_url = UNSET
         else:
             connection_url = self.connection_url
+
         driver: None | str | Unset
         if isinstance(self.driver, Unset):
             driver = UNSET
@@ -90,31 +87,37 @@ class ServerDatabaseSettings:
             driver = self.driver.value
         else:
             driver = self.driver
+
         host: None | str | Unset
         if isinstance(self.host, Unset):
             host = UNSET
         else:
             host = self.host
+
         port: int | None | Unset
         if isinstance(self.port, Unset):
             port = UNSET
         else:
             port = self.port
+
         user: None | str | Unset
         if isinstance(self.user, Unset):
             user = UNSET
         else:
             user = self.user
+
         name: None | str | Unset
         if isinstance(self.name, Unset):
             name = UNSET
         else:
             name = self.name
+
         password: None | str | Unset
         if isinstance(self.password, Unset):
             password = UNSET
         else:
             password = self.password
+
         echo = self.echo
         migrate_on_start = self.migrate_on_start
         timeout: float | None | Unset
@@ -122,11 +125,13 @@ class ServerDatabaseSettings:
             timeout = UNSET
         else:
             timeout = self.timeout
+
         connection_timeout: float | None | Unset
         if isinstance(self.connection_timeout, Unset):
             connection_timeout = UNSET
         else:
             connection_timeout = self.connection_timeout
+
         migration_timeout: float | None | Unset
         if isinstance(self.migration_timeout, Unset):
             migration_timeout = UNSET
@@ -166,8 +171,6 @@ class ServerDatabaseSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.sql_alchemy_settings import SQLAlchemySettings  # noqa: PLC0415
-
         d = dict(src_dict)
         _sqlalchemy = d.pop("sqlalchemy", UNSET)
         sqlalchemy: SQLAlchemySettings | Unset
@@ -176,106 +179,34 @@ class ServerDatabaseSettings:
         else:
             sqlalchemy = SQLAlchemySettings.from_dict(_sqlalchemy)
 
-        def _parse_connection_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        connection_url: None | str | Unset = d.pop("connection_url", UNSET)
 
-        connection_url = _parse_connection_url(d.pop("connection_url", UNSET))
+        _driver = d.pop("driver", UNSET)
+        driver: None | ServerDatabaseSettingsDriverType0 | Unset
+        if _driver is None or isinstance(_driver, Unset):
+            driver = _driver
+        else:
+            driver_type_0 = ServerDatabaseSettingsDriverType0(_driver)
 
-        def _parse_driver(data: object) -> None | ServerDatabaseSettingsDriverType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                driver_type_0 = ServerDatabaseSettingsDriverType0(data)
+            driver = driver_type_0
 
-                return driver_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | ServerDatabaseSettingsDriverType0 | Unset, data)
+        host: None | str | Unset = d.pop("host", UNSET)
 
-        driver = _parse_driver(d.pop("driver", UNSET))
+        port: int | None | Unset = d.pop("port", UNSET)
 
-        def _parse_host(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        user: None | str | Unset = d.pop("user", UNSET)
 
-        host = _parse_host(d.pop("host", UNSET))
+        name: None | str | Unset = d.pop("name", UNSET)
 
-        def _parse_port(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        port = _parse_port(d.pop("port", UNSET))
-
-        def _parse_user(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        user = _parse_user(d.pop("user", UNSET))
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_password(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        password = _parse_password(d.pop("password", UNSET))
+        password: None | str | Unset = d.pop("password", UNSET)
 
         echo = d.pop("echo", UNSET)
         migrate_on_start = d.pop("migrate_on_start", UNSET)
+        timeout: float | None | Unset = d.pop("timeout", UNSET)
 
-        def _parse_timeout(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
+        connection_timeout: float | None | Unset = d.pop("connection_timeout", UNSET)
 
-        timeout = _parse_timeout(d.pop("timeout", UNSET))
-
-        def _parse_connection_timeout(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        connection_timeout = _parse_connection_timeout(d.pop("connection_timeout", UNSET))
-
-        def _parse_migration_timeout(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        migration_timeout = _parse_migration_timeout(d.pop("migration_timeout", UNSET))
+        migration_timeout: float | None | Unset = d.pop("migration_timeout", UNSET)
 
         server_database_settings = cls(
             sqlalchemy=sqlalchemy,
@@ -311,3 +242,7 @@ class ServerDatabaseSettings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.sql_alchemy_settings import SQLAlchemySettings  # noqa: E402

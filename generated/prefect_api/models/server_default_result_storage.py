@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -27,7 +27,6 @@ class ServerDefaultResultStorage:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         default_result_storage_block_id: None | str | Unset
         if isinstance(self.default_result_storage_block_id, Unset):
             default_result_storage_block_id = UNSET
@@ -45,27 +44,15 @@ class ServerDefaultResultStorage:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _default_result_storage_block_id = d.pop("default_result_storage_block_id", UNSET)
+        default_result_storage_block_id: None | Unset | UUID
+        if _default_result_storage_block_id is None or isinstance(_default_result_storage_block_id, Unset):
+            default_result_storage_block_id = _default_result_storage_block_id
+        else:
+            default_result_storage_block_id_type_0 = UUID(_default_result_storage_block_id)
 
-        def _parse_default_result_storage_block_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                default_result_storage_block_id_type_0 = UUID(data)
-
-                return default_result_storage_block_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        default_result_storage_block_id = _parse_default_result_storage_block_id(
-            d.pop("default_result_storage_block_id", UNSET)
-        )
+            default_result_storage_block_id = default_result_storage_block_id_type_0
 
         server_default_result_storage = cls(
             default_result_storage_block_id=default_result_storage_block_id,

@@ -24,7 +24,6 @@ class ServerDefaultResultStorageUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         default_result_storage_block_id = str(self.default_result_storage_block_id)
 
         field_dict: dict[str, Any] = {}
@@ -35,7 +34,6 @@ class ServerDefaultResultStorageUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         default_result_storage_block_id = UUID(d.pop("default_result_storage_block_id"))
 

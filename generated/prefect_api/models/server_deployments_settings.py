@@ -24,7 +24,6 @@ class ServerDeploymentsSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         concurrency_slot_wait_seconds = self.concurrency_slot_wait_seconds
 
         field_dict: dict[str, Any] = {}
@@ -36,7 +35,6 @@ class ServerDeploymentsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         concurrency_slot_wait_seconds = d.pop("concurrency_slot_wait_seconds", UNSET)
         server_deployments_settings = cls(

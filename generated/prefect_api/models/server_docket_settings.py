@@ -30,7 +30,6 @@ class ServerDocketSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         name = self.name
         url = self.url
 
@@ -45,7 +44,6 @@ class ServerDocketSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         name = d.pop("name", UNSET)
         url = d.pop("url", UNSET)

@@ -32,7 +32,6 @@ class ServerEphemeralSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled = self.enabled
         startup_timeout_seconds = self.startup_timeout_seconds
 
@@ -47,7 +46,6 @@ class ServerEphemeralSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enabled = d.pop("enabled", UNSET)
         startup_timeout_seconds = d.pop("startup_timeout_seconds", UNSET)

@@ -59,7 +59,6 @@ class ServerEventsSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         stream_out_enabled = self.stream_out_enabled
         related_resource_cache_ttl = self.related_resource_cache_ttl
         maximum_labels_per_resource = self.maximum_labels_per_resource
@@ -110,7 +109,6 @@ class ServerEventsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         stream_out_enabled = d.pop("stream_out_enabled", UNSET)
         related_resource_cache_ttl = d.pop("related_resource_cache_ttl", UNSET)

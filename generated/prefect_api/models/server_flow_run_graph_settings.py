@@ -28,7 +28,6 @@ class ServerFlowRunGraphSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         max_nodes = self.max_nodes
         max_artifacts = self.max_artifacts
 
@@ -43,7 +42,6 @@ class ServerFlowRunGraphSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         max_nodes = d.pop("max_nodes", UNSET)
         max_artifacts = d.pop("max_artifacts", UNSET)

@@ -28,7 +28,6 @@ class ServerLogsSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         stream_out_enabled = self.stream_out_enabled
         stream_publishing_enabled = self.stream_publishing_enabled
 
@@ -43,7 +42,6 @@ class ServerLogsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         stream_out_enabled = d.pop("stream_out_enabled", UNSET)
         stream_publishing_enabled = d.pop("stream_publishing_enabled", UNSET)

@@ -32,7 +32,6 @@ class ServerServicesCancellationCleanupSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled = self.enabled
         loop_seconds = self.loop_seconds
         cancelling_timeout_seconds = self.cancelling_timeout_seconds
@@ -50,7 +49,6 @@ class ServerServicesCancellationCleanupSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enabled = d.pop("enabled", UNSET)
         loop_seconds = d.pop("loop_seconds", UNSET)

@@ -32,7 +32,6 @@ class ServerServicesCleanupReconcilerSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled = self.enabled
         loop_seconds = self.loop_seconds
         batch_size = self.batch_size
@@ -50,7 +49,6 @@ class ServerServicesCleanupReconcilerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enabled = d.pop("enabled", UNSET)
         loop_seconds = d.pop("loop_seconds", UNSET)

@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.server_services_db_vacuum_settings_event_retention_overrides import (
-        ServerServicesDBVacuumSettingsEventRetentionOverrides,
-    )
 
 T = TypeVar("T", bound="ServerServicesDBVacuumSettings")
 
@@ -50,7 +45,6 @@ class ServerServicesDBVacuumSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled: bool | list[str] | None | Unset
         if isinstance(self.enabled, Unset):
             enabled = UNSET
@@ -59,6 +53,7 @@ class ServerServicesDBVacuumSettings:
 
         else:
             enabled = self.enabled
+
         loop_seconds = self.loop_seconds
         orphan_cleanup_loop_seconds = self.orphan_cleanup_loop_seconds
         retention_period = self.retention_period
@@ -86,10 +81,6 @@ class ServerServicesDBVacuumSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.server_services_db_vacuum_settings_event_retention_overrides import (
-            ServerServicesDBVacuumSettingsEventRetentionOverrides,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
 
         def _parse_enabled(data: object) -> bool | list[str] | None | Unset:
@@ -99,12 +90,12 @@ class ServerServicesDBVacuumSettings:
                 return data
             try:
                 if not isinstance(data, list):
-                    raise TypeError()
+                    raise TypeError
                 enabled_type_0 = cast(list[str], data)
 
                 return enabled_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(bool | list[str] | None | Unset, data)
 
         enabled = _parse_enabled(d.pop("enabled", UNSET))
@@ -149,3 +140,9 @@ class ServerServicesDBVacuumSettings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.server_services_db_vacuum_settings_event_retention_overrides import (
+    ServerServicesDBVacuumSettingsEventRetentionOverrides,  # noqa: E402
+)

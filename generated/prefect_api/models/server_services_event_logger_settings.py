@@ -26,7 +26,6 @@ class ServerServicesEventLoggerSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled = self.enabled
 
         field_dict: dict[str, Any] = {}
@@ -38,7 +37,6 @@ class ServerServicesEventLoggerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enabled = d.pop("enabled", UNSET)
         server_services_event_logger_settings = cls(

@@ -41,7 +41,6 @@ class ServerServicesEventPersisterSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled = self.enabled
         batch_size = self.batch_size
         read_batch_size = self.read_batch_size
@@ -68,7 +67,6 @@ class ServerServicesEventPersisterSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enabled = d.pop("enabled", UNSET)
         batch_size = d.pop("batch_size", UNSET)

@@ -79,7 +79,6 @@ class ServerServicesSchedulerSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled = self.enabled
         loop_seconds = self.loop_seconds
         deployment_batch_size = self.deployment_batch_size
@@ -115,7 +114,6 @@ class ServerServicesSchedulerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enabled = d.pop("enabled", UNSET)
         loop_seconds = d.pop("loop_seconds", UNSET)

@@ -2,26 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.server_services_cancellation_cleanup_settings import ServerServicesCancellationCleanupSettings
-    from ..models.server_services_cleanup_reconciler_settings import ServerServicesCleanupReconcilerSettings
-    from ..models.server_services_db_vacuum_settings import ServerServicesDBVacuumSettings
-    from ..models.server_services_event_logger_settings import ServerServicesEventLoggerSettings
-    from ..models.server_services_event_persister_settings import ServerServicesEventPersisterSettings
-    from ..models.server_services_foreman_settings import ServerServicesForemanSettings
-    from ..models.server_services_late_runs_settings import ServerServicesLateRunsSettings
-    from ..models.server_services_pause_expirations_settings import ServerServicesPauseExpirationsSettings
-    from ..models.server_services_repossessor_settings import ServerServicesRepossessorSettings
-    from ..models.server_services_scheduler_settings import ServerServicesSchedulerSettings
-    from ..models.server_services_task_run_recorder_settings import ServerServicesTaskRunRecorderSettings
-    from ..models.server_services_triggers_settings import ServerServicesTriggersSettings
 
 T = TypeVar("T", bound="ServerServicesSettings")
 
@@ -66,7 +52,6 @@ class ServerServicesSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         cancellation_cleanup: dict[str, Any] | Unset = UNSET
         if not isinstance(self.cancellation_cleanup, Unset):
             cancellation_cleanup = self.cancellation_cleanup.to_dict()
@@ -135,19 +120,6 @@ class ServerServicesSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.server_services_cancellation_cleanup_settings import ServerServicesCancellationCleanupSettings  # noqa: PLC0415
-        from ..models.server_services_cleanup_reconciler_settings import ServerServicesCleanupReconcilerSettings  # noqa: PLC0415
-        from ..models.server_services_db_vacuum_settings import ServerServicesDBVacuumSettings  # noqa: PLC0415
-        from ..models.server_services_event_logger_settings import ServerServicesEventLoggerSettings  # noqa: PLC0415
-        from ..models.server_services_event_persister_settings import ServerServicesEventPersisterSettings  # noqa: PLC0415
-        from ..models.server_services_foreman_settings import ServerServicesForemanSettings  # noqa: PLC0415
-        from ..models.server_services_late_runs_settings import ServerServicesLateRunsSettings  # noqa: PLC0415
-        from ..models.server_services_pause_expirations_settings import ServerServicesPauseExpirationsSettings  # noqa: PLC0415
-        from ..models.server_services_repossessor_settings import ServerServicesRepossessorSettings  # noqa: PLC0415
-        from ..models.server_services_scheduler_settings import ServerServicesSchedulerSettings  # noqa: PLC0415
-        from ..models.server_services_task_run_recorder_settings import ServerServicesTaskRunRecorderSettings  # noqa: PLC0415
-        from ..models.server_services_triggers_settings import ServerServicesTriggersSettings  # noqa: PLC0415
-
         d = dict(src_dict)
         _cancellation_cleanup = d.pop("cancellation_cleanup", UNSET)
         cancellation_cleanup: ServerServicesCancellationCleanupSettings | Unset
@@ -266,3 +238,18 @@ class ServerServicesSettings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.server_services_cancellation_cleanup_settings import ServerServicesCancellationCleanupSettings  # noqa: E402
+from ..models.server_services_cleanup_reconciler_settings import ServerServicesCleanupReconcilerSettings  # noqa: E402
+from ..models.server_services_db_vacuum_settings import ServerServicesDBVacuumSettings  # noqa: E402
+from ..models.server_services_event_logger_settings import ServerServicesEventLoggerSettings  # noqa: E402
+from ..models.server_services_event_persister_settings import ServerServicesEventPersisterSettings  # noqa: E402
+from ..models.server_services_foreman_settings import ServerServicesForemanSettings  # noqa: E402
+from ..models.server_services_late_runs_settings import ServerServicesLateRunsSettings  # noqa: E402
+from ..models.server_services_pause_expirations_settings import ServerServicesPauseExpirationsSettings  # noqa: E402
+from ..models.server_services_repossessor_settings import ServerServicesRepossessorSettings  # noqa: E402
+from ..models.server_services_scheduler_settings import ServerServicesSchedulerSettings  # noqa: E402
+from ..models.server_services_task_run_recorder_settings import ServerServicesTaskRunRecorderSettings  # noqa: E402
+from ..models.server_services_triggers_settings import ServerServicesTriggersSettings  # noqa: E402

@@ -35,7 +35,6 @@ class ServerServicesTaskRunRecorderSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled = self.enabled
         read_batch_size = self.read_batch_size
         batch_size = self.batch_size
@@ -56,7 +55,6 @@ class ServerServicesTaskRunRecorderSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enabled = d.pop("enabled", UNSET)
         read_batch_size = d.pop("read_batch_size", UNSET)

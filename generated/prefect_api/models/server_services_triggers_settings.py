@@ -40,7 +40,6 @@ class ServerServicesTriggersSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled = self.enabled
         read_batch_size = self.read_batch_size
         pg_notify_reconnect_interval_seconds = self.pg_notify_reconnect_interval_seconds
@@ -61,7 +60,6 @@ class ServerServicesTriggersSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enabled = d.pop("enabled", UNSET)
         read_batch_size = d.pop("read_batch_size", UNSET)

@@ -2,28 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.server_settings_logging_level import ServerSettingsLoggingLevel
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.server_api_settings import ServerAPISettings
-    from ..models.server_concurrency_settings import ServerConcurrencySettings
-    from ..models.server_database_settings import ServerDatabaseSettings
-    from ..models.server_deployments_settings import ServerDeploymentsSettings
-    from ..models.server_docket_settings import ServerDocketSettings
-    from ..models.server_ephemeral_settings import ServerEphemeralSettings
-    from ..models.server_events_settings import ServerEventsSettings
-    from ..models.server_flow_run_graph_settings import ServerFlowRunGraphSettings
-    from ..models.server_logs_settings import ServerLogsSettings
-    from ..models.server_services_settings import ServerServicesSettings
-    from ..models.server_tasks_settings import ServerTasksSettings
-    from ..models.server_ui_settings import ServerUISettings
-    from ..models.server_worker_channel_settings import ServerWorkerChannelSettings
 
 T = TypeVar("T", bound="ServerSettings")
 
@@ -90,7 +75,6 @@ class ServerSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         logging_level: str | Unset = UNSET
         if not isinstance(self.logging_level, Unset):
             logging_level = self.logging_level.value
@@ -191,20 +175,6 @@ class ServerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.server_api_settings import ServerAPISettings  # noqa: PLC0415
-        from ..models.server_concurrency_settings import ServerConcurrencySettings  # noqa: PLC0415
-        from ..models.server_database_settings import ServerDatabaseSettings  # noqa: PLC0415
-        from ..models.server_deployments_settings import ServerDeploymentsSettings  # noqa: PLC0415
-        from ..models.server_docket_settings import ServerDocketSettings  # noqa: PLC0415
-        from ..models.server_ephemeral_settings import ServerEphemeralSettings  # noqa: PLC0415
-        from ..models.server_events_settings import ServerEventsSettings  # noqa: PLC0415
-        from ..models.server_flow_run_graph_settings import ServerFlowRunGraphSettings  # noqa: PLC0415
-        from ..models.server_logs_settings import ServerLogsSettings  # noqa: PLC0415
-        from ..models.server_services_settings import ServerServicesSettings  # noqa: PLC0415
-        from ..models.server_tasks_settings import ServerTasksSettings  # noqa: PLC0415
-        from ..models.server_ui_settings import ServerUISettings  # noqa: PLC0415
-        from ..models.server_worker_channel_settings import ServerWorkerChannelSettings  # noqa: PLC0415
-
         d = dict(src_dict)
         _logging_level = d.pop("logging_level", UNSET)
         logging_level: ServerSettingsLoggingLevel | Unset
@@ -353,3 +323,19 @@ class ServerSettings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.server_api_settings import ServerAPISettings  # noqa: E402
+from ..models.server_concurrency_settings import ServerConcurrencySettings  # noqa: E402
+from ..models.server_database_settings import ServerDatabaseSettings  # noqa: E402
+from ..models.server_deployments_settings import ServerDeploymentsSettings  # noqa: E402
+from ..models.server_docket_settings import ServerDocketSettings  # noqa: E402
+from ..models.server_ephemeral_settings import ServerEphemeralSettings  # noqa: E402
+from ..models.server_events_settings import ServerEventsSettings  # noqa: E402
+from ..models.server_flow_run_graph_settings import ServerFlowRunGraphSettings  # noqa: E402
+from ..models.server_logs_settings import ServerLogsSettings  # noqa: E402
+from ..models.server_services_settings import ServerServicesSettings  # noqa: E402
+from ..models.server_tasks_settings import ServerTasksSettings  # noqa: E402
+from ..models.server_ui_settings import ServerUISettings  # noqa: E402
+from ..models.server_worker_channel_settings import ServerWorkerChannelSettings  # noqa: E402

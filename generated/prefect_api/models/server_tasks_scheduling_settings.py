@@ -31,7 +31,6 @@ class ServerTasksSchedulingSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         max_scheduled_queue_size = self.max_scheduled_queue_size
         max_retry_queue_size = self.max_retry_queue_size
         pending_task_timeout = self.pending_task_timeout
@@ -49,7 +48,6 @@ class ServerTasksSchedulingSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         max_scheduled_queue_size = d.pop("max_scheduled_queue_size", UNSET)
         max_retry_queue_size = d.pop("max_retry_queue_size", UNSET)

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.server_tasks_scheduling_settings import ServerTasksSchedulingSettings
 
 T = TypeVar("T", bound="ServerTasksSettings")
 
@@ -35,7 +32,6 @@ class ServerTasksSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         tag_concurrency_slot_wait_seconds = self.tag_concurrency_slot_wait_seconds
         max_cache_key_length = self.max_cache_key_length
         scheduling: dict[str, Any] | Unset = UNSET
@@ -55,8 +51,6 @@ class ServerTasksSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.server_tasks_scheduling_settings import ServerTasksSchedulingSettings  # noqa: PLC0415
-
         d = dict(src_dict)
         tag_concurrency_slot_wait_seconds = d.pop("tag_concurrency_slot_wait_seconds", UNSET)
         max_cache_key_length = d.pop("max_cache_key_length", UNSET)
@@ -91,3 +85,7 @@ class ServerTasksSettings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.server_tasks_scheduling_settings import ServerTasksSchedulingSettings  # noqa: E402

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -40,7 +40,6 @@ class ServerUISettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled = self.enabled
         v2_enabled = self.v2_enabled
         api_url: None | str | Unset
@@ -48,12 +47,14 @@ class ServerUISettings:
             api_url = UNSET
         else:
             api_url = self.api_url
+
         serve_base = self.serve_base
         static_directory: None | str | Unset
         if isinstance(self.static_directory, Unset):
             static_directory = UNSET
         else:
             static_directory = self.static_directory
+
         show_promotional_content = self.show_promotional_content
 
         field_dict: dict[str, Any] = {}
@@ -75,30 +76,13 @@ class ServerUISettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enabled = d.pop("enabled", UNSET)
         v2_enabled = d.pop("v2_enabled", UNSET)
-
-        def _parse_api_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        api_url = _parse_api_url(d.pop("api_url", UNSET))
+        api_url: None | str | Unset = d.pop("api_url", UNSET)
 
         serve_base = d.pop("serve_base", UNSET)
-
-        def _parse_static_directory(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        static_directory = _parse_static_directory(d.pop("static_directory", UNSET))
+        static_directory: None | str | Unset = d.pop("static_directory", UNSET)
 
         show_promotional_content = d.pop("show_promotional_content", UNSET)
         server_ui_settings = cls(

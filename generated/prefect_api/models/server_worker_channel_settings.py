@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -39,7 +39,6 @@ class ServerWorkerChannelSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         cleanup_queue_storage = self.cleanup_queue_storage
         cleanup_lease_seconds = self.cleanup_lease_seconds
         cleanup_max_delivery_attempts = self.cleanup_max_delivery_attempts
@@ -66,21 +65,12 @@ class ServerWorkerChannelSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         cleanup_queue_storage = d.pop("cleanup_queue_storage", UNSET)
         cleanup_lease_seconds = d.pop("cleanup_lease_seconds", UNSET)
         cleanup_max_delivery_attempts = d.pop("cleanup_max_delivery_attempts", UNSET)
-
-        def _parse_cleanup_completed_idempotency_retention_seconds(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        cleanup_completed_idempotency_retention_seconds = _parse_cleanup_completed_idempotency_retention_seconds(
-            d.pop("cleanup_completed_idempotency_retention_seconds", UNSET)
+        cleanup_completed_idempotency_retention_seconds: float | None | Unset = d.pop(
+            "cleanup_completed_idempotency_retention_seconds", UNSET
         )
 
         server_worker_channel_settings = cls(

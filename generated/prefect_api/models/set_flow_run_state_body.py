@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.state_create import StateCreate
 
 T = TypeVar("T", bound="SetFlowRunStateBody")
 
@@ -29,7 +26,6 @@ class SetFlowRunStateBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         state = self.state.to_dict()
         force = self.force
 
@@ -43,8 +39,6 @@ class SetFlowRunStateBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.state_create import StateCreate  # noqa: PLC0415
-
         d = dict(src_dict)
         state = StateCreate.from_dict(d.pop("state"))
 
@@ -72,3 +66,7 @@ class SetFlowRunStateBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.state_create import StateCreate  # noqa: E402

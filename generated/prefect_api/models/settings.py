@@ -2,32 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.api_settings import APISettings
-    from ..models.cli_settings import CLISettings
-    from ..models.client_settings import ClientSettings
-    from ..models.cloud_settings import CloudSettings
-    from ..models.deployments_settings import DeploymentsSettings
-    from ..models.events_settings import EventsSettings
-    from ..models.experiments_settings import ExperimentsSettings
-    from ..models.flows_settings import FlowsSettings
-    from ..models.internal_settings import InternalSettings
-    from ..models.logging_settings import LoggingSettings
-    from ..models.plugins_settings import PluginsSettings
-    from ..models.results_settings import ResultsSettings
-    from ..models.runner_settings import RunnerSettings
-    from ..models.server_settings import ServerSettings
-    from ..models.tasks_settings import TasksSettings
-    from ..models.telemetry_settings import TelemetrySettings
-    from ..models.testing_settings import TestingSettings
-    from ..models.worker_settings import WorkerSettings
 
 T = TypeVar("T", bound="Settings")
 
@@ -102,7 +82,6 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         home = self.home
         profiles_path = self.profiles_path
         debug_mode = self.debug_mode
@@ -165,6 +144,7 @@ class Settings:
             ui_url = UNSET
         else:
             ui_url = self.ui_url
+
         silence_api_url_misconfiguration = self.silence_api_url_misconfiguration
 
         field_dict: dict[str, Any] = {}
@@ -220,25 +200,6 @@ class Settings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.api_settings import APISettings  # noqa: PLC0415
-        from ..models.cli_settings import CLISettings  # noqa: PLC0415
-        from ..models.client_settings import ClientSettings  # noqa: PLC0415
-        from ..models.cloud_settings import CloudSettings  # noqa: PLC0415
-        from ..models.deployments_settings import DeploymentsSettings  # noqa: PLC0415
-        from ..models.events_settings import EventsSettings  # noqa: PLC0415
-        from ..models.experiments_settings import ExperimentsSettings  # noqa: PLC0415
-        from ..models.flows_settings import FlowsSettings  # noqa: PLC0415
-        from ..models.internal_settings import InternalSettings  # noqa: PLC0415
-        from ..models.logging_settings import LoggingSettings  # noqa: PLC0415
-        from ..models.plugins_settings import PluginsSettings  # noqa: PLC0415
-        from ..models.results_settings import ResultsSettings  # noqa: PLC0415
-        from ..models.runner_settings import RunnerSettings  # noqa: PLC0415
-        from ..models.server_settings import ServerSettings  # noqa: PLC0415
-        from ..models.tasks_settings import TasksSettings  # noqa: PLC0415
-        from ..models.telemetry_settings import TelemetrySettings  # noqa: PLC0415
-        from ..models.testing_settings import TestingSettings  # noqa: PLC0415
-        from ..models.worker_settings import WorkerSettings  # noqa: PLC0415
-
         d = dict(src_dict)
         home = d.pop("home", UNSET)
         profiles_path = d.pop("profiles_path", UNSET)
@@ -369,14 +330,7 @@ class Settings:
         else:
             worker = WorkerSettings.from_dict(_worker)
 
-        def _parse_ui_url(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        ui_url = _parse_ui_url(d.pop("ui_url", UNSET))
+        ui_url: None | str | Unset = d.pop("ui_url", UNSET)
 
         silence_api_url_misconfiguration = d.pop("silence_api_url_misconfiguration", UNSET)
         settings = cls(
@@ -423,3 +377,24 @@ class Settings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.api_settings import APISettings  # noqa: E402
+from ..models.cli_settings import CLISettings  # noqa: E402
+from ..models.client_settings import ClientSettings  # noqa: E402
+from ..models.cloud_settings import CloudSettings  # noqa: E402
+from ..models.deployments_settings import DeploymentsSettings  # noqa: E402
+from ..models.events_settings import EventsSettings  # noqa: E402
+from ..models.experiments_settings import ExperimentsSettings  # noqa: E402
+from ..models.flows_settings import FlowsSettings  # noqa: E402
+from ..models.internal_settings import InternalSettings  # noqa: E402
+from ..models.logging_settings import LoggingSettings  # noqa: E402
+from ..models.plugins_settings import PluginsSettings  # noqa: E402
+from ..models.results_settings import ResultsSettings  # noqa: E402
+from ..models.runner_settings import RunnerSettings  # noqa: E402
+from ..models.server_settings import ServerSettings  # noqa: E402
+from ..models.tasks_settings import TasksSettings  # noqa: E402
+from ..models.telemetry_settings import TelemetrySettings  # noqa: E402
+from ..models.testing_settings import TestingSettings  # noqa: E402
+from ..models.worker_settings import WorkerSettings  # noqa: E402

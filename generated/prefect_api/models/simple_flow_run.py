@@ -34,7 +34,6 @@ class SimpleFlowRun:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         id = str(self.id)
         state_type = self.state_type.value
         timestamp = self.timestamp.isoformat()
@@ -53,7 +52,6 @@ class SimpleFlowRun:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.sql_alchemy_tls_settings import SQLAlchemyTLSSettings
 
 T = TypeVar("T", bound="SQLAlchemyConnectArgsSettings")
 
@@ -44,27 +41,30 @@ class SQLAlchemyConnectArgsSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         application_name: None | str | Unset
         if isinstance(self.application_name, Unset):
             application_name = UNSET
         else:
             application_name = self.application_name
+
         search_path: None | str | Unset
         if isinstance(self.search_path, Unset):
             search_path = UNSET
         else:
             search_path = self.search_path
+
         statement_cache_size: int | None | Unset
         if isinstance(self.statement_cache_size, Unset):
             statement_cache_size = UNSET
         else:
             statement_cache_size = self.statement_cache_size
+
         prepared_statement_cache_size: int | None | Unset
         if isinstance(self.prepared_statement_cache_size, Unset):
             prepared_statement_cache_size = UNSET
         else:
             prepared_statement_cache_size = self.prepared_statement_cache_size
+
         tls: dict[str, Any] | Unset = UNSET
         if not isinstance(self.tls, Unset):
             tls = self.tls.to_dict()
@@ -86,47 +86,14 @@ class SQLAlchemyConnectArgsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.sql_alchemy_tls_settings import SQLAlchemyTLSSettings  # noqa: PLC0415
-
         d = dict(src_dict)
+        application_name: None | str | Unset = d.pop("application_name", UNSET)
 
-        def _parse_application_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        search_path: None | str | Unset = d.pop("search_path", UNSET)
 
-        application_name = _parse_application_name(d.pop("application_name", UNSET))
+        statement_cache_size: int | None | Unset = d.pop("statement_cache_size", UNSET)
 
-        def _parse_search_path(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        search_path = _parse_search_path(d.pop("search_path", UNSET))
-
-        def _parse_statement_cache_size(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        statement_cache_size = _parse_statement_cache_size(d.pop("statement_cache_size", UNSET))
-
-        def _parse_prepared_statement_cache_size(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        prepared_statement_cache_size = _parse_prepared_statement_cache_size(
-            d.pop("prepared_statement_cache_size", UNSET)
-        )
+        prepared_statement_cache_size: int | None | Unset = d.pop("prepared_statement_cache_size", UNSET)
 
         _tls = d.pop("tls", UNSET)
         tls: SQLAlchemyTLSSettings | Unset
@@ -161,3 +128,7 @@ class SQLAlchemyConnectArgsSettings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.sql_alchemy_tls_settings import SQLAlchemyTLSSettings  # noqa: E402

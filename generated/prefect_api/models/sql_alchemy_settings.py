@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.sql_alchemy_connect_args_settings import SQLAlchemyConnectArgsSettings
 
 T = TypeVar("T", bound="SQLAlchemySettings")
 
@@ -43,7 +40,6 @@ class SQLAlchemySettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         connect_args: dict[str, Any] | Unset = UNSET
         if not isinstance(self.connect_args, Unset):
             connect_args = self.connect_args.to_dict()
@@ -54,6 +50,7 @@ class SQLAlchemySettings:
             pool_timeout = UNSET
         else:
             pool_timeout = self.pool_timeout
+
         max_overflow = self.max_overflow
 
         field_dict: dict[str, Any] = {}
@@ -73,8 +70,6 @@ class SQLAlchemySettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.sql_alchemy_connect_args_settings import SQLAlchemyConnectArgsSettings  # noqa: PLC0415
-
         d = dict(src_dict)
         _connect_args = d.pop("connect_args", UNSET)
         connect_args: SQLAlchemyConnectArgsSettings | Unset
@@ -85,15 +80,7 @@ class SQLAlchemySettings:
 
         pool_size = d.pop("pool_size", UNSET)
         pool_recycle = d.pop("pool_recycle", UNSET)
-
-        def _parse_pool_timeout(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        pool_timeout = _parse_pool_timeout(d.pop("pool_timeout", UNSET))
+        pool_timeout: float | None | Unset = d.pop("pool_timeout", UNSET)
 
         max_overflow = d.pop("max_overflow", UNSET)
         sql_alchemy_settings = cls(
@@ -122,3 +109,7 @@ class SQLAlchemySettings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.sql_alchemy_connect_args_settings import SQLAlchemyConnectArgsSettings  # noqa: E402

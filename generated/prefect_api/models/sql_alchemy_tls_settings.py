@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -39,23 +39,25 @@ class SQLAlchemyTLSSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enabled = self.enabled
         ca_file: None | str | Unset
         if isinstance(self.ca_file, Unset):
             ca_file = UNSET
         else:
             ca_file = self.ca_file
+
         cert_file: None | str | Unset
         if isinstance(self.cert_file, Unset):
             cert_file = UNSET
         else:
             cert_file = self.cert_file
+
         key_file: None | str | Unset
         if isinstance(self.key_file, Unset):
             key_file = UNSET
         else:
             key_file = self.key_file
+
         check_hostname = self.check_hostname
 
         field_dict: dict[str, Any] = {}
@@ -75,36 +77,13 @@ class SQLAlchemyTLSSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enabled = d.pop("enabled", UNSET)
+        ca_file: None | str | Unset = d.pop("ca_file", UNSET)
 
-        def _parse_ca_file(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        cert_file: None | str | Unset = d.pop("cert_file", UNSET)
 
-        ca_file = _parse_ca_file(d.pop("ca_file", UNSET))
-
-        def _parse_cert_file(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        cert_file = _parse_cert_file(d.pop("cert_file", UNSET))
-
-        def _parse_key_file(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        key_file = _parse_key_file(d.pop("key_file", UNSET))
+        key_file: None | str | Unset = d.pop("key_file", UNSET)
 
         check_hostname = d.pop("check_hostname", UNSET)
         sql_alchemy_tls_settings = cls(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -11,9 +11,6 @@ from attrs import field as _attrs_field
 
 from ..models.state_type import StateType
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.state_details import StateDetails
 
 T = TypeVar("T", bound="State")
 
@@ -43,7 +40,6 @@ class State:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         id = str(self.id)
         type_ = self.type_.value
         name: None | str | Unset
@@ -51,6 +47,7 @@ class State:
             name = UNSET
         else:
             name = self.name
+
         timestamp: str | Unset = UNSET
         if not isinstance(self.timestamp, Unset):
             timestamp = self.timestamp.isoformat()
@@ -59,11 +56,13 @@ class State:
             message = UNSET
         else:
             message = self.message
+
         data: Any | None | Unset
         if isinstance(self.data, Unset):
             data = UNSET
         else:
             data = self.data
+
         state_details: dict[str, Any] | Unset = UNSET
         if not isinstance(self.state_details, Unset):
             state_details = self.state_details.to_dict()
@@ -87,21 +86,12 @@ class State:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.state_details import StateDetails  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
         type_ = StateType(d.pop("type"))
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
+        name: None | str | Unset = d.pop("name", UNSET)
 
         _timestamp = d.pop("timestamp", UNSET)
         timestamp: datetime.datetime | Unset
@@ -110,23 +100,9 @@ class State:
         else:
             timestamp = parse_datetime(_timestamp)
 
-        def _parse_message(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        message: None | str | Unset = d.pop("message", UNSET)
 
-        message = _parse_message(d.pop("message", UNSET))
-
-        def _parse_data(data: object) -> Any | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(Any | None | Unset, data)
-
-        data = _parse_data(d.pop("data", UNSET))
+        data: Any | None | Unset = d.pop("data", UNSET)
 
         _state_details = d.pop("state_details", UNSET)
         state_details: StateDetails | Unset
@@ -163,3 +139,7 @@ class State:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.state_details import StateDetails  # noqa: E402

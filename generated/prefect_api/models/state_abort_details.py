@@ -28,7 +28,6 @@ class StateAbortDetails:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         type_ = self.type_
         reason: None | str | Unset
         if isinstance(self.reason, Unset):
@@ -47,20 +46,11 @@ class StateAbortDetails:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         type_ = cast(Literal["abort_details"] | Unset, d.pop("type", UNSET))
         if type_ != "abort_details" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'abort_details', got '{type_}'")
-
-        def _parse_reason(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        reason = _parse_reason(d.pop("reason", UNSET))
+        reason: None | str | Unset = d.pop("reason", UNSET)
 
         state_abort_details = cls(
             type_=type_,

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.state_type import StateType
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.state_details import StateDetails
 
 T = TypeVar("T", bound="StateCreate")
 
@@ -35,23 +32,25 @@ class StateCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         type_ = self.type_.value
         name: None | str | Unset
         if isinstance(self.name, Unset):
             name = UNSET
         else:
             name = self.name
+
         message: None | str | Unset
         if isinstance(self.message, Unset):
             message = UNSET
         else:
             message = self.message
+
         data: Any | None | Unset
         if isinstance(self.data, Unset):
             data = UNSET
         else:
             data = self.data
+
         state_details: dict[str, Any] | Unset = UNSET
         if not isinstance(self.state_details, Unset):
             state_details = self.state_details.to_dict()
@@ -71,37 +70,14 @@ class StateCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.state_details import StateDetails  # noqa: PLC0415
-
         d = dict(src_dict)
         type_ = StateType(d.pop("type"))
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        name: None | str | Unset = d.pop("name", UNSET)
 
-        name = _parse_name(d.pop("name", UNSET))
+        message: None | str | Unset = d.pop("message", UNSET)
 
-        def _parse_message(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        message = _parse_message(d.pop("message", UNSET))
-
-        def _parse_data(data: object) -> Any | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(Any | None | Unset, data)
-
-        data = _parse_data(d.pop("data", UNSET))
+        data: Any | None | Unset = d.pop("data", UNSET)
 
         _state_details = d.pop("state_details", UNSET)
         state_details: StateDetails | Unset
@@ -118,3 +94,7 @@ class StateCreate:
             state_details=state_details,
         )
         return state_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.state_details import StateDetails  # noqa: E402

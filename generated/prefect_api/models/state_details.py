@@ -3,16 +3,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.state_details_run_input_keyset_type_0 import StateDetailsRunInputKeysetType0
 
 T = TypeVar("T", bound="StateDetails")
 
@@ -62,8 +59,6 @@ class StateDetails:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.state_details_run_input_keyset_type_0 import StateDetailsRunInputKeysetType0  # noqa: PLC0415
-
         flow_run_id: None | str | Unset
         if isinstance(self.flow_run_id, Unset):
             flow_run_id = UNSET
@@ -71,6 +66,7 @@ class StateDetails:
             flow_run_id = str(self.flow_run_id)
         else:
             flow_run_id = self.flow_run_id
+
         task_run_id: None | str | Unset
         if isinstance(self.task_run_id, Unset):
             task_run_id = UNSET
@@ -78,6 +74,7 @@ class StateDetails:
             task_run_id = str(self.task_run_id)
         else:
             task_run_id = self.task_run_id
+
         child_flow_run_id: None | str | Unset
         if isinstance(self.child_flow_run_id, Unset):
             child_flow_run_id = UNSET
@@ -85,6 +82,7 @@ class StateDetails:
             child_flow_run_id = str(self.child_flow_run_id)
         else:
             child_flow_run_id = self.child_flow_run_id
+
         scheduled_time: None | str | Unset
         if isinstance(self.scheduled_time, Unset):
             scheduled_time = UNSET
@@ -92,11 +90,13 @@ class StateDetails:
             scheduled_time = self.scheduled_time.isoformat()
         else:
             scheduled_time = self.scheduled_time
+
         cache_key: None | str | Unset
         if isinstance(self.cache_key, Unset):
             cache_key = UNSET
         else:
             cache_key = self.cache_key
+
         cache_expiration: None | str | Unset
         if isinstance(self.cache_expiration, Unset):
             cache_expiration = UNSET
@@ -104,11 +104,13 @@ class StateDetails:
             cache_expiration = self.cache_expiration.isoformat()
         else:
             cache_expiration = self.cache_expiration
+
         deferred: bool | None | Unset
         if isinstance(self.deferred, Unset):
             deferred = UNSET
         else:
             deferred = self.deferred
+
         untrackable_result = self.untrackable_result
         pause_timeout: None | str | Unset
         if isinstance(self.pause_timeout, Unset):
@@ -117,12 +119,14 @@ class StateDetails:
             pause_timeout = self.pause_timeout.isoformat()
         else:
             pause_timeout = self.pause_timeout
+
         pause_reschedule = self.pause_reschedule
         pause_key: None | str | Unset
         if isinstance(self.pause_key, Unset):
             pause_key = UNSET
         else:
             pause_key = self.pause_key
+
         run_input_keyset: dict[str, Any] | None | Unset
         if isinstance(self.run_input_keyset, Unset):
             run_input_keyset = UNSET
@@ -130,16 +134,19 @@ class StateDetails:
             run_input_keyset = self.run_input_keyset.to_dict()
         else:
             run_input_keyset = self.run_input_keyset
+
         refresh_cache: bool | None | Unset
         if isinstance(self.refresh_cache, Unset):
             refresh_cache = UNSET
         else:
             refresh_cache = self.refresh_cache
+
         retriable: bool | None | Unset
         if isinstance(self.retriable, Unset):
             retriable = UNSET
         else:
             retriable = self.retriable
+
         transition_id: None | str | Unset
         if isinstance(self.transition_id, Unset):
             transition_id = UNSET
@@ -147,6 +154,7 @@ class StateDetails:
             transition_id = str(self.transition_id)
         else:
             transition_id = self.transition_id
+
         task_parameters_id: None | str | Unset
         if isinstance(self.task_parameters_id, Unset):
             task_parameters_id = UNSET
@@ -154,11 +162,13 @@ class StateDetails:
             task_parameters_id = str(self.task_parameters_id)
         else:
             task_parameters_id = self.task_parameters_id
+
         traceparent: None | str | Unset
         if isinstance(self.traceparent, Unset):
             traceparent = UNSET
         else:
             traceparent = self.traceparent
+
         deployment_concurrency_lease_id: None | str | Unset
         if isinstance(self.deployment_concurrency_lease_id, Unset):
             deployment_concurrency_lease_id = UNSET
@@ -210,239 +220,110 @@ class StateDetails:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.state_details_run_input_keyset_type_0 import StateDetailsRunInputKeysetType0  # noqa: PLC0415
-
         d = dict(src_dict)
+        _flow_run_id = d.pop("flow_run_id", UNSET)
+        flow_run_id: None | Unset | UUID
+        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+            flow_run_id = _flow_run_id
+        else:
+            flow_run_id_type_0 = UUID(_flow_run_id)
 
-        def _parse_flow_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                flow_run_id_type_0 = UUID(data)
+            flow_run_id = flow_run_id_type_0
 
-                return flow_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        _task_run_id = d.pop("task_run_id", UNSET)
+        task_run_id: None | Unset | UUID
+        if _task_run_id is None or isinstance(_task_run_id, Unset):
+            task_run_id = _task_run_id
+        else:
+            task_run_id_type_0 = UUID(_task_run_id)
 
-        flow_run_id = _parse_flow_run_id(d.pop("flow_run_id", UNSET))
+            task_run_id = task_run_id_type_0
 
-        def _parse_task_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                task_run_id_type_0 = UUID(data)
+        _child_flow_run_id = d.pop("child_flow_run_id", UNSET)
+        child_flow_run_id: None | Unset | UUID
+        if _child_flow_run_id is None or isinstance(_child_flow_run_id, Unset):
+            child_flow_run_id = _child_flow_run_id
+        else:
+            child_flow_run_id_type_0 = UUID(_child_flow_run_id)
 
-                return task_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+            child_flow_run_id = child_flow_run_id_type_0
 
-        task_run_id = _parse_task_run_id(d.pop("task_run_id", UNSET))
+        _scheduled_time = d.pop("scheduled_time", UNSET)
+        scheduled_time: datetime.datetime | None | Unset
+        if _scheduled_time is None or isinstance(_scheduled_time, Unset):
+            scheduled_time = _scheduled_time
+        else:
+            scheduled_time_type_0 = parse_datetime(_scheduled_time)
 
-        def _parse_child_flow_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                child_flow_run_id_type_0 = UUID(data)
+            scheduled_time = scheduled_time_type_0
 
-                return child_flow_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        cache_key: None | str | Unset = d.pop("cache_key", UNSET)
 
-        child_flow_run_id = _parse_child_flow_run_id(d.pop("child_flow_run_id", UNSET))
+        _cache_expiration = d.pop("cache_expiration", UNSET)
+        cache_expiration: datetime.datetime | None | Unset
+        if _cache_expiration is None or isinstance(_cache_expiration, Unset):
+            cache_expiration = _cache_expiration
+        else:
+            cache_expiration_type_0 = parse_datetime(_cache_expiration)
 
-        def _parse_scheduled_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                scheduled_time_type_0 = parse_datetime(data)
+            cache_expiration = cache_expiration_type_0
 
-                return scheduled_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        scheduled_time = _parse_scheduled_time(d.pop("scheduled_time", UNSET))
-
-        def _parse_cache_key(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        cache_key = _parse_cache_key(d.pop("cache_key", UNSET))
-
-        def _parse_cache_expiration(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                cache_expiration_type_0 = parse_datetime(data)
-
-                return cache_expiration_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        cache_expiration = _parse_cache_expiration(d.pop("cache_expiration", UNSET))
-
-        def _parse_deferred(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        deferred = _parse_deferred(d.pop("deferred", UNSET))
+        deferred: bool | None | Unset = d.pop("deferred", UNSET)
 
         untrackable_result = d.pop("untrackable_result", UNSET)
+        _pause_timeout = d.pop("pause_timeout", UNSET)
+        pause_timeout: datetime.datetime | None | Unset
+        if _pause_timeout is None or isinstance(_pause_timeout, Unset):
+            pause_timeout = _pause_timeout
+        else:
+            pause_timeout_type_0 = parse_datetime(_pause_timeout)
 
-        def _parse_pause_timeout(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                pause_timeout_type_0 = parse_datetime(data)
-
-                return pause_timeout_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        pause_timeout = _parse_pause_timeout(d.pop("pause_timeout", UNSET))
+            pause_timeout = pause_timeout_type_0
 
         pause_reschedule = d.pop("pause_reschedule", UNSET)
+        pause_key: None | str | Unset = d.pop("pause_key", UNSET)
 
-        def _parse_pause_key(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        _run_input_keyset = d.pop("run_input_keyset", UNSET)
+        run_input_keyset: None | StateDetailsRunInputKeysetType0 | Unset
+        if _run_input_keyset is None or isinstance(_run_input_keyset, Unset):
+            run_input_keyset = _run_input_keyset
+        else:
+            run_input_keyset_type_0 = StateDetailsRunInputKeysetType0.from_dict(_run_input_keyset)
 
-        pause_key = _parse_pause_key(d.pop("pause_key", UNSET))
+            run_input_keyset = run_input_keyset_type_0
 
-        def _parse_run_input_keyset(data: object) -> None | StateDetailsRunInputKeysetType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                run_input_keyset_type_0 = StateDetailsRunInputKeysetType0.from_dict(data)
+        refresh_cache: bool | None | Unset = d.pop("refresh_cache", UNSET)
 
-                return run_input_keyset_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | StateDetailsRunInputKeysetType0 | Unset, data)
+        retriable: bool | None | Unset = d.pop("retriable", UNSET)
 
-        run_input_keyset = _parse_run_input_keyset(d.pop("run_input_keyset", UNSET))
+        _transition_id = d.pop("transition_id", UNSET)
+        transition_id: None | Unset | UUID
+        if _transition_id is None or isinstance(_transition_id, Unset):
+            transition_id = _transition_id
+        else:
+            transition_id_type_0 = UUID(_transition_id)
 
-        def _parse_refresh_cache(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+            transition_id = transition_id_type_0
 
-        refresh_cache = _parse_refresh_cache(d.pop("refresh_cache", UNSET))
+        _task_parameters_id = d.pop("task_parameters_id", UNSET)
+        task_parameters_id: None | Unset | UUID
+        if _task_parameters_id is None or isinstance(_task_parameters_id, Unset):
+            task_parameters_id = _task_parameters_id
+        else:
+            task_parameters_id_type_0 = UUID(_task_parameters_id)
 
-        def _parse_retriable(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+            task_parameters_id = task_parameters_id_type_0
 
-        retriable = _parse_retriable(d.pop("retriable", UNSET))
+        traceparent: None | str | Unset = d.pop("traceparent", UNSET)
 
-        def _parse_transition_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                transition_id_type_0 = UUID(data)
+        _deployment_concurrency_lease_id = d.pop("deployment_concurrency_lease_id", UNSET)
+        deployment_concurrency_lease_id: None | Unset | UUID
+        if _deployment_concurrency_lease_id is None or isinstance(_deployment_concurrency_lease_id, Unset):
+            deployment_concurrency_lease_id = _deployment_concurrency_lease_id
+        else:
+            deployment_concurrency_lease_id_type_0 = UUID(_deployment_concurrency_lease_id)
 
-                return transition_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        transition_id = _parse_transition_id(d.pop("transition_id", UNSET))
-
-        def _parse_task_parameters_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                task_parameters_id_type_0 = UUID(data)
-
-                return task_parameters_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        task_parameters_id = _parse_task_parameters_id(d.pop("task_parameters_id", UNSET))
-
-        def _parse_traceparent(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        traceparent = _parse_traceparent(d.pop("traceparent", UNSET))
-
-        def _parse_deployment_concurrency_lease_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                deployment_concurrency_lease_id_type_0 = UUID(data)
-
-                return deployment_concurrency_lease_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        deployment_concurrency_lease_id = _parse_deployment_concurrency_lease_id(
-            d.pop("deployment_concurrency_lease_id", UNSET)
-        )
+            deployment_concurrency_lease_id = deployment_concurrency_lease_id_type_0
 
         state_details = cls(
             flow_run_id=flow_run_id,
@@ -483,3 +364,7 @@ class StateDetails:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.state_details_run_input_keyset_type_0 import StateDetailsRunInputKeysetType0  # noqa: E402

@@ -30,7 +30,6 @@ class StateWaitDetails:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         delay_seconds = self.delay_seconds
         type_ = self.type_
         reason: None | str | Unset
@@ -51,21 +50,12 @@ class StateWaitDetails:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         delay_seconds = d.pop("delay_seconds")
         type_ = cast(Literal["wait_details"] | Unset, d.pop("type", UNSET))
         if type_ != "wait_details" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'wait_details', got '{type_}'")
-
-        def _parse_reason(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        reason = _parse_reason(d.pop("reason", UNSET))
+        reason: None | str | Unset = d.pop("reason", UNSET)
 
         state_wait_details = cls(
             delay_seconds=delay_seconds,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -11,12 +11,6 @@ from attrs import field as _attrs_field
 
 from ..models.state_type import StateType
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.state import State
-    from ..models.task_run_labels_type_0 import TaskRunLabelsType0
-    from ..models.task_run_policy import TaskRunPolicy
-    from ..models.task_run_task_inputs import TaskRunTaskInputs
 
 T = TypeVar("T", bound="TaskRun")
 
@@ -92,20 +86,19 @@ class TaskRun:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.state import State  # noqa: PLC0415
-        from ..models.task_run_labels_type_0 import TaskRunLabelsType0  # noqa: PLC0415
-
         id = str(self.id)
         created: None | str
         if isinstance(self.created, datetime.datetime):
             created = self.created.isoformat()
         else:
             created = self.created
+
         updated: None | str
         if isinstance(self.updated, datetime.datetime):
             updated = self.updated.isoformat()
         else:
             updated = self.updated
+
         task_key = self.task_key
         dynamic_key = self.dynamic_key
         name = self.name
@@ -116,11 +109,13 @@ class TaskRun:
             flow_run_id = str(self.flow_run_id)
         else:
             flow_run_id = self.flow_run_id
+
         cache_key: None | str | Unset
         if isinstance(self.cache_key, Unset):
             cache_key = UNSET
         else:
             cache_key = self.cache_key
+
         cache_expiration: None | str | Unset
         if isinstance(self.cache_expiration, Unset):
             cache_expiration = UNSET
@@ -128,11 +123,13 @@ class TaskRun:
             cache_expiration = self.cache_expiration.isoformat()
         else:
             cache_expiration = self.cache_expiration
+
         task_version: None | str | Unset
         if isinstance(self.task_version, Unset):
             task_version = UNSET
         else:
             task_version = self.task_version
+
         empirical_policy: dict[str, Any] | Unset = UNSET
         if not isinstance(self.empirical_policy, Unset):
             empirical_policy = self.empirical_policy.to_dict()
@@ -147,6 +144,7 @@ class TaskRun:
             labels = self.labels.to_dict()
         else:
             labels = self.labels
+
         state_id: None | str | Unset
         if isinstance(self.state_id, Unset):
             state_id = UNSET
@@ -154,6 +152,7 @@ class TaskRun:
             state_id = str(self.state_id)
         else:
             state_id = self.state_id
+
         task_inputs: dict[str, Any] | Unset = UNSET
         if not isinstance(self.task_inputs, Unset):
             task_inputs = self.task_inputs.to_dict()
@@ -164,11 +163,13 @@ class TaskRun:
             state_type = self.state_type.value
         else:
             state_type = self.state_type
+
         state_name: None | str | Unset
         if isinstance(self.state_name, Unset):
             state_name = UNSET
         else:
             state_name = self.state_name
+
         run_count = self.run_count
         flow_run_run_count = self.flow_run_run_count
         expected_start_time: None | str | Unset
@@ -178,6 +179,7 @@ class TaskRun:
             expected_start_time = self.expected_start_time.isoformat()
         else:
             expected_start_time = self.expected_start_time
+
         next_scheduled_start_time: None | str | Unset
         if isinstance(self.next_scheduled_start_time, Unset):
             next_scheduled_start_time = UNSET
@@ -185,6 +187,7 @@ class TaskRun:
             next_scheduled_start_time = self.next_scheduled_start_time.isoformat()
         else:
             next_scheduled_start_time = self.next_scheduled_start_time
+
         start_time: None | str | Unset
         if isinstance(self.start_time, Unset):
             start_time = UNSET
@@ -192,6 +195,7 @@ class TaskRun:
             start_time = self.start_time.isoformat()
         else:
             start_time = self.start_time
+
         end_time: None | str | Unset
         if isinstance(self.end_time, Unset):
             end_time = UNSET
@@ -199,6 +203,7 @@ class TaskRun:
             end_time = self.end_time.isoformat()
         else:
             end_time = self.end_time
+
         total_run_time = self.total_run_time
         estimated_run_time = self.estimated_run_time
         estimated_start_time_delta = self.estimated_start_time_delta
@@ -266,99 +271,51 @@ class TaskRun:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.state import State  # noqa: PLC0415
-        from ..models.task_run_labels_type_0 import TaskRunLabelsType0  # noqa: PLC0415
-        from ..models.task_run_policy import TaskRunPolicy  # noqa: PLC0415
-        from ..models.task_run_task_inputs import TaskRunTaskInputs  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
-        def _parse_created(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = parse_datetime(data)
+        _created = d.pop("created")
+        created: datetime.datetime | None
+        if _created is None:
+            created = _created
+        else:
+            created_type_0 = parse_datetime(_created)
 
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            created = created_type_0
 
-        created = _parse_created(d.pop("created"))
+        _updated = d.pop("updated")
+        updated: datetime.datetime | None
+        if _updated is None:
+            updated = _updated
+        else:
+            updated_type_0 = parse_datetime(_updated)
 
-        def _parse_updated(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = parse_datetime(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        updated = _parse_updated(d.pop("updated"))
+            updated = updated_type_0
 
         task_key = d.pop("task_key")
         dynamic_key = d.pop("dynamic_key")
         name = d.pop("name", UNSET)
+        _flow_run_id = d.pop("flow_run_id", UNSET)
+        flow_run_id: None | Unset | UUID
+        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+            flow_run_id = _flow_run_id
+        else:
+            flow_run_id_type_0 = UUID(_flow_run_id)
 
-        def _parse_flow_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                flow_run_id_type_0 = UUID(data)
+            flow_run_id = flow_run_id_type_0
 
-                return flow_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        cache_key: None | str | Unset = d.pop("cache_key", UNSET)
 
-        flow_run_id = _parse_flow_run_id(d.pop("flow_run_id", UNSET))
+        _cache_expiration = d.pop("cache_expiration", UNSET)
+        cache_expiration: datetime.datetime | None | Unset
+        if _cache_expiration is None or isinstance(_cache_expiration, Unset):
+            cache_expiration = _cache_expiration
+        else:
+            cache_expiration_type_0 = parse_datetime(_cache_expiration)
 
-        def _parse_cache_key(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            cache_expiration = cache_expiration_type_0
 
-        cache_key = _parse_cache_key(d.pop("cache_key", UNSET))
-
-        def _parse_cache_expiration(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                cache_expiration_type_0 = parse_datetime(data)
-
-                return cache_expiration_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        cache_expiration = _parse_cache_expiration(d.pop("cache_expiration", UNSET))
-
-        def _parse_task_version(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        task_version = _parse_task_version(d.pop("task_version", UNSET))
+        task_version: None | str | Unset = d.pop("task_version", UNSET)
 
         _empirical_policy = d.pop("empirical_policy", UNSET)
         empirical_policy: TaskRunPolicy | Unset
@@ -369,39 +326,23 @@ class TaskRun:
 
         tags = cast(list[str], d.pop("tags", UNSET))
 
-        def _parse_labels(data: object) -> None | TaskRunLabelsType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                labels_type_0 = TaskRunLabelsType0.from_dict(data)
+        _labels = d.pop("labels", UNSET)
+        labels: None | TaskRunLabelsType0 | Unset
+        if _labels is None or isinstance(_labels, Unset):
+            labels = _labels
+        else:
+            labels_type_0 = TaskRunLabelsType0.from_dict(_labels)
 
-                return labels_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaskRunLabelsType0 | Unset, data)
+            labels = labels_type_0
 
-        labels = _parse_labels(d.pop("labels", UNSET))
+        _state_id = d.pop("state_id", UNSET)
+        state_id: None | Unset | UUID
+        if _state_id is None or isinstance(_state_id, Unset):
+            state_id = _state_id
+        else:
+            state_id_type_0 = UUID(_state_id)
 
-        def _parse_state_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                state_id_type_0 = UUID(data)
-
-                return state_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        state_id = _parse_state_id(d.pop("state_id", UNSET))
+            state_id = state_id_type_0
 
         _task_inputs = d.pop("task_inputs", UNSET)
         task_inputs: TaskRunTaskInputs | Unset
@@ -410,123 +351,66 @@ class TaskRun:
         else:
             task_inputs = TaskRunTaskInputs.from_dict(_task_inputs)
 
-        def _parse_state_type(data: object) -> None | StateType | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                state_type_type_0 = StateType(data)
+        _state_type = d.pop("state_type", UNSET)
+        state_type: None | StateType | Unset
+        if _state_type is None or isinstance(_state_type, Unset):
+            state_type = _state_type
+        else:
+            state_type_type_0 = StateType(_state_type)
 
-                return state_type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | StateType | Unset, data)
+            state_type = state_type_type_0
 
-        state_type = _parse_state_type(d.pop("state_type", UNSET))
-
-        def _parse_state_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        state_name = _parse_state_name(d.pop("state_name", UNSET))
+        state_name: None | str | Unset = d.pop("state_name", UNSET)
 
         run_count = d.pop("run_count", UNSET)
         flow_run_run_count = d.pop("flow_run_run_count", UNSET)
+        _expected_start_time = d.pop("expected_start_time", UNSET)
+        expected_start_time: datetime.datetime | None | Unset
+        if _expected_start_time is None or isinstance(_expected_start_time, Unset):
+            expected_start_time = _expected_start_time
+        else:
+            expected_start_time_type_0 = parse_datetime(_expected_start_time)
 
-        def _parse_expected_start_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                expected_start_time_type_0 = parse_datetime(data)
+            expected_start_time = expected_start_time_type_0
 
-                return expected_start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+        _next_scheduled_start_time = d.pop("next_scheduled_start_time", UNSET)
+        next_scheduled_start_time: datetime.datetime | None | Unset
+        if _next_scheduled_start_time is None or isinstance(_next_scheduled_start_time, Unset):
+            next_scheduled_start_time = _next_scheduled_start_time
+        else:
+            next_scheduled_start_time_type_0 = parse_datetime(_next_scheduled_start_time)
 
-        expected_start_time = _parse_expected_start_time(d.pop("expected_start_time", UNSET))
+            next_scheduled_start_time = next_scheduled_start_time_type_0
 
-        def _parse_next_scheduled_start_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                next_scheduled_start_time_type_0 = parse_datetime(data)
+        _start_time = d.pop("start_time", UNSET)
+        start_time: datetime.datetime | None | Unset
+        if _start_time is None or isinstance(_start_time, Unset):
+            start_time = _start_time
+        else:
+            start_time_type_0 = parse_datetime(_start_time)
 
-                return next_scheduled_start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+            start_time = start_time_type_0
 
-        next_scheduled_start_time = _parse_next_scheduled_start_time(d.pop("next_scheduled_start_time", UNSET))
+        _end_time = d.pop("end_time", UNSET)
+        end_time: datetime.datetime | None | Unset
+        if _end_time is None or isinstance(_end_time, Unset):
+            end_time = _end_time
+        else:
+            end_time_type_0 = parse_datetime(_end_time)
 
-        def _parse_start_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                start_time_type_0 = parse_datetime(data)
-
-                return start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        start_time = _parse_start_time(d.pop("start_time", UNSET))
-
-        def _parse_end_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                end_time_type_0 = parse_datetime(data)
-
-                return end_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        end_time = _parse_end_time(d.pop("end_time", UNSET))
+            end_time = end_time_type_0
 
         total_run_time = d.pop("total_run_time", UNSET)
         estimated_run_time = d.pop("estimated_run_time", UNSET)
         estimated_start_time_delta = d.pop("estimated_start_time_delta", UNSET)
+        _state = d.pop("state", UNSET)
+        state: None | State | Unset
+        if _state is None or isinstance(_state, Unset):
+            state = _state
+        else:
+            state_type_0 = State.from_dict(_state)
 
-        def _parse_state(data: object) -> None | State | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                state_type_0 = State.from_dict(data)
-
-                return state_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | State | Unset, data)
-
-        state = _parse_state(d.pop("state", UNSET))
+            state = state_type_0
 
         task_run = cls(
             id=id,
@@ -576,3 +460,10 @@ class TaskRun:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.state import State  # noqa: E402
+from ..models.task_run_labels_type_0 import TaskRunLabelsType0  # noqa: E402
+from ..models.task_run_policy import TaskRunPolicy  # noqa: E402
+from ..models.task_run_task_inputs import TaskRunTaskInputs  # noqa: E402

@@ -3,18 +3,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.state_create import StateCreate
-    from ..models.task_run_create_labels_type_0 import TaskRunCreateLabelsType0
-    from ..models.task_run_create_task_inputs import TaskRunCreateTaskInputs
-    from ..models.task_run_policy import TaskRunPolicy
 
 T = TypeVar("T", bound="TaskRunCreate")
 
@@ -58,9 +52,6 @@ class TaskRunCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.state_create import StateCreate  # noqa: PLC0415
-        from ..models.task_run_create_labels_type_0 import TaskRunCreateLabelsType0  # noqa: PLC0415
-
         task_key = self.task_key
         dynamic_key = self.dynamic_key
         id: None | str | Unset
@@ -70,6 +61,7 @@ class TaskRunCreate:
             id = str(self.id)
         else:
             id = self.id
+
         state: dict[str, Any] | None | Unset
         if isinstance(self.state, Unset):
             state = UNSET
@@ -77,6 +69,7 @@ class TaskRunCreate:
             state = self.state.to_dict()
         else:
             state = self.state
+
         name = self.name
         flow_run_id: None | str | Unset
         if isinstance(self.flow_run_id, Unset):
@@ -85,11 +78,13 @@ class TaskRunCreate:
             flow_run_id = str(self.flow_run_id)
         else:
             flow_run_id = self.flow_run_id
+
         cache_key: None | str | Unset
         if isinstance(self.cache_key, Unset):
             cache_key = UNSET
         else:
             cache_key = self.cache_key
+
         cache_expiration: None | str | Unset
         if isinstance(self.cache_expiration, Unset):
             cache_expiration = UNSET
@@ -97,11 +92,13 @@ class TaskRunCreate:
             cache_expiration = self.cache_expiration.isoformat()
         else:
             cache_expiration = self.cache_expiration
+
         task_version: None | str | Unset
         if isinstance(self.task_version, Unset):
             task_version = UNSET
         else:
             task_version = self.task_version
+
         empirical_policy: dict[str, Any] | Unset = UNSET
         if not isinstance(self.empirical_policy, Unset):
             empirical_policy = self.empirical_policy.to_dict()
@@ -116,6 +113,7 @@ class TaskRunCreate:
             labels = self.labels.to_dict()
         else:
             labels = self.labels
+
         task_inputs: dict[str, Any] | Unset = UNSET
         if not isinstance(self.task_inputs, Unset):
             task_inputs = self.task_inputs.to_dict()
@@ -150,102 +148,49 @@ class TaskRunCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.state_create import StateCreate  # noqa: PLC0415
-        from ..models.task_run_create_labels_type_0 import TaskRunCreateLabelsType0  # noqa: PLC0415
-        from ..models.task_run_create_task_inputs import TaskRunCreateTaskInputs  # noqa: PLC0415
-        from ..models.task_run_policy import TaskRunPolicy  # noqa: PLC0415
-
         d = dict(src_dict)
         task_key = d.pop("task_key")
         dynamic_key = d.pop("dynamic_key")
+        _id = d.pop("id", UNSET)
+        id: None | Unset | UUID
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = UUID(_id)
 
-        def _parse_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                id_type_0 = UUID(data)
+            id = id_type_0
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        _state = d.pop("state", UNSET)
+        state: None | StateCreate | Unset
+        if _state is None or isinstance(_state, Unset):
+            state = _state
+        else:
+            state_type_0 = StateCreate.from_dict(_state)
 
-        id = _parse_id(d.pop("id", UNSET))
-
-        def _parse_state(data: object) -> None | StateCreate | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                state_type_0 = StateCreate.from_dict(data)
-
-                return state_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | StateCreate | Unset, data)
-
-        state = _parse_state(d.pop("state", UNSET))
+            state = state_type_0
 
         name = d.pop("name", UNSET)
+        _flow_run_id = d.pop("flow_run_id", UNSET)
+        flow_run_id: None | Unset | UUID
+        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+            flow_run_id = _flow_run_id
+        else:
+            flow_run_id_type_0 = UUID(_flow_run_id)
 
-        def _parse_flow_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                flow_run_id_type_0 = UUID(data)
+            flow_run_id = flow_run_id_type_0
 
-                return flow_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        cache_key: None | str | Unset = d.pop("cache_key", UNSET)
 
-        flow_run_id = _parse_flow_run_id(d.pop("flow_run_id", UNSET))
+        _cache_expiration = d.pop("cache_expiration", UNSET)
+        cache_expiration: datetime.datetime | None | Unset
+        if _cache_expiration is None or isinstance(_cache_expiration, Unset):
+            cache_expiration = _cache_expiration
+        else:
+            cache_expiration_type_0 = parse_datetime(_cache_expiration)
 
-        def _parse_cache_key(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            cache_expiration = cache_expiration_type_0
 
-        cache_key = _parse_cache_key(d.pop("cache_key", UNSET))
-
-        def _parse_cache_expiration(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                cache_expiration_type_0 = parse_datetime(data)
-
-                return cache_expiration_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        cache_expiration = _parse_cache_expiration(d.pop("cache_expiration", UNSET))
-
-        def _parse_task_version(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        task_version = _parse_task_version(d.pop("task_version", UNSET))
+        task_version: None | str | Unset = d.pop("task_version", UNSET)
 
         _empirical_policy = d.pop("empirical_policy", UNSET)
         empirical_policy: TaskRunPolicy | Unset
@@ -256,22 +201,14 @@ class TaskRunCreate:
 
         tags = cast(list[str], d.pop("tags", UNSET))
 
-        def _parse_labels(data: object) -> None | TaskRunCreateLabelsType0 | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                labels_type_0 = TaskRunCreateLabelsType0.from_dict(data)
+        _labels = d.pop("labels", UNSET)
+        labels: None | TaskRunCreateLabelsType0 | Unset
+        if _labels is None or isinstance(_labels, Unset):
+            labels = _labels
+        else:
+            labels_type_0 = TaskRunCreateLabelsType0.from_dict(_labels)
 
-                return labels_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaskRunCreateLabelsType0 | Unset, data)
-
-        labels = _parse_labels(d.pop("labels", UNSET))
+            labels = labels_type_0
 
         _task_inputs = d.pop("task_inputs", UNSET)
         task_inputs: TaskRunCreateTaskInputs | Unset
@@ -296,3 +233,10 @@ class TaskRunCreate:
             task_inputs=task_inputs,
         )
         return task_run_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.state_create import StateCreate  # noqa: E402
+from ..models.task_run_create_labels_type_0 import TaskRunCreateLabelsType0  # noqa: E402
+from ..models.task_run_create_task_inputs import TaskRunCreateTaskInputs  # noqa: E402
+from ..models.task_run_policy import TaskRunPolicy  # noqa: E402

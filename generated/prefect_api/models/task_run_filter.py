@@ -2,23 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.task_run_filter_end_time import TaskRunFilterEndTime
-    from ..models.task_run_filter_expected_start_time import TaskRunFilterExpectedStartTime
-    from ..models.task_run_filter_flow_run_id import TaskRunFilterFlowRunId
-    from ..models.task_run_filter_id import TaskRunFilterId
-    from ..models.task_run_filter_name import TaskRunFilterName
-    from ..models.task_run_filter_start_time import TaskRunFilterStartTime
-    from ..models.task_run_filter_state import TaskRunFilterState
-    from ..models.task_run_filter_sub_flow_runs import TaskRunFilterSubFlowRuns
-    from ..models.task_run_filter_tags import TaskRunFilterTags
 
 T = TypeVar("T", bound="TaskRunFilter")
 
@@ -54,16 +43,6 @@ class TaskRunFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.task_run_filter_end_time import TaskRunFilterEndTime  # noqa: PLC0415
-        from ..models.task_run_filter_expected_start_time import TaskRunFilterExpectedStartTime  # noqa: PLC0415
-        from ..models.task_run_filter_flow_run_id import TaskRunFilterFlowRunId  # noqa: PLC0415
-        from ..models.task_run_filter_id import TaskRunFilterId  # noqa: PLC0415
-        from ..models.task_run_filter_name import TaskRunFilterName  # noqa: PLC0415
-        from ..models.task_run_filter_start_time import TaskRunFilterStartTime  # noqa: PLC0415
-        from ..models.task_run_filter_state import TaskRunFilterState  # noqa: PLC0415
-        from ..models.task_run_filter_sub_flow_runs import TaskRunFilterSubFlowRuns  # noqa: PLC0415
-        from ..models.task_run_filter_tags import TaskRunFilterTags  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -75,6 +54,7 @@ class TaskRunFilter:
             id = self.id.to_dict()
         else:
             id = self.id
+
         name: dict[str, Any] | None | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -82,6 +62,7 @@ class TaskRunFilter:
             name = self.name.to_dict()
         else:
             name = self.name
+
         tags: dict[str, Any] | None | Unset
         if isinstance(self.tags, Unset):
             tags = UNSET
@@ -89,6 +70,7 @@ class TaskRunFilter:
             tags = self.tags.to_dict()
         else:
             tags = self.tags
+
         state: dict[str, Any] | None | Unset
         if isinstance(self.state, Unset):
             state = UNSET
@@ -96,6 +78,7 @@ class TaskRunFilter:
             state = self.state.to_dict()
         else:
             state = self.state
+
         start_time: dict[str, Any] | None | Unset
         if isinstance(self.start_time, Unset):
             start_time = UNSET
@@ -103,6 +86,7 @@ class TaskRunFilter:
             start_time = self.start_time.to_dict()
         else:
             start_time = self.start_time
+
         end_time: dict[str, Any] | None | Unset
         if isinstance(self.end_time, Unset):
             end_time = UNSET
@@ -110,6 +94,7 @@ class TaskRunFilter:
             end_time = self.end_time.to_dict()
         else:
             end_time = self.end_time
+
         expected_start_time: dict[str, Any] | None | Unset
         if isinstance(self.expected_start_time, Unset):
             expected_start_time = UNSET
@@ -117,6 +102,7 @@ class TaskRunFilter:
             expected_start_time = self.expected_start_time.to_dict()
         else:
             expected_start_time = self.expected_start_time
+
         subflow_runs: dict[str, Any] | None | Unset
         if isinstance(self.subflow_runs, Unset):
             subflow_runs = UNSET
@@ -124,6 +110,7 @@ class TaskRunFilter:
             subflow_runs = self.subflow_runs.to_dict()
         else:
             subflow_runs = self.subflow_runs
+
         flow_run_id: dict[str, Any] | None | Unset
         if isinstance(self.flow_run_id, Unset):
             flow_run_id = UNSET
@@ -158,16 +145,6 @@ class TaskRunFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.task_run_filter_end_time import TaskRunFilterEndTime  # noqa: PLC0415
-        from ..models.task_run_filter_expected_start_time import TaskRunFilterExpectedStartTime  # noqa: PLC0415
-        from ..models.task_run_filter_flow_run_id import TaskRunFilterFlowRunId  # noqa: PLC0415
-        from ..models.task_run_filter_id import TaskRunFilterId  # noqa: PLC0415
-        from ..models.task_run_filter_name import TaskRunFilterName  # noqa: PLC0415
-        from ..models.task_run_filter_start_time import TaskRunFilterStartTime  # noqa: PLC0415
-        from ..models.task_run_filter_state import TaskRunFilterState  # noqa: PLC0415
-        from ..models.task_run_filter_sub_flow_runs import TaskRunFilterSubFlowRuns  # noqa: PLC0415
-        from ..models.task_run_filter_tags import TaskRunFilterTags  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -176,158 +153,86 @@ class TaskRunFilter:
         else:
             operator = Operator(_operator)
 
-        def _parse_id(data: object) -> None | TaskRunFilterId | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                id_type_0 = TaskRunFilterId.from_dict(data)
+        _id = d.pop("id", UNSET)
+        id: None | TaskRunFilterId | Unset
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = TaskRunFilterId.from_dict(_id)
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaskRunFilterId | Unset, data)
+            id = id_type_0
 
-        id = _parse_id(d.pop("id", UNSET))
+        _name = d.pop("name", UNSET)
+        name: None | TaskRunFilterName | Unset
+        if _name is None or isinstance(_name, Unset):
+            name = _name
+        else:
+            name_type_0 = TaskRunFilterName.from_dict(_name)
 
-        def _parse_name(data: object) -> None | TaskRunFilterName | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                name_type_0 = TaskRunFilterName.from_dict(data)
+            name = name_type_0
 
-                return name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaskRunFilterName | Unset, data)
+        _tags = d.pop("tags", UNSET)
+        tags: None | TaskRunFilterTags | Unset
+        if _tags is None or isinstance(_tags, Unset):
+            tags = _tags
+        else:
+            tags_type_0 = TaskRunFilterTags.from_dict(_tags)
 
-        name = _parse_name(d.pop("name", UNSET))
+            tags = tags_type_0
 
-        def _parse_tags(data: object) -> None | TaskRunFilterTags | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                tags_type_0 = TaskRunFilterTags.from_dict(data)
+        _state = d.pop("state", UNSET)
+        state: None | TaskRunFilterState | Unset
+        if _state is None or isinstance(_state, Unset):
+            state = _state
+        else:
+            state_type_0 = TaskRunFilterState.from_dict(_state)
 
-                return tags_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaskRunFilterTags | Unset, data)
+            state = state_type_0
 
-        tags = _parse_tags(d.pop("tags", UNSET))
+        _start_time = d.pop("start_time", UNSET)
+        start_time: None | TaskRunFilterStartTime | Unset
+        if _start_time is None or isinstance(_start_time, Unset):
+            start_time = _start_time
+        else:
+            start_time_type_0 = TaskRunFilterStartTime.from_dict(_start_time)
 
-        def _parse_state(data: object) -> None | TaskRunFilterState | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                state_type_0 = TaskRunFilterState.from_dict(data)
+            start_time = start_time_type_0
 
-                return state_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaskRunFilterState | Unset, data)
+        _end_time = d.pop("end_time", UNSET)
+        end_time: None | TaskRunFilterEndTime | Unset
+        if _end_time is None or isinstance(_end_time, Unset):
+            end_time = _end_time
+        else:
+            end_time_type_0 = TaskRunFilterEndTime.from_dict(_end_time)
 
-        state = _parse_state(d.pop("state", UNSET))
+            end_time = end_time_type_0
 
-        def _parse_start_time(data: object) -> None | TaskRunFilterStartTime | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                start_time_type_0 = TaskRunFilterStartTime.from_dict(data)
+        _expected_start_time = d.pop("expected_start_time", UNSET)
+        expected_start_time: None | TaskRunFilterExpectedStartTime | Unset
+        if _expected_start_time is None or isinstance(_expected_start_time, Unset):
+            expected_start_time = _expected_start_time
+        else:
+            expected_start_time_type_0 = TaskRunFilterExpectedStartTime.from_dict(_expected_start_time)
 
-                return start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaskRunFilterStartTime | Unset, data)
+            expected_start_time = expected_start_time_type_0
 
-        start_time = _parse_start_time(d.pop("start_time", UNSET))
+        _subflow_runs = d.pop("subflow_runs", UNSET)
+        subflow_runs: None | TaskRunFilterSubFlowRuns | Unset
+        if _subflow_runs is None or isinstance(_subflow_runs, Unset):
+            subflow_runs = _subflow_runs
+        else:
+            subflow_runs_type_0 = TaskRunFilterSubFlowRuns.from_dict(_subflow_runs)
 
-        def _parse_end_time(data: object) -> None | TaskRunFilterEndTime | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                end_time_type_0 = TaskRunFilterEndTime.from_dict(data)
+            subflow_runs = subflow_runs_type_0
 
-                return end_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaskRunFilterEndTime | Unset, data)
+        _flow_run_id = d.pop("flow_run_id", UNSET)
+        flow_run_id: None | TaskRunFilterFlowRunId | Unset
+        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+            flow_run_id = _flow_run_id
+        else:
+            flow_run_id_type_0 = TaskRunFilterFlowRunId.from_dict(_flow_run_id)
 
-        end_time = _parse_end_time(d.pop("end_time", UNSET))
-
-        def _parse_expected_start_time(data: object) -> None | TaskRunFilterExpectedStartTime | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                expected_start_time_type_0 = TaskRunFilterExpectedStartTime.from_dict(data)
-
-                return expected_start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaskRunFilterExpectedStartTime | Unset, data)
-
-        expected_start_time = _parse_expected_start_time(d.pop("expected_start_time", UNSET))
-
-        def _parse_subflow_runs(data: object) -> None | TaskRunFilterSubFlowRuns | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                subflow_runs_type_0 = TaskRunFilterSubFlowRuns.from_dict(data)
-
-                return subflow_runs_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaskRunFilterSubFlowRuns | Unset, data)
-
-        subflow_runs = _parse_subflow_runs(d.pop("subflow_runs", UNSET))
-
-        def _parse_flow_run_id(data: object) -> None | TaskRunFilterFlowRunId | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                flow_run_id_type_0 = TaskRunFilterFlowRunId.from_dict(data)
-
-                return flow_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | TaskRunFilterFlowRunId | Unset, data)
-
-        flow_run_id = _parse_flow_run_id(d.pop("flow_run_id", UNSET))
+            flow_run_id = flow_run_id_type_0
 
         task_run_filter = cls(
             operator=operator,
@@ -342,3 +247,15 @@ class TaskRunFilter:
             flow_run_id=flow_run_id,
         )
         return task_run_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.task_run_filter_end_time import TaskRunFilterEndTime  # noqa: E402
+from ..models.task_run_filter_expected_start_time import TaskRunFilterExpectedStartTime  # noqa: E402
+from ..models.task_run_filter_flow_run_id import TaskRunFilterFlowRunId  # noqa: E402
+from ..models.task_run_filter_id import TaskRunFilterId  # noqa: E402
+from ..models.task_run_filter_name import TaskRunFilterName  # noqa: E402
+from ..models.task_run_filter_start_time import TaskRunFilterStartTime  # noqa: E402
+from ..models.task_run_filter_state import TaskRunFilterState  # noqa: E402
+from ..models.task_run_filter_sub_flow_runs import TaskRunFilterSubFlowRuns  # noqa: E402
+from ..models.task_run_filter_tags import TaskRunFilterTags  # noqa: E402

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -28,7 +28,6 @@ class TaskRunFilterEndTime:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         before: None | str | Unset
         if isinstance(self.before, Unset):
             before = UNSET
@@ -36,6 +35,7 @@ class TaskRunFilterEndTime:
             before = self.before.isoformat()
         else:
             before = self.before
+
         after: None | str | Unset
         if isinstance(self.after, Unset):
             after = UNSET
@@ -43,6 +43,7 @@ class TaskRunFilterEndTime:
             after = self.after.isoformat()
         else:
             after = self.after
+
         is_null: bool | None | Unset
         if isinstance(self.is_null, Unset):
             is_null = UNSET
@@ -61,51 +62,26 @@ class TaskRunFilterEndTime:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _before = d.pop("before_", UNSET)
+        before: datetime.datetime | None | Unset
+        if _before is None or isinstance(_before, Unset):
+            before = _before
+        else:
+            before_type_0 = parse_datetime(_before)
 
-        def _parse_before(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                before_type_0 = parse_datetime(data)
+            before = before_type_0
 
-                return before_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+        _after = d.pop("after_", UNSET)
+        after: datetime.datetime | None | Unset
+        if _after is None or isinstance(_after, Unset):
+            after = _after
+        else:
+            after_type_0 = parse_datetime(_after)
 
-        before = _parse_before(d.pop("before_", UNSET))
+            after = after_type_0
 
-        def _parse_after(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                after_type_0 = parse_datetime(data)
-
-                return after_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        after = _parse_after(d.pop("after_", UNSET))
-
-        def _parse_is_null(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        is_null = _parse_is_null(d.pop("is_null_", UNSET))
+        is_null: bool | None | Unset = d.pop("is_null_", UNSET)
 
         task_run_filter_end_time = cls(
             before=before,

@@ -26,7 +26,6 @@ class TaskRunFilterName:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         any_: list[str] | None | Unset
         if isinstance(self.any_, Unset):
             any_ = UNSET
@@ -35,6 +34,7 @@ class TaskRunFilterName:
 
         else:
             any_ = self.any_
+
         like: None | str | Unset
         if isinstance(self.like, Unset):
             like = UNSET
@@ -51,34 +51,17 @@ class TaskRunFilterName:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _any_ = d.pop("any_", UNSET)
+        any_: list[str] | None | Unset
+        if _any_ is None or isinstance(_any_, Unset):
+            any_ = _any_
+        else:
+            any_type_0 = cast(list[str], _any_)
 
-        def _parse_any_(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                any_type_0 = cast(list[str], data)
+            any_ = any_type_0
 
-                return any_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        any_ = _parse_any_(d.pop("any_", UNSET))
-
-        def _parse_like(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        like = _parse_like(d.pop("like_", UNSET))
+        like: None | str | Unset = d.pop("like_", UNSET)
 
         task_run_filter_name = cls(
             any_=any_,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -24,7 +24,6 @@ class TaskRunFilterSubFlowRuns:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         exists: bool | None | Unset
         if isinstance(self.exists, Unset):
             exists = UNSET
@@ -39,17 +38,8 @@ class TaskRunFilterSubFlowRuns:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
-
-        def _parse_exists(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        exists = _parse_exists(d.pop("exists_", UNSET))
+        exists: bool | None | Unset = d.pop("exists_", UNSET)
 
         task_run_filter_sub_flow_runs = cls(
             exists=exists,

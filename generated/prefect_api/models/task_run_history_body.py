@@ -3,18 +3,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.deployment_filter import DeploymentFilter
-    from ..models.flow_filter import FlowFilter
-    from ..models.flow_run_filter import FlowRunFilter
-    from ..models.task_run_filter import TaskRunFilter
 
 T = TypeVar("T", bound="TaskRunHistoryBody")
 
@@ -43,7 +37,6 @@ class TaskRunHistoryBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         history_start = self.history_start.isoformat()
         history_end = self.history_end.isoformat()
         history_interval_seconds = self.history_interval_seconds
@@ -78,11 +71,6 @@ class TaskRunHistoryBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.deployment_filter import DeploymentFilter  # noqa: PLC0415
-        from ..models.flow_filter import FlowFilter  # noqa: PLC0415
-        from ..models.flow_run_filter import FlowRunFilter  # noqa: PLC0415
-        from ..models.task_run_filter import TaskRunFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         history_start = parse_datetime(d.pop("history_start"))
 
@@ -145,3 +133,10 @@ class TaskRunHistoryBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.deployment_filter import DeploymentFilter  # noqa: E402
+from ..models.flow_filter import FlowFilter  # noqa: E402
+from ..models.flow_run_filter import FlowRunFilter  # noqa: E402
+from ..models.task_run_filter import TaskRunFilter  # noqa: E402

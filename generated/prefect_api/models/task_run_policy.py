@@ -36,7 +36,6 @@ class TaskRunPolicy:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         max_retries = self.max_retries
         retry_delay_seconds = self.retry_delay_seconds
         retries: int | None | Unset
@@ -44,6 +43,7 @@ class TaskRunPolicy:
             retries = UNSET
         else:
             retries = self.retries
+
         retry_delay: float | int | list[float] | list[int] | None | Unset
         if isinstance(self.retry_delay, Unset):
             retry_delay = UNSET
@@ -55,6 +55,7 @@ class TaskRunPolicy:
 
         else:
             retry_delay = self.retry_delay
+
         retry_jitter_factor: float | None | Unset
         if isinstance(self.retry_jitter_factor, Unset):
             retry_jitter_factor = UNSET
@@ -78,19 +79,10 @@ class TaskRunPolicy:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         max_retries = d.pop("max_retries", UNSET)
         retry_delay_seconds = d.pop("retry_delay_seconds", UNSET)
-
-        def _parse_retries(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        retries = _parse_retries(d.pop("retries", UNSET))
+        retries: int | None | Unset = d.pop("retries", UNSET)
 
         def _parse_retry_delay(data: object) -> float | int | list[float] | list[int] | None | Unset:
             if data is None:
@@ -99,32 +91,25 @@ class TaskRunPolicy:
                 return data
             try:
                 if not isinstance(data, list):
-                    raise TypeError()
+                    raise TypeError
                 retry_delay_type_2 = cast(list[int], data)
 
                 return retry_delay_type_2
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, list):
-                    raise TypeError()
+                    raise TypeError
                 retry_delay_type_3 = cast(list[float], data)
 
                 return retry_delay_type_3
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(float | int | list[float] | list[int] | None | Unset, data)
 
         retry_delay = _parse_retry_delay(d.pop("retry_delay", UNSET))
 
-        def _parse_retry_jitter_factor(data: object) -> float | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(float | None | Unset, data)
-
-        retry_jitter_factor = _parse_retry_jitter_factor(d.pop("retry_jitter_factor", UNSET))
+        retry_jitter_factor: float | None | Unset = d.pop("retry_jitter_factor", UNSET)
 
         task_run_policy = cls(
             max_retries=max_retries,

@@ -3,18 +3,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.state import State
-    from ..models.task_run_policy import TaskRunPolicy
-    from ..models.task_run_response_task_inputs import TaskRunResponseTaskInputs
 
 T = TypeVar("T", bound="TaskRunResponse")
 
@@ -63,19 +58,19 @@ class TaskRunResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.state import State  # noqa: PLC0415
-
         id = str(self.id)
         created: None | str
         if isinstance(self.created, datetime.datetime):
             created = self.created.isoformat()
         else:
             created = self.created
+
         updated: None | str
         if isinstance(self.updated, datetime.datetime):
             updated = self.updated.isoformat()
         else:
             updated = self.updated
+
         task_key = self.task_key
         name = self.name
         flow_run_id: None | str | Unset
@@ -85,6 +80,7 @@ class TaskRunResponse:
             flow_run_id = str(self.flow_run_id)
         else:
             flow_run_id = self.flow_run_id
+
         state_id: None | str | Unset
         if isinstance(self.state_id, Unset):
             state_id = UNSET
@@ -92,6 +88,7 @@ class TaskRunResponse:
             state_id = str(self.state_id)
         else:
             state_id = self.state_id
+
         state: dict[str, Any] | None | Unset
         if isinstance(self.state, Unset):
             state = UNSET
@@ -99,11 +96,13 @@ class TaskRunResponse:
             state = self.state.to_dict()
         else:
             state = self.state
+
         task_version: None | str | Unset
         if isinstance(self.task_version, Unset):
             task_version = UNSET
         else:
             task_version = self.task_version
+
         task_inputs: dict[str, Any] | Unset = UNSET
         if not isinstance(self.task_inputs, Unset):
             task_inputs = self.task_inputs.to_dict()
@@ -121,6 +120,7 @@ class TaskRunResponse:
             start_time = self.start_time.isoformat()
         else:
             start_time = self.start_time
+
         end_time: None | str | Unset
         if isinstance(self.end_time, Unset):
             end_time = UNSET
@@ -128,6 +128,7 @@ class TaskRunResponse:
             end_time = self.end_time.isoformat()
         else:
             end_time = self.end_time
+
         total_run_time = self.total_run_time
         estimated_run_time = self.estimated_run_time
         estimated_start_time_delta = self.estimated_start_time_delta
@@ -169,105 +170,57 @@ class TaskRunResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.state import State  # noqa: PLC0415
-        from ..models.task_run_policy import TaskRunPolicy  # noqa: PLC0415
-        from ..models.task_run_response_task_inputs import TaskRunResponseTaskInputs  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
-        def _parse_created(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = parse_datetime(data)
+        _created = d.pop("created")
+        created: datetime.datetime | None
+        if _created is None:
+            created = _created
+        else:
+            created_type_0 = parse_datetime(_created)
 
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            created = created_type_0
 
-        created = _parse_created(d.pop("created"))
+        _updated = d.pop("updated")
+        updated: datetime.datetime | None
+        if _updated is None:
+            updated = _updated
+        else:
+            updated_type_0 = parse_datetime(_updated)
 
-        def _parse_updated(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = parse_datetime(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        updated = _parse_updated(d.pop("updated"))
+            updated = updated_type_0
 
         task_key = d.pop("task_key")
         name = d.pop("name", UNSET)
+        _flow_run_id = d.pop("flow_run_id", UNSET)
+        flow_run_id: None | Unset | UUID
+        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+            flow_run_id = _flow_run_id
+        else:
+            flow_run_id_type_0 = UUID(_flow_run_id)
 
-        def _parse_flow_run_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                flow_run_id_type_0 = UUID(data)
+            flow_run_id = flow_run_id_type_0
 
-                return flow_run_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        _state_id = d.pop("state_id", UNSET)
+        state_id: None | Unset | UUID
+        if _state_id is None or isinstance(_state_id, Unset):
+            state_id = _state_id
+        else:
+            state_id_type_0 = UUID(_state_id)
 
-        flow_run_id = _parse_flow_run_id(d.pop("flow_run_id", UNSET))
+            state_id = state_id_type_0
 
-        def _parse_state_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                state_id_type_0 = UUID(data)
+        _state = d.pop("state", UNSET)
+        state: None | State | Unset
+        if _state is None or isinstance(_state, Unset):
+            state = _state
+        else:
+            state_type_0 = State.from_dict(_state)
 
-                return state_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+            state = state_type_0
 
-        state_id = _parse_state_id(d.pop("state_id", UNSET))
-
-        def _parse_state(data: object) -> None | State | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                state_type_0 = State.from_dict(data)
-
-                return state_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | State | Unset, data)
-
-        state = _parse_state(d.pop("state", UNSET))
-
-        def _parse_task_version(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        task_version = _parse_task_version(d.pop("task_version", UNSET))
+        task_version: None | str | Unset = d.pop("task_version", UNSET)
 
         _task_inputs = d.pop("task_inputs", UNSET)
         task_inputs: TaskRunResponseTaskInputs | Unset
@@ -285,39 +238,23 @@ class TaskRunResponse:
 
         tags = cast(list[str], d.pop("tags", UNSET))
 
-        def _parse_start_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                start_time_type_0 = parse_datetime(data)
+        _start_time = d.pop("start_time", UNSET)
+        start_time: datetime.datetime | None | Unset
+        if _start_time is None or isinstance(_start_time, Unset):
+            start_time = _start_time
+        else:
+            start_time_type_0 = parse_datetime(_start_time)
 
-                return start_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+            start_time = start_time_type_0
 
-        start_time = _parse_start_time(d.pop("start_time", UNSET))
+        _end_time = d.pop("end_time", UNSET)
+        end_time: datetime.datetime | None | Unset
+        if _end_time is None or isinstance(_end_time, Unset):
+            end_time = _end_time
+        else:
+            end_time_type_0 = parse_datetime(_end_time)
 
-        def _parse_end_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                end_time_type_0 = parse_datetime(data)
-
-                return end_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        end_time = _parse_end_time(d.pop("end_time", UNSET))
+            end_time = end_time_type_0
 
         total_run_time = d.pop("total_run_time", UNSET)
         estimated_run_time = d.pop("estimated_run_time", UNSET)
@@ -360,3 +297,9 @@ class TaskRunResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.state import State  # noqa: E402
+from ..models.task_run_policy import TaskRunPolicy  # noqa: E402
+from ..models.task_run_response_task_inputs import TaskRunResponseTaskInputs  # noqa: E402

@@ -28,7 +28,6 @@ class TaskRunResult:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         id = str(self.id)
         input_type = self.input_type
 
@@ -42,7 +41,6 @@ class TaskRunResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 

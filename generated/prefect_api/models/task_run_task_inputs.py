@@ -2,16 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.constant import Constant
-    from ..models.flow_run_result import FlowRunResult
-    from ..models.parameter import Parameter
-    from ..models.task_run_result import TaskRunResult
 
 T = TypeVar("T", bound="TaskRunTaskInputs")
 
@@ -26,9 +20,6 @@ class TaskRunTaskInputs:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.flow_run_result import FlowRunResult  # noqa: PLC0415
-        from ..models.parameter import Parameter  # noqa: PLC0415
-        from ..models.task_run_result import TaskRunResult  # noqa: PLC0415
 
         field_dict: dict[str, Any] = {}
         for prop_name, prop in self.additional_properties.items():
@@ -41,7 +32,7 @@ class TaskRunTaskInputs:
                     additional_property_item = additional_property_item_data.to_dict()
                 elif isinstance(additional_property_item_data, Parameter):
                     additional_property_item = additional_property_item_data.to_dict()
-                else:
+                elif isinstance(additional_property_item_data, Constant):
                     additional_property_item = additional_property_item_data.to_dict()
 
                 field_dict[prop_name].append(additional_property_item)
@@ -51,14 +42,8 @@ class TaskRunTaskInputs:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.constant import Constant  # noqa: PLC0415
-        from ..models.flow_run_result import FlowRunResult  # noqa: PLC0415
-        from ..models.parameter import Parameter  # noqa: PLC0415
-        from ..models.task_run_result import TaskRunResult  # noqa: PLC0415
-
         d = dict(src_dict)
         task_run_task_inputs = cls()
-
         additional_properties = {}
         for prop_name, prop_dict in d.items():
             additional_property = []
@@ -70,33 +55,37 @@ class TaskRunTaskInputs:
                 ) -> Constant | FlowRunResult | Parameter | TaskRunResult:
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         additional_property_item_type_0 = TaskRunResult.from_dict(data)
 
                         return additional_property_item_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         additional_property_item_type_1 = FlowRunResult.from_dict(data)
 
                         return additional_property_item_type_1
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
+                        pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
-                            raise TypeError()
+                            raise TypeError
                         additional_property_item_type_2 = Parameter.from_dict(data)
 
                         return additional_property_item_type_2
                     except (TypeError, ValueError, AttributeError, KeyError):
-                        pass
-                    if not isinstance(data, dict):
-                        raise TypeError()
-                    additional_property_item_type_3 = Constant.from_dict(data)
+                        pass  # not this type: try the next
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        additional_property_item_type_3 = Constant.from_dict(data)
 
-                    return additional_property_item_type_3
+                        return additional_property_item_type_3
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    return cast(Constant | FlowRunResult | Parameter | TaskRunResult, data)
 
                 additional_property_item = _parse_additional_property_item(additional_property_item_data)
 
@@ -122,3 +111,10 @@ class TaskRunTaskInputs:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.constant import Constant  # noqa: E402
+from ..models.flow_run_result import FlowRunResult  # noqa: E402
+from ..models.parameter import Parameter  # noqa: E402
+from ..models.task_run_result import TaskRunResult  # noqa: E402

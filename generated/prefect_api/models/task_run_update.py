@@ -23,7 +23,6 @@ class TaskRunUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         name = self.name
 
         field_dict: dict[str, Any] = {}
@@ -34,7 +33,6 @@ class TaskRunUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         name = d.pop("name", UNSET)
         task_run_update = cls(

@@ -28,7 +28,6 @@ class TaskWorkerResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         identifier = self.identifier
         task_keys = self.task_keys
 
@@ -44,7 +43,6 @@ class TaskWorkerResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         identifier = d.pop("identifier")
         task_keys = cast(list[str], d.pop("task_keys"))

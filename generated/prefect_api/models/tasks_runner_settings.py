@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -25,12 +25,12 @@ class TasksRunnerSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         thread_pool_max_workers: int | None | Unset
         if isinstance(self.thread_pool_max_workers, Unset):
             thread_pool_max_workers = UNSET
         else:
             thread_pool_max_workers = self.thread_pool_max_workers
+
         process_pool_max_workers: int | None | Unset
         if isinstance(self.process_pool_max_workers, Unset):
             process_pool_max_workers = UNSET
@@ -48,26 +48,10 @@ class TasksRunnerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        thread_pool_max_workers: int | None | Unset = d.pop("thread_pool_max_workers", UNSET)
 
-        def _parse_thread_pool_max_workers(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        thread_pool_max_workers = _parse_thread_pool_max_workers(d.pop("thread_pool_max_workers", UNSET))
-
-        def _parse_process_pool_max_workers(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        process_pool_max_workers = _parse_process_pool_max_workers(d.pop("process_pool_max_workers", UNSET))
+        process_pool_max_workers: int | None | Unset = d.pop("process_pool_max_workers", UNSET)
 
         tasks_runner_settings = cls(
             thread_pool_max_workers=thread_pool_max_workers,

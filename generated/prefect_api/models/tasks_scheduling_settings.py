@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -27,12 +27,12 @@ class TasksSchedulingSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         default_storage_block: None | str | Unset
         if isinstance(self.default_storage_block, Unset):
             default_storage_block = UNSET
         else:
             default_storage_block = self.default_storage_block
+
         delete_failed_submissions = self.delete_failed_submissions
 
         field_dict: dict[str, Any] = {}
@@ -46,17 +46,8 @@ class TasksSchedulingSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
-
-        def _parse_default_storage_block(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        default_storage_block = _parse_default_storage_block(d.pop("default_storage_block", UNSET))
+        default_storage_block: None | str | Unset = d.pop("default_storage_block", UNSET)
 
         delete_failed_submissions = d.pop("delete_failed_submissions", UNSET)
         tasks_scheduling_settings = cls(

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.tasks_runner_settings import TasksRunnerSettings
-    from ..models.tasks_scheduling_settings import TasksSchedulingSettings
 
 T = TypeVar("T", bound="TasksSettings")
 
@@ -47,7 +43,6 @@ class TasksSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         refresh_cache = self.refresh_cache
         default_no_cache = self.default_no_cache
         disable_caching = self.disable_caching
@@ -60,11 +55,13 @@ class TasksSettings:
 
         else:
             default_retry_delay_seconds = self.default_retry_delay_seconds
+
         default_persist_result: bool | None | Unset
         if isinstance(self.default_persist_result, Unset):
             default_persist_result = UNSET
         else:
             default_persist_result = self.default_persist_result
+
         runner: dict[str, Any] | Unset = UNSET
         if not isinstance(self.runner, Unset):
             runner = self.runner.to_dict()
@@ -95,9 +92,6 @@ class TasksSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.tasks_runner_settings import TasksRunnerSettings  # noqa: PLC0415
-        from ..models.tasks_scheduling_settings import TasksSchedulingSettings  # noqa: PLC0415
-
         d = dict(src_dict)
         refresh_cache = d.pop("refresh_cache", UNSET)
         default_no_cache = d.pop("default_no_cache", UNSET)
@@ -111,24 +105,17 @@ class TasksSettings:
                 return data
             try:
                 if not isinstance(data, list):
-                    raise TypeError()
+                    raise TypeError
                 default_retry_delay_seconds_type_3 = cast(list[float], data)
 
                 return default_retry_delay_seconds_type_3
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(float | int | list[float] | None | str | Unset, data)
 
         default_retry_delay_seconds = _parse_default_retry_delay_seconds(d.pop("default_retry_delay_seconds", UNSET))
 
-        def _parse_default_persist_result(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
-
-        default_persist_result = _parse_default_persist_result(d.pop("default_persist_result", UNSET))
+        default_persist_result: bool | None | Unset = d.pop("default_persist_result", UNSET)
 
         _runner = d.pop("runner", UNSET)
         runner: TasksRunnerSettings | Unset
@@ -173,3 +160,8 @@ class TasksSettings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.tasks_runner_settings import TasksRunnerSettings  # noqa: E402
+from ..models.tasks_scheduling_settings import TasksSchedulingSettings  # noqa: E402

@@ -29,7 +29,6 @@ class TelemetrySettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         enable_resource_metrics = self.enable_resource_metrics
         resource_metrics_interval_seconds = self.resource_metrics_interval_seconds
 
@@ -44,7 +43,6 @@ class TelemetrySettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         enable_resource_metrics = d.pop("enable_resource_metrics", UNSET)
         resource_metrics_interval_seconds = d.pop("resource_metrics_interval_seconds", UNSET)

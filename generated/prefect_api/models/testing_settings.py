@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -33,7 +33,6 @@ class TestingSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         test_mode = self.test_mode
         unit_test_mode = self.unit_test_mode
         unit_test_loop_debug = self.unit_test_loop_debug
@@ -58,20 +57,11 @@ class TestingSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         test_mode = d.pop("test_mode", UNSET)
         unit_test_mode = d.pop("unit_test_mode", UNSET)
         unit_test_loop_debug = d.pop("unit_test_loop_debug", UNSET)
-
-        def _parse_test_setting(data: object) -> Any | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(Any | None | Unset, data)
-
-        test_setting = _parse_test_setting(d.pop("test_setting", UNSET))
+        test_setting: Any | None | Unset = d.pop("test_setting", UNSET)
 
         testing_settings = cls(
             test_mode=test_mode,

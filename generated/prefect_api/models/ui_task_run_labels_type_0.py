@@ -20,15 +20,14 @@ class UITaskRunLabelsType0:
         field_dict: dict[str, Any] = {}
         for prop_name, prop in self.additional_properties.items():
             field_dict[prop_name] = prop
+
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         ui_task_run_labels_type_0 = cls()
-
         additional_properties = {}
         for prop_name, prop_dict in d.items():
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -28,7 +28,6 @@ class UpdatedBy:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         id: None | str | Unset
         if isinstance(self.id, Unset):
             id = UNSET
@@ -36,11 +35,13 @@ class UpdatedBy:
             id = str(self.id)
         else:
             id = self.id
+
         type_: None | str | Unset
         if isinstance(self.type_, Unset):
             type_ = UNSET
         else:
             type_ = self.type_
+
         display_value: None | str | Unset
         if isinstance(self.display_value, Unset):
             display_value = UNSET
@@ -60,43 +61,19 @@ class UpdatedBy:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _id = d.pop("id", UNSET)
+        id: None | Unset | UUID
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = UUID(_id)
 
-        def _parse_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                id_type_0 = UUID(data)
+            id = id_type_0
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        type_: None | str | Unset = d.pop("type", UNSET)
 
-        id = _parse_id(d.pop("id", UNSET))
-
-        def _parse_type_(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        type_ = _parse_type_(d.pop("type", UNSET))
-
-        def _parse_display_value(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        display_value = _parse_display_value(d.pop("display_value", UNSET))
+        display_value: None | str | Unset = d.pop("display_value", UNSET)
 
         updated_by = cls(
             id=id,

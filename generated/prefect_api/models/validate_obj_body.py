@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.validate_obj_body_schema import ValidateObjBodySchema
-    from ..models.validate_obj_body_values import ValidateObjBodyValues
 
 T = TypeVar("T", bound="ValidateObjBody")
 
@@ -27,7 +23,6 @@ class ValidateObjBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         schema = self.schema.to_dict()
         values = self.values.to_dict()
 
@@ -40,9 +35,6 @@ class ValidateObjBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.validate_obj_body_schema import ValidateObjBodySchema  # noqa: PLC0415
-        from ..models.validate_obj_body_values import ValidateObjBodyValues  # noqa: PLC0415
-
         d = dict(src_dict)
         schema = ValidateObjBodySchema.from_dict(d.pop("schema"))
 
@@ -71,3 +63,8 @@ class ValidateObjBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.validate_obj_body_schema import ValidateObjBodySchema  # noqa: E402
+from ..models.validate_obj_body_values import ValidateObjBodyValues  # noqa: E402

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.validation_error_context import ValidationErrorContext
 
 T = TypeVar("T", bound="ValidationError")
 
@@ -34,11 +31,11 @@ class ValidationError:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         loc = []
         for loc_item_data in self.loc:
             loc_item: int | str
             loc_item = loc_item_data
+
             loc.append(loc_item)
 
         msg = self.msg
@@ -62,8 +59,6 @@ class ValidationError:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.validation_error_context import ValidationErrorContext  # noqa: PLC0415
-
         d = dict(src_dict)
         loc = []
         _loc = d.pop("loc")
@@ -112,3 +107,7 @@ class ValidationError:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.validation_error_context import ValidationErrorContext  # noqa: E402

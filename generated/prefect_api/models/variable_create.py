@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.variable_create_value_type_4 import VariableCreateValueType4
 
 T = TypeVar("T", bound="VariableCreate")
 
@@ -30,8 +27,6 @@ class VariableCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.variable_create_value_type_4 import VariableCreateValueType4  # noqa: PLC0415
-
         name = self.name
         value: bool | dict[str, Any] | float | int | list[Any] | None | str
         if isinstance(self.value, VariableCreateValueType4):
@@ -41,6 +36,7 @@ class VariableCreate:
 
         else:
             value = self.value
+
         tags: list[str] | Unset = UNSET
         if not isinstance(self.tags, Unset):
             tags = self.tags
@@ -55,8 +51,6 @@ class VariableCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.variable_create_value_type_4 import VariableCreateValueType4  # noqa: PLC0415
-
         d = dict(src_dict)
         name = d.pop("name")
 
@@ -65,20 +59,20 @@ class VariableCreate:
                 return data
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 value_type_4 = VariableCreateValueType4.from_dict(data)
 
                 return value_type_4
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, list):
-                    raise TypeError()
+                    raise TypeError
                 value_type_5 = cast(list[Any], data)
 
                 return value_type_5
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(bool | float | int | list[Any] | None | str | VariableCreateValueType4, data)
 
         value = _parse_value(d.pop("value"))
@@ -91,3 +85,7 @@ class VariableCreate:
             tags=tags,
         )
         return variable_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.variable_create_value_type_4 import VariableCreateValueType4  # noqa: E402

@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.variable_filter_id import VariableFilterId
-    from ..models.variable_filter_name import VariableFilterName
-    from ..models.variable_filter_tags import VariableFilterTags
 
 T = TypeVar("T", bound="VariableFilter")
 
@@ -35,10 +30,6 @@ class VariableFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.variable_filter_id import VariableFilterId  # noqa: PLC0415
-        from ..models.variable_filter_name import VariableFilterName  # noqa: PLC0415
-        from ..models.variable_filter_tags import VariableFilterTags  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -50,6 +41,7 @@ class VariableFilter:
             id = self.id.to_dict()
         else:
             id = self.id
+
         name: dict[str, Any] | None | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -57,6 +49,7 @@ class VariableFilter:
             name = self.name.to_dict()
         else:
             name = self.name
+
         tags: dict[str, Any] | None | Unset
         if isinstance(self.tags, Unset):
             tags = UNSET
@@ -79,10 +72,6 @@ class VariableFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.variable_filter_id import VariableFilterId  # noqa: PLC0415
-        from ..models.variable_filter_name import VariableFilterName  # noqa: PLC0415
-        from ..models.variable_filter_tags import VariableFilterTags  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -91,56 +80,32 @@ class VariableFilter:
         else:
             operator = Operator(_operator)
 
-        def _parse_id(data: object) -> None | Unset | VariableFilterId:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                id_type_0 = VariableFilterId.from_dict(data)
+        _id = d.pop("id", UNSET)
+        id: None | Unset | VariableFilterId
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = VariableFilterId.from_dict(_id)
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | VariableFilterId, data)
+            id = id_type_0
 
-        id = _parse_id(d.pop("id", UNSET))
+        _name = d.pop("name", UNSET)
+        name: None | Unset | VariableFilterName
+        if _name is None or isinstance(_name, Unset):
+            name = _name
+        else:
+            name_type_0 = VariableFilterName.from_dict(_name)
 
-        def _parse_name(data: object) -> None | Unset | VariableFilterName:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                name_type_0 = VariableFilterName.from_dict(data)
+            name = name_type_0
 
-                return name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | VariableFilterName, data)
+        _tags = d.pop("tags", UNSET)
+        tags: None | Unset | VariableFilterTags
+        if _tags is None or isinstance(_tags, Unset):
+            tags = _tags
+        else:
+            tags_type_0 = VariableFilterTags.from_dict(_tags)
 
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_tags(data: object) -> None | Unset | VariableFilterTags:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                tags_type_0 = VariableFilterTags.from_dict(data)
-
-                return tags_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | VariableFilterTags, data)
-
-        tags = _parse_tags(d.pop("tags", UNSET))
+            tags = tags_type_0
 
         variable_filter = cls(
             operator=operator,
@@ -149,3 +114,9 @@ class VariableFilter:
             tags=tags,
         )
         return variable_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.variable_filter_id import VariableFilterId  # noqa: E402
+from ..models.variable_filter_name import VariableFilterName  # noqa: E402
+from ..models.variable_filter_tags import VariableFilterTags  # noqa: E402

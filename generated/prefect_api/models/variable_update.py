@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.variable_update_value_type_4 import VariableUpdateValueType4
 
 T = TypeVar("T", bound="VariableUpdate")
 
@@ -31,13 +28,12 @@ class VariableUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.variable_update_value_type_4 import VariableUpdateValueType4  # noqa: PLC0415
-
         name: None | str | Unset
         if isinstance(self.name, Unset):
             name = UNSET
         else:
             name = self.name
+
         value: bool | dict[str, Any] | float | int | list[Any] | None | str | Unset
         if isinstance(self.value, Unset):
             value = UNSET
@@ -48,6 +44,7 @@ class VariableUpdate:
 
         else:
             value = self.value
+
         tags: list[str] | None | Unset
         if isinstance(self.tags, Unset):
             tags = UNSET
@@ -69,18 +66,8 @@ class VariableUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.variable_update_value_type_4 import VariableUpdateValueType4  # noqa: PLC0415
-
         d = dict(src_dict)
-
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        name = _parse_name(d.pop("name", UNSET))
+        name: None | str | Unset = d.pop("name", UNSET)
 
         def _parse_value(
             data: object,
@@ -91,40 +78,32 @@ class VariableUpdate:
                 return data
             try:
                 if not isinstance(data, dict):
-                    raise TypeError()
+                    raise TypeError
                 value_type_4 = VariableUpdateValueType4.from_dict(data)
 
                 return value_type_4
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             try:
                 if not isinstance(data, list):
-                    raise TypeError()
+                    raise TypeError
                 value_type_5 = cast(list[Any], data)
 
                 return value_type_5
             except (TypeError, ValueError, AttributeError, KeyError):
-                pass
+                pass  # not this type: try the next
             return cast(bool | float | int | list[Any] | None | str | Unset | VariableUpdateValueType4, data)
 
         value = _parse_value(d.pop("value", UNSET))
 
-        def _parse_tags(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                tags_type_0 = cast(list[str], data)
+        _tags = d.pop("tags", UNSET)
+        tags: list[str] | None | Unset
+        if _tags is None or isinstance(_tags, Unset):
+            tags = _tags
+        else:
+            tags_type_0 = cast(list[str], _tags)
 
-                return tags_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        tags = _parse_tags(d.pop("tags", UNSET))
+            tags = tags_type_0
 
         variable_update = cls(
             name=name,
@@ -132,3 +111,7 @@ class VariableUpdate:
             tags=tags,
         )
         return variable_update
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.variable_update_value_type_4 import VariableUpdateValueType4  # noqa: E402

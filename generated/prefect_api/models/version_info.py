@@ -23,7 +23,6 @@ class VersionInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         type_ = self.type_
         version = self.version
 
@@ -36,7 +35,6 @@ class VersionInfo:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         type_ = d.pop("type")
         version = d.pop("version")

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.work_pool_create_base_job_template import WorkPoolCreateBaseJobTemplate
-    from ..models.work_pool_storage_configuration import WorkPoolStorageConfiguration
 
 T = TypeVar("T", bound="WorkPoolCreate")
 
@@ -40,13 +36,13 @@ class WorkPoolCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         name = self.name
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
         else:
             description = self.description
+
         type_ = self.type_
         base_job_template: dict[str, Any] | Unset = UNSET
         if not isinstance(self.base_job_template, Unset):
@@ -57,6 +53,7 @@ class WorkPoolCreate:
             concurrency_limit = UNSET
         else:
             concurrency_limit = self.concurrency_limit
+
         storage_configuration: dict[str, Any] | Unset = UNSET
         if not isinstance(self.storage_configuration, Unset):
             storage_configuration = self.storage_configuration.to_dict()
@@ -80,20 +77,9 @@ class WorkPoolCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.work_pool_create_base_job_template import WorkPoolCreateBaseJobTemplate  # noqa: PLC0415
-        from ..models.work_pool_storage_configuration import WorkPoolStorageConfiguration  # noqa: PLC0415
-
         d = dict(src_dict)
         name = d.pop("name")
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
+        description: None | str | Unset = d.pop("description", UNSET)
 
         type_ = d.pop("type", UNSET)
         _base_job_template = d.pop("base_job_template", UNSET)
@@ -104,15 +90,7 @@ class WorkPoolCreate:
             base_job_template = WorkPoolCreateBaseJobTemplate.from_dict(_base_job_template)
 
         is_paused = d.pop("is_paused", UNSET)
-
-        def _parse_concurrency_limit(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        concurrency_limit = _parse_concurrency_limit(d.pop("concurrency_limit", UNSET))
+        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
 
         _storage_configuration = d.pop("storage_configuration", UNSET)
         storage_configuration: WorkPoolStorageConfiguration | Unset
@@ -131,3 +109,8 @@ class WorkPoolCreate:
             storage_configuration=storage_configuration,
         )
         return work_pool_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.work_pool_create_base_job_template import WorkPoolCreateBaseJobTemplate  # noqa: E402
+from ..models.work_pool_storage_configuration import WorkPoolStorageConfiguration  # noqa: E402

@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.work_pool_filter_id import WorkPoolFilterId
-    from ..models.work_pool_filter_name import WorkPoolFilterName
-    from ..models.work_pool_filter_type import WorkPoolFilterType
 
 T = TypeVar("T", bound="WorkPoolFilter")
 
@@ -35,10 +30,6 @@ class WorkPoolFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.work_pool_filter_id import WorkPoolFilterId  # noqa: PLC0415
-        from ..models.work_pool_filter_name import WorkPoolFilterName  # noqa: PLC0415
-        from ..models.work_pool_filter_type import WorkPoolFilterType  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -50,6 +41,7 @@ class WorkPoolFilter:
             id = self.id.to_dict()
         else:
             id = self.id
+
         name: dict[str, Any] | None | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -57,6 +49,7 @@ class WorkPoolFilter:
             name = self.name.to_dict()
         else:
             name = self.name
+
         type_: dict[str, Any] | None | Unset
         if isinstance(self.type_, Unset):
             type_ = UNSET
@@ -79,10 +72,6 @@ class WorkPoolFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.work_pool_filter_id import WorkPoolFilterId  # noqa: PLC0415
-        from ..models.work_pool_filter_name import WorkPoolFilterName  # noqa: PLC0415
-        from ..models.work_pool_filter_type import WorkPoolFilterType  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -91,56 +80,32 @@ class WorkPoolFilter:
         else:
             operator = Operator(_operator)
 
-        def _parse_id(data: object) -> None | Unset | WorkPoolFilterId:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                id_type_0 = WorkPoolFilterId.from_dict(data)
+        _id = d.pop("id", UNSET)
+        id: None | Unset | WorkPoolFilterId
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = WorkPoolFilterId.from_dict(_id)
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkPoolFilterId, data)
+            id = id_type_0
 
-        id = _parse_id(d.pop("id", UNSET))
+        _name = d.pop("name", UNSET)
+        name: None | Unset | WorkPoolFilterName
+        if _name is None or isinstance(_name, Unset):
+            name = _name
+        else:
+            name_type_0 = WorkPoolFilterName.from_dict(_name)
 
-        def _parse_name(data: object) -> None | Unset | WorkPoolFilterName:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                name_type_0 = WorkPoolFilterName.from_dict(data)
+            name = name_type_0
 
-                return name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkPoolFilterName, data)
+        _type_ = d.pop("type", UNSET)
+        type_: None | Unset | WorkPoolFilterType
+        if _type_ is None or isinstance(_type_, Unset):
+            type_ = _type_
+        else:
+            type_type_0 = WorkPoolFilterType.from_dict(_type_)
 
-        name = _parse_name(d.pop("name", UNSET))
-
-        def _parse_type_(data: object) -> None | Unset | WorkPoolFilterType:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                type_type_0 = WorkPoolFilterType.from_dict(data)
-
-                return type_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkPoolFilterType, data)
-
-        type_ = _parse_type_(d.pop("type", UNSET))
+            type_ = type_type_0
 
         work_pool_filter = cls(
             operator=operator,
@@ -149,3 +114,9 @@ class WorkPoolFilter:
             type_=type_,
         )
         return work_pool_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.work_pool_filter_id import WorkPoolFilterId  # noqa: E402
+from ..models.work_pool_filter_name import WorkPoolFilterName  # noqa: E402
+from ..models.work_pool_filter_type import WorkPoolFilterType  # noqa: E402

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -11,10 +11,6 @@ from attrs import field as _attrs_field
 
 from ..models.work_pool_status import WorkPoolStatus
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.work_pool_response_base_job_template import WorkPoolResponseBaseJobTemplate
-    from ..models.work_pool_storage_configuration import WorkPoolStorageConfiguration
 
 T = TypeVar("T", bound="WorkPoolResponse")
 
@@ -56,18 +52,19 @@ class WorkPoolResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         id = str(self.id)
         created: None | str
         if isinstance(self.created, datetime.datetime):
             created = self.created.isoformat()
         else:
             created = self.created
+
         updated: None | str
         if isinstance(self.updated, datetime.datetime):
             updated = self.updated.isoformat()
         else:
             updated = self.updated
+
         name = self.name
         type_ = self.type_
         description: None | str | Unset
@@ -75,6 +72,7 @@ class WorkPoolResponse:
             description = UNSET
         else:
             description = self.description
+
         base_job_template: dict[str, Any] | Unset = UNSET
         if not isinstance(self.base_job_template, Unset):
             base_job_template = self.base_job_template.to_dict()
@@ -84,6 +82,7 @@ class WorkPoolResponse:
             concurrency_limit = UNSET
         else:
             concurrency_limit = self.concurrency_limit
+
         status: None | str | Unset
         if isinstance(self.status, Unset):
             status = UNSET
@@ -91,6 +90,7 @@ class WorkPoolResponse:
             status = self.status.value
         else:
             status = self.status
+
         default_queue_id: None | str | Unset
         if isinstance(self.default_queue_id, Unset):
             default_queue_id = UNSET
@@ -98,6 +98,7 @@ class WorkPoolResponse:
             default_queue_id = str(self.default_queue_id)
         else:
             default_queue_id = self.default_queue_id
+
         storage_configuration: dict[str, Any] | Unset = UNSET
         if not isinstance(self.storage_configuration, Unset):
             storage_configuration = self.storage_configuration.to_dict()
@@ -135,53 +136,30 @@ class WorkPoolResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.work_pool_response_base_job_template import WorkPoolResponseBaseJobTemplate  # noqa: PLC0415
-        from ..models.work_pool_storage_configuration import WorkPoolStorageConfiguration  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
-        def _parse_created(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = parse_datetime(data)
+        _created = d.pop("created")
+        created: datetime.datetime | None
+        if _created is None:
+            created = _created
+        else:
+            created_type_0 = parse_datetime(_created)
 
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            created = created_type_0
 
-        created = _parse_created(d.pop("created"))
+        _updated = d.pop("updated")
+        updated: datetime.datetime | None
+        if _updated is None:
+            updated = _updated
+        else:
+            updated_type_0 = parse_datetime(_updated)
 
-        def _parse_updated(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = parse_datetime(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        updated = _parse_updated(d.pop("updated"))
+            updated = updated_type_0
 
         name = d.pop("name")
         type_ = d.pop("type")
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
+        description: None | str | Unset = d.pop("description", UNSET)
 
         _base_job_template = d.pop("base_job_template", UNSET)
         base_job_template: WorkPoolResponseBaseJobTemplate | Unset
@@ -191,49 +169,25 @@ class WorkPoolResponse:
             base_job_template = WorkPoolResponseBaseJobTemplate.from_dict(_base_job_template)
 
         is_paused = d.pop("is_paused", UNSET)
+        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
 
-        def _parse_concurrency_limit(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        _status = d.pop("status", UNSET)
+        status: None | Unset | WorkPoolStatus
+        if _status is None or isinstance(_status, Unset):
+            status = _status
+        else:
+            status_type_0 = WorkPoolStatus(_status)
 
-        concurrency_limit = _parse_concurrency_limit(d.pop("concurrency_limit", UNSET))
+            status = status_type_0
 
-        def _parse_status(data: object) -> None | Unset | WorkPoolStatus:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                status_type_0 = WorkPoolStatus(data)
+        _default_queue_id = d.pop("default_queue_id", UNSET)
+        default_queue_id: None | Unset | UUID
+        if _default_queue_id is None or isinstance(_default_queue_id, Unset):
+            default_queue_id = _default_queue_id
+        else:
+            default_queue_id_type_0 = UUID(_default_queue_id)
 
-                return status_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkPoolStatus, data)
-
-        status = _parse_status(d.pop("status", UNSET))
-
-        def _parse_default_queue_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                default_queue_id_type_0 = UUID(data)
-
-                return default_queue_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        default_queue_id = _parse_default_queue_id(d.pop("default_queue_id", UNSET))
+            default_queue_id = default_queue_id_type_0
 
         _storage_configuration = d.pop("storage_configuration", UNSET)
         storage_configuration: WorkPoolStorageConfiguration | Unset
@@ -242,14 +196,7 @@ class WorkPoolResponse:
         else:
             storage_configuration = WorkPoolStorageConfiguration.from_dict(_storage_configuration)
 
-        def _parse_active_slots(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        active_slots = _parse_active_slots(d.pop("active_slots", UNSET))
+        active_slots: int | None | Unset = d.pop("active_slots", UNSET)
 
         work_pool_response = cls(
             id=id,
@@ -285,3 +232,8 @@ class WorkPoolResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.work_pool_response_base_job_template import WorkPoolResponseBaseJobTemplate  # noqa: E402
+from ..models.work_pool_storage_configuration import WorkPoolStorageConfiguration  # noqa: E402

@@ -2,20 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.work_pool_storage_configuration_bundle_execution_step_type_0 import (
-        WorkPoolStorageConfigurationBundleExecutionStepType0,
-    )
-    from ..models.work_pool_storage_configuration_bundle_upload_step_type_0 import (
-        WorkPoolStorageConfigurationBundleUploadStepType0,
-    )
 
 T = TypeVar("T", bound="WorkPoolStorageConfiguration")
 
@@ -39,13 +31,6 @@ class WorkPoolStorageConfiguration:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.work_pool_storage_configuration_bundle_execution_step_type_0 import (
-            WorkPoolStorageConfigurationBundleExecutionStepType0,  # noqa: PLC0415
-        )
-        from ..models.work_pool_storage_configuration_bundle_upload_step_type_0 import (
-            WorkPoolStorageConfigurationBundleUploadStepType0,  # noqa: PLC0415
-        )
-
         bundle_upload_step: dict[str, Any] | None | Unset
         if isinstance(self.bundle_upload_step, Unset):
             bundle_upload_step = UNSET
@@ -53,6 +38,7 @@ class WorkPoolStorageConfiguration:
             bundle_upload_step = self.bundle_upload_step.to_dict()
         else:
             bundle_upload_step = self.bundle_upload_step
+
         bundle_execution_step: dict[str, Any] | None | Unset
         if isinstance(self.bundle_execution_step, Unset):
             bundle_execution_step = UNSET
@@ -60,6 +46,7 @@ class WorkPoolStorageConfiguration:
             bundle_execution_step = self.bundle_execution_step.to_dict()
         else:
             bundle_execution_step = self.bundle_execution_step
+
         default_result_storage_block_id: None | str | Unset
         if isinstance(self.default_result_storage_block_id, Unset):
             default_result_storage_block_id = UNSET
@@ -80,69 +67,35 @@ class WorkPoolStorageConfiguration:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.work_pool_storage_configuration_bundle_execution_step_type_0 import (
-            WorkPoolStorageConfigurationBundleExecutionStepType0,  # noqa: PLC0415
-        )
-        from ..models.work_pool_storage_configuration_bundle_upload_step_type_0 import (
-            WorkPoolStorageConfigurationBundleUploadStepType0,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
+        _bundle_upload_step = d.pop("bundle_upload_step", UNSET)
+        bundle_upload_step: None | Unset | WorkPoolStorageConfigurationBundleUploadStepType0
+        if _bundle_upload_step is None or isinstance(_bundle_upload_step, Unset):
+            bundle_upload_step = _bundle_upload_step
+        else:
+            bundle_upload_step_type_0 = WorkPoolStorageConfigurationBundleUploadStepType0.from_dict(_bundle_upload_step)
 
-        def _parse_bundle_upload_step(data: object) -> None | Unset | WorkPoolStorageConfigurationBundleUploadStepType0:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                bundle_upload_step_type_0 = WorkPoolStorageConfigurationBundleUploadStepType0.from_dict(data)
+            bundle_upload_step = bundle_upload_step_type_0
 
-                return bundle_upload_step_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkPoolStorageConfigurationBundleUploadStepType0, data)
+        _bundle_execution_step = d.pop("bundle_execution_step", UNSET)
+        bundle_execution_step: None | Unset | WorkPoolStorageConfigurationBundleExecutionStepType0
+        if _bundle_execution_step is None or isinstance(_bundle_execution_step, Unset):
+            bundle_execution_step = _bundle_execution_step
+        else:
+            bundle_execution_step_type_0 = WorkPoolStorageConfigurationBundleExecutionStepType0.from_dict(
+                _bundle_execution_step
+            )
 
-        bundle_upload_step = _parse_bundle_upload_step(d.pop("bundle_upload_step", UNSET))
+            bundle_execution_step = bundle_execution_step_type_0
 
-        def _parse_bundle_execution_step(
-            data: object,
-        ) -> None | Unset | WorkPoolStorageConfigurationBundleExecutionStepType0:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                bundle_execution_step_type_0 = WorkPoolStorageConfigurationBundleExecutionStepType0.from_dict(data)
+        _default_result_storage_block_id = d.pop("default_result_storage_block_id", UNSET)
+        default_result_storage_block_id: None | Unset | UUID
+        if _default_result_storage_block_id is None or isinstance(_default_result_storage_block_id, Unset):
+            default_result_storage_block_id = _default_result_storage_block_id
+        else:
+            default_result_storage_block_id_type_0 = UUID(_default_result_storage_block_id)
 
-                return bundle_execution_step_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkPoolStorageConfigurationBundleExecutionStepType0, data)
-
-        bundle_execution_step = _parse_bundle_execution_step(d.pop("bundle_execution_step", UNSET))
-
-        def _parse_default_result_storage_block_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                default_result_storage_block_id_type_0 = UUID(data)
-
-                return default_result_storage_block_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
-
-        default_result_storage_block_id = _parse_default_result_storage_block_id(
-            d.pop("default_result_storage_block_id", UNSET)
-        )
+            default_result_storage_block_id = default_result_storage_block_id_type_0
 
         work_pool_storage_configuration = cls(
             bundle_upload_step=bundle_upload_step,
@@ -150,3 +103,12 @@ class WorkPoolStorageConfiguration:
             default_result_storage_block_id=default_result_storage_block_id,
         )
         return work_pool_storage_configuration
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.work_pool_storage_configuration_bundle_execution_step_type_0 import (
+    WorkPoolStorageConfigurationBundleExecutionStepType0,  # noqa: E402
+)
+from ..models.work_pool_storage_configuration_bundle_upload_step_type_0 import (
+    WorkPoolStorageConfigurationBundleUploadStepType0,  # noqa: E402
+)

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.work_pool_storage_configuration import WorkPoolStorageConfiguration
-    from ..models.work_pool_update_base_job_template_type_0 import WorkPoolUpdateBaseJobTemplateType0
 
 T = TypeVar("T", bound="WorkPoolUpdate")
 
@@ -36,19 +32,18 @@ class WorkPoolUpdate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.work_pool_storage_configuration import WorkPoolStorageConfiguration  # noqa: PLC0415
-        from ..models.work_pool_update_base_job_template_type_0 import WorkPoolUpdateBaseJobTemplateType0  # noqa: PLC0415
-
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
         else:
             description = self.description
+
         is_paused: bool | None | Unset
         if isinstance(self.is_paused, Unset):
             is_paused = UNSET
         else:
             is_paused = self.is_paused
+
         base_job_template: dict[str, Any] | None | Unset
         if isinstance(self.base_job_template, Unset):
             base_job_template = UNSET
@@ -56,11 +51,13 @@ class WorkPoolUpdate:
             base_job_template = self.base_job_template.to_dict()
         else:
             base_job_template = self.base_job_template
+
         concurrency_limit: int | None | Unset
         if isinstance(self.concurrency_limit, Unset):
             concurrency_limit = UNSET
         else:
             concurrency_limit = self.concurrency_limit
+
         storage_configuration: dict[str, Any] | None | Unset
         if isinstance(self.storage_configuration, Unset):
             storage_configuration = UNSET
@@ -85,71 +82,30 @@ class WorkPoolUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.work_pool_storage_configuration import WorkPoolStorageConfiguration  # noqa: PLC0415
-        from ..models.work_pool_update_base_job_template_type_0 import WorkPoolUpdateBaseJobTemplateType0  # noqa: PLC0415
-
         d = dict(src_dict)
+        description: None | str | Unset = d.pop("description", UNSET)
 
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        is_paused: bool | None | Unset = d.pop("is_paused", UNSET)
 
-        description = _parse_description(d.pop("description", UNSET))
+        _base_job_template = d.pop("base_job_template", UNSET)
+        base_job_template: None | Unset | WorkPoolUpdateBaseJobTemplateType0
+        if _base_job_template is None or isinstance(_base_job_template, Unset):
+            base_job_template = _base_job_template
+        else:
+            base_job_template_type_0 = WorkPoolUpdateBaseJobTemplateType0.from_dict(_base_job_template)
 
-        def _parse_is_paused(data: object) -> bool | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(bool | None | Unset, data)
+            base_job_template = base_job_template_type_0
 
-        is_paused = _parse_is_paused(d.pop("is_paused", UNSET))
+        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
 
-        def _parse_base_job_template(data: object) -> None | Unset | WorkPoolUpdateBaseJobTemplateType0:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                base_job_template_type_0 = WorkPoolUpdateBaseJobTemplateType0.from_dict(data)
+        _storage_configuration = d.pop("storage_configuration", UNSET)
+        storage_configuration: None | Unset | WorkPoolStorageConfiguration
+        if _storage_configuration is None or isinstance(_storage_configuration, Unset):
+            storage_configuration = _storage_configuration
+        else:
+            storage_configuration_type_0 = WorkPoolStorageConfiguration.from_dict(_storage_configuration)
 
-                return base_job_template_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkPoolUpdateBaseJobTemplateType0, data)
-
-        base_job_template = _parse_base_job_template(d.pop("base_job_template", UNSET))
-
-        def _parse_concurrency_limit(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        concurrency_limit = _parse_concurrency_limit(d.pop("concurrency_limit", UNSET))
-
-        def _parse_storage_configuration(data: object) -> None | Unset | WorkPoolStorageConfiguration:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                storage_configuration_type_0 = WorkPoolStorageConfiguration.from_dict(data)
-
-                return storage_configuration_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkPoolStorageConfiguration, data)
-
-        storage_configuration = _parse_storage_configuration(d.pop("storage_configuration", UNSET))
+            storage_configuration = storage_configuration_type_0
 
         work_pool_update = cls(
             description=description,
@@ -159,3 +115,8 @@ class WorkPoolUpdate:
             storage_configuration=storage_configuration,
         )
         return work_pool_update
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.work_pool_storage_configuration import WorkPoolStorageConfiguration  # noqa: E402
+from ..models.work_pool_update_base_job_template_type_0 import WorkPoolUpdateBaseJobTemplateType0  # noqa: E402

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.flow_run_slot_summary import FlowRunSlotSummary
 
 T = TypeVar("T", bound="WorkQueueConcurrencyStatus")
 
@@ -40,7 +37,6 @@ class WorkQueueConcurrencyStatus:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         active_slots = self.active_slots
         count = self.count
         limit = self.limit
@@ -51,6 +47,7 @@ class WorkQueueConcurrencyStatus:
             concurrency_limit = UNSET
         else:
             concurrency_limit = self.concurrency_limit
+
         flow_runs: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.flow_runs, Unset):
             flow_runs = []
@@ -74,23 +71,13 @@ class WorkQueueConcurrencyStatus:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.flow_run_slot_summary import FlowRunSlotSummary  # noqa: PLC0415
-
         d = dict(src_dict)
         active_slots = d.pop("active_slots")
         count = d.pop("count")
         limit = d.pop("limit")
         pages = d.pop("pages")
         page = d.pop("page")
-
-        def _parse_concurrency_limit(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        concurrency_limit = _parse_concurrency_limit(d.pop("concurrency_limit", UNSET))
+        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
 
         _flow_runs = d.pop("flow_runs", UNSET)
         flow_runs: list[FlowRunSlotSummary] | Unset = UNSET
@@ -129,3 +116,7 @@ class WorkQueueConcurrencyStatus:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.flow_run_slot_summary import FlowRunSlotSummary  # noqa: E402

@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.flow_run_slot_summary import FlowRunSlotSummary
 
 T = TypeVar("T", bound="WorkQueueConcurrencyStatusDetail")
 
@@ -40,7 +37,6 @@ class WorkQueueConcurrencyStatusDetail:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         queue_id = str(self.queue_id)
         queue_name = self.queue_name
         active_slots = self.active_slots
@@ -49,6 +45,7 @@ class WorkQueueConcurrencyStatusDetail:
             concurrency_limit = UNSET
         else:
             concurrency_limit = self.concurrency_limit
+
         flow_runs: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.flow_runs, Unset):
             flow_runs = []
@@ -78,22 +75,12 @@ class WorkQueueConcurrencyStatusDetail:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.flow_run_slot_summary import FlowRunSlotSummary  # noqa: PLC0415
-
         d = dict(src_dict)
         queue_id = UUID(d.pop("queue_id"))
 
         queue_name = d.pop("queue_name")
         active_slots = d.pop("active_slots")
-
-        def _parse_concurrency_limit(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        concurrency_limit = _parse_concurrency_limit(d.pop("concurrency_limit", UNSET))
+        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
 
         _flow_runs = d.pop("flow_runs", UNSET)
         flow_runs: list[FlowRunSlotSummary] | Unset = UNSET
@@ -104,14 +91,7 @@ class WorkQueueConcurrencyStatusDetail:
 
                 flow_runs.append(flow_runs_item)
 
-        def _parse_flow_run_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        flow_run_count = _parse_flow_run_count(d.pop("flow_run_count", UNSET))
+        flow_run_count: int | None | Unset = d.pop("flow_run_count", UNSET)
 
         work_queue_concurrency_status_detail = cls(
             queue_id=queue_id,
@@ -140,3 +120,7 @@ class WorkQueueConcurrencyStatusDetail:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.flow_run_slot_summary import FlowRunSlotSummary  # noqa: E402

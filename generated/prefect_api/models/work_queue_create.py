@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.queue_filter import QueueFilter
 
 T = TypeVar("T", bound="WorkQueueCreate")
 
@@ -36,25 +33,26 @@ class WorkQueueCreate:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.queue_filter import QueueFilter  # noqa: PLC0415
-
         name = self.name
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
         else:
             description = self.description
+
         is_paused = self.is_paused
         concurrency_limit: int | None | Unset
         if isinstance(self.concurrency_limit, Unset):
             concurrency_limit = UNSET
         else:
             concurrency_limit = self.concurrency_limit
+
         priority: int | None | Unset
         if isinstance(self.priority, Unset):
             priority = UNSET
         else:
             priority = self.priority
+
         filter_: dict[str, Any] | None | Unset
         if isinstance(self.filter_, Unset):
             filter_ = UNSET
@@ -80,56 +78,23 @@ class WorkQueueCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.queue_filter import QueueFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         name = d.pop("name")
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
+        description: None | str | Unset = d.pop("description", UNSET)
 
         is_paused = d.pop("is_paused", UNSET)
+        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
 
-        def _parse_concurrency_limit(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+        priority: int | None | Unset = d.pop("priority", UNSET)
 
-        concurrency_limit = _parse_concurrency_limit(d.pop("concurrency_limit", UNSET))
+        _filter_ = d.pop("filter", UNSET)
+        filter_: None | QueueFilter | Unset
+        if _filter_ is None or isinstance(_filter_, Unset):
+            filter_ = _filter_
+        else:
+            filter_type_0 = QueueFilter.from_dict(_filter_)
 
-        def _parse_priority(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        priority = _parse_priority(d.pop("priority", UNSET))
-
-        def _parse_filter_(data: object) -> None | QueueFilter | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                filter_type_0 = QueueFilter.from_dict(data)
-
-                return filter_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | QueueFilter | Unset, data)
-
-        filter_ = _parse_filter_(d.pop("filter", UNSET))
+            filter_ = filter_type_0
 
         work_queue_create = cls(
             name=name,
@@ -140,3 +105,7 @@ class WorkQueueCreate:
             filter_=filter_,
         )
         return work_queue_create
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.queue_filter import QueueFilter  # noqa: E402

@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.work_queue_filter_id import WorkQueueFilterId
-    from ..models.work_queue_filter_name import WorkQueueFilterName
 
 T = TypeVar("T", bound="WorkQueueFilter")
 
@@ -33,9 +29,6 @@ class WorkQueueFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.work_queue_filter_id import WorkQueueFilterId  # noqa: PLC0415
-        from ..models.work_queue_filter_name import WorkQueueFilterName  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -47,6 +40,7 @@ class WorkQueueFilter:
             id = self.id.to_dict()
         else:
             id = self.id
+
         name: dict[str, Any] | None | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -67,9 +61,6 @@ class WorkQueueFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.work_queue_filter_id import WorkQueueFilterId  # noqa: PLC0415
-        from ..models.work_queue_filter_name import WorkQueueFilterName  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -78,39 +69,23 @@ class WorkQueueFilter:
         else:
             operator = Operator(_operator)
 
-        def _parse_id(data: object) -> None | Unset | WorkQueueFilterId:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                id_type_0 = WorkQueueFilterId.from_dict(data)
+        _id = d.pop("id", UNSET)
+        id: None | Unset | WorkQueueFilterId
+        if _id is None or isinstance(_id, Unset):
+            id = _id
+        else:
+            id_type_0 = WorkQueueFilterId.from_dict(_id)
 
-                return id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkQueueFilterId, data)
+            id = id_type_0
 
-        id = _parse_id(d.pop("id", UNSET))
+        _name = d.pop("name", UNSET)
+        name: None | Unset | WorkQueueFilterName
+        if _name is None or isinstance(_name, Unset):
+            name = _name
+        else:
+            name_type_0 = WorkQueueFilterName.from_dict(_name)
 
-        def _parse_name(data: object) -> None | Unset | WorkQueueFilterName:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                name_type_0 = WorkQueueFilterName.from_dict(data)
-
-                return name_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkQueueFilterName, data)
-
-        name = _parse_name(d.pop("name", UNSET))
+            name = name_type_0
 
         work_queue_filter = cls(
             operator=operator,
@@ -118,3 +93,8 @@ class WorkQueueFilter:
             name=name,
         )
         return work_queue_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.work_queue_filter_id import WorkQueueFilterId  # noqa: E402
+from ..models.work_queue_filter_name import WorkQueueFilterName  # noqa: E402

@@ -26,7 +26,6 @@ class WorkQueueFilterName:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         any_: list[str] | None | Unset
         if isinstance(self.any_, Unset):
             any_ = UNSET
@@ -35,6 +34,7 @@ class WorkQueueFilterName:
 
         else:
             any_ = self.any_
+
         startswith: list[str] | None | Unset
         if isinstance(self.startswith, Unset):
             startswith = UNSET
@@ -54,42 +54,24 @@ class WorkQueueFilterName:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _any_ = d.pop("any_", UNSET)
+        any_: list[str] | None | Unset
+        if _any_ is None or isinstance(_any_, Unset):
+            any_ = _any_
+        else:
+            any_type_0 = cast(list[str], _any_)
 
-        def _parse_any_(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                any_type_0 = cast(list[str], data)
+            any_ = any_type_0
 
-                return any_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+        _startswith = d.pop("startswith_", UNSET)
+        startswith: list[str] | None | Unset
+        if _startswith is None or isinstance(_startswith, Unset):
+            startswith = _startswith
+        else:
+            startswith_type_0 = cast(list[str], _startswith)
 
-        any_ = _parse_any_(d.pop("any_", UNSET))
-
-        def _parse_startswith(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                startswith_type_0 = cast(list[str], data)
-
-                return startswith_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        startswith = _parse_startswith(d.pop("startswith_", UNSET))
+            startswith = startswith_type_0
 
         work_queue_filter_name = cls(
             any_=any_,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -27,12 +27,12 @@ class WorkQueueHealthPolicy:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         maximum_late_runs: int | None | Unset
         if isinstance(self.maximum_late_runs, Unset):
             maximum_late_runs = UNSET
         else:
             maximum_late_runs = self.maximum_late_runs
+
         maximum_seconds_since_last_polled: int | None | Unset
         if isinstance(self.maximum_seconds_since_last_polled, Unset):
             maximum_seconds_since_last_polled = UNSET
@@ -50,28 +50,10 @@ class WorkQueueHealthPolicy:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        maximum_late_runs: int | None | Unset = d.pop("maximum_late_runs", UNSET)
 
-        def _parse_maximum_late_runs(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        maximum_late_runs = _parse_maximum_late_runs(d.pop("maximum_late_runs", UNSET))
-
-        def _parse_maximum_seconds_since_last_polled(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        maximum_seconds_since_last_polled = _parse_maximum_seconds_since_last_polled(
-            d.pop("maximum_seconds_since_last_polled", UNSET)
-        )
+        maximum_seconds_since_last_polled: int | None | Unset = d.pop("maximum_seconds_since_last_polled", UNSET)
 
         work_queue_health_policy = cls(
             maximum_late_runs=maximum_late_runs,

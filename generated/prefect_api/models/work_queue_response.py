@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -11,9 +11,6 @@ from attrs import field as _attrs_field
 
 from ..models.work_queue_status import WorkQueueStatus
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.queue_filter import QueueFilter
 
 T = TypeVar("T", bound="WorkQueueResponse")
 
@@ -56,31 +53,33 @@ class WorkQueueResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.queue_filter import QueueFilter  # noqa: PLC0415
-
         id = str(self.id)
         created: None | str
         if isinstance(self.created, datetime.datetime):
             created = self.created.isoformat()
         else:
             created = self.created
+
         updated: None | str
         if isinstance(self.updated, datetime.datetime):
             updated = self.updated.isoformat()
         else:
             updated = self.updated
+
         name = self.name
         description: None | str | Unset
         if isinstance(self.description, Unset):
             description = UNSET
         else:
             description = self.description
+
         is_paused = self.is_paused
         concurrency_limit: int | None | Unset
         if isinstance(self.concurrency_limit, Unset):
             concurrency_limit = UNSET
         else:
             concurrency_limit = self.concurrency_limit
+
         priority = self.priority
         work_pool_id: None | str | Unset
         if isinstance(self.work_pool_id, Unset):
@@ -89,6 +88,7 @@ class WorkQueueResponse:
             work_pool_id = str(self.work_pool_id)
         else:
             work_pool_id = self.work_pool_id
+
         filter_: dict[str, Any] | None | Unset
         if isinstance(self.filter_, Unset):
             filter_ = UNSET
@@ -96,6 +96,7 @@ class WorkQueueResponse:
             filter_ = self.filter_.to_dict()
         else:
             filter_ = self.filter_
+
         last_polled: None | str | Unset
         if isinstance(self.last_polled, Unset):
             last_polled = UNSET
@@ -103,11 +104,13 @@ class WorkQueueResponse:
             last_polled = self.last_polled.isoformat()
         else:
             last_polled = self.last_polled
+
         work_pool_name: None | str | Unset
         if isinstance(self.work_pool_name, Unset):
             work_pool_name = UNSET
         else:
             work_pool_name = self.work_pool_name
+
         status: None | str | Unset
         if isinstance(self.status, Unset):
             status = UNSET
@@ -115,6 +118,7 @@ class WorkQueueResponse:
             status = self.status.value
         else:
             status = self.status
+
         active_slots: int | None | Unset
         if isinstance(self.active_slots, Unset):
             active_slots = UNSET
@@ -152,150 +156,73 @@ class WorkQueueResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.queue_filter import QueueFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
-        def _parse_created(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = parse_datetime(data)
+        _created = d.pop("created")
+        created: datetime.datetime | None
+        if _created is None:
+            created = _created
+        else:
+            created_type_0 = parse_datetime(_created)
 
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            created = created_type_0
 
-        created = _parse_created(d.pop("created"))
+        _updated = d.pop("updated")
+        updated: datetime.datetime | None
+        if _updated is None:
+            updated = _updated
+        else:
+            updated_type_0 = parse_datetime(_updated)
 
-        def _parse_updated(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = parse_datetime(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        updated = _parse_updated(d.pop("updated"))
+            updated = updated_type_0
 
         name = d.pop("name")
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
+        description: None | str | Unset = d.pop("description", UNSET)
 
         is_paused = d.pop("is_paused", UNSET)
-
-        def _parse_concurrency_limit(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        concurrency_limit = _parse_concurrency_limit(d.pop("concurrency_limit", UNSET))
+        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
 
         priority = d.pop("priority", UNSET)
+        _work_pool_id = d.pop("work_pool_id", UNSET)
+        work_pool_id: None | Unset | UUID
+        if _work_pool_id is None or isinstance(_work_pool_id, Unset):
+            work_pool_id = _work_pool_id
+        else:
+            work_pool_id_type_0 = UUID(_work_pool_id)
 
-        def _parse_work_pool_id(data: object) -> None | Unset | UUID:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                work_pool_id_type_0 = UUID(data)
+            work_pool_id = work_pool_id_type_0
 
-                return work_pool_id_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | UUID, data)
+        _filter_ = d.pop("filter", UNSET)
+        filter_: None | QueueFilter | Unset
+        if _filter_ is None or isinstance(_filter_, Unset):
+            filter_ = _filter_
+        else:
+            filter_type_0 = QueueFilter.from_dict(_filter_)
 
-        work_pool_id = _parse_work_pool_id(d.pop("work_pool_id", UNSET))
+            filter_ = filter_type_0
 
-        def _parse_filter_(data: object) -> None | QueueFilter | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                filter_type_0 = QueueFilter.from_dict(data)
+        _last_polled = d.pop("last_polled", UNSET)
+        last_polled: datetime.datetime | None | Unset
+        if _last_polled is None or isinstance(_last_polled, Unset):
+            last_polled = _last_polled
+        else:
+            last_polled_type_0 = parse_datetime(_last_polled)
 
-                return filter_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | QueueFilter | Unset, data)
+            last_polled = last_polled_type_0
 
-        filter_ = _parse_filter_(d.pop("filter", UNSET))
+        work_pool_name: None | str | Unset = d.pop("work_pool_name", UNSET)
 
-        def _parse_last_polled(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                last_polled_type_0 = parse_datetime(data)
+        _status = d.pop("status", UNSET)
+        status: None | Unset | WorkQueueStatus
+        if _status is None or isinstance(_status, Unset):
+            status = _status
+        else:
+            status_type_0 = WorkQueueStatus(_status)
 
-                return last_polled_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+            status = status_type_0
 
-        last_polled = _parse_last_polled(d.pop("last_polled", UNSET))
-
-        def _parse_work_pool_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        work_pool_name = _parse_work_pool_name(d.pop("work_pool_name", UNSET))
-
-        def _parse_status(data: object) -> None | Unset | WorkQueueStatus:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                status_type_0 = WorkQueueStatus(data)
-
-                return status_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkQueueStatus, data)
-
-        status = _parse_status(d.pop("status", UNSET))
-
-        def _parse_active_slots(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        active_slots = _parse_active_slots(d.pop("active_slots", UNSET))
+        active_slots: int | None | Unset = d.pop("active_slots", UNSET)
 
         work_queue_response = cls(
             id=id,
@@ -332,3 +259,7 @@ class WorkQueueResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.queue_filter import QueueFilter  # noqa: E402

@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset, parse_datetime
-
-if TYPE_CHECKING:
-    from ..models.work_queue_health_policy import WorkQueueHealthPolicy
 
 T = TypeVar("T", bound="WorkQueueStatusDetail")
 
@@ -33,7 +30,6 @@ class WorkQueueStatusDetail:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         healthy = self.healthy
         health_check_policy = self.health_check_policy.to_dict()
         late_runs_count = self.late_runs_count
@@ -58,30 +54,19 @@ class WorkQueueStatusDetail:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.work_queue_health_policy import WorkQueueHealthPolicy  # noqa: PLC0415
-
         d = dict(src_dict)
         healthy = d.pop("healthy")
         health_check_policy = WorkQueueHealthPolicy.from_dict(d.pop("health_check_policy"))
 
         late_runs_count = d.pop("late_runs_count", UNSET)
+        _last_polled = d.pop("last_polled", UNSET)
+        last_polled: datetime.datetime | None | Unset
+        if _last_polled is None or isinstance(_last_polled, Unset):
+            last_polled = _last_polled
+        else:
+            last_polled_type_0 = parse_datetime(_last_polled)
 
-        def _parse_last_polled(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                last_polled_type_0 = parse_datetime(data)
-
-                return last_polled_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
-
-        last_polled = _parse_last_polled(d.pop("last_polled", UNSET))
+            last_polled = last_polled_type_0
 
         work_queue_status_detail = cls(
             healthy=healthy,
@@ -108,3 +93,7 @@ class WorkQueueStatusDetail:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.work_queue_health_policy import WorkQueueHealthPolicy  # noqa: E402

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.work_queue_filter import WorkQueueFilter
 
 T = TypeVar("T", bound="WorkQueuesReadWorkQueuesBody")
 
@@ -30,8 +27,6 @@ class WorkQueuesReadWorkQueuesBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.work_queue_filter import WorkQueueFilter  # noqa: PLC0415
-
         offset = self.offset
         work_queues: dict[str, Any] | None | Unset
         if isinstance(self.work_queues, Unset):
@@ -40,6 +35,7 @@ class WorkQueuesReadWorkQueuesBody:
             work_queues = self.work_queues.to_dict()
         else:
             work_queues = self.work_queues
+
         limit = self.limit
 
         field_dict: dict[str, Any] = {}
@@ -55,27 +51,16 @@ class WorkQueuesReadWorkQueuesBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.work_queue_filter import WorkQueueFilter  # noqa: PLC0415
-
         d = dict(src_dict)
         offset = d.pop("offset", UNSET)
+        _work_queues = d.pop("work_queues", UNSET)
+        work_queues: None | Unset | WorkQueueFilter
+        if _work_queues is None or isinstance(_work_queues, Unset):
+            work_queues = _work_queues
+        else:
+            work_queues_type_0 = WorkQueueFilter.from_dict(_work_queues)
 
-        def _parse_work_queues(data: object) -> None | Unset | WorkQueueFilter:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                work_queues_type_0 = WorkQueueFilter.from_dict(data)
-
-                return work_queues_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkQueueFilter, data)
-
-        work_queues = _parse_work_queues(d.pop("work_queues", UNSET))
+            work_queues = work_queues_type_0
 
         limit = d.pop("limit", UNSET)
         work_queues_read_work_queues_body = cls(
@@ -102,3 +87,7 @@ class WorkQueuesReadWorkQueuesBody:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.work_queue_filter import WorkQueueFilter  # noqa: E402

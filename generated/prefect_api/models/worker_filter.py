@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.worker_filter_last_heartbeat_time import WorkerFilterLastHeartbeatTime
-    from ..models.worker_filter_status import WorkerFilterStatus
 
 T = TypeVar("T", bound="WorkerFilter")
 
@@ -33,9 +29,6 @@ class WorkerFilter:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-        from ..models.worker_filter_last_heartbeat_time import WorkerFilterLastHeartbeatTime  # noqa: PLC0415
-        from ..models.worker_filter_status import WorkerFilterStatus  # noqa: PLC0415
-
         operator: str | Unset = UNSET
         if not isinstance(self.operator, Unset):
             operator = self.operator.value
@@ -47,6 +40,7 @@ class WorkerFilter:
             last_heartbeat_time = self.last_heartbeat_time.to_dict()
         else:
             last_heartbeat_time = self.last_heartbeat_time
+
         status: dict[str, Any] | None | Unset
         if isinstance(self.status, Unset):
             status = UNSET
@@ -67,9 +61,6 @@ class WorkerFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.worker_filter_last_heartbeat_time import WorkerFilterLastHeartbeatTime  # noqa: PLC0415
-        from ..models.worker_filter_status import WorkerFilterStatus  # noqa: PLC0415
-
         d = dict(src_dict)
         _operator = d.pop("operator", UNSET)
         operator: Operator | Unset
@@ -78,39 +69,23 @@ class WorkerFilter:
         else:
             operator = Operator(_operator)
 
-        def _parse_last_heartbeat_time(data: object) -> None | Unset | WorkerFilterLastHeartbeatTime:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                last_heartbeat_time_type_0 = WorkerFilterLastHeartbeatTime.from_dict(data)
+        _last_heartbeat_time = d.pop("last_heartbeat_time", UNSET)
+        last_heartbeat_time: None | Unset | WorkerFilterLastHeartbeatTime
+        if _last_heartbeat_time is None or isinstance(_last_heartbeat_time, Unset):
+            last_heartbeat_time = _last_heartbeat_time
+        else:
+            last_heartbeat_time_type_0 = WorkerFilterLastHeartbeatTime.from_dict(_last_heartbeat_time)
 
-                return last_heartbeat_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkerFilterLastHeartbeatTime, data)
+            last_heartbeat_time = last_heartbeat_time_type_0
 
-        last_heartbeat_time = _parse_last_heartbeat_time(d.pop("last_heartbeat_time", UNSET))
+        _status = d.pop("status", UNSET)
+        status: None | Unset | WorkerFilterStatus
+        if _status is None or isinstance(_status, Unset):
+            status = _status
+        else:
+            status_type_0 = WorkerFilterStatus.from_dict(_status)
 
-        def _parse_status(data: object) -> None | Unset | WorkerFilterStatus:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                status_type_0 = WorkerFilterStatus.from_dict(data)
-
-                return status_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(None | Unset | WorkerFilterStatus, data)
-
-        status = _parse_status(d.pop("status", UNSET))
+            status = status_type_0
 
         worker_filter = cls(
             operator=operator,
@@ -118,3 +93,8 @@ class WorkerFilter:
             status=status,
         )
         return worker_filter
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.worker_filter_last_heartbeat_time import WorkerFilterLastHeartbeatTime  # noqa: E402
+from ..models.worker_filter_status import WorkerFilterStatus  # noqa: E402

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -26,7 +26,6 @@ class WorkerFilterStatus:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         any_: list[str] | None | Unset
         if isinstance(self.any_, Unset):
             any_ = UNSET
@@ -38,6 +37,7 @@ class WorkerFilterStatus:
 
         else:
             any_ = self.any_
+
         not_any: list[str] | None | Unset
         if isinstance(self.not_any, Unset):
             not_any = UNSET
@@ -60,52 +60,34 @@ class WorkerFilterStatus:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
+        _any_ = d.pop("any_", UNSET)
+        any_: list[WorkerStatus] | None | Unset
+        if _any_ is None or isinstance(_any_, Unset):
+            any_ = _any_
+        else:
+            any_type_0 = []
+            _any_type_0 = _any_
+            for any_type_0_item_data in _any_type_0:
+                any_type_0_item = WorkerStatus(any_type_0_item_data)
 
-        def _parse_any_(data: object) -> list[WorkerStatus] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                any_type_0 = []
-                _any_type_0 = data
-                for any_type_0_item_data in _any_type_0:
-                    any_type_0_item = WorkerStatus(any_type_0_item_data)
+                any_type_0.append(any_type_0_item)
 
-                    any_type_0.append(any_type_0_item)
+            any_ = any_type_0
 
-                return any_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[WorkerStatus] | None | Unset, data)
+        _not_any = d.pop("not_any_", UNSET)
+        not_any: list[WorkerStatus] | None | Unset
+        if _not_any is None or isinstance(_not_any, Unset):
+            not_any = _not_any
+        else:
+            not_any_type_0 = []
+            _not_any_type_0 = _not_any
+            for not_any_type_0_item_data in _not_any_type_0:
+                not_any_type_0_item = WorkerStatus(not_any_type_0_item_data)
 
-        any_ = _parse_any_(d.pop("any_", UNSET))
+                not_any_type_0.append(not_any_type_0_item)
 
-        def _parse_not_any(data: object) -> list[WorkerStatus] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                not_any_type_0 = []
-                _not_any_type_0 = data
-                for not_any_type_0_item_data in _not_any_type_0:
-                    not_any_type_0_item = WorkerStatus(not_any_type_0_item_data)
-
-                    not_any_type_0.append(not_any_type_0_item)
-
-                return not_any_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[WorkerStatus] | None | Unset, data)
-
-        not_any = _parse_not_any(d.pop("not_any_", UNSET))
+            not_any = not_any_type_0
 
         worker_filter_status = cls(
             any_=any_,

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
-
-if TYPE_CHECKING:
-    from ..models.flow_run import FlowRun
 
 T = TypeVar("T", bound="WorkerFlowRunResponse")
 
@@ -29,7 +26,6 @@ class WorkerFlowRunResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         work_pool_id = str(self.work_pool_id)
         work_queue_id = str(self.work_queue_id)
         flow_run = self.flow_run.to_dict()
@@ -44,8 +40,6 @@ class WorkerFlowRunResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.flow_run import FlowRun  # noqa: PLC0415
-
         d = dict(src_dict)
         work_pool_id = UUID(d.pop("work_pool_id"))
 
@@ -77,3 +71,7 @@ class WorkerFlowRunResponse:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.flow_run import FlowRun  # noqa: E402

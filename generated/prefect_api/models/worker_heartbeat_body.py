@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -25,7 +25,6 @@ class WorkerHeartbeatBody:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         name = self.name
         heartbeat_interval_seconds: int | None | Unset
         if isinstance(self.heartbeat_interval_seconds, Unset):
@@ -43,18 +42,9 @@ class WorkerHeartbeatBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         name = d.pop("name")
-
-        def _parse_heartbeat_interval_seconds(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        heartbeat_interval_seconds = _parse_heartbeat_interval_seconds(d.pop("heartbeat_interval_seconds", UNSET))
+        heartbeat_interval_seconds: int | None | Unset = d.pop("heartbeat_interval_seconds", UNSET)
 
         worker_heartbeat_body = cls(
             name=name,

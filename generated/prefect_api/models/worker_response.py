@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -41,18 +41,19 @@ class WorkerResponse:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         id = str(self.id)
         created: None | str
         if isinstance(self.created, datetime.datetime):
             created = self.created.isoformat()
         else:
             created = self.created
+
         updated: None | str
         if isinstance(self.updated, datetime.datetime):
             updated = self.updated.isoformat()
         else:
             updated = self.updated
+
         name = self.name
         work_pool_id = str(self.work_pool_id)
         last_heartbeat_time: None | str | Unset
@@ -62,11 +63,13 @@ class WorkerResponse:
             last_heartbeat_time = self.last_heartbeat_time.isoformat()
         else:
             last_heartbeat_time = self.last_heartbeat_time
+
         heartbeat_interval_seconds: int | None | Unset
         if isinstance(self.heartbeat_interval_seconds, Unset):
             heartbeat_interval_seconds = UNSET
         else:
             heartbeat_interval_seconds = self.heartbeat_interval_seconds
+
         status: str | Unset = UNSET
         if not isinstance(self.status, Unset):
             status = self.status.value
@@ -89,68 +92,40 @@ class WorkerResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
-        def _parse_created(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                created_type_0 = parse_datetime(data)
+        _created = d.pop("created")
+        created: datetime.datetime | None
+        if _created is None:
+            created = _created
+        else:
+            created_type_0 = parse_datetime(_created)
 
-                return created_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
+            created = created_type_0
 
-        created = _parse_created(d.pop("created"))
+        _updated = d.pop("updated")
+        updated: datetime.datetime | None
+        if _updated is None:
+            updated = _updated
+        else:
+            updated_type_0 = parse_datetime(_updated)
 
-        def _parse_updated(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                updated_type_0 = parse_datetime(data)
-
-                return updated_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None, data)
-
-        updated = _parse_updated(d.pop("updated"))
+            updated = updated_type_0
 
         name = d.pop("name")
         work_pool_id = UUID(d.pop("work_pool_id"))
 
-        def _parse_last_heartbeat_time(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                last_heartbeat_time_type_0 = parse_datetime(data)
+        _last_heartbeat_time = d.pop("last_heartbeat_time", UNSET)
+        last_heartbeat_time: datetime.datetime | None | Unset
+        if _last_heartbeat_time is None or isinstance(_last_heartbeat_time, Unset):
+            last_heartbeat_time = _last_heartbeat_time
+        else:
+            last_heartbeat_time_type_0 = parse_datetime(_last_heartbeat_time)
 
-                return last_heartbeat_time_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(datetime.datetime | None | Unset, data)
+            last_heartbeat_time = last_heartbeat_time_type_0
 
-        last_heartbeat_time = _parse_last_heartbeat_time(d.pop("last_heartbeat_time", UNSET))
-
-        def _parse_heartbeat_interval_seconds(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        heartbeat_interval_seconds = _parse_heartbeat_interval_seconds(d.pop("heartbeat_interval_seconds", UNSET))
+        heartbeat_interval_seconds: int | None | Unset = d.pop("heartbeat_interval_seconds", UNSET)
 
         _status = d.pop("status", UNSET)
         status: WorkerStatus | Unset

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.worker_webserver_settings import WorkerWebserverSettings
 
 T = TypeVar("T", bound="WorkerSettings")
 
@@ -45,7 +42,6 @@ class WorkerSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         debug_mode = self.debug_mode
         heartbeat_seconds = self.heartbeat_seconds
         query_seconds = self.query_seconds
@@ -77,8 +73,6 @@ class WorkerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        from ..models.worker_webserver_settings import WorkerWebserverSettings  # noqa: PLC0415
-
         d = dict(src_dict)
         debug_mode = d.pop("debug_mode", UNSET)
         heartbeat_seconds = d.pop("heartbeat_seconds", UNSET)
@@ -121,3 +115,7 @@ class WorkerSettings:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+# The models this one refers to, imported once its class exists (they may refer back to it).
+from ..models.worker_webserver_settings import WorkerWebserverSettings  # noqa: E402

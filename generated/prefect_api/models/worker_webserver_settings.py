@@ -25,7 +25,6 @@ class WorkerWebserverSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
-
         host = self.host
         port = self.port
 
@@ -40,7 +39,6 @@ class WorkerWebserverSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-
         d = dict(src_dict)
         host = d.pop("host", UNSET)
         port = d.pop("port", UNSET)

@@ -25,6 +25,7 @@ def _get_kwargs(
         json_version = UNSET
     else:
         json_version = version
+
     params["version"] = json_version
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
