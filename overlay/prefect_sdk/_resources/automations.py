@@ -1,7 +1,140 @@
-"""Automations."""
+"""Automations: create, read, filter, page, update, pause/resume and delete."""
 
 from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from .._operations import Listing, Op, call, call_list, listing, operation, send
+from ._common import PageReader, as_enum, as_model, as_uuid, iterate, read_all
+
+if TYPE_CHECKING:
+    from prefect_api.models import Automation, AutomationSort
 
 
 class AutomationOperations:
     """Automations: methods of PrefectClient and SyncPrefectClient."""
+
+    page_size: int
+
+    @operation
+    def create_automation(self, automation: Any) -> Op[uuid.UUID]:
+        """Create an automation from an `AutomationCreate` (or its dict); return its id."""
+        from prefect_api.api.automations import create_automation
+        from prefect_api.models import Automation, AutomationCreate
+
+        body = as_model(automation, AutomationCreate, "automation")
+        created = yield from call(self, create_automation, Automation, body=body)
+        return created.id
+
+    @operation
+    def update_automation(self, automation_id: uuid.UUID | str, automation: Any) -> Op[None]:
+        """Replace the automation with `automation` (an `AutomationUpdate` or its dict);
+        ObjectNotFound if there is none."""
+        from prefect_api.api.automations import update_automation
+        from prefect_api.models import AutomationUpdate
+
+        automation_uuid = as_uuid(automation_id, "automation_id")
+        body = as_model(automation, AutomationUpdate, "automation")
+        yield from send(self, update_automation, id=automation_uuid, body=body)
+        return None
+
+    @operation
+    def read_automation(self, automation_id: uuid.UUID | str) -> Op[Automation]:
+        """The automation with this id; ObjectNotFound if there is none (Prefect's client returns
+        None instead)."""
+        from prefect_api.api.automations import read_automation
+        from prefect_api.models import Automation
+
+        automation_uuid = as_uuid(automation_id, "automation_id")
+        return (yield from call(self, read_automation, Automation, id=automation_uuid))
+
+    @operation
+    def read_automations(
+        self,
+        *,
+        automations: Any = None,
+        sort: AutomationSort | str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Op[list[Automation]]:
+        """Automations matching the `automations` filter (an `AutomationFilter` or its dict): all
+        of them (limit=None) or the first `limit`, paging past the server's 200-row cap."""
+        read_page = self._automation_pages(automations, sort)
+        return (
+            yield from read_all(read_page, limit=limit, offset=offset, page_size=self.page_size)
+        )
+
+    @listing
+    def iter_automations(
+        self,
+        *,
+        automations: Any = None,
+        sort: AutomationSort | str | None = None,
+        offset: int = 0,
+    ) -> Listing[Automation]:
+        """Every automation matching the `automations` filter, one page at a time."""
+        read_page = self._automation_pages(automations, sort)
+        yield from iterate(read_page, offset=offset, page_size=self.page_size)
+
+    def _automation_pages(self, automations: Any, sort: Any) -> PageReader[Automation]:
+        from prefect_api.api.automations import read_automations
+        from prefect_api.models import (
+            Automation,
+            AutomationFilter,
+            AutomationSort,
+            ReadAutomationsBody,
+        )
+
+        fields: dict[str, Any] = {}
+        if automations is not None:
+            fields["automations"] = as_model(automations, AutomationFilter, "automations")
+        if sort is not None:
+            fields["sort"] = as_enum(sort, AutomationSort, "sort")
+
+        def read_page(offset: int, limit: int) -> Op[list[Automation]]:
+            body = ReadAutomationsBody(offset=offset, limit=limit, **fields)
+            return call_list(self, read_automations, Automation, body=body)
+
+        return read_page
+
+    @operation
+    def read_automations_by_name(self, name: str) -> Op[list[Automation]]:
+        """Every automation named exactly `name` (names need not be unique), newest update first."""
+        from prefect_api.models import AutomationFilter, AutomationFilterName, AutomationSort
+
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string, not {name!r}")
+        by_name = AutomationFilter(name=AutomationFilterName(any_=[name]))
+        read_page = self._automation_pages(by_name, AutomationSort.UPDATED_DESC)
+        return (yield from read_all(read_page, limit=None, offset=0, page_size=self.page_size))
+
+    @operation
+    def pause_automation(self, automation_id: uuid.UUID | str) -> Op[None]:
+        """Disable the automation; ObjectNotFound if there is none."""
+        yield from self._set_automation_enabled(automation_id, False)
+        return None
+
+    @operation
+    def resume_automation(self, automation_id: uuid.UUID | str) -> Op[None]:
+        """Enable the automation again; ObjectNotFound if there is none."""
+        yield from self._set_automation_enabled(automation_id, True)
+        return None
+
+    def _set_automation_enabled(self, automation_id: Any, enabled: bool) -> Op[None]:
+        from prefect_api.api.automations import patch_automation
+        from prefect_api.models import AutomationPartialUpdate
+
+        automation_uuid = as_uuid(automation_id, "automation_id")
+        body = AutomationPartialUpdate(enabled=enabled)
+        yield from send(self, patch_automation, id=automation_uuid, body=body)
+        return None
+
+    @operation
+    def delete_automation(self, automation_id: uuid.UUID | str) -> Op[None]:
+        """Delete the automation; ObjectNotFound if there is none (Prefect's client ignores a
+        missing one)."""
+        from prefect_api.api.automations import delete_automation
+
+        yield from send(self, delete_automation, id=as_uuid(automation_id, "automation_id"))
+        return None

@@ -1,7 +1,106 @@
-"""Variables."""
+"""Variables: create, read by name, filter, page, update and delete by name."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._operations import Listing, Op, call, call_list, listing, operation, send
+from ._common import PageReader, as_enum, as_model, iterate, read_all
+
+if TYPE_CHECKING:
+    from prefect_api.models import Variable, VariableSort
+
+
+def _variable_name(name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string, not {name!r}")
+    return name
 
 
 class VariableOperations:
     """Variables: methods of PrefectClient and SyncPrefectClient."""
+
+    page_size: int
+
+    @operation
+    def create_variable(self, variable: Any) -> Op[Variable]:
+        """Create a variable from a `VariableCreate` (or its dict) and return it; ObjectAlreadyExists
+        if the name is taken."""
+        from prefect_api.api.variables import create_variable
+        from prefect_api.models import Variable, VariableCreate
+
+        body = as_model(variable, VariableCreate, "variable")
+        return (yield from call(self, create_variable, Variable, body=body))
+
+    @operation
+    def read_variable_by_name(self, name: str) -> Op[Variable]:
+        """The variable called `name`; ObjectNotFound if there is none (Prefect's client returns
+        None instead)."""
+        from prefect_api.api.variables import read_variable_by_name
+        from prefect_api.models import Variable
+
+        return (yield from call(self, read_variable_by_name, Variable, name=_variable_name(name)))
+
+    @operation
+    def read_variables(
+        self,
+        limit: int | None = None,
+        offset: int = 0,
+        *,
+        variable_filter: Any = None,
+        sort: VariableSort | str | None = None,
+    ) -> Op[list[Variable]]:
+        """Variables matching `variable_filter`: all of them (limit=None) or the first `limit`,
+        paging past the server's 200-row cap."""
+        read_page = self._variable_pages(variable_filter, sort)
+        return (
+            yield from read_all(read_page, limit=limit, offset=offset, page_size=self.page_size)
+        )
+
+    @listing
+    def iter_variables(
+        self,
+        *,
+        variable_filter: Any = None,
+        sort: VariableSort | str | None = None,
+        offset: int = 0,
+    ) -> Listing[Variable]:
+        """Every variable matching `variable_filter`, one page at a time."""
+        read_page = self._variable_pages(variable_filter, sort)
+        yield from iterate(read_page, offset=offset, page_size=self.page_size)
+
+    def _variable_pages(self, variable_filter: Any, sort: Any) -> PageReader[Variable]:
+        from prefect_api.api.variables import read_variables
+        from prefect_api.models import ReadVariablesBody, Variable, VariableFilter, VariableSort
+
+        fields: dict[str, Any] = {}
+        if variable_filter is not None:
+            fields["variables"] = as_model(variable_filter, VariableFilter, "variable_filter")
+        if sort is not None:
+            fields["sort"] = as_enum(sort, VariableSort, "sort")
+
+        def read_page(offset: int, limit: int) -> Op[list[Variable]]:
+            body = ReadVariablesBody(offset=offset, limit=limit, **fields)
+            return call_list(self, read_variables, Variable, body=body)
+
+        return read_page
+
+    @operation
+    def update_variable(self, variable: Any) -> Op[None]:
+        """Update the variable named by `variable.name` (a `VariableUpdate` or its dict), sending
+        only the fields given; ObjectNotFound if there is none."""
+        from prefect_api.api.variables import update_variable_by_name
+        from prefect_api.models import VariableUpdate
+
+        body = as_model(variable, VariableUpdate, "variable")
+        name = _variable_name(body.name)
+        yield from send(self, update_variable_by_name, name=name, body=body)
+        return None
+
+    @operation
+    def delete_variable_by_name(self, name: str) -> Op[None]:
+        """Delete the variable called `name`; ObjectNotFound if there is none."""
+        from prefect_api.api.variables import delete_variable_by_name
+
+        yield from send(self, delete_variable_by_name, name=_variable_name(name))
+        return None
