@@ -1,7 +1,436 @@
-"""Block types, schemas and documents."""
+"""Block types, schemas and documents: create, read, filter, page, update, delete."""
 
 from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .._operations import Listing, Op, call, call_list, listing, operation, send, unexpected_body
+from ._common import PageReader, as_enum, as_model, as_uuid, iterate, read_all
+
+if TYPE_CHECKING:
+    from prefect_api.models import BlockDocument, BlockSchema, BlockType
+
+M = TypeVar("M")
+
+# What the server (and Prefect's pydantic models) put in place of a secret value.
+OBFUSCATED = "********"
+
+# Filter argument names -> (body field of the block list routes, generated filter model).
+# (_common.FILTER_FIELDS only knows the flow/run/deployment/work-pool filters.)
+_BLOCK_FILTERS = {
+    "block_document_filter": ("block_documents", "BlockDocumentFilter"),
+    "block_type_filter": ("block_types", "BlockTypeFilter"),
+    "block_schema_filter": ("block_schemas", "BlockSchemaFilter"),
+}
+
+
+def as_action(value: Any, model: type[M], name: str) -> M:
+    """`as_model`, except that a dict key the model has no field for is a ValueError.
+
+    The generated request models drop unknown keys, so `{"nmae": ...}` would otherwise be sent
+    as if it were not there (Prefect's own pydantic action models forbid extra keys too).
+    """
+    parsed = as_model(value, model, name)
+    if isinstance(value, Mapping) and not hasattr(parsed, "additional_properties"):
+        unknown = sorted(set(value) - set(parsed.to_dict()))  # type: ignore[attr-defined]
+        if unknown:
+            raise ValueError(f"{name} has fields {model.__name__} does not know: {unknown}")
+    return parsed
+
+
+def as_text(value: object, name: str) -> str:
+    """`value` if it is a non-empty string (a path segment); ValueError otherwise."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string, not {value!r}")
+    return value
+
+
+def _block_filter_fields(body_model: type, **filters: Any) -> dict[str, Any]:
+    """Body fields of a block list route for the block filter arguments (models or dicts)."""
+    import attrs
+
+    import prefect_api.models
+
+    known = {field.name for field in attrs.fields(body_model)}
+    fields: dict[str, Any] = {}
+    for argument, value in filters.items():
+        if value is None:
+            continue
+        field, model_name = _BLOCK_FILTERS[argument]
+        if field not in known:
+            raise ValueError(f"{argument} is not supported by this route ({body_model.__name__})")
+        fields[field] = as_model(value, getattr(prefect_api.models, model_name), argument)
+    return fields
+
+
+def _obfuscate(data: Any, path: list[str]) -> Any:
+    """`data` with the value at the dotted `path` (`*` matching any key) obfuscated."""
+    if not path:
+        return None if data is None else OBFUSCATED
+    if not isinstance(data, dict):
+        return data
+    head, rest = path[0], path[1:]
+    return {
+        key: _obfuscate(value, rest) if head in ("*", key) else value for key, value in data.items()
+    }
 
 
 class BlockOperations:
     """Block types, schemas and documents: methods of PrefectClient and SyncPrefectClient."""
+
+    page_size: int
+
+    # ---------------------------------------------------------------- block types
+
+    @operation
+    def create_block_type(self, block_type: Any) -> Op[BlockType]:
+        """Create a block type (a BlockTypeCreate or dict) and return it; ObjectAlreadyExists
+        if its name or slug is taken."""
+        from prefect_api.api.block_types import create_block_type
+        from prefect_api.models import BlockType, BlockTypeCreate
+
+        body = as_action(block_type, BlockTypeCreate, "block_type")
+        return (yield from call(self, create_block_type, BlockType, body=body))
+
+    @operation
+    def read_block_type_by_slug(self, slug: str) -> Op[BlockType]:
+        """The block type with this slug; ObjectNotFound if there is none."""
+        from prefect_api.api.block_types import read_block_type_by_slug
+        from prefect_api.models import BlockType
+
+        slug = as_text(slug, "slug")
+        return (yield from call(self, read_block_type_by_slug, BlockType, slug=slug))
+
+    @operation
+    def read_block_types(
+        self,
+        *,
+        block_type_filter: Any = None,
+        block_schema_filter: Any = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Op[list[BlockType]]:
+        """Block types matching the filters: all of them (limit=None) or the first `limit`,
+        paging past the server's 200-row cap."""
+        read_page = self._block_type_pages(
+            block_type_filter=block_type_filter, block_schema_filter=block_schema_filter
+        )
+        return (
+            yield from read_all(read_page, limit=limit, offset=offset, page_size=self.page_size)
+        )
+
+    @listing
+    def iter_block_types(
+        self, *, block_type_filter: Any = None, block_schema_filter: Any = None, offset: int = 0
+    ) -> Listing[BlockType]:
+        """Every block type matching the filters, one page at a time."""
+        read_page = self._block_type_pages(
+            block_type_filter=block_type_filter, block_schema_filter=block_schema_filter
+        )
+        yield from iterate(read_page, offset=offset, page_size=self.page_size)
+
+    def _block_type_pages(self, **filters: Any) -> PageReader[BlockType]:
+        from prefect_api.api.block_types import read_block_types
+        from prefect_api.models import BlockType, ReadBlockTypesBody
+
+        fields = _block_filter_fields(ReadBlockTypesBody, **filters)
+
+        def read_page(offset: int, limit: int) -> Op[list[BlockType]]:
+            body = ReadBlockTypesBody(offset=offset, limit=limit, **fields)
+            return call_list(self, read_block_types, BlockType, body=body)
+
+        return read_page
+
+    @operation
+    def update_block_type(self, block_type_id: uuid.UUID | str, block_type: Any) -> Op[None]:
+        """Update the block type with the fields given in a BlockTypeUpdate or dict (only
+        those are sent); ObjectNotFound if there is none."""
+        from prefect_api.api.block_types import update_block_type
+        from prefect_api.models import BlockTypeUpdate
+
+        block_type_id = as_uuid(block_type_id, "block_type_id")
+        body = as_action(block_type, BlockTypeUpdate, "block_type")
+        yield from send(self, update_block_type, id=block_type_id, body=body)
+        return None
+
+    @operation
+    def delete_block_type(self, block_type_id: uuid.UUID | str) -> Op[None]:
+        """Delete the block type; ObjectNotFound if there is none (protected types: HTTP 403)."""
+        from prefect_api.api.block_types import delete_block_type
+
+        yield from send(self, delete_block_type, id=as_uuid(block_type_id, "block_type_id"))
+        return None
+
+    # -------------------------------------------------------------- block schemas
+
+    @operation
+    def create_block_schema(self, block_schema: Any) -> Op[BlockSchema]:
+        """Create a block schema (a BlockSchemaCreate or dict) and return it; if one with the
+        same fields and version exists, return that one."""
+        from prefect_api.api.block_schemas import create_block_schema
+        from prefect_api.models import BlockSchema, BlockSchemaCreate
+
+        body = as_action(block_schema, BlockSchemaCreate, "block_schema")
+        response = yield from send(self, create_block_schema, body=body)
+        # The server answers 200 (not the documented 201) with an existing schema, which the
+        # generated parser does not know, so the body is parsed here for any 2xx.
+        try:
+            return BlockSchema.from_dict(response.json())
+        except (KeyError, TypeError, ValueError):
+            raise unexpected_body(response, "BlockSchema") from None
+
+    @operation
+    def read_block_schema_by_checksum(
+        self, checksum: str, version: str | None = None
+    ) -> Op[BlockSchema]:
+        """The block schema with this checksum (and version, if given); ObjectNotFound if
+        there is none."""
+        from prefect_api.api.block_schemas import read_block_schema_by_checksum
+        from prefect_api.models import BlockSchema
+
+        checksum = as_text(checksum, "checksum")
+        return (
+            yield from call(
+                self, read_block_schema_by_checksum, BlockSchema, checksum=checksum, version=version
+            )
+        )
+
+    @operation
+    def read_block_schemas(
+        self, *, block_schema_filter: Any = None, limit: int | None = None, offset: int = 0
+    ) -> Op[list[BlockSchema]]:
+        """Block schemas matching the filter, newest first: all of them (limit=None) or the
+        first `limit`, paging past the server's 200-row cap."""
+        read_page = self._block_schema_pages(block_schema_filter=block_schema_filter)
+        return (
+            yield from read_all(read_page, limit=limit, offset=offset, page_size=self.page_size)
+        )
+
+    @listing
+    def iter_block_schemas(
+        self, *, block_schema_filter: Any = None, offset: int = 0
+    ) -> Listing[BlockSchema]:
+        """Every block schema matching the filter, one page at a time."""
+        read_page = self._block_schema_pages(block_schema_filter=block_schema_filter)
+        yield from iterate(read_page, offset=offset, page_size=self.page_size)
+
+    def _block_schema_pages(self, **filters: Any) -> PageReader[BlockSchema]:
+        from prefect_api.api.block_schemas import read_block_schemas
+        from prefect_api.models import BlockSchema, ReadBlockSchemasBody
+
+        fields = _block_filter_fields(ReadBlockSchemasBody, **filters)
+
+        def read_page(offset: int, limit: int) -> Op[list[BlockSchema]]:
+            body = ReadBlockSchemasBody(offset=offset, limit=limit, **fields)
+            return call_list(self, read_block_schemas, BlockSchema, body=body)
+
+        return read_page
+
+    @operation
+    def get_most_recent_block_schema_for_block_type(
+        self, block_type_id: uuid.UUID | str
+    ) -> Op[BlockSchema | None]:
+        """The newest block schema of the block type, or None if it has none."""
+        block_type_id = as_uuid(block_type_id, "block_type_id")
+        read_page = self._block_schema_pages(
+            block_schema_filter={"block_type_id": {"any_": [str(block_type_id)]}}
+        )
+        rows = yield from read_page(0, 1)
+        return rows[0] if rows else None
+
+    # ------------------------------------------------------------ block documents
+
+    @operation
+    def create_block_document(
+        self, block_document: Any, include_secrets: bool = True
+    ) -> Op[BlockDocument]:
+        """Create a block document (a BlockDocumentCreate, BlockDocument or dict) and return it;
+        ObjectAlreadyExists if its block type has a document of that name.
+
+        With include_secrets=False the schema's secret fields are stored obfuscated.
+        """
+        from prefect_api.api.block_documents import create_block_document
+        from prefect_api.models import BlockDocument, BlockDocumentCreate, BlockDocumentCreateData
+
+        if isinstance(block_document, BlockDocument):
+            body = BlockDocumentCreate.from_dict(block_document.to_dict())
+        else:
+            body = as_action(block_document, BlockDocumentCreate, "block_document")
+        if not include_secrets and isinstance(body.data, BlockDocumentCreateData):
+            schema = yield from self._read_block_schema(body.block_schema_id)
+            schema_fields = schema.fields.to_dict() if schema.fields else {}
+            secret_fields = schema_fields.get("secret_fields") or []
+            data: Any = body.data.to_dict()
+            for secret_field in secret_fields:
+                data = _obfuscate(data, str(secret_field).split("."))
+            body.data = BlockDocumentCreateData.from_dict(data)
+        return (yield from call(self, create_block_document, BlockDocument, body=body))
+
+    def _read_block_schema(self, block_schema_id: uuid.UUID) -> Op[BlockSchema]:
+        from prefect_api.api.block_schemas import read_block_schema_by_id
+        from prefect_api.models import BlockSchema
+
+        return call(self, read_block_schema_by_id, BlockSchema, id=block_schema_id)
+
+    @operation
+    def read_block_document(
+        self, block_document_id: uuid.UUID | str, include_secrets: bool = True
+    ) -> Op[BlockDocument]:
+        """The block document with this id, secrets shown unless include_secrets=False;
+        ObjectNotFound if there is none."""
+        from prefect_api.api.block_documents import read_block_document_by_id
+        from prefect_api.models import BlockDocument
+
+        block_document_id = as_uuid(block_document_id, "block_document_id")
+        return (
+            yield from call(
+                self,
+                read_block_document_by_id,
+                BlockDocument,
+                id=block_document_id,
+                include_secrets=include_secrets,
+            )
+        )
+
+    @operation
+    def read_block_document_by_name(
+        self, name: str, block_type_slug: str, include_secrets: bool = True
+    ) -> Op[BlockDocument]:
+        """The block document `name` of the block type `block_type_slug`; ObjectNotFound if
+        there is none."""
+        from prefect_api.api.block_types import read_block_document_by_name_for_block_type
+        from prefect_api.models import BlockDocument
+
+        return (
+            yield from call(
+                self,
+                read_block_document_by_name_for_block_type,
+                BlockDocument,
+                slug=as_text(block_type_slug, "block_type_slug"),
+                block_document_name=as_text(name, "name"),
+                include_secrets=include_secrets,
+            )
+        )
+
+    @operation
+    def read_block_documents(
+        self,
+        block_schema_type: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+        include_secrets: bool = True,
+        *,
+        block_document_filter: Any = None,
+        block_type_filter: Any = None,
+        block_schema_filter: Any = None,
+        sort: Any = None,
+    ) -> Op[list[BlockDocument]]:
+        """Named block documents matching the filters (`block_schema_type`: a block type slug):
+        all of them (limit=None) or the first `limit`, paging past the server's 200-row cap."""
+        read_page = self._block_document_pages(
+            block_schema_type,
+            include_secrets,
+            sort,
+            block_document_filter=block_document_filter,
+            block_type_filter=block_type_filter,
+            block_schema_filter=block_schema_filter,
+        )
+        return (
+            yield from read_all(read_page, limit=limit, offset=offset, page_size=self.page_size)
+        )
+
+    @listing
+    def iter_block_documents(
+        self,
+        block_schema_type: str | None = None,
+        offset: int = 0,
+        include_secrets: bool = True,
+        *,
+        block_document_filter: Any = None,
+        block_type_filter: Any = None,
+        block_schema_filter: Any = None,
+        sort: Any = None,
+    ) -> Listing[BlockDocument]:
+        """Every named block document matching the filters, one page at a time."""
+        read_page = self._block_document_pages(
+            block_schema_type,
+            include_secrets,
+            sort,
+            block_document_filter=block_document_filter,
+            block_type_filter=block_type_filter,
+            block_schema_filter=block_schema_filter,
+        )
+        yield from iterate(read_page, offset=offset, page_size=self.page_size)
+
+    @operation
+    def read_block_documents_by_type(
+        self,
+        block_type_slug: str,
+        offset: int = 0,
+        limit: int | None = None,
+        include_secrets: bool = True,
+    ) -> Op[list[BlockDocument]]:
+        """Named block documents of the block type `block_type_slug` (all of them, or the
+        first `limit`), paging past the server's 200-row cap."""
+        read_page = self._block_document_pages(
+            as_text(block_type_slug, "block_type_slug"), include_secrets, None
+        )
+        return (
+            yield from read_all(read_page, limit=limit, offset=offset, page_size=self.page_size)
+        )
+
+    def _block_document_pages(
+        self, block_type_slug: str | None, include_secrets: bool, sort: Any, **filters: Any
+    ) -> PageReader[BlockDocument]:
+        from prefect_api.api.block_documents import read_block_documents
+        from prefect_api.models import (
+            BlockDocument,
+            BlockDocumentSort,
+            BlockTypeFilter,
+            BlockTypeFilterSlug,
+            ReadBlockDocumentsBody,
+        )
+
+        fields = _block_filter_fields(ReadBlockDocumentsBody, **filters)
+        if block_type_slug is not None:
+            block_types = fields.get("block_types") or BlockTypeFilter()
+            if block_types.slug:
+                raise ValueError("give block_schema_type or block_type_filter's slug, not both")
+            block_types.slug = BlockTypeFilterSlug(any_=[as_text(block_type_slug, "slug")])
+            fields["block_types"] = block_types
+        if sort is not None:
+            fields["sort"] = as_enum(sort, BlockDocumentSort, "sort")
+
+        def read_page(offset: int, limit: int) -> Op[list[BlockDocument]]:
+            body = ReadBlockDocumentsBody(
+                offset=offset, limit=limit, include_secrets=include_secrets, **fields
+            )
+            return call_list(self, read_block_documents, BlockDocument, body=body)
+
+        return read_page
+
+    @operation
+    def update_block_document(
+        self, block_document_id: uuid.UUID | str, block_document: Any
+    ) -> Op[None]:
+        """Update the block document with the fields given in a BlockDocumentUpdate or dict
+        (`data` is merged into the stored data unless merge_existing_data=False);
+        ObjectNotFound if there is none."""
+        from prefect_api.api.block_documents import update_block_document_data
+        from prefect_api.models import BlockDocumentUpdate
+
+        block_document_id = as_uuid(block_document_id, "block_document_id")
+        body = as_action(block_document, BlockDocumentUpdate, "block_document")
+        yield from send(self, update_block_document_data, id=block_document_id, body=body)
+        return None
+
+    @operation
+    def delete_block_document(self, block_document_id: uuid.UUID | str) -> Op[None]:
+        """Delete the block document; ObjectNotFound if there is none."""
+        from prefect_api.api.block_documents import delete_block_document
+
+        block_document_id = as_uuid(block_document_id, "block_document_id")
+        yield from send(self, delete_block_document, id=block_document_id)
+        return None
