@@ -2,6 +2,437 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._operations import Listing, Op, call, call_list, listing, operation, send
+from ._common import (
+    PageReader,
+    as_enum,
+    as_model,
+    as_uuid,
+    filter_fields,
+    given,
+    iterate,
+    read_all,
+)
+
+if TYPE_CHECKING:
+    from prefect_api.models import (
+        FlowRunPaginationResponse,
+        FlowRunResponse,
+        FlowRunSort,
+        OrchestrationResult,
+        State,
+        StateCreate,
+    )
+
+# Flow run input keys the server accepts (Prefect's "lowercase letters, numbers and dashes").
+INPUT_KEY = re.compile(r"^[a-z0-9-]+$")
+
+
+def state_body(state: Any, **details: uuid.UUID) -> StateCreate:
+    """A copy of `state` (a StateCreate or its dict) with these `state_details` fields set.
+
+    The caller's object is left alone, so one StateCreate can be sent to several runs.
+    """
+    from prefect_api.models import StateCreate, StateDetails
+
+    body = StateCreate.from_dict(as_model(state, StateCreate, "state").to_dict())
+    if not isinstance(body.state_details, StateDetails):
+        body.state_details = StateDetails()
+    for field, value in details.items():
+        setattr(body.state_details, field, value)
+    return body
+
+
+def as_tags(tags: Iterable[str], name: str = "tags") -> list[str]:
+    """`tags` as a list of strings; a lone string is refused rather than split into letters."""
+    if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
+        raise ValueError(f"{name} must be an iterable of strings, not {tags!r}")
+    return list(tags)
+
+
+def as_mapping(value: Any, name: str) -> Mapping[str, Any]:
+    """`value` if it is a dict (any Mapping); ValueError naming `name` otherwise."""
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a dict, not {type(value).__name__}")
+    return value
+
 
 class FlowRunOperations:
     """Flow runs, their states, inputs and labels: methods of PrefectClient and SyncPrefectClient."""
+
+    page_size: int
+
+    @operation
+    def create_flow_run(
+        self,
+        flow: Any,
+        *,
+        name: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        tags: Iterable[str] | None = None,
+        parent_task_run_id: uuid.UUID | str | None = None,
+        state: StateCreate | Mapping[str, Any] | None = None,
+        work_pool_name: str | None = None,
+        work_queue_name: str | None = None,
+        job_variables: Mapping[str, Any] | None = None,
+    ) -> Op[FlowRunResponse]:
+        """Create a run of `flow` (a flow id, or a `Flow` / anything with `.id`), Pending unless
+        `state` says otherwise; return the new flow run."""
+        from prefect_api.api.flow_runs import create_flow_run
+        from prefect_api.models import (
+            FlowRunCreate,
+            FlowRunCreateContext,
+            FlowRunCreateJobVariablesType0,
+            FlowRunCreateParameters,
+            FlowRunResponse,
+        )
+
+        from .. import states
+
+        flow_id = as_uuid(getattr(flow, "id", flow), "flow")
+        body = FlowRunCreate(
+            flow_id=flow_id,
+            state=state_body(states.Pending() if state is None else state),
+            **given(
+                name=name,
+                parameters=None
+                if parameters is None
+                else FlowRunCreateParameters.from_dict(as_mapping(parameters, "parameters")),
+                context=None
+                if context is None
+                else FlowRunCreateContext.from_dict(as_mapping(context, "context")),
+                tags=None if tags is None else as_tags(tags),
+                parent_task_run_id=None
+                if parent_task_run_id is None
+                else as_uuid(parent_task_run_id, "parent_task_run_id"),
+                work_pool_name=work_pool_name,
+                work_queue_name=work_queue_name,
+                job_variables=None
+                if job_variables is None
+                else FlowRunCreateJobVariablesType0.from_dict(
+                    as_mapping(job_variables, "job_variables")
+                ),
+            ),
+        )
+        return (yield from call(self, create_flow_run, FlowRunResponse, body=body))
+
+    @operation
+    def read_flow_run(self, flow_run_id: uuid.UUID | str) -> Op[FlowRunResponse]:
+        """The flow run with this id; ObjectNotFound if there is none."""
+        from prefect_api.api.flow_runs import read_flow_run
+        from prefect_api.models import FlowRunResponse
+
+        run_id = as_uuid(flow_run_id, "flow_run_id")
+        return (yield from call(self, read_flow_run, FlowRunResponse, id=run_id))
+
+    @operation
+    def read_flow_runs(
+        self,
+        *,
+        flow_filter: Any = None,
+        flow_run_filter: Any = None,
+        task_run_filter: Any = None,
+        deployment_filter: Any = None,
+        work_pool_filter: Any = None,
+        work_queue_filter: Any = None,
+        sort: FlowRunSort | str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Op[list[FlowRunResponse]]:
+        """Flow runs matching the filters: all of them (limit=None) or the first `limit`, paging
+        past the server's 200-row cap."""
+        read_page = self._flow_run_pages(
+            sort,
+            flow_filter=flow_filter,
+            flow_run_filter=flow_run_filter,
+            task_run_filter=task_run_filter,
+            deployment_filter=deployment_filter,
+            work_pool_filter=work_pool_filter,
+            work_queue_filter=work_queue_filter,
+        )
+        return (
+            yield from read_all(read_page, limit=limit, offset=offset, page_size=self.page_size)
+        )
+
+    @listing
+    def iter_flow_runs(
+        self,
+        *,
+        flow_filter: Any = None,
+        flow_run_filter: Any = None,
+        task_run_filter: Any = None,
+        deployment_filter: Any = None,
+        work_pool_filter: Any = None,
+        work_queue_filter: Any = None,
+        sort: FlowRunSort | str | None = None,
+        offset: int = 0,
+    ) -> Listing[FlowRunResponse]:
+        """Every flow run matching the filters, one page at a time."""
+        read_page = self._flow_run_pages(
+            sort,
+            flow_filter=flow_filter,
+            flow_run_filter=flow_run_filter,
+            task_run_filter=task_run_filter,
+            deployment_filter=deployment_filter,
+            work_pool_filter=work_pool_filter,
+            work_queue_filter=work_queue_filter,
+        )
+        yield from iterate(read_page, offset=offset, page_size=self.page_size)
+
+    def _flow_run_pages(self, sort: Any, **filters: Any) -> PageReader[FlowRunResponse]:
+        """Reads one page of `/flow_runs/filter` for these filters and sort."""
+        from prefect_api.api.flow_runs import read_flow_runs
+        from prefect_api.models import FlowRunResponse, FlowRunSort, ReadFlowRunsBody
+
+        fields = filter_fields(ReadFlowRunsBody, **filters)
+        if sort is not None:
+            fields["sort"] = as_enum(sort, FlowRunSort, "sort")
+
+        def read_page(offset: int, limit: int) -> Op[list[FlowRunResponse]]:
+            body = ReadFlowRunsBody(offset=offset, limit=limit, **fields)
+            return call_list(self, read_flow_runs, FlowRunResponse, body=body)
+
+        return read_page
+
+    @operation
+    def count_flow_runs(
+        self,
+        *,
+        flow_filter: Any = None,
+        flow_run_filter: Any = None,
+        task_run_filter: Any = None,
+        deployment_filter: Any = None,
+        work_pool_filter: Any = None,
+        work_queue_filter: Any = None,
+    ) -> Op[int]:
+        """How many flow runs match the filters."""
+        from prefect_api.api.flow_runs import count_flow_runs
+        from prefect_api.models import CountFlowRunsBody
+
+        fields = filter_fields(
+            CountFlowRunsBody,
+            flow_filter=flow_filter,
+            flow_run_filter=flow_run_filter,
+            task_run_filter=task_run_filter,
+            deployment_filter=deployment_filter,
+            work_pool_filter=work_pool_filter,
+            work_queue_filter=work_queue_filter,
+        )
+        return (yield from call(self, count_flow_runs, int, body=CountFlowRunsBody(**fields)))
+
+    @operation
+    def paginate_flow_runs(
+        self,
+        *,
+        page: int = 1,
+        limit: int | None = None,
+        flow_filter: Any = None,
+        flow_run_filter: Any = None,
+        task_run_filter: Any = None,
+        deployment_filter: Any = None,
+        work_pool_filter: Any = None,
+        work_queue_filter: Any = None,
+        sort: FlowRunSort | str | None = None,
+    ) -> Op[FlowRunPaginationResponse]:
+        """One page of the `/flow_runs/paginate` route: `results`, `count`, `pages`, `page`."""
+        from prefect_api.api.flow_runs import paginate_flow_runs
+        from prefect_api.models import FlowRunPaginationResponse, FlowRunSort, PaginateFlowRunsBody
+
+        fields = filter_fields(
+            PaginateFlowRunsBody,
+            flow_filter=flow_filter,
+            flow_run_filter=flow_run_filter,
+            task_run_filter=task_run_filter,
+            deployment_filter=deployment_filter,
+            work_pool_filter=work_pool_filter,
+            work_queue_filter=work_queue_filter,
+        )
+        if sort is not None:
+            fields["sort"] = as_enum(sort, FlowRunSort, "sort")
+        body = PaginateFlowRunsBody(page=page, **given(limit=limit), **fields)
+        return (yield from call(self, paginate_flow_runs, FlowRunPaginationResponse, body=body))
+
+    @operation
+    def update_flow_run(
+        self,
+        flow_run_id: uuid.UUID | str,
+        *,
+        flow_version: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        tags: Iterable[str] | None = None,
+        empirical_policy: Any = None,
+        infrastructure_pid: str | None = None,
+        job_variables: Mapping[str, Any] | None = None,
+    ) -> Op[None]:
+        """Change the given fields of the flow run (only those given are sent); ObjectNotFound
+        if there is no such run."""
+        from prefect_api.api.flow_runs import update_flow_run
+        from prefect_api.models import (
+            FlowRunPolicy,
+            FlowRunUpdate,
+            FlowRunUpdateJobVariablesType0,
+            FlowRunUpdateParameters,
+        )
+
+        run_id = as_uuid(flow_run_id, "flow_run_id")
+        body = FlowRunUpdate(
+            **given(
+                flow_version=flow_version,
+                parameters=None
+                if parameters is None
+                else FlowRunUpdateParameters.from_dict(as_mapping(parameters, "parameters")),
+                name=name,
+                tags=None if tags is None else as_tags(tags),
+                empirical_policy=None
+                if empirical_policy is None
+                else as_model(empirical_policy, FlowRunPolicy, "empirical_policy"),
+                infrastructure_pid=infrastructure_pid,
+                job_variables=None
+                if job_variables is None
+                else FlowRunUpdateJobVariablesType0.from_dict(
+                    as_mapping(job_variables, "job_variables")
+                ),
+            )
+        )
+        yield from send(self, update_flow_run, id=run_id, body=body)
+        return None
+
+    @operation
+    def set_flow_run_name(self, flow_run_id: uuid.UUID | str, name: str) -> Op[None]:
+        """Rename the flow run."""
+        if not isinstance(name, str):
+            raise ValueError(f"name must be a string, not {name!r}")
+        return (yield from FlowRunOperations.update_flow_run.fn(self, flow_run_id, name=name))
+
+    @operation
+    def delete_flow_run(self, flow_run_id: uuid.UUID | str) -> Op[None]:
+        """Delete the flow run; ObjectNotFound if there is none."""
+        from prefect_api.api.flow_runs import delete_flow_run
+
+        yield from send(self, delete_flow_run, id=as_uuid(flow_run_id, "flow_run_id"))
+        return None
+
+    @operation
+    def set_flow_run_state(
+        self,
+        flow_run_id: uuid.UUID | str,
+        state: StateCreate | Mapping[str, Any],
+        force: bool = False,
+    ) -> Op[OrchestrationResult]:
+        """Propose `state` for the flow run (orchestration rules apply unless `force`); return
+        the server's verdict: ACCEPT, REJECT, WAIT or ABORT, with the run's resulting state."""
+        from prefect_api.api.flow_runs import set_flow_run_state
+        from prefect_api.models import OrchestrationResult, SetFlowRunStateBody
+
+        run_id = as_uuid(flow_run_id, "flow_run_id")
+        # A transition id makes a retried request harmless: the server refuses a repeat of
+        # the transition it has just made.
+        body = SetFlowRunStateBody(
+            state=state_body(state, flow_run_id=run_id, transition_id=uuid.uuid4()),
+            force=bool(force),
+        )
+        return (
+            yield from call(self, set_flow_run_state, OrchestrationResult, id=run_id, body=body)
+        )
+
+    @operation
+    def read_flow_run_state(self, flow_run_state_id: uuid.UUID | str) -> Op[State]:
+        """The flow run state with this id; ObjectNotFound if there is none."""
+        from prefect_api.api.flow_run_states import read_flow_run_state
+        from prefect_api.models import State
+
+        state_id = as_uuid(flow_run_state_id, "flow_run_state_id")
+        return (yield from call(self, read_flow_run_state, State, id=state_id))
+
+    @operation
+    def read_flow_run_states(self, flow_run_id: uuid.UUID | str) -> Op[list[State]]:
+        """Every state the flow run has been in, oldest first."""
+        from prefect_api.api.flow_run_states import read_flow_run_states
+        from prefect_api.models import State
+
+        run_id = as_uuid(flow_run_id, "flow_run_id")
+        return (yield from call_list(self, read_flow_run_states, State, flow_run_id=run_id))
+
+    @operation
+    def resume_flow_run(
+        self, flow_run_id: uuid.UUID | str, run_input: Mapping[str, Any] | None = None
+    ) -> Op[OrchestrationResult]:
+        """Resume a paused flow run (with `run_input` if it waits for input); return the
+        orchestration result."""
+        from prefect_api.api.flow_runs import resume_flow_run
+        from prefect_api.models import (
+            OrchestrationResult,
+            ResumeFlowRunBody,
+            ResumeFlowRunBodyRunInputType0,
+        )
+
+        run_id = as_uuid(flow_run_id, "flow_run_id")
+        body = ResumeFlowRunBody()
+        if run_input is not None:
+            body.run_input = ResumeFlowRunBodyRunInputType0.from_dict(
+                as_mapping(run_input, "run_input")
+            )
+        return (yield from call(self, resume_flow_run, OrchestrationResult, id=run_id, body=body))
+
+    @operation
+    def create_flow_run_input(
+        self, flow_run_id: uuid.UUID | str, key: str, value: str, sender: str | None = None
+    ) -> Op[None]:
+        """Store `value` under `key` for the flow run; ObjectAlreadyExists if the key is taken."""
+        from prefect_api.api.flow_runs import create_flow_run_input
+        from prefect_api.models import CreateFlowRunInputBody
+
+        run_id = as_uuid(flow_run_id, "flow_run_id")
+        _check_input_key(key)
+        if not isinstance(value, str):
+            raise ValueError(f"value must be a string, not {type(value).__name__}")
+        body = CreateFlowRunInputBody(key=key, value=value, **given(sender=sender))
+        yield from send(self, create_flow_run_input, id=run_id, body=body)
+        return None
+
+    @operation
+    def read_flow_run_input(self, flow_run_id: uuid.UUID | str, key: str) -> Op[str]:
+        """The value stored under `key` for the flow run; ObjectNotFound if there is none."""
+        from prefect_api.api.flow_runs import read_flow_run_input
+
+        run_id = as_uuid(flow_run_id, "flow_run_id")
+        _check_input_key(key)
+        # The route answers with the stored text itself (text/plain), not JSON.
+        response = yield from send(self, read_flow_run_input, id=run_id, key=key)
+        return response.text
+
+    @operation
+    def delete_flow_run_input(self, flow_run_id: uuid.UUID | str, key: str) -> Op[None]:
+        """Delete the value stored under `key` for the flow run; ObjectNotFound if none."""
+        from prefect_api.api.flow_runs import delete_flow_run_input
+
+        run_id = as_uuid(flow_run_id, "flow_run_id")
+        _check_input_key(key)
+        yield from send(self, delete_flow_run_input, id=run_id, key=key)
+        return None
+
+    @operation
+    def update_flow_run_labels(
+        self, flow_run_id: uuid.UUID | str, labels: Mapping[str, Any]
+    ) -> Op[None]:
+        """Merge `labels` into the flow run's labels (keys given replace, others stay)."""
+        from prefect_api.api.flow_runs import update_flow_run_labels
+        from prefect_api.models import UpdateFlowRunLabelsLabels
+
+        run_id = as_uuid(flow_run_id, "flow_run_id")
+        body = UpdateFlowRunLabelsLabels.from_dict(as_mapping(labels, "labels"))
+        yield from send(self, update_flow_run_labels, id=run_id, body=body)
+        return None
+
+
+def _check_input_key(key: object) -> None:
+    """ValueError unless `key` is a flow run input key the server accepts."""
+    if not isinstance(key, str) or not INPUT_KEY.match(key):
+        raise ValueError(f"key must be lowercase letters, numbers and dashes only, not {key!r}")

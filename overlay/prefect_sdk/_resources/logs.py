@@ -1,7 +1,107 @@
-"""Logs: create in batches, read."""
+"""Logs: create in batches, read.
+
+`POST /logs/` takes a list of logs. The server has no explicit cap on a request, but it writes a
+request in insert batches of 3,640 rows (SQLite's 32,767 bind parameters over a log's 9 columns),
+each its own transaction, and Prefect's own log handler never sends more than 4 MB at once
+(`PREFECT_LOGGING_TO_API_BATCH_SIZE`; Prefect Cloud also caps one log at 25,000 characters).
+`create_logs` therefore sends any number of logs in requests of at most `MAX_LOGS_PER_REQUEST`
+logs and `MAX_REQUEST_BYTES` of JSON, well inside all of those: one request is one server
+transaction, and no proxy in front of the API sees an outsized body.
+"""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._operations import Listing, Op, call_list, listing, operation, send
+from ._common import PageReader, as_enum, as_model, iterate, read_all
+
+if TYPE_CHECKING:
+    from prefect_api.models import Log, LogCreate, LogSort
+
+MAX_LOGS_PER_REQUEST = 1_000
+MAX_REQUEST_BYTES = 1_000_000
+
+
+def log_batches(
+    logs: Iterable[LogCreate],
+    *,
+    max_count: int = MAX_LOGS_PER_REQUEST,
+    max_bytes: int = MAX_REQUEST_BYTES,
+) -> Iterator[list[LogCreate]]:
+    """`logs` in order, cut into lists of at most `max_count` logs whose JSON array is at most
+    `max_bytes` long. A single log bigger than `max_bytes` travels alone."""
+    batch: list[LogCreate] = []
+    size = 2  # the array's brackets
+    for log in logs:
+        # ASCII-escaped JSON is never shorter than the UTF-8 JSON actually sent.
+        log_size = len(json.dumps(log.to_dict())) + 1  # and its comma
+        if batch and (len(batch) >= max_count or size + log_size > max_bytes):
+            yield batch
+            batch, size = [], 2
+        batch.append(log)
+        size += log_size
+    if batch:
+        yield batch
 
 
 class LogOperations:
     """Logs: create in batches, read: methods of PrefectClient and SyncPrefectClient."""
+
+    page_size: int
+
+    @operation
+    def create_logs(self, logs: Iterable[LogCreate | Mapping[str, Any]]) -> Op[None]:
+        """Store every log given (`LogCreate` models or their dicts), however many, in as many
+        requests as the server comfortably takes; all are checked before any is sent."""
+        from prefect_api.api.logs import create_logs
+        from prefect_api.models import LogCreate
+
+        if isinstance(logs, (str, bytes, Mapping)) or not isinstance(logs, Iterable):
+            raise ValueError(f"logs must be an iterable of LogCreate or dicts, not {logs!r}")
+        checked = [as_model(log, LogCreate, f"logs[{i}]") for i, log in enumerate(logs)]
+        for batch in log_batches(checked):
+            yield from send(self, create_logs, body=batch)
+        return None
+
+    @operation
+    def read_logs(
+        self,
+        log_filter: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        sort: LogSort | str | None = "TIMESTAMP_ASC",
+    ) -> Op[list[Log]]:
+        """Logs matching `log_filter` (a LogFilter or its dict), in `sort` order: all of them
+        (limit=None) or the first `limit`, paging past the server's 200-row cap."""
+        read_page = self._log_pages(log_filter, sort)
+        return (
+            yield from read_all(
+                read_page, limit=limit, offset=offset or 0, page_size=self.page_size
+            )
+        )
+
+    @listing
+    def iter_logs(
+        self, log_filter: Any = None, sort: LogSort | str | None = "TIMESTAMP_ASC", offset: int = 0
+    ) -> Listing[Log]:
+        """Every log matching `log_filter`, in `sort` order, one page at a time."""
+        read_page = self._log_pages(log_filter, sort)
+        yield from iterate(read_page, offset=offset, page_size=self.page_size)
+
+    def _log_pages(self, log_filter: Any, sort: Any) -> PageReader[Log]:
+        """Reads one page of `/logs/filter` for this filter and sort."""
+        from prefect_api.api.logs import read_logs
+        from prefect_api.models import Log, LogFilter, LogSort, ReadLogsBody
+
+        fields: dict[str, Any] = {"sort": as_enum(sort or "TIMESTAMP_ASC", LogSort, "sort")}
+        if log_filter is not None:
+            fields["logs"] = as_model(log_filter, LogFilter, "log_filter")
+
+        def read_page(offset: int, limit: int) -> Op[list[Log]]:
+            body = ReadLogsBody(offset=offset, limit=limit, **fields)
+            return call_list(self, read_logs, Log, body=body)
+
+        return read_page
