@@ -108,8 +108,10 @@ class AppHost:
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         response = await self._asgi.handle_async_request(request)
-        content = await response.aread()
-        return httpx.Response(response.status_code, headers=response.headers, content=content)
+        # The raw (still encoded) body: the client decodes it once, by its content-encoding.
+        raw = b"".join([chunk async for chunk in response.aiter_raw()])
+        await response.aclose()
+        return httpx.Response(response.status_code, headers=response.headers, content=raw)
 
     def submit(self, request: httpx.Request) -> concurrent.futures.Future[httpx.Response]:
         if self._loop is None or self._users == 0:
