@@ -1,7 +1,511 @@
-"""Deployments, their schedules, and runs created from them."""
+"""Deployments, their schedules, and runs created from them.
+
+Bodies built from keyword arguments (`create_deployment(flow_id, name, **fields)`,
+`update_deployment(deployment_id, **fields)`, ...) go through the model's JSON form: every value
+is made JSON-ready (`jsonable`) and the generated model is built with `from_dict`, so a field
+that was not given stays UNSET and is not sent. That matters for updates: `DeploymentUpdate`'s
+constructor defaults `paused` to False, which would resume a paused deployment on every update.
+(A `DeploymentUpdate` model passed as is carries that default: pass keywords or a dict instead.)
+"""
 
 from __future__ import annotations
+
+import datetime
+import enum
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .._operations import Listing, Op, call, call_list, listing, operation, send
+from ._common import PageReader, as_enum, as_uuid, filter_fields, given, iterate, read_all
+
+if TYPE_CHECKING:
+    from prefect_api.models import (
+        DeploymentPaginationResponse,
+        DeploymentResponse,
+        DeploymentSchedule,
+        DeploymentScheduleCreate,
+        DeploymentSort,
+        FlowRunResponse,
+        StateCreate,
+    )
+
+M = TypeVar("M")
+
+
+def jsonable(value: Any) -> Any:
+    """`value` in JSON form: generated models via `to_dict`, pydantic models via `model_dump`,
+    UUIDs and datetimes as strings, timedeltas as seconds, containers recursively."""
+    if hasattr(value, "to_dict") and hasattr(type(value), "from_dict"):
+        return jsonable(value.to_dict())
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def json_keys(model: type) -> set[str]:
+    """The JSON field names of a generated model (`type_` is sent as `type`)."""
+    import attrs
+
+    return {
+        field.name.rstrip("_")
+        for field in attrs.fields(model)
+        if field.name != "additional_properties"
+    }
+
+
+def build(model: type[M], data: Mapping[str, Any], what: str) -> M:
+    """The generated `model` from its JSON form; ValueError naming `what` if it does not fit."""
+    try:
+        return model.from_dict(data)  # type: ignore[attr-defined, no-any-return]
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"{what} is not a valid {model.__name__}: {error!r}") from None
+
+
+def model_from_fields(model: type[M], fields: Mapping[str, Any], what: str, **fixed: Any) -> M:
+    """The generated `model` holding exactly `fields` (plus `fixed`); unknown names are an error."""
+    unknown = sorted(set(fields) - json_keys(model))
+    if unknown:
+        raise ValueError(
+            f"{what}: unknown field(s) {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(json_keys(model) - set(fixed)))})"
+        )
+    data = {key: jsonable(value) for key, value in {**fields, **fixed}.items()}
+    return build(model, data, what)
+
+
+def _schedule_creates(
+    schedules: Any,
+    *,
+    max_scheduled_runs: int | None = None,
+    parameters: dict[str, Any] | None = None,
+    slug: str | None = None,
+) -> list[DeploymentScheduleCreate]:
+    """(schedule, active) pairs, DeploymentScheduleCreate models or dicts, as models."""
+    from prefect_api.models import DeploymentScheduleCreate
+
+    if isinstance(schedules, (str, bytes, Mapping)) or not isinstance(schedules, Iterable):
+        raise ValueError(f"schedules must be a list, not {type(schedules).__name__}")
+    extras = given(max_scheduled_runs=max_scheduled_runs, parameters=parameters, slug=slug)
+    creates: list[DeploymentScheduleCreate] = []
+    for entry in schedules:
+        if isinstance(entry, tuple):
+            if len(entry) != 2 or not isinstance(entry[1], bool):
+                raise ValueError(f"a schedule pair must be (schedule, active: bool), not {entry!r}")
+            schedule, active = entry
+            data = {"schedule": jsonable(schedule), "active": active, **jsonable(extras)}
+            creates.append(build(DeploymentScheduleCreate, data, "schedules"))
+        elif isinstance(entry, (DeploymentScheduleCreate, Mapping)) or hasattr(entry, "model_dump"):
+            creates.append(build(DeploymentScheduleCreate, jsonable(entry), "schedules"))
+        else:
+            raise ValueError(
+                "each schedule must be a (schedule, active) pair, a DeploymentScheduleCreate "
+                f"or a dict, not {type(entry).__name__}"
+            )
+    for create in creates:
+        _check_schedule(create.schedule)
+    return creates
+
+
+def _check_schedule(schedule: Any) -> None:
+    """ValueError unless `schedule` parsed as a cron, interval or rrule schedule.
+
+    The generated union parsers keep a value that fits none of the types as it is (and `to_dict`
+    then fails), so a schedule dict with none of `cron`/`interval`/`rrule` is caught here.
+    """
+    from prefect_api.models import CronSchedule, IntervalScheduleInput, RRuleSchedule
+
+    if not isinstance(schedule, (CronSchedule, IntervalScheduleInput, RRuleSchedule)):
+        raise ValueError(
+            f"schedule must be a cron, interval or rrule schedule (model or dict), not {schedule!r}"
+        )
 
 
 class DeploymentOperations:
     """Deployments, their schedules, and runs created from them: methods of PrefectClient and SyncPrefectClient."""
+
+    page_size: int
+
+    @operation
+    def create_deployment(
+        self, /, flow_id: uuid.UUID | str, name: str, **fields: Any
+    ) -> Op[uuid.UUID]:
+        """Create a deployment of the flow from any DeploymentCreate fields; return its id."""
+        from prefect_api.api.deployments import create_deployment
+        from prefect_api.models import DeploymentCreate, DeploymentResponse
+
+        flow_uuid = as_uuid(flow_id, "flow_id")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string, not {name!r}")
+        values = given(**fields)
+        if "schedules" in values:
+            values["schedules"] = [
+                item.to_dict() for item in _schedule_creates(values["schedules"])
+            ]
+        body = model_from_fields(
+            DeploymentCreate, values, "create_deployment", flow_id=flow_uuid, name=name
+        )
+        deployment = yield from call(self, create_deployment, DeploymentResponse, body=body)
+        return deployment.id
+
+    @operation
+    def update_deployment(
+        self, /, deployment_id: uuid.UUID | str, deployment: Any = None, **fields: Any
+    ) -> Op[None]:
+        """Update only the given fields of the deployment (a DeploymentUpdate/dict and/or keywords)."""
+        from prefect_api.api.deployments import update_deployment
+        from prefect_api.models import DeploymentUpdate
+
+        deployment_uuid = as_uuid(deployment_id, "deployment_id")
+        values: dict[str, Any] = {}
+        if deployment is not None:
+            if not isinstance(deployment, (DeploymentUpdate, Mapping)):
+                raise ValueError(
+                    f"deployment must be a DeploymentUpdate or a dict, not {type(deployment).__name__}"
+                )
+            values.update(jsonable(deployment))
+        values.update(fields)
+        if not values:
+            raise ValueError("update_deployment: no fields to update")
+        body = model_from_fields(DeploymentUpdate, values, "update_deployment")
+        yield from send(self, update_deployment, id=deployment_uuid, body=body)
+        return None
+
+    @operation
+    def read_deployment(self, deployment_id: uuid.UUID | str) -> Op[DeploymentResponse]:
+        """The deployment with this id; ObjectNotFound if there is none."""
+        from prefect_api.api.deployments import read_deployment
+        from prefect_api.models import DeploymentResponse
+
+        deployment_uuid = as_uuid(deployment_id, "deployment_id")
+        return (yield from call(self, read_deployment, DeploymentResponse, id=deployment_uuid))
+
+    @operation
+    def read_deployment_by_name(self, name: str) -> Op[DeploymentResponse]:
+        """The deployment named "<flow name>/<deployment name>"; ObjectNotFound if there is none."""
+        from prefect_api.api.deployments import read_deployment_by_name
+        from prefect_api.models import DeploymentResponse
+
+        parts = name.split("/") if isinstance(name, str) else []
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(
+                f"Invalid deployment name format: {name!r}. "
+                "Expected format: <FLOW_NAME>/<DEPLOYMENT_NAME>"
+            )
+        flow_name, deployment_name = parts
+        return (
+            yield from call(
+                self,
+                read_deployment_by_name,
+                DeploymentResponse,
+                flow_name=flow_name,
+                deployment_name=deployment_name,
+            )
+        )
+
+    @operation
+    def read_deployments(
+        self,
+        *,
+        flow_filter: Any = None,
+        flow_run_filter: Any = None,
+        task_run_filter: Any = None,
+        deployment_filter: Any = None,
+        work_pool_filter: Any = None,
+        work_queue_filter: Any = None,
+        sort: DeploymentSort | str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Op[list[DeploymentResponse]]:
+        """Deployments matching the filters: all of them (limit=None) or the first `limit`,
+        paging past the server's 200-row cap."""
+        read_page = self._deployment_pages(
+            sort,
+            flow_filter=flow_filter,
+            flow_run_filter=flow_run_filter,
+            task_run_filter=task_run_filter,
+            deployment_filter=deployment_filter,
+            work_pool_filter=work_pool_filter,
+            work_queue_filter=work_queue_filter,
+        )
+        return (
+            yield from read_all(read_page, limit=limit, offset=offset, page_size=self.page_size)
+        )
+
+    @listing
+    def iter_deployments(
+        self,
+        *,
+        flow_filter: Any = None,
+        flow_run_filter: Any = None,
+        task_run_filter: Any = None,
+        deployment_filter: Any = None,
+        work_pool_filter: Any = None,
+        work_queue_filter: Any = None,
+        sort: DeploymentSort | str | None = None,
+        offset: int = 0,
+    ) -> Listing[DeploymentResponse]:
+        """Every deployment matching the filters, one page at a time."""
+        read_page = self._deployment_pages(
+            sort,
+            flow_filter=flow_filter,
+            flow_run_filter=flow_run_filter,
+            task_run_filter=task_run_filter,
+            deployment_filter=deployment_filter,
+            work_pool_filter=work_pool_filter,
+            work_queue_filter=work_queue_filter,
+        )
+        yield from iterate(read_page, offset=offset, page_size=self.page_size)
+
+    def _deployment_pages(self, sort: Any, **filters: Any) -> PageReader[DeploymentResponse]:
+        from prefect_api.api.deployments import read_deployments
+        from prefect_api.models import DeploymentResponse, DeploymentSort, ReadDeploymentsBody
+
+        fields = filter_fields(ReadDeploymentsBody, **filters)
+        if sort is not None:
+            fields["sort"] = as_enum(sort, DeploymentSort, "sort")
+
+        def read_page(offset: int, limit: int) -> Op[list[DeploymentResponse]]:
+            body = ReadDeploymentsBody(offset=offset, limit=limit, **fields)
+            return call_list(self, read_deployments, DeploymentResponse, body=body)
+
+        return read_page
+
+    @operation
+    def paginate_deployments(
+        self,
+        *,
+        page: int = 1,
+        limit: int | None = None,
+        flow_filter: Any = None,
+        flow_run_filter: Any = None,
+        task_run_filter: Any = None,
+        deployment_filter: Any = None,
+        work_pool_filter: Any = None,
+        work_queue_filter: Any = None,
+        sort: DeploymentSort | str | None = None,
+    ) -> Op[DeploymentPaginationResponse]:
+        """One page of the `/deployments/paginate` route: `results`, `count`, `pages`, `page`."""
+        from prefect_api.api.deployments import paginate_deployments
+        from prefect_api.models import (
+            DeploymentPaginationResponse,
+            DeploymentSort,
+            PaginateDeploymentsBody,
+        )
+
+        fields = filter_fields(
+            PaginateDeploymentsBody,
+            flow_filter=flow_filter,
+            flow_run_filter=flow_run_filter,
+            task_run_filter=task_run_filter,
+            deployment_filter=deployment_filter,
+            work_pool_filter=work_pool_filter,
+            work_queue_filter=work_queue_filter,
+        )
+        if sort is not None:
+            fields["sort"] = as_enum(sort, DeploymentSort, "sort")
+        body = PaginateDeploymentsBody(page=page, **given(limit=limit), **fields)
+        return (
+            yield from call(self, paginate_deployments, DeploymentPaginationResponse, body=body)
+        )
+
+    @operation
+    def delete_deployment(self, deployment_id: uuid.UUID | str) -> Op[None]:
+        """Delete the deployment; ObjectNotFound if there is none."""
+        from prefect_api.api.deployments import delete_deployment
+
+        yield from send(self, delete_deployment, id=as_uuid(deployment_id, "deployment_id"))
+        return None
+
+    @operation
+    def pause_deployment(self, deployment_id: uuid.UUID | str) -> Op[None]:
+        """Pause the deployment (its auto-scheduled runs are removed); ObjectNotFound if none."""
+        from prefect_api.api.deployments import pause_deployment
+
+        yield from send(self, pause_deployment, id=as_uuid(deployment_id, "deployment_id"))
+        return None
+
+    @operation
+    def resume_deployment(self, deployment_id: uuid.UUID | str) -> Op[None]:
+        """Resume (unpause) the deployment; ObjectNotFound if there is none."""
+        from prefect_api.api.deployments import resume_deployment
+
+        yield from send(self, resume_deployment, id=as_uuid(deployment_id, "deployment_id"))
+        return None
+
+    @operation
+    def create_deployment_schedules(
+        self,
+        deployment_id: uuid.UUID | str,
+        schedules: Any,
+        max_scheduled_runs: int | None = None,
+        parameters: dict[str, Any] | None = None,
+        slug: str | None = None,
+    ) -> Op[list[DeploymentSchedule]]:
+        """Add schedules ((schedule, active) pairs, DeploymentScheduleCreate models or dicts) to
+        the deployment; return the schedules created."""
+        from prefect_api.api.deployments import create_deployment_schedules
+        from prefect_api.models import DeploymentSchedule
+
+        deployment_uuid = as_uuid(deployment_id, "deployment_id")
+        body = _schedule_creates(
+            schedules, max_scheduled_runs=max_scheduled_runs, parameters=parameters, slug=slug
+        )
+        return (
+            yield from call_list(
+                self, create_deployment_schedules, DeploymentSchedule, id=deployment_uuid, body=body
+            )
+        )
+
+    @operation
+    def read_deployment_schedules(
+        self, deployment_id: uuid.UUID | str
+    ) -> Op[list[DeploymentSchedule]]:
+        """The deployment's schedules; ObjectNotFound if there is no such deployment."""
+        from prefect_api.api.deployments import read_deployment_schedules
+        from prefect_api.models import DeploymentSchedule
+
+        deployment_uuid = as_uuid(deployment_id, "deployment_id")
+        return (
+            yield from call_list(
+                self, read_deployment_schedules, DeploymentSchedule, id=deployment_uuid
+            )
+        )
+
+    @operation
+    def update_deployment_schedule(
+        self,
+        deployment_id: uuid.UUID | str,
+        schedule_id: uuid.UUID | str,
+        active: bool | None = None,
+        schedule: Any = None,
+        max_scheduled_runs: int | None = None,
+        parameters: dict[str, Any] | None = None,
+        slug: str | None = None,
+    ) -> Op[None]:
+        """Update only the given parts of one of the deployment's schedules."""
+        from prefect_api.api.deployments import update_deployment_schedule
+        from prefect_api.models import DeploymentScheduleUpdate
+
+        deployment_uuid = as_uuid(deployment_id, "deployment_id")
+        schedule_uuid = as_uuid(schedule_id, "schedule_id")
+        values = given(
+            active=active,
+            schedule=schedule,
+            max_scheduled_runs=max_scheduled_runs,
+            parameters=parameters,
+            slug=slug,
+        )
+        body = model_from_fields(DeploymentScheduleUpdate, values, "update_deployment_schedule")
+        if schedule is not None:
+            _check_schedule(body.schedule)
+        yield from send(
+            self,
+            update_deployment_schedule,
+            id=deployment_uuid,
+            schedule_id=schedule_uuid,
+            body=body,
+        )
+        return None
+
+    @operation
+    def delete_deployment_schedule(
+        self, deployment_id: uuid.UUID | str, schedule_id: uuid.UUID | str
+    ) -> Op[None]:
+        """Delete one of the deployment's schedules; ObjectNotFound if there is none."""
+        from prefect_api.api.deployments import delete_deployment_schedule
+
+        deployment_uuid = as_uuid(deployment_id, "deployment_id")
+        schedule_uuid = as_uuid(schedule_id, "schedule_id")
+        yield from send(
+            self, delete_deployment_schedule, id=deployment_uuid, schedule_id=schedule_uuid
+        )
+        return None
+
+    @operation
+    def get_scheduled_flow_runs_for_deployments(
+        self,
+        deployment_ids: Iterable[uuid.UUID | str],
+        scheduled_before: datetime.datetime | None = None,
+        limit: int | None = None,
+    ) -> Op[list[FlowRunResponse]]:
+        """Scheduled flow runs of these deployments (optionally only those due before a time)."""
+        from prefect_api.api.deployments import get_scheduled_flow_runs_for_deployments
+        from prefect_api.models import FlowRunResponse, GetScheduledFlowRunsForDeploymentsBody
+
+        if isinstance(deployment_ids, (str, uuid.UUID)):
+            raise ValueError("deployment_ids must be a list of ids, not a single id")
+        ids = [as_uuid(value, "deployment_ids") for value in deployment_ids]
+        body = GetScheduledFlowRunsForDeploymentsBody(
+            deployment_ids=ids, **given(scheduled_before=scheduled_before, limit=limit)
+        )
+        return (
+            yield from call_list(
+                self, get_scheduled_flow_runs_for_deployments, FlowRunResponse, body=body
+            )
+        )
+
+    @operation
+    def create_flow_run_from_deployment(
+        self,
+        deployment_id: uuid.UUID | str,
+        *,
+        parameters: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+        state: StateCreate | dict[str, Any] | None = None,
+        name: str | None = None,
+        tags: Iterable[str] | None = None,
+        idempotency_key: str | None = None,
+        parent_task_run_id: uuid.UUID | str | None = None,
+        work_queue_name: str | None = None,
+        job_variables: dict[str, Any] | None = None,
+        labels: dict[str, Any] | None = None,
+    ) -> Op[FlowRunResponse]:
+        """A new flow run of the deployment (SCHEDULED for now unless `state` says otherwise);
+        the existing run if `idempotency_key` was used before."""
+        from prefect_api.api.deployments import create_flow_run_from_deployment
+        from prefect_api.models import DeploymentFlowRunCreate, FlowRunResponse
+
+        from .. import states
+
+        deployment_uuid = as_uuid(deployment_id, "deployment_id")
+        if isinstance(tags, str):
+            raise ValueError("tags must be a list of strings, not a single string")
+        values = given(
+            parameters=parameters or {},
+            context=context or {},
+            state=state if state is not None else states.Scheduled(),
+            tags=list(tags or []),
+            name=name,
+            idempotency_key=idempotency_key,
+            parent_task_run_id=(
+                None
+                if parent_task_run_id is None
+                else as_uuid(parent_task_run_id, "parent_task_run_id")
+            ),
+            work_queue_name=work_queue_name,
+            job_variables=job_variables,
+            labels=labels,
+        )
+        body = model_from_fields(DeploymentFlowRunCreate, values, "create_flow_run_from_deployment")
+        return (
+            yield from call(
+                self,
+                create_flow_run_from_deployment,
+                FlowRunResponse,
+                id=deployment_uuid,
+                body=body,
+            )
+        )

@@ -1,7 +1,444 @@
-"""Work pools, work queues and workers."""
+"""Work pools, work queues and workers.
+
+Work queues live in work pools. With `work_pool_name=None` the queue methods use the
+`/work_queues` routes: creating or reading a queue by name then means the default work pool,
+while reading and matching queues covers the queues of every pool.
+"""
 
 from __future__ import annotations
+
+import datetime
+import uuid
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._operations import Listing, Op, call, call_list, listing, operation, send
+from ..errors import ObjectAlreadyExists
+from ._common import PageReader, as_model, as_uuid, check_limit, given, iterate, read_all
+from .deployments import jsonable, model_from_fields
+
+if TYPE_CHECKING:
+    from prefect_api.models import (
+        FlowRunResponse,
+        WorkerFlowRunResponse,
+        WorkerResponse,
+        WorkPoolResponse,
+        WorkQueueResponse,
+        WorkQueueStatusDetail,
+    )
+
+
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string, not {value!r}")
+    return value
 
 
 class WorkPoolOperations:
     """Work pools, work queues and workers: methods of PrefectClient and SyncPrefectClient."""
+
+    page_size: int
+
+    # -- work pools ------------------------------------------------------------------------
+
+    @operation
+    def create_work_pool(self, work_pool: Any, overwrite: bool = False) -> Op[WorkPoolResponse]:
+        """Create the work pool (a WorkPoolCreate or dict) and return it; ObjectAlreadyExists if
+        the name is taken, unless `overwrite=True`, which updates the existing pool instead."""
+        from prefect_api.api.work_pools import create_work_pool
+        from prefect_api.models import WorkPoolCreate, WorkPoolResponse
+
+        if isinstance(work_pool, Mapping):
+            work_pool = jsonable(work_pool)
+        body = as_model(work_pool, WorkPoolCreate, "work_pool")
+        try:
+            return (yield from call(self, create_work_pool, WorkPoolResponse, body=body))
+        except ObjectAlreadyExists:
+            if not overwrite:
+                raise
+        existing = yield from WorkPoolOperations.read_work_pool.fn(self, body.name)
+        settings = body.to_dict()
+        requested_type = settings.pop("type", None)
+        settings.pop("name", None)
+        if requested_type is not None and requested_type != existing.type_:
+            warnings.warn(
+                "Overwriting work pool type is not supported. Ignoring provided type.",
+                UserWarning,
+                stacklevel=2,
+            )
+        yield from WorkPoolOperations.update_work_pool.fn(self, body.name, settings)
+        return (yield from WorkPoolOperations.read_work_pool.fn(self, body.name))
+
+    @operation
+    def read_work_pool(self, work_pool_name: str) -> Op[WorkPoolResponse]:
+        """The work pool with this name; ObjectNotFound if there is none."""
+        from prefect_api.api.work_pools import read_work_pool
+        from prefect_api.models import WorkPoolResponse
+
+        name = _name(work_pool_name, "work_pool_name")
+        return (yield from call(self, read_work_pool, WorkPoolResponse, name=name))
+
+    @operation
+    def read_work_pools(
+        self, limit: int | None = None, offset: int = 0, work_pool_filter: Any = None
+    ) -> Op[list[WorkPoolResponse]]:
+        """Work pools matching the filter: all of them (limit=None) or the first `limit`."""
+        read_page = self._work_pool_pages(work_pool_filter)
+        return (
+            yield from read_all(read_page, limit=limit, offset=offset, page_size=self.page_size)
+        )
+
+    @listing
+    def iter_work_pools(
+        self, offset: int = 0, work_pool_filter: Any = None
+    ) -> Listing[WorkPoolResponse]:
+        """Every work pool matching the filter, one page at a time."""
+        read_page = self._work_pool_pages(work_pool_filter)
+        yield from iterate(read_page, offset=offset, page_size=self.page_size)
+
+    def _work_pool_pages(self, work_pool_filter: Any) -> PageReader[WorkPoolResponse]:
+        from prefect_api.api.work_pools import read_work_pools
+        from prefect_api.models import ReadWorkPoolsBody, WorkPoolFilter, WorkPoolResponse
+
+        fields: dict[str, Any] = {}
+        if work_pool_filter is not None:
+            fields["work_pools"] = as_model(work_pool_filter, WorkPoolFilter, "work_pool_filter")
+
+        def read_page(offset: int, limit: int) -> Op[list[WorkPoolResponse]]:
+            body = ReadWorkPoolsBody(offset=offset, limit=limit, **fields)
+            return call_list(self, read_work_pools, WorkPoolResponse, body=body)
+
+        return read_page
+
+    @operation
+    def update_work_pool(self, work_pool_name: str, work_pool: Any) -> Op[None]:
+        """Update the work pool with the fields of a WorkPoolUpdate or dict; ObjectNotFound if none."""
+        from prefect_api.api.work_pools import update_work_pool
+        from prefect_api.models import WorkPoolUpdate
+
+        name = _name(work_pool_name, "work_pool_name")
+        if isinstance(work_pool, Mapping):
+            body = model_from_fields(WorkPoolUpdate, work_pool, "work_pool")
+        else:
+            body = as_model(work_pool, WorkPoolUpdate, "work_pool")
+        yield from send(self, update_work_pool, name=name, body=body)
+        return None
+
+    @operation
+    def delete_work_pool(self, work_pool_name: str) -> Op[None]:
+        """Delete the work pool; ObjectNotFound if there is none."""
+        from prefect_api.api.work_pools import delete_work_pool
+
+        yield from send(self, delete_work_pool, name=_name(work_pool_name, "work_pool_name"))
+        return None
+
+    @operation
+    def get_scheduled_flow_runs_for_work_pool(
+        self,
+        work_pool_name: str,
+        work_queue_names: list[str] | None = None,
+        scheduled_before: datetime.datetime | None = None,
+    ) -> Op[list[WorkerFlowRunResponse]]:
+        """Scheduled flow runs of the pool's queues (all, or those named), as a worker sees them."""
+        from prefect_api.api.work_pools import get_scheduled_flow_runs
+        from prefect_api.models import GetScheduledFlowRunsBody, WorkerFlowRunResponse
+
+        name = _name(work_pool_name, "work_pool_name")
+        if isinstance(work_queue_names, str):
+            raise ValueError("work_queue_names must be a list of names, not a single string")
+        body = GetScheduledFlowRunsBody(
+            **given(
+                work_queue_names=None if work_queue_names is None else list(work_queue_names),
+                scheduled_before=scheduled_before,
+            )
+        )
+        return (
+            yield from call_list(
+                self, get_scheduled_flow_runs, WorkerFlowRunResponse, name=name, body=body
+            )
+        )
+
+    # -- workers ---------------------------------------------------------------------------
+
+    @operation
+    def send_worker_heartbeat(
+        self,
+        work_pool_name: str,
+        worker_name: str,
+        heartbeat_interval_seconds: float | None = None,
+    ) -> Op[None]:
+        """Record a heartbeat of the worker in the work pool (registering the worker if new)."""
+        from prefect_api.api.work_pools import worker_heartbeat
+        from prefect_api.models import WorkerHeartbeatBody
+
+        pool = _name(work_pool_name, "work_pool_name")
+        body = WorkerHeartbeatBody(
+            name=_name(worker_name, "worker_name"),
+            **given(
+                heartbeat_interval_seconds=(
+                    None if heartbeat_interval_seconds is None else int(heartbeat_interval_seconds)
+                )
+            ),
+        )
+        yield from send(self, worker_heartbeat, work_pool_name=pool, body=body)
+        return None
+
+    @operation
+    def read_workers_for_work_pool(
+        self,
+        work_pool_name: str,
+        worker_filter: Any = None,
+        offset: int | None = None,
+        limit: int | None = None,
+    ) -> Op[list[WorkerResponse]]:
+        """The pool's workers matching the filter: all of them (limit=None) or the first `limit`."""
+        read_page = self._worker_pages(work_pool_name, worker_filter)
+        return (
+            yield from read_all(
+                read_page, limit=limit, offset=offset or 0, page_size=self.page_size
+            )
+        )
+
+    @listing
+    def iter_workers_for_work_pool(
+        self, work_pool_name: str, worker_filter: Any = None, offset: int = 0
+    ) -> Listing[WorkerResponse]:
+        """Every worker of the pool matching the filter, one page at a time."""
+        read_page = self._worker_pages(work_pool_name, worker_filter)
+        yield from iterate(read_page, offset=offset, page_size=self.page_size)
+
+    def _worker_pages(self, work_pool_name: str, worker_filter: Any) -> PageReader[WorkerResponse]:
+        from prefect_api.api.work_pools import read_workers
+        from prefect_api.models import ReadWorkersBody, WorkerFilter, WorkerResponse
+
+        pool = _name(work_pool_name, "work_pool_name")
+        fields: dict[str, Any] = {}
+        if worker_filter is not None:
+            fields["workers"] = as_model(jsonable(worker_filter), WorkerFilter, "worker_filter")
+
+        def read_page(offset: int, limit: int) -> Op[list[WorkerResponse]]:
+            body = ReadWorkersBody(offset=offset, limit=limit, **fields)
+            return call_list(self, read_workers, WorkerResponse, work_pool_name=pool, body=body)
+
+        return read_page
+
+    # -- work queues -----------------------------------------------------------------------
+
+    @operation
+    def create_work_queue(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        is_paused: bool | None = None,
+        concurrency_limit: int | None = None,
+        priority: int | None = None,
+        work_pool_name: str | None = None,
+    ) -> Op[WorkQueueResponse]:
+        """Create a work queue in the work pool (default: the default pool) and return it;
+        ObjectAlreadyExists if the pool has a queue of that name."""
+        from prefect_api.api.work_pools import create_work_queue as create_in_pool
+        from prefect_api.api.work_queues import create_work_queue as create_in_default_pool
+        from prefect_api.models import WorkQueueCreate, WorkQueueResponse
+
+        body = WorkQueueCreate(
+            name=_name(name, "name"),
+            **given(
+                description=description,
+                is_paused=is_paused,
+                concurrency_limit=concurrency_limit,
+                priority=priority,
+            ),
+        )
+        if work_pool_name is None:
+            return (yield from call(self, create_in_default_pool, WorkQueueResponse, body=body))
+        pool = _name(work_pool_name, "work_pool_name")
+        return (
+            yield from call(
+                self,
+                create_in_pool,
+                WorkQueueResponse,
+                work_pool_name=pool,
+                body=body,
+            )
+        )
+
+    @operation
+    def read_work_queue(self, id: uuid.UUID | str) -> Op[WorkQueueResponse]:
+        """The work queue with this id; ObjectNotFound if there is none."""
+        from prefect_api.api.work_queues import read_work_queue
+        from prefect_api.models import WorkQueueResponse
+
+        return (yield from call(self, read_work_queue, WorkQueueResponse, id=as_uuid(id, "id")))
+
+    @operation
+    def read_work_queue_by_name(
+        self, name: str, work_pool_name: str | None = None
+    ) -> Op[WorkQueueResponse]:
+        """The queue with this name in the work pool (default: the default pool); ObjectNotFound
+        if there is none."""
+        from prefect_api.api.work_pools import read_work_queue as read_in_pool
+        from prefect_api.api.work_queues import read_work_queue_by_name
+        from prefect_api.models import WorkQueueResponse
+
+        queue = _name(name, "name")
+        if work_pool_name is None:
+            return (yield from call(self, read_work_queue_by_name, WorkQueueResponse, name=queue))
+        pool = _name(work_pool_name, "work_pool_name")
+        return (
+            yield from call(
+                self,
+                read_in_pool,
+                WorkQueueResponse,
+                work_pool_name=pool,
+                name=queue,
+            )
+        )
+
+    @operation
+    def read_work_queues(
+        self,
+        work_pool_name: str | None = None,
+        work_queue_filter: Any = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Op[list[WorkQueueResponse]]:
+        """Queues of the work pool (or of every pool) matching the filter, by name: all of them
+        (limit=None) or the first `limit`."""
+        read_page = self._work_queue_pages(work_pool_name, work_queue_filter)
+        return (
+            yield from read_all(read_page, limit=limit, offset=offset, page_size=self.page_size)
+        )
+
+    @listing
+    def iter_work_queues(
+        self, work_pool_name: str | None = None, work_queue_filter: Any = None, offset: int = 0
+    ) -> Listing[WorkQueueResponse]:
+        """Every queue of the work pool (or of every pool) matching the filter, page by page."""
+        read_page = self._work_queue_pages(work_pool_name, work_queue_filter)
+        yield from iterate(read_page, offset=offset, page_size=self.page_size)
+
+    def _work_queue_pages(
+        self, work_pool_name: str | None, work_queue_filter: Any
+    ) -> PageReader[WorkQueueResponse]:
+        from prefect_api.api.work_pools import read_work_queues as read_in_pool
+        from prefect_api.api.work_queues import read_work_queues as read_in_any_pool
+        from prefect_api.models import (
+            ReadWorkQueuesBody,
+            WorkQueueFilter,
+            WorkQueueResponse,
+            WorkQueuesReadWorkQueuesBody,
+        )
+
+        fields: dict[str, Any] = {}
+        if work_queue_filter is not None:
+            fields["work_queues"] = as_model(
+                jsonable(work_queue_filter), WorkQueueFilter, "work_queue_filter"
+            )
+        if work_pool_name is None:
+
+            def read_any_pool(offset: int, limit: int) -> Op[list[WorkQueueResponse]]:
+                body = WorkQueuesReadWorkQueuesBody(offset=offset, limit=limit, **fields)
+                return call_list(self, read_in_any_pool, WorkQueueResponse, body=body)
+
+            return read_any_pool
+        pool = _name(work_pool_name, "work_pool_name")
+
+        def read_pool(offset: int, limit: int) -> Op[list[WorkQueueResponse]]:
+            body = ReadWorkQueuesBody(offset=offset, limit=limit, **fields)
+            return call_list(self, read_in_pool, WorkQueueResponse, work_pool_name=pool, body=body)
+
+        return read_pool
+
+    @operation
+    def match_work_queues(
+        self, prefixes: Iterable[str], work_pool_name: str | None = None
+    ) -> Op[list[WorkQueueResponse]]:
+        """Every queue (of the work pool, or of every pool) whose name starts with any of the
+        prefixes, case-insensitively, however many pages that takes."""
+        from prefect_api.models import WorkQueueFilter, WorkQueueFilterName
+
+        if isinstance(prefixes, str) or not isinstance(prefixes, Iterable):
+            raise ValueError("prefixes must be a list of strings, not a single string")
+        wanted = list(prefixes)
+        if not all(isinstance(prefix, str) for prefix in wanted):
+            raise ValueError(f"prefixes must all be strings: {wanted!r}")
+        if not wanted:
+            return []
+        name_filter = WorkQueueFilter(name=WorkQueueFilterName(startswith=wanted))
+        read_page = self._work_queue_pages(work_pool_name, name_filter)
+        rows = yield from read_all(read_page, limit=None, offset=0, page_size=self.page_size)
+        # The server matches with ILIKE, where "_" and "%" in a prefix are wildcards: keep only
+        # true prefix matches, and each queue once even if the pages shifted under us.
+        folded = [prefix.casefold() for prefix in wanted]
+        seen: set[uuid.UUID] = set()
+        matches: list[WorkQueueResponse] = []
+        for queue in rows:
+            if queue.id in seen or not queue.name.casefold().startswith(tuple(folded)):
+                continue
+            seen.add(queue.id)
+            matches.append(queue)
+        return matches
+
+    @operation
+    def update_work_queue(self, /, id: uuid.UUID | str, **kwargs: Any) -> Op[None]:
+        """Update only the given WorkQueueUpdate fields of the queue; ObjectNotFound if none."""
+        from prefect_api.api.work_queues import update_work_queue
+        from prefect_api.models import WorkQueueUpdate
+
+        queue_id = as_uuid(id, "id")
+        if not kwargs:
+            raise ValueError("No fields provided to update.")
+        body = model_from_fields(WorkQueueUpdate, kwargs, "update_work_queue")
+        yield from send(self, update_work_queue, id=queue_id, body=body)
+        return None
+
+    @operation
+    def delete_work_queue_by_id(self, id: uuid.UUID | str) -> Op[None]:
+        """Delete the work queue; ObjectNotFound if there is none."""
+        from prefect_api.api.work_queues import delete_work_queue
+
+        yield from send(self, delete_work_queue, id=as_uuid(id, "id"))
+        return None
+
+    @operation
+    def get_runs_in_work_queue(
+        self,
+        id: uuid.UUID | str,
+        limit: int = 10,
+        scheduled_before: datetime.datetime | None = None,
+    ) -> Op[list[FlowRunResponse]]:
+        """Up to `limit` runs waiting in the queue, scheduled before `scheduled_before` (default
+        now); counts as a poll of the queue."""
+        from prefect_api.api.work_queues import read_work_queue_runs
+        from prefect_api.models import FlowRunResponse, ReadWorkQueueRunsBody
+        from prefect_api.types import UNSET
+
+        queue_id = as_uuid(id, "id")
+        check_limit(limit, 0)
+        before = scheduled_before or datetime.datetime.now(datetime.timezone.utc)
+        body = ReadWorkQueueRunsBody(limit=limit, scheduled_before=before)
+        # UNSET: the generated default (False) is a bool header value, which httpx refuses.
+        return (
+            yield from call_list(
+                self,
+                read_work_queue_runs,
+                FlowRunResponse,
+                id=queue_id,
+                body=body,
+                x_prefect_ui=UNSET,
+            )
+        )
+
+    @operation
+    def read_work_queue_status(self, id: uuid.UUID | str) -> Op[WorkQueueStatusDetail]:
+        """The queue's health: `healthy`, `late_runs_count`, `last_polled`, its policy."""
+        from prefect_api.api.work_queues import read_work_queue_status
+        from prefect_api.models import WorkQueueStatusDetail
+
+        return (
+            yield from call(
+                self, read_work_queue_status, WorkQueueStatusDetail, id=as_uuid(id, "id")
+            )
+        )
