@@ -87,6 +87,17 @@ def _first_segment(path: str) -> str:
 
 def drop_api_version_header(spec: Spec) -> None:
     """Every operation takes `x-prefect-api-version`; the client sends it once for all requests."""
+    _drop_header_parameter(spec, "x-prefect-api-version")
+
+
+def drop_ui_hint_header(spec: Spec) -> None:
+    """`x-prefect-ui` marks requests from Prefect's web UI; an SDK never sends it, and its boolean
+    default is generated as a Python bool in the headers, which httpx refuses."""
+    _drop_header_parameter(spec, "x-prefect-ui")
+
+
+def _drop_header_parameter(spec: Spec, name: str) -> None:
+    """Remove the header parameter `name` (any case) from every operation."""
     for _, _, operation in operations(spec):
         parameters = operation.get("parameters")
         if parameters is None:
@@ -94,10 +105,7 @@ def drop_api_version_header(spec: Spec) -> None:
         kept = [
             parameter
             for parameter in parameters
-            if not (
-                parameter.get("in") == "header"
-                and parameter.get("name", "").lower() == "x-prefect-api-version"
-            )
+            if not (parameter.get("in") == "header" and parameter.get("name", "").lower() == name)
         ]
         if kept:
             operation["parameters"] = kept
@@ -147,16 +155,20 @@ def _pascal(snake: str) -> str:
 
 def document_created_responses(spec: Spec) -> None:
     """Prefect's create routes answer 201 when they create (200 when the object existed), but
-    the document lists only 200, so a generated endpoint would parse a 201 as None.
+    the document lists only one of the two, so a generated endpoint would parse the other as None.
 
-    A POST or PUT whose only success is a 200 with a body documents it as "2XX" instead.
+    Routes that document 201 also answer 200 when the object existed (`create_block_schema`).
+    A POST or PUT whose only success is one 200 or 201 with a body documents it as "2XX" instead.
     """
     for _, method, operation in operations(spec):
         responses = operation.get("responses", {})
         successes = [code for code in responses if code.startswith("2")]
-        if method in ("post", "put") and successes == ["200"] and "content" in responses["200"]:
+        if method not in ("post", "put") or successes not in (["200"], ["201"]):
+            continue
+        if "content" in responses[successes[0]]:
             operation["responses"] = {
-                ("2XX" if code == "200" else code): response for code, response in responses.items()
+                ("2XX" if code == successes[0] else code): response
+                for code, response in responses.items()
             }
 
 
@@ -185,6 +197,7 @@ def _all_schemas(spec: Spec) -> Iterator[dict[str, Any]]:
 RULES: list[Rule] = [
     name_operations_after_route_functions,
     drop_api_version_header,
+    drop_ui_hint_header,
     name_split_schemas_apart,
     name_request_bodies_after_operations,
     document_created_responses,

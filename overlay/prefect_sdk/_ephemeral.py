@@ -37,6 +37,7 @@ class AppHost:
         self._users = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lifespan_task: asyncio.Future[None] | None = None
+        self._transition_lock: asyncio.Lock | None = None
         self._stop_event = asyncio.Event()
         self._started: concurrent.futures.Future[None] | None = None
         self._asgi = httpx.ASGITransport(app=app)
@@ -72,13 +73,21 @@ class AppHost:
     def users(self) -> int:
         return self._users
 
+    def _transitions(self) -> asyncio.Lock:
+        # Created on the app's loop, where every start and stop runs: a reopen scheduled while
+        # the last close is still shutting down waits for that shutdown, then starts afresh.
+        if self._transition_lock is None:
+            self._transition_lock = asyncio.Lock()
+        return self._transition_lock
+
     async def _start(self) -> None:
-        # The lifespan is entered and exited inside one task: hooks may set context variables
-        # on the way in and reset them on the way out, which only works in the same context.
-        self._stop_event = asyncio.Event()
-        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._lifespan_task = asyncio.ensure_future(self._run_lifespan(ready))
-        await ready
+        async with self._transitions():
+            # The lifespan is entered and exited inside one task: hooks may set context
+            # variables on the way in and reset them on the way out (same context needed).
+            self._stop_event = asyncio.Event()
+            ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._lifespan_task = asyncio.ensure_future(self._run_lifespan(ready))
+            await ready
 
     async def _run_lifespan(self, ready: asyncio.Future[None]) -> None:
         router = getattr(self.app, "router", None)
@@ -98,13 +107,13 @@ class AppHost:
             raise
 
     async def _stop(self) -> None:
-        # A start still under way (a client that closed at once) finishes before the shutdown.
-        if self._started is not None and not self._started.done():
-            await asyncio.wrap_future(self._started)
-        task, self._lifespan_task = self._lifespan_task, None
-        if task is not None:
-            self._stop_event.set()
-            await task
+        # Transitions run in the order they were asked for: a start under way (a client that
+        # closed at once) finishes first, and this stop ends the lifespan it began.
+        async with self._transitions():
+            task, self._lifespan_task = self._lifespan_task, None
+            if task is not None:
+                self._stop_event.set()
+                await task
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         response = await self._asgi.handle_async_request(request)

@@ -36,7 +36,8 @@ BACKOFF_CAP = 30.0
 MAX_RETRY_AFTER = 300.0
 CSRF_TOKEN_HEADER = "Prefect-Csrf-Token"
 CSRF_CLIENT_HEADER = "Prefect-Csrf-Client"
-CSRF_INVALID_DETAIL = "Invalid CSRF token"
+# The server's 403 details for a missing, invalid or expired token all name the token.
+CSRF_403_DETAIL = "csrf token"
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,21 @@ def backoff_delay(retry_number: int, jitter_factor: float, rng: random.Random) -
     return delay * (1.0 + rng.uniform(0.0, jitter_factor))
 
 
+class RetryBudget:
+    """How many retries one exchange may still spend."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self) -> bool:
+        """Spend one retry if any is left."""
+        if self.used >= self.limit:
+            return False
+        self.used += 1
+        return True
+
+
 @dataclass
 class RequestPolicy:
     """The retry and CSRF rules of one client, and the state they keep between requests."""
@@ -94,36 +110,45 @@ class RequestPolicy:
     _has_connected: bool = field(default=False, init=False)
 
     def exchange(self, request: httpx.Request) -> Exchange:
-        """Send `request` until it succeeds, fails for good, or the retries are spent."""
-        retries = 0
+        """Send `request` until it succeeds, fails for good, or the retries are spent.
+
+        The CSRF token fetch it may need goes through the same retries, from the same budget.
+        """
+        budget = RetryBudget(self.max_retries)
         while True:
             if self.csrf_enabled and request.method in STATE_CHANGING_METHODS:
-                yield from self._ensure_csrf_token(request)
+                yield from self._ensure_csrf_token(request, budget)
                 if self._csrf_token is not None:
                     request.headers[CSRF_TOKEN_HEADER] = self._csrf_token
                     request.headers[CSRF_CLIENT_HEADER] = self.csrf_client_id
+            response = yield from self._attempts(request, budget)
+            if response.status_code == 403 and self._is_stale_csrf(response) and budget.take():
+                self._csrf_token = None
+                self._log_retry(request, "stale CSRF token", budget.used, 0.0)
+                continue
+            return response
+
+    def _attempts(self, request: httpx.Request, budget: RetryBudget) -> Exchange:
+        """Send `request` until an answer that is not worth retrying, or the budget is spent."""
+        while True:
             try:
                 response = yield request
             except RETRY_ERRORS as error:
-                first_contact_refused = isinstance(error, httpx.ConnectError) and (
-                    not self._has_connected
-                )
-                if first_contact_refused or retries >= self.max_retries:
+                refused_at_first = isinstance(error, httpx.ConnectError) and not self._has_connected
+                if refused_at_first or not budget.take():
                     raise
-                delay = backoff_delay(retries, self.jitter_factor, self.rng)
-                retries += 1
-                self._log_retry(request, type(error).__name__, retries, delay)
+                delay = backoff_delay(budget.used - 1, self.jitter_factor, self.rng)
+                self._log_retry(request, type(error).__name__, budget.used, delay)
                 yield Sleep(delay)
                 continue
             assert response is not None
             self._has_connected = True
+            asked = parse_retry_after(response.headers.get("Retry-After"), self.clock())
 
             if response.headers.get("Prefect-Maintenance", "").lower() == "true":
                 # The server is down for maintenance and says so: wait, without spending a retry.
-                asked = parse_retry_after(response.headers.get("Retry-After"), self.clock())
-                delay = (
-                    asked if asked is not None else backoff_delay(0, self.jitter_factor, self.rng)
-                )
+                fallback = backoff_delay(0, self.jitter_factor, self.rng)
+                delay = asked if asked is not None else fallback
                 logger.debug(
                     "%s %s: server in maintenance, waiting %.2fs",
                     request.method,
@@ -133,33 +158,20 @@ class RequestPolicy:
                 yield Sleep(delay)
                 continue
 
-            if retries >= self.max_retries:
+            status = response.status_code
+            if status not in RETRY_STATUSES and status not in self.extra_retry_codes:
                 return response
-            if response.status_code == 403 and self._is_stale_csrf(response):
-                self._csrf_token = None
-                retries += 1
-                self._log_retry(request, "stale CSRF token", retries, 0.0)
-                continue
-            if (
-                response.status_code in RETRY_STATUSES
-                or response.status_code in self.extra_retry_codes
-            ):
-                asked = parse_retry_after(response.headers.get("Retry-After"), self.clock())
-                if asked is not None and asked > MAX_RETRY_AFTER:
-                    return response
-                delay = (
-                    asked
-                    if asked is not None
-                    else backoff_delay(retries, self.jitter_factor, self.rng)
-                )
-                retries += 1
-                self._log_retry(request, str(response.status_code), retries, delay)
-                yield Sleep(delay)
-                continue
-            return response
+            if asked is not None and asked > MAX_RETRY_AFTER:
+                return response
+            if not budget.take():
+                return response
+            fallback = backoff_delay(budget.used - 1, self.jitter_factor, self.rng)
+            delay = asked if asked is not None else fallback
+            self._log_retry(request, str(status), budget.used, delay)
+            yield Sleep(delay)
 
     def _ensure_csrf_token(
-        self, request: httpx.Request
+        self, request: httpx.Request, budget: RetryBudget
     ) -> Generator[Step, httpx.Response | None, None]:
         """Fetch a CSRF token if none is held or it expired; turn CSRF off if the server lacks it."""
         if self._csrf_token is not None and self.clock() < self._csrf_expires_at:
@@ -178,8 +190,7 @@ class RequestPolicy:
             params=call["params"],
             headers=headers,
         )
-        response = yield token_request
-        assert response is not None
+        response = yield from self._attempts(token_request, budget)
         if response.status_code == 404 or (
             response.status_code == 422 and "disabled" in response.text.lower()
         ):
@@ -196,7 +207,7 @@ class RequestPolicy:
         self._csrf_expires_at = expiration.timestamp()
 
     def _is_stale_csrf(self, response: httpx.Response) -> bool:
-        return self.csrf_enabled and CSRF_INVALID_DETAIL.lower() in response.text.lower()
+        return self.csrf_enabled and CSRF_403_DETAIL in response.text.lower()
 
     @staticmethod
     def _log_retry(request: httpx.Request, reason: str, retry: int, delay: float) -> None:

@@ -72,7 +72,10 @@ def server_detail(response: httpx.Response) -> str:
     except (ValueError, httpx.StreamError):
         text = response.text if not response.is_stream_consumed or response.content else ""
         return _one_line(text)
-    detail = body.get("detail", body) if isinstance(body, dict) else body
+    detail: object = body
+    if isinstance(body, dict):
+        # FastAPI answers {"detail": ...}; Prefect's own 422 handler {"exception_detail": [...]}.
+        detail = body.get("detail", body.get("exception_detail", body))
     if isinstance(detail, list):
         parts = []
         for item in detail:

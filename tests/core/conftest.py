@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from prefect_sdk import _policy
 from tests.support.scripted_server import ScriptedServer
 
 
@@ -37,3 +38,10 @@ def server() -> Iterator[ScriptedServer]:
 def kind(request: pytest.FixtureRequest) -> str:
     """Which client a test drives: SyncPrefectClient or PrefectClient."""
     return str(request.param)
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backoff waits of 10 ms, so a retry without Retry-After costs nothing (and shows up
+    as a short gap when a test checks that Retry-After, not backoff, set the wait)."""
+    monkeypatch.setattr(_policy, "BACKOFF_BASE", 0.01)

@@ -132,3 +132,31 @@ async def test_no_csrf_for_cloud(
 
     assert routes(server) == [f"POST {FLOWS_ROUTE}"]
     assert "Prefect-Csrf-Token" not in server.requests[0].headers
+
+
+@pytest.mark.usefixtures("fast_backoff")
+async def test_dropped_connection_on_token_fetch_is_retried(
+    kind: str, server: ScriptedServer
+) -> None:
+    server.queue_for("GET", "/api/hello", Reply(200, json="hi"))
+    server.queue_for("GET", TOKEN_ROUTE, Reply(drop_connection=True), token_reply("tok"))
+    server.queue_for("POST", FLOWS_ROUTE, CREATED)
+
+    async with opened(kind, api(server)) as client:
+        await client.call("hello")  # first contact made: transport errors are now retried
+        created = await client.request("POST", "/flows/", json={"name": "etl"})
+
+    assert created.status_code == 201
+    assert server.requests[-1].headers["Prefect-Csrf-Token"] == "tok"
+
+
+async def test_unavailable_token_fetch_is_retried(kind: str, server: ScriptedServer) -> None:
+    server.queue_for(
+        "GET", TOKEN_ROUTE, Reply(503, headers={"Retry-After": "0"}), token_reply("tok")
+    )
+    server.queue_for("POST", FLOWS_ROUTE, CREATED)
+
+    assert await post_flows(kind, server) == [201]
+
+    assert routes(server) == [f"GET {TOKEN_ROUTE}", f"GET {TOKEN_ROUTE}", f"POST {FLOWS_ROUTE}"]
+    assert server.requests[-1].headers["Prefect-Csrf-Token"] == "tok"

@@ -10,20 +10,13 @@ import time
 import httpx
 import pytest
 
-from prefect_sdk import PrefectHTTPStatusError, _policy
+from prefect_sdk import PrefectHTTPStatusError
 from prefect_sdk._policy import backoff_delay
 from tests.core.helpers import api, call_error, call_once, opened
 from tests.support.scripted_server import Reply, ScriptedServer
 
 NOW = {"Retry-After": "0"}
 OK = Reply(200, json="hello")
-
-
-@pytest.fixture
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Backoff waits of 10 ms, so a retry without Retry-After costs nothing (and shows up
-    as a short gap when a test checks that Retry-After, not backoff, set the wait)."""
-    monkeypatch.setattr(_policy, "BACKOFF_BASE", 0.01)
 
 
 def gap(server: ScriptedServer, first: int = 0) -> float:
@@ -99,9 +92,7 @@ async def test_extra_retry_codes(
     kind: str, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PREFECT_CLIENT_RETRY_EXTRA_CODES", "500,504")
-    server.queue_for(
-        "GET", "/api/hello", Reply(500, headers=NOW), Reply(504, headers=NOW), OK
-    )
+    server.queue_for("GET", "/api/hello", Reply(500, headers=NOW), Reply(504, headers=NOW), OK)
 
     assert (await call_once(kind, api(server))).status_code == 200
     assert len(server.requests) == 3
@@ -143,6 +134,7 @@ async def test_read_timeout_is_retried(kind: str, server: ScriptedServer) -> Non
 
     response = await call_once(kind, api(server), httpx_settings={"timeout": 0.5})
 
+    # "hello", not "late": the httpx_settings timeout replaced the default of 60 s.
     assert response.json() == "hello"
     assert len(server.requests) == 2
 

@@ -191,10 +191,11 @@ def normalized_spec(raw_spec: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------
 
 
-def test_rules_are_the_four_named_rules_in_order() -> None:
+def test_rules_are_the_named_rules_in_order() -> None:
     assert [rule.__name__ for rule in normalize_module.RULES] == [
         "name_operations_after_route_functions",
         "drop_api_version_header",
+        "drop_ui_hint_header",
         "name_split_schemas_apart",
         "name_request_bodies_after_operations",
         "document_created_responses",
@@ -590,7 +591,7 @@ def _responses(**codes: dict[str, Any]) -> dict[str, Any]:
     return {code.removeprefix("r"): {"description": code, **body} for code, body in codes.items()}
 
 
-def test_single_200_of_a_create_route_becomes_2xx_and_nothing_else_changes() -> None:
+def test_single_200_or_201_of_a_create_route_becomes_2xx_and_nothing_else_changes() -> None:
     def op(method: str, responses: dict[str, Any]) -> dict[str, Any]:
         operation = _operation(f"x_{method}", "Flows")
         operation["responses"] = responses
@@ -619,14 +620,14 @@ def test_single_200_of_a_create_route_becomes_2xx_and_nothing_else_changes() -> 
         "/get": ["200", "422"],
         "/patch": ["200"],
         "/both": ["200", "201"],
-        "/created": ["201"],
+        "/created": ["2XX"],
         "/empty": ["200"],  # no body to parse: nothing to fix
         "/none": ["204"],
     }
-    for path in ("/post", "/put"):
+    for path, code in (("/post", "200"), ("/put", "200"), ("/created", "201")):
         responses = next(iter(after["paths"][path].values()))["responses"]
-        assert responses["2XX"] == next(iter(before["paths"][path].values()))["responses"]["200"]
-        responses["200"] = responses.pop("2XX")  # dicts compare regardless of key order
+        assert responses["2XX"] == next(iter(before["paths"][path].values()))["responses"][code]
+        responses[code] = responses.pop("2XX")  # dicts compare regardless of key order
     assert after == before
 
 
@@ -640,13 +641,15 @@ def test_real_spec_create_routes_accept_201(raw_spec: dict[str, Any]) -> None:
         if new["responses"] != old["responses"]:
             changed.append((path, method))
             assert method in ("post", "put")
-            assert new["responses"]["2XX"] == old["responses"]["200"]
+            (success,) = [code for code in old["responses"] if code.startswith("2")]
+            assert new["responses"]["2XX"] == old["responses"][success]
             assert {k: v for k, v in new["responses"].items() if k != "2XX"} == {
-                k: v for k, v in old["responses"].items() if k != "200"
+                k: v for k, v in old["responses"].items() if k != success
             }
             new["responses"] = old["responses"]
     assert ("/flows/", "post") in changed
     assert ("/flow_runs/", "post") in changed
+    assert ("/block_schemas/", "post") in changed  # documents 201, answers 200 when it exists
     assert after == raw_spec
 
 
@@ -778,3 +781,40 @@ def test_generator_drops_models_without_the_rules(tmp_path: Path, raw_spec: dict
     assert (models / "flow.py").is_file()
     assert not (models / "deployment_response.py").exists()
     assert not (models / "block_document_filter.py").exists()
+
+
+# --------------------------------------------------------------------------------------
+# drop_ui_hint_header, and document_created_responses on 201-only routes
+# --------------------------------------------------------------------------------------
+
+
+def test_ui_hint_header_is_dropped_and_other_headers_stay() -> None:
+    ui = {"name": "x-prefect-ui", "in": "header", "schema": {"type": "boolean"}}
+    other = {"name": "x-other", "in": "header", "schema": {"type": "string"}}
+    spec = _tiny_spec()
+    spec["paths"]["/flows/{id}"]["delete"]["parameters"] = [ui, ID_PARAMETER, other]
+    normalize_module.drop_ui_hint_header(spec)
+    assert spec["paths"]["/flows/{id}"]["delete"]["parameters"] == [ID_PARAMETER, other]
+
+
+def test_real_spec_has_no_ui_hint_header_after_normalize(normalized_spec: dict[str, Any]) -> None:
+    names = {
+        parameter["name"].lower()
+        for _, _, operation in operations(normalized_spec)
+        for parameter in operation.get("parameters", [])
+    }
+    assert "x-prefect-ui" not in names
+
+
+def test_a_201_only_create_route_accepts_any_2xx() -> None:
+    body = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Flow"}}}}
+    spec = {"paths": {"/x/": {"post": {"responses": {"201": body, "422": {"description": "bad"}}}}}}
+    document_created_responses(spec)
+    assert list(spec["paths"]["/x/"]["post"]["responses"]) == ["2XX", "422"]
+
+
+def test_real_create_block_schema_route_accepts_200_and_201(
+    normalized_spec: dict[str, Any],
+) -> None:
+    responses = normalized_spec["paths"]["/block_schemas/"]["post"]["responses"]
+    assert "2XX" in responses and "201" not in responses and "200" not in responses

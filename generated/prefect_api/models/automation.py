@@ -318,7 +318,9 @@ class Automation:
                 return trigger_type_2
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass  # not this type: try the next
-            return cast(CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput, data)
+            raise TypeError(
+                f"trigger: {data!r:.200} is none of CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput"
+            )
 
         trigger = _parse_trigger(d.pop("trigger"))
 
@@ -483,25 +485,8 @@ class Automation:
                     return actions_item_type_16
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass  # not this type: try the next
-                return cast(
-                    CallWebhook
-                    | CancelFlowRun
-                    | ChangeFlowRunState
-                    | DeleteFlowRun
-                    | DoNothing
-                    | PauseAutomation
-                    | PauseDeployment
-                    | PauseWorkPool
-                    | PauseWorkQueue
-                    | ResumeAutomation
-                    | ResumeDeployment
-                    | ResumeFlowRun
-                    | ResumeWorkPool
-                    | ResumeWorkQueue
-                    | RunDeploymentOutput
-                    | SendNotification
-                    | SuspendFlowRun,
-                    data,
+                raise TypeError(
+                    f"actions_item: {data!r:.200} is none of CallWebhook | CancelFlowRun | ChangeFlowRunState | DeleteFlowRun | DoNothing | PauseAutomation | PauseDeployment | PauseWorkPool | PauseWorkQueue | ResumeAutomation | ResumeDeployment | ResumeFlowRun | ResumeWorkPool | ResumeWorkQueue | RunDeploymentOutput | SendNotification | SuspendFlowRun"
                 )
 
             actions_item = _parse_actions_item(actions_item_data)
@@ -716,25 +701,8 @@ class Automation:
                         return actions_on_trigger_item_type_16
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
-                    return cast(
-                        CallWebhook
-                        | CancelFlowRun
-                        | ChangeFlowRunState
-                        | DeleteFlowRun
-                        | DoNothing
-                        | PauseAutomation
-                        | PauseDeployment
-                        | PauseWorkPool
-                        | PauseWorkQueue
-                        | ResumeAutomation
-                        | ResumeDeployment
-                        | ResumeFlowRun
-                        | ResumeWorkPool
-                        | ResumeWorkQueue
-                        | RunDeploymentOutput
-                        | SendNotification
-                        | SuspendFlowRun,
-                        data,
+                    raise TypeError(
+                        f"actions_on_trigger_item: {data!r:.200} is none of CallWebhook | CancelFlowRun | ChangeFlowRunState | DeleteFlowRun | DoNothing | PauseAutomation | PauseDeployment | PauseWorkPool | PauseWorkQueue | ResumeAutomation | ResumeDeployment | ResumeFlowRun | ResumeWorkPool | ResumeWorkQueue | RunDeploymentOutput | SendNotification | SuspendFlowRun"
                     )
 
                 actions_on_trigger_item = _parse_actions_on_trigger_item(actions_on_trigger_item_data)
@@ -925,25 +893,8 @@ class Automation:
                         return actions_on_resolve_item_type_16
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
-                    return cast(
-                        CallWebhook
-                        | CancelFlowRun
-                        | ChangeFlowRunState
-                        | DeleteFlowRun
-                        | DoNothing
-                        | PauseAutomation
-                        | PauseDeployment
-                        | PauseWorkPool
-                        | PauseWorkQueue
-                        | ResumeAutomation
-                        | ResumeDeployment
-                        | ResumeFlowRun
-                        | ResumeWorkPool
-                        | ResumeWorkQueue
-                        | RunDeploymentOutput
-                        | SendNotification
-                        | SuspendFlowRun,
-                        data,
+                    raise TypeError(
+                        f"actions_on_resolve_item: {data!r:.200} is none of CallWebhook | CancelFlowRun | ChangeFlowRunState | DeleteFlowRun | DoNothing | PauseAutomation | PauseDeployment | PauseWorkPool | PauseWorkQueue | ResumeAutomation | ResumeDeployment | ResumeFlowRun | ResumeWorkPool | ResumeWorkQueue | RunDeploymentOutput | SendNotification | SuspendFlowRun"
                     )
 
                 actions_on_resolve_item = _parse_actions_on_resolve_item(actions_on_resolve_item_data)

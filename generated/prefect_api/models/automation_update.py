@@ -291,7 +291,9 @@ class AutomationUpdate:
                 return trigger_type_2
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass  # not this type: try the next
-            return cast(CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput, data)
+            raise TypeError(
+                f"trigger: {data!r:.200} is none of CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput"
+            )
 
         trigger = _parse_trigger(d.pop("trigger"))
 
@@ -456,25 +458,8 @@ class AutomationUpdate:
                     return actions_item_type_16
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass  # not this type: try the next
-                return cast(
-                    CallWebhook
-                    | CancelFlowRun
-                    | ChangeFlowRunState
-                    | DeleteFlowRun
-                    | DoNothing
-                    | PauseAutomation
-                    | PauseDeployment
-                    | PauseWorkPool
-                    | PauseWorkQueue
-                    | ResumeAutomation
-                    | ResumeDeployment
-                    | ResumeFlowRun
-                    | ResumeWorkPool
-                    | ResumeWorkQueue
-                    | RunDeploymentInput
-                    | SendNotification
-                    | SuspendFlowRun,
-                    data,
+                raise TypeError(
+                    f"actions_item: {data!r:.200} is none of CallWebhook | CancelFlowRun | ChangeFlowRunState | DeleteFlowRun | DoNothing | PauseAutomation | PauseDeployment | PauseWorkPool | PauseWorkQueue | ResumeAutomation | ResumeDeployment | ResumeFlowRun | ResumeWorkPool | ResumeWorkQueue | RunDeploymentInput | SendNotification | SuspendFlowRun"
                 )
 
             actions_item = _parse_actions_item(actions_item_data)
@@ -669,25 +654,8 @@ class AutomationUpdate:
                         return actions_on_trigger_item_type_16
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
-                    return cast(
-                        CallWebhook
-                        | CancelFlowRun
-                        | ChangeFlowRunState
-                        | DeleteFlowRun
-                        | DoNothing
-                        | PauseAutomation
-                        | PauseDeployment
-                        | PauseWorkPool
-                        | PauseWorkQueue
-                        | ResumeAutomation
-                        | ResumeDeployment
-                        | ResumeFlowRun
-                        | ResumeWorkPool
-                        | ResumeWorkQueue
-                        | RunDeploymentInput
-                        | SendNotification
-                        | SuspendFlowRun,
-                        data,
+                    raise TypeError(
+                        f"actions_on_trigger_item: {data!r:.200} is none of CallWebhook | CancelFlowRun | ChangeFlowRunState | DeleteFlowRun | DoNothing | PauseAutomation | PauseDeployment | PauseWorkPool | PauseWorkQueue | ResumeAutomation | ResumeDeployment | ResumeFlowRun | ResumeWorkPool | ResumeWorkQueue | RunDeploymentInput | SendNotification | SuspendFlowRun"
                     )
 
                 actions_on_trigger_item = _parse_actions_on_trigger_item(actions_on_trigger_item_data)
@@ -878,25 +846,8 @@ class AutomationUpdate:
                         return actions_on_resolve_item_type_16
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
-                    return cast(
-                        CallWebhook
-                        | CancelFlowRun
-                        | ChangeFlowRunState
-                        | DeleteFlowRun
-                        | DoNothing
-                        | PauseAutomation
-                        | PauseDeployment
-                        | PauseWorkPool
-                        | PauseWorkQueue
-                        | ResumeAutomation
-                        | ResumeDeployment
-                        | ResumeFlowRun
-                        | ResumeWorkPool
-                        | ResumeWorkQueue
-                        | RunDeploymentInput
-                        | SendNotification
-                        | SuspendFlowRun,
-                        data,
+                    raise TypeError(
+                        f"actions_on_resolve_item: {data!r:.200} is none of CallWebhook | CancelFlowRun | ChangeFlowRunState | DeleteFlowRun | DoNothing | PauseAutomation | PauseDeployment | PauseWorkPool | PauseWorkQueue | ResumeAutomation | ResumeDeployment | ResumeFlowRun | ResumeWorkPool | ResumeWorkQueue | RunDeploymentInput | SendNotification | SuspendFlowRun"
                     )
 
                 actions_on_resolve_item = _parse_actions_on_resolve_item(actions_on_resolve_item_data)

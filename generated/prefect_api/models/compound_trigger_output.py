@@ -108,7 +108,9 @@ class CompoundTriggerOutput:
                     return triggers_item_type_2
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass  # not this type: try the next
-                return cast(CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput, data)
+                raise TypeError(
+                    f"triggers_item: {data!r:.200} is none of CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput"
+                )
 
             triggers_item = _parse_triggers_item(triggers_item_data)
 

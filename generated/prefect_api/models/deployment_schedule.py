@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -153,7 +153,7 @@ class DeploymentSchedule:
                 return schedule_type_2
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass  # not this type: try the next
-            return cast(CronSchedule | IntervalScheduleOutput | RRuleSchedule, data)
+            raise TypeError(f"schedule: {data!r:.200} is none of CronSchedule | IntervalScheduleOutput | RRuleSchedule")
 
         schedule = _parse_schedule(d.pop("schedule"))
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -106,7 +106,7 @@ class DeploymentScheduleCreate:
                 return schedule_type_2
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass  # not this type: try the next
-            return cast(CronSchedule | IntervalScheduleInput | RRuleSchedule, data)
+            raise TypeError(f"schedule: {data!r:.200} is none of CronSchedule | IntervalScheduleInput | RRuleSchedule")
 
         schedule = _parse_schedule(d.pop("schedule"))
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -121,7 +121,9 @@ class DeploymentScheduleUpdate:
                 return schedule_type_2
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass  # not this type: try the next
-            return cast(CronSchedule | IntervalScheduleInput | None | RRuleSchedule | Unset, data)
+            raise TypeError(
+                f"schedule: {data!r:.200} is none of CronSchedule | IntervalScheduleInput | None | RRuleSchedule | Unset"
+            )
 
         schedule = _parse_schedule(d.pop("schedule", UNSET))
 

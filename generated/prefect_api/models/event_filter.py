@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -174,7 +174,9 @@ class EventFilter:
                 return related_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass  # not this type: try the next
-            return cast(EventRelatedFilter | list[EventRelatedFilter] | None | Unset, data)
+            raise TypeError(
+                f"related: {data!r:.200} is none of EventRelatedFilter | list[EventRelatedFilter] | None | Unset"
+            )
 
         related = _parse_related(d.pop("related", UNSET))
 
@@ -204,7 +206,9 @@ class EventFilter:
                 return any_resource_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass  # not this type: try the next
-            return cast(EventAnyResourceFilter | list[EventAnyResourceFilter] | None | Unset, data)
+            raise TypeError(
+                f"any_resource: {data!r:.200} is none of EventAnyResourceFilter | list[EventAnyResourceFilter] | None | Unset"
+            )
 
         any_resource = _parse_any_resource(d.pop("any_resource", UNSET))
 

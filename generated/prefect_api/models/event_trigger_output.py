@@ -168,7 +168,9 @@ class EventTriggerOutput:
                 return match_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass  # not this type: try the next
-            return cast(EventTriggerOutputMatchType1 | ResourceSpecification | Unset, data)
+            raise TypeError(
+                f"match: {data!r:.200} is none of EventTriggerOutputMatchType1 | ResourceSpecification | Unset"
+            )
 
         match = _parse_match(d.pop("match", UNSET))
 
@@ -226,7 +228,9 @@ class EventTriggerOutput:
                             return match_related_type_2_item_type_1
                         except (TypeError, ValueError, AttributeError, KeyError):
                             pass  # not this type: try the next
-                        return cast(EventTriggerOutputMatchRelatedType2ItemType1 | ResourceSpecification, data)
+                        raise TypeError(
+                            f"match_related_type_2_item: {data!r:.200} is none of EventTriggerOutputMatchRelatedType2ItemType1 | ResourceSpecification"
+                        )
 
                     match_related_type_2_item = _parse_match_related_type_2_item(match_related_type_2_item_data)
 
@@ -235,12 +239,8 @@ class EventTriggerOutput:
                 return match_related_type_2
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass  # not this type: try the next
-            return cast(
-                EventTriggerOutputMatchRelatedType1
-                | list[EventTriggerOutputMatchRelatedType2ItemType1 | ResourceSpecification]
-                | ResourceSpecification
-                | Unset,
-                data,
+            raise TypeError(
+                f"match_related: {data!r:.200} is none of EventTriggerOutputMatchRelatedType1 | list[EventTriggerOutputMatchRelatedType2ItemType1 | ResourceSpecification] | ResourceSpecification | Unset"
             )
 
         match_related = _parse_match_related(d.pop("match_related", UNSET))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -105,7 +105,9 @@ class FlowRunOrchestrationResult:
                 return details_type_3
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass  # not this type: try the next
-            return cast(StateAbortDetails | StateAcceptDetails | StateRejectDetails | StateWaitDetails, data)
+            raise TypeError(
+                f"details: {data!r:.200} is none of StateAbortDetails | StateAcceptDetails | StateRejectDetails | StateWaitDetails"
+            )
 
         details = _parse_details(d.pop("details"))
 

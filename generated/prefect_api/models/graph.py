@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -139,7 +139,7 @@ class Graph:
                         return nodes_item_item_type_1
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
-                    return cast(Node | UUID, data)
+                    raise TypeError(f"nodes_item_item: {data!r:.200} is none of Node | UUID")
 
                 nodes_item_item = _parse_nodes_item_item(nodes_item_item_data)
 

@@ -96,7 +96,9 @@ class SequenceTriggerInput:
                     return triggers_item_type_2
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass  # not this type: try the next
-                return cast(CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput, data)
+                raise TypeError(
+                    f"triggers_item: {data!r:.200} is none of CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput"
+                )
 
             triggers_item = _parse_triggers_item(triggers_item_data)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -85,7 +85,9 @@ class TaskRunCreateTaskInputs:
                         return additional_property_item_type_3
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
-                    return cast(Constant | FlowRunResult | Parameter | TaskRunResult, data)
+                    raise TypeError(
+                        f"additional_property_item: {data!r:.200} is none of Constant | FlowRunResult | Parameter | TaskRunResult"
+                    )
 
                 additional_property_item = _parse_additional_property_item(additional_property_item_data)
 

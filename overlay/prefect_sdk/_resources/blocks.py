@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._operations import Listing, Op, call, call_list, listing, operation, send, unexpected_body
+from .._operations import Listing, Op, call, call_list, listing, operation, send
 from ._common import PageReader, as_enum, as_model, as_uuid, iterate, read_all
 
 if TYPE_CHECKING:
@@ -173,13 +173,8 @@ class BlockOperations:
         from prefect_api.models import BlockSchema, BlockSchemaCreate
 
         body = as_action(block_schema, BlockSchemaCreate, "block_schema")
-        response = yield from send(self, create_block_schema, body=body)
-        # The server answers 200 (not the documented 201) with an existing schema, which the
-        # generated parser does not know, so the body is parsed here for any 2xx.
-        try:
-            return BlockSchema.from_dict(response.json())
-        except (KeyError, TypeError, ValueError):
-            raise unexpected_body(response, "BlockSchema") from None
+        # 201 when created, 200 with the existing schema: both parse (rule document_created_responses).
+        return (yield from call(self, create_block_schema, BlockSchema, body=body))
 
     @operation
     def read_block_schema_by_checksum(

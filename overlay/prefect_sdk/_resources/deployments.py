@@ -114,23 +114,7 @@ def _schedule_creates(
                 "each schedule must be a (schedule, active) pair, a DeploymentScheduleCreate "
                 f"or a dict, not {type(entry).__name__}"
             )
-    for create in creates:
-        _check_schedule(create.schedule)
     return creates
-
-
-def _check_schedule(schedule: Any) -> None:
-    """ValueError unless `schedule` parsed as a cron, interval or rrule schedule.
-
-    The generated union parsers keep a value that fits none of the types as it is (and `to_dict`
-    then fails), so a schedule dict with none of `cron`/`interval`/`rrule` is caught here.
-    """
-    from prefect_api.models import CronSchedule, IntervalScheduleInput, RRuleSchedule
-
-    if not isinstance(schedule, (CronSchedule, IntervalScheduleInput, RRuleSchedule)):
-        raise ValueError(
-            f"schedule must be a cron, interval or rrule schedule (model or dict), not {schedule!r}"
-        )
 
 
 class DeploymentOperations:
@@ -409,8 +393,6 @@ class DeploymentOperations:
             slug=slug,
         )
         body = model_from_fields(DeploymentScheduleUpdate, values, "update_deployment_schedule")
-        if schedule is not None:
-            _check_schedule(body.schedule)
         yield from send(
             self,
             update_deployment_schedule,

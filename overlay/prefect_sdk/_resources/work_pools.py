@@ -413,21 +413,14 @@ class WorkPoolOperations:
         now); counts as a poll of the queue."""
         from prefect_api.api.work_queues import read_work_queue_runs
         from prefect_api.models import FlowRunResponse, ReadWorkQueueRunsBody
-        from prefect_api.types import UNSET
 
         queue_id = as_uuid(id, "id")
         check_limit(limit, 0)
         before = scheduled_before or datetime.datetime.now(datetime.timezone.utc)
         body = ReadWorkQueueRunsBody(limit=limit, scheduled_before=before)
-        # UNSET: the generated default (False) is a bool header value, which httpx refuses.
         return (
             yield from call_list(
-                self,
-                read_work_queue_runs,
-                FlowRunResponse,
-                id=queue_id,
-                body=body,
-                x_prefect_ui=UNSET,
+                self, read_work_queue_runs, FlowRunResponse, id=queue_id, body=body
             )
         )
 

@@ -38,15 +38,15 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | WorkQueueResponse | None:
-    if response.status_code == 201:
-        response_201 = WorkQueueResponse.from_dict(response.json())
-
-        return response_201
-
     if response.status_code == 422:
         response_422 = HTTPValidationError.from_dict(response.json())
 
         return response_422
+
+    if 200 <= response.status_code <= 299:
+        response_2xx = WorkQueueResponse.from_dict(response.json())
+
+        return response_2xx
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)

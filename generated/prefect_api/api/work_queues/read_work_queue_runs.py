@@ -18,11 +18,8 @@ def _get_kwargs(
     id: UUID,
     *,
     body: ReadWorkQueueRunsBody | Unset = UNSET,
-    x_prefect_ui: bool | None | Unset = False,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
-    if not isinstance(x_prefect_ui, Unset):
-        headers["x-prefect-ui"] = x_prefect_ui
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -80,7 +77,6 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: ReadWorkQueueRunsBody | Unset = UNSET,
-    x_prefect_ui: bool | None | Unset = False,
 ) -> Response[HTTPValidationError | list[FlowRunResponse]]:
     """Read Work Queue Runs
 
@@ -88,8 +84,6 @@ def sync_detailed(
 
     Args:
         id (UUID): The work queue id
-        x_prefect_ui (bool | None | Unset): A header to indicate this request came from the
-            Prefect UI. Default: False.
         body (ReadWorkQueueRunsBody | Unset):
 
     Raises:
@@ -103,7 +97,6 @@ def sync_detailed(
     kwargs = _get_kwargs(
         id=id,
         body=body,
-        x_prefect_ui=x_prefect_ui,
     )
 
     response = client.get_httpx_client().request(
@@ -118,7 +111,6 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: ReadWorkQueueRunsBody | Unset = UNSET,
-    x_prefect_ui: bool | None | Unset = False,
 ) -> HTTPValidationError | list[FlowRunResponse] | None:
     """Read Work Queue Runs
 
@@ -126,8 +118,6 @@ def sync(
 
     Args:
         id (UUID): The work queue id
-        x_prefect_ui (bool | None | Unset): A header to indicate this request came from the
-            Prefect UI. Default: False.
         body (ReadWorkQueueRunsBody | Unset):
 
     Raises:
@@ -142,7 +132,6 @@ def sync(
         id=id,
         client=client,
         body=body,
-        x_prefect_ui=x_prefect_ui,
     ).parsed
 
 
@@ -151,7 +140,6 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: ReadWorkQueueRunsBody | Unset = UNSET,
-    x_prefect_ui: bool | None | Unset = False,
 ) -> Response[HTTPValidationError | list[FlowRunResponse]]:
     """Read Work Queue Runs
 
@@ -159,8 +147,6 @@ async def asyncio_detailed(
 
     Args:
         id (UUID): The work queue id
-        x_prefect_ui (bool | None | Unset): A header to indicate this request came from the
-            Prefect UI. Default: False.
         body (ReadWorkQueueRunsBody | Unset):
 
     Raises:
@@ -174,7 +160,6 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         id=id,
         body=body,
-        x_prefect_ui=x_prefect_ui,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -187,7 +172,6 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: ReadWorkQueueRunsBody | Unset = UNSET,
-    x_prefect_ui: bool | None | Unset = False,
 ) -> HTTPValidationError | list[FlowRunResponse] | None:
     """Read Work Queue Runs
 
@@ -195,8 +179,6 @@ async def asyncio(
 
     Args:
         id (UUID): The work queue id
-        x_prefect_ui (bool | None | Unset): A header to indicate this request came from the
-            Prefect UI. Default: False.
         body (ReadWorkQueueRunsBody | Unset):
 
     Raises:
@@ -212,6 +194,5 @@ async def asyncio(
             id=id,
             client=client,
             body=body,
-            x_prefect_ui=x_prefect_ui,
         )
     ).parsed
