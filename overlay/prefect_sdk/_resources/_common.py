@@ -3,22 +3,37 @@
 Paging: Prefect's list routes take `limit` and `offset` and refuse a `limit` above the server's
 cap (200 unless the server sets PREFECT_SERVER_API_DEFAULT_LIMIT). `read_all` and `iterate`
 ask for pages of `client.page_size` rows until a short page, so a caller is never cut off at
-the cap.
+the cap. `body_pages` reads one page of such a route, `filter_fields` and `with_sort` build the
+rest of its body.
+
+Model bodies built from keyword arguments go through the model's JSON form (`model_from_fields`):
+every value is made JSON-ready (`jsonable`) and the generated model is built with `from_dict`,
+so a field that was not given stays UNSET and is not sent.
 """
 
 from __future__ import annotations
 
+import datetime
+import enum
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from .._operations import Item, Listing, Op
+from .._operations import Item, Listing, Op, call_list
+
+if TYPE_CHECKING:
+    from prefect_api.models import StateCreate
 
 T = TypeVar("T")
 M = TypeVar("M")
 
 # The largest page the server accepts by default.
 PAGE_SIZE = 200
+
+# What a generated model's `from_dict` raises for a dict that does not fit the model.
+FROM_DICT_ERRORS: tuple[type[Exception], ...] = (KeyError, TypeError, ValueError)
+
+# ------------------------------------------------------------------ argument checks
 
 
 def as_uuid(value: object, name: str) -> uuid.UUID:
@@ -33,8 +48,60 @@ def as_uuid(value: object, name: str) -> uuid.UUID:
     raise ValueError(f"{name} must be a UUID or a UUID string, not {value!r}")
 
 
+def as_text(value: object, name: str) -> str:
+    """`value` if it is a non-empty string (a name, slug or path segment); ValueError otherwise."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string, not {value!r}")
+    return value
+
+
+def as_tags(tags: Iterable[str], name: str = "tags") -> list[str]:
+    """`tags` as a list of strings; a lone string is refused rather than split into letters."""
+    if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
+        raise ValueError(f"{name} must be an iterable of strings, not {tags!r}")
+    return list(tags)
+
+
+def as_mapping(value: Any, name: str) -> Mapping[str, Any]:
+    """`value` if it is a dict (any Mapping); ValueError naming `name` otherwise."""
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a dict, not {type(value).__name__}")
+    return value
+
+
+def as_enum(value: Any, enum_type: type[M], name: str) -> M:
+    """`value` as a member of the generated `enum_type` (a member or its string value)."""
+    try:
+        return enum_type(value)  # type: ignore[call-arg]
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum_type)  # type: ignore[attr-defined]
+        raise ValueError(f"{name} must be one of {allowed}, not {value!r}") from None
+
+
+def given(**fields: Any) -> dict[str, Any]:
+    """The keyword arguments that were given (not None), for a model's constructor."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+# ------------------------------------------------------------------- model coercion
+
+
 class _FromDict(Protocol[M]):  # type: ignore[misc]
     def from_dict(self, src_dict: Mapping[str, Any]) -> M: ...
+
+
+def build(
+    model: type[M],
+    data: Mapping[str, Any],
+    what: str,
+    errors: tuple[type[Exception], ...] = (*FROM_DICT_ERRORS, AttributeError),
+) -> M:
+    """The generated `model` from its JSON form `data`; ValueError naming `what` if `from_dict`
+    raises one of `errors` (any other error is let through)."""
+    try:
+        return model.from_dict(data)  # type: ignore[attr-defined, no-any-return]
+    except errors as error:
+        raise ValueError(f"{what} is not a valid {model.__name__}: {error!r}") from None
 
 
 def as_model(value: Any, model: type[M], name: str) -> M:
@@ -42,16 +109,85 @@ def as_model(value: Any, model: type[M], name: str) -> M:
     if isinstance(value, model):
         return value
     if isinstance(value, Mapping):
-        try:
-            return model.from_dict(value)  # type: ignore[attr-defined, no-any-return]
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"{name} is not a valid {model.__name__}: {error!r}") from None
+        return build(model, value, name, FROM_DICT_ERRORS)
     raise ValueError(f"{name} must be a {model.__name__} or a dict, not {type(value).__name__}")
 
 
-def given(**fields: Any) -> dict[str, Any]:
-    """The keyword arguments that were given (not None), for a model's constructor."""
-    return {key: value for key, value in fields.items() if value is not None}
+def as_action(value: Any, model: type[M], name: str) -> M:
+    """`as_model`, except that a dict key the model has no field for is a ValueError.
+
+    The generated request models drop unknown keys, so `{"nmae": ...}` would otherwise be sent
+    as if it were not there (Prefect's own pydantic action models forbid extra keys too).
+    """
+    parsed = as_model(value, model, name)
+    if isinstance(value, Mapping) and not hasattr(parsed, "additional_properties"):
+        unknown = sorted(set(value) - set(parsed.to_dict()))  # type: ignore[attr-defined]
+        if unknown:
+            raise ValueError(f"{name} has fields {model.__name__} does not know: {unknown}")
+    return parsed
+
+
+def jsonable(value: Any) -> Any:
+    """`value` in JSON form: generated models via `to_dict`, pydantic models via `model_dump`,
+    UUIDs and datetimes as strings, timedeltas as seconds, containers recursively."""
+    if hasattr(value, "to_dict") and hasattr(type(value), "from_dict"):
+        return jsonable(value.to_dict())
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def json_keys(model: type) -> set[str]:
+    """The JSON field names of a generated model (`type_` is sent as `type`)."""
+    import attrs
+
+    return {
+        field.name.rstrip("_")
+        for field in attrs.fields(model)
+        if field.name != "additional_properties"
+    }
+
+
+def model_from_fields(model: type[M], fields: Mapping[str, Any], what: str, **fixed: Any) -> M:
+    """The generated `model` holding exactly `fields` (plus `fixed`); unknown names are an error."""
+    unknown = sorted(set(fields) - json_keys(model))
+    if unknown:
+        raise ValueError(
+            f"{what}: unknown field(s) {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(json_keys(model) - set(fixed)))})"
+        )
+    data = {key: jsonable(value) for key, value in {**fields, **fixed}.items()}
+    return build(model, data, what)
+
+
+def state_body(state: Any, **details: uuid.UUID) -> StateCreate:
+    """A copy of `state` (a StateCreate or its dict) with these `state_details` fields set.
+
+    The caller's object is left alone, so one StateCreate can be sent to several runs.
+    """
+    from prefect_api.models import StateCreate, StateDetails
+
+    body = StateCreate.from_dict(as_model(state, StateCreate, "state").to_dict())
+    if not isinstance(body.state_details, StateDetails):
+        body.state_details = StateDetails()
+    for field, value in details.items():
+        setattr(body.state_details, field, value)
+    return body
+
+
+# -------------------------------------------------------------------------- paging
 
 
 def check_limit(limit: int | None, offset: int) -> None:
@@ -62,6 +198,26 @@ def check_limit(limit: int | None, offset: int) -> None:
 
 
 PageReader = Callable[[int, int], Op[list[T]]]
+
+
+def body_pages(
+    client: Any,
+    endpoint: Any,
+    item: type[T],
+    body_model: Callable[..., Any],
+    fields: Mapping[str, Any],
+    /,
+    **arguments: Any,
+) -> PageReader[T]:
+    """The `PageReader` of a list route of `item`s: a page's body is
+    `body_model(offset=..., limit=..., **fields)`, and `arguments` (path parameters, ...) go to
+    the endpoint as they are."""
+
+    def read_page(offset: int, limit: int) -> Op[list[T]]:
+        body = body_model(offset=offset, limit=limit, **fields)
+        return call_list(client, endpoint, item, body=body, **arguments)
+
+    return read_page
 
 
 def read_all(
@@ -92,7 +248,7 @@ def iterate(read_page: PageReader[T], *, offset: int = 0, page_size: int = PAGE_
         offset += len(page)
 
 
-# Prefect's filter argument names -> (body field of the list routes, generated filter model).
+# Filter argument names -> (body field of the list routes, generated filter model).
 FILTER_FIELDS = {
     "flow_filter": ("flows", "FlowFilter"),
     "flow_run_filter": ("flow_runs", "FlowRunFilter"),
@@ -100,6 +256,12 @@ FILTER_FIELDS = {
     "deployment_filter": ("deployments", "DeploymentFilter"),
     "work_pool_filter": ("work_pools", "WorkPoolFilter"),
     "work_queue_filter": ("work_pool_queues", "WorkQueueFilter"),
+    "block_document_filter": ("block_documents", "BlockDocumentFilter"),
+    "block_type_filter": ("block_types", "BlockTypeFilter"),
+    "block_schema_filter": ("block_schemas", "BlockSchemaFilter"),
+    "automations": ("automations", "AutomationFilter"),
+    "log_filter": ("logs", "LogFilter"),
+    "variable_filter": ("variables", "VariableFilter"),
 }
 
 
@@ -124,10 +286,9 @@ def filter_fields(body_model: type, **filters: Any) -> dict[str, Any]:
     return fields
 
 
-def as_enum(value: Any, enum_type: type[M], name: str) -> M:
-    """`value` as a member of the generated `enum_type` (a member or its string value)."""
-    try:
-        return enum_type(value)  # type: ignore[call-arg]
-    except ValueError:
-        allowed = ", ".join(member.value for member in enum_type)  # type: ignore[attr-defined]
-        raise ValueError(f"{name} must be one of {allowed}, not {value!r}") from None
+def with_sort(fields: Mapping[str, Any], sort: Any, sort_type: type) -> dict[str, Any]:
+    """`fields` and, if `sort` is given, the `sort` field: a member of the generated
+    `sort_type` (the member or its string value)."""
+    if sort is None:
+        return dict(fields)
+    return {**fields, "sort": as_enum(sort, sort_type, "sort")}

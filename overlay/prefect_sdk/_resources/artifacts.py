@@ -5,8 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .._operations import Listing, Op, call, call_list, listing, operation, send
-from ._common import PageReader, as_enum, as_model, as_uuid, filter_fields, iterate, read_all
+from .._operations import Listing, Op, call, listing, operation, send
+from ._common import (
+    PageReader,
+    as_model,
+    as_uuid,
+    body_pages,
+    filter_fields,
+    iterate,
+    read_all,
+    with_sort,
+)
 
 if TYPE_CHECKING:
     from prefect_api.models import (
@@ -102,14 +111,8 @@ class ArtifactOperations:
         fields = filter_fields(ReadArtifactsBody, **filters)
         if artifact_filter is not None:
             fields["artifacts"] = as_model(artifact_filter, ArtifactFilter, "artifact_filter")
-        if sort is not None:
-            fields["sort"] = as_enum(sort, ArtifactSort, "sort")
-
-        def read_page(offset: int, limit: int) -> Op[list[Artifact]]:
-            body = ReadArtifactsBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_artifacts, Artifact, body=body)
-
-        return read_page
+        fields = with_sort(fields, sort, ArtifactSort)
+        return body_pages(self, read_artifacts, Artifact, ReadArtifactsBody, fields)
 
     @operation
     def read_latest_artifacts(
@@ -177,14 +180,10 @@ class ArtifactOperations:
             fields["artifacts"] = as_model(
                 artifact_filter, ArtifactCollectionFilter, "artifact_filter"
             )
-        if sort is not None:
-            fields["sort"] = as_enum(sort, ArtifactCollectionSort, "sort")
-
-        def read_page(offset: int, limit: int) -> Op[list[ArtifactCollection]]:
-            body = ReadLatestArtifactsBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_latest_artifacts, ArtifactCollection, body=body)
-
-        return read_page
+        fields = with_sort(fields, sort, ArtifactCollectionSort)
+        return body_pages(
+            self, read_latest_artifacts, ArtifactCollection, ReadLatestArtifactsBody, fields
+        )
 
     @operation
     def delete_artifact(self, artifact_id: uuid.UUID | str) -> Op[None]:

@@ -5,8 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .._operations import Listing, Op, call, call_list, listing, operation, send
-from ._common import PageReader, as_enum, as_model, as_uuid, iterate, read_all
+from .._operations import Listing, Op, call, listing, operation, send
+from ._common import (
+    PageReader,
+    as_model,
+    as_text,
+    as_uuid,
+    body_pages,
+    filter_fields,
+    iterate,
+    read_all,
+    with_sort,
+)
 
 if TYPE_CHECKING:
     from prefect_api.models import Automation, AutomationSort
@@ -79,33 +89,18 @@ class AutomationOperations:
 
     def _automation_pages(self, automations: Any, sort: Any) -> PageReader[Automation]:
         from prefect_api.api.automations import read_automations
-        from prefect_api.models import (
-            Automation,
-            AutomationFilter,
-            AutomationSort,
-            ReadAutomationsBody,
-        )
+        from prefect_api.models import Automation, AutomationSort, ReadAutomationsBody
 
-        fields: dict[str, Any] = {}
-        if automations is not None:
-            fields["automations"] = as_model(automations, AutomationFilter, "automations")
-        if sort is not None:
-            fields["sort"] = as_enum(sort, AutomationSort, "sort")
-
-        def read_page(offset: int, limit: int) -> Op[list[Automation]]:
-            body = ReadAutomationsBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_automations, Automation, body=body)
-
-        return read_page
+        fields = filter_fields(ReadAutomationsBody, automations=automations)
+        fields = with_sort(fields, sort, AutomationSort)
+        return body_pages(self, read_automations, Automation, ReadAutomationsBody, fields)
 
     @operation
     def read_automations_by_name(self, name: str) -> Op[list[Automation]]:
         """Every automation named exactly `name` (names need not be unique), newest update first."""
         from prefect_api.models import AutomationFilter, AutomationFilterName, AutomationSort
 
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"name must be a non-empty string, not {name!r}")
-        by_name = AutomationFilter(name=AutomationFilterName(any_=[name]))
+        by_name = AutomationFilter(name=AutomationFilterName(any_=[as_text(name, "name")]))
         read_page = self._automation_pages(by_name, AutomationSort.UPDATED_DESC)
         return (yield from read_all(read_page, limit=None, offset=0, page_size=self.page_size))
 

@@ -3,66 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from .._operations import Listing, Op, call, call_list, listing, operation, send
-from ._common import PageReader, as_enum, as_model, as_uuid, iterate, read_all
+from .._operations import Listing, Op, call, listing, operation, send
+from ._common import (
+    PageReader,
+    as_action,
+    as_text,
+    as_uuid,
+    body_pages,
+    filter_fields,
+    iterate,
+    read_all,
+    with_sort,
+)
 
 if TYPE_CHECKING:
     from prefect_api.models import BlockDocument, BlockSchema, BlockType
 
-M = TypeVar("M")
-
 # What the server (and Prefect's pydantic models) put in place of a secret value.
 OBFUSCATED = "********"
-
-# Filter argument names -> (body field of the block list routes, generated filter model).
-# (_common.FILTER_FIELDS only knows the flow/run/deployment/work-pool filters.)
-_BLOCK_FILTERS = {
-    "block_document_filter": ("block_documents", "BlockDocumentFilter"),
-    "block_type_filter": ("block_types", "BlockTypeFilter"),
-    "block_schema_filter": ("block_schemas", "BlockSchemaFilter"),
-}
-
-
-def as_action(value: Any, model: type[M], name: str) -> M:
-    """`as_model`, except that a dict key the model has no field for is a ValueError.
-
-    The generated request models drop unknown keys, so `{"nmae": ...}` would otherwise be sent
-    as if it were not there (Prefect's own pydantic action models forbid extra keys too).
-    """
-    parsed = as_model(value, model, name)
-    if isinstance(value, Mapping) and not hasattr(parsed, "additional_properties"):
-        unknown = sorted(set(value) - set(parsed.to_dict()))  # type: ignore[attr-defined]
-        if unknown:
-            raise ValueError(f"{name} has fields {model.__name__} does not know: {unknown}")
-    return parsed
-
-
-def as_text(value: object, name: str) -> str:
-    """`value` if it is a non-empty string (a path segment); ValueError otherwise."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty string, not {value!r}")
-    return value
-
-
-def _block_filter_fields(body_model: type, **filters: Any) -> dict[str, Any]:
-    """Body fields of a block list route for the block filter arguments (models or dicts)."""
-    import attrs
-
-    import prefect_api.models
-
-    known = {field.name for field in attrs.fields(body_model)}
-    fields: dict[str, Any] = {}
-    for argument, value in filters.items():
-        if value is None:
-            continue
-        field, model_name = _BLOCK_FILTERS[argument]
-        if field not in known:
-            raise ValueError(f"{argument} is not supported by this route ({body_model.__name__})")
-        fields[field] = as_model(value, getattr(prefect_api.models, model_name), argument)
-    return fields
 
 
 def _obfuscate(data: Any, path: list[str]) -> Any:
@@ -135,13 +95,8 @@ class BlockOperations:
         from prefect_api.api.block_types import read_block_types
         from prefect_api.models import BlockType, ReadBlockTypesBody
 
-        fields = _block_filter_fields(ReadBlockTypesBody, **filters)
-
-        def read_page(offset: int, limit: int) -> Op[list[BlockType]]:
-            body = ReadBlockTypesBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_block_types, BlockType, body=body)
-
-        return read_page
+        fields = filter_fields(ReadBlockTypesBody, **filters)
+        return body_pages(self, read_block_types, BlockType, ReadBlockTypesBody, fields)
 
     @operation
     def update_block_type(self, block_type_id: uuid.UUID | str, block_type: Any) -> Op[None]:
@@ -215,13 +170,8 @@ class BlockOperations:
         from prefect_api.api.block_schemas import read_block_schemas
         from prefect_api.models import BlockSchema, ReadBlockSchemasBody
 
-        fields = _block_filter_fields(ReadBlockSchemasBody, **filters)
-
-        def read_page(offset: int, limit: int) -> Op[list[BlockSchema]]:
-            body = ReadBlockSchemasBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_block_schemas, BlockSchema, body=body)
-
-        return read_page
+        fields = filter_fields(ReadBlockSchemasBody, **filters)
+        return body_pages(self, read_block_schemas, BlockSchema, ReadBlockSchemasBody, fields)
 
     @operation
     def get_most_recent_block_schema_for_block_type(
@@ -388,23 +338,16 @@ class BlockOperations:
             ReadBlockDocumentsBody,
         )
 
-        fields = _block_filter_fields(ReadBlockDocumentsBody, **filters)
+        fields = filter_fields(ReadBlockDocumentsBody, **filters)
         if block_type_slug is not None:
             block_types = fields.get("block_types") or BlockTypeFilter()
             if block_types.slug:
                 raise ValueError("give block_schema_type or block_type_filter's slug, not both")
             block_types.slug = BlockTypeFilterSlug(any_=[as_text(block_type_slug, "slug")])
             fields["block_types"] = block_types
-        if sort is not None:
-            fields["sort"] = as_enum(sort, BlockDocumentSort, "sort")
-
-        def read_page(offset: int, limit: int) -> Op[list[BlockDocument]]:
-            body = ReadBlockDocumentsBody(
-                offset=offset, limit=limit, include_secrets=include_secrets, **fields
-            )
-            return call_list(self, read_block_documents, BlockDocument, body=body)
-
-        return read_page
+        fields = with_sort(fields, sort, BlockDocumentSort)
+        fields["include_secrets"] = include_secrets
+        return body_pages(self, read_block_documents, BlockDocument, ReadBlockDocumentsBody, fields)
 
     @operation
     def update_block_document(

@@ -14,8 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from .._operations import Listing, Op, call, call_list, listing, operation, send
 from ..errors import ObjectNotFound
-from ._common import PageReader, as_enum, as_model, as_uuid, iterate, read_all
-from .blocks import as_action, as_text
+from ._common import (
+    PageReader,
+    as_action,
+    as_enum,
+    as_model,
+    as_text,
+    as_uuid,
+    body_pages,
+    iterate,
+    read_all,
+)
 
 if TYPE_CHECKING:
     from prefect_api.models import (
@@ -83,11 +92,9 @@ class ConcurrencyOperations:
         from prefect_api.api.concurrency_limits import read_concurrency_limits
         from prefect_api.models import ConcurrencyLimit, ReadConcurrencyLimitsBody
 
-        def read_page(offset: int, limit: int) -> Op[list[ConcurrencyLimit]]:
-            body = ReadConcurrencyLimitsBody(offset=offset, limit=limit)
-            return call_list(self, read_concurrency_limits, ConcurrencyLimit, body=body)
-
-        return read_page
+        return body_pages(
+            self, read_concurrency_limits, ConcurrencyLimit, ReadConcurrencyLimitsBody, {}
+        )
 
     @operation
     def reset_concurrency_limit_by_tag(
@@ -173,13 +180,13 @@ class ConcurrencyOperations:
             ReadAllConcurrencyLimitsV2Body,
         )
 
-        def read_page(offset: int, limit: int) -> Op[list[GlobalConcurrencyLimitResponse]]:
-            body = ReadAllConcurrencyLimitsV2Body(offset=offset, limit=limit)
-            return call_list(
-                self, read_all_concurrency_limits_v2, GlobalConcurrencyLimitResponse, body=body
-            )
-
-        return read_page
+        return body_pages(
+            self,
+            read_all_concurrency_limits_v2,
+            GlobalConcurrencyLimitResponse,
+            ReadAllConcurrencyLimitsV2Body,
+            {},
+        )
 
     @operation
     def update_global_concurrency_limit(self, name: str, concurrency_limit: Any) -> Op[None]:

@@ -11,13 +11,25 @@ constructor defaults `paused` to False, which would resume a paused deployment o
 from __future__ import annotations
 
 import datetime
-import enum
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from .._operations import Listing, Op, call, call_list, listing, operation, send
-from ._common import PageReader, as_enum, as_uuid, filter_fields, given, iterate, read_all
+from ._common import (
+    PageReader,
+    as_text,
+    as_uuid,
+    body_pages,
+    build,
+    filter_fields,
+    given,
+    iterate,
+    jsonable,
+    model_from_fields,
+    read_all,
+    with_sort,
+)
 
 if TYPE_CHECKING:
     from prefect_api.models import (
@@ -29,61 +41,6 @@ if TYPE_CHECKING:
         FlowRunResponse,
         StateCreate,
     )
-
-M = TypeVar("M")
-
-
-def jsonable(value: Any) -> Any:
-    """`value` in JSON form: generated models via `to_dict`, pydantic models via `model_dump`,
-    UUIDs and datetimes as strings, timedeltas as seconds, containers recursively."""
-    if hasattr(value, "to_dict") and hasattr(type(value), "from_dict"):
-        return jsonable(value.to_dict())
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, datetime.timedelta):
-        return value.total_seconds()
-    if isinstance(value, Mapping):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(item) for item in value]
-    return value
-
-
-def json_keys(model: type) -> set[str]:
-    """The JSON field names of a generated model (`type_` is sent as `type`)."""
-    import attrs
-
-    return {
-        field.name.rstrip("_")
-        for field in attrs.fields(model)
-        if field.name != "additional_properties"
-    }
-
-
-def build(model: type[M], data: Mapping[str, Any], what: str) -> M:
-    """The generated `model` from its JSON form; ValueError naming `what` if it does not fit."""
-    try:
-        return model.from_dict(data)  # type: ignore[attr-defined, no-any-return]
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise ValueError(f"{what} is not a valid {model.__name__}: {error!r}") from None
-
-
-def model_from_fields(model: type[M], fields: Mapping[str, Any], what: str, **fixed: Any) -> M:
-    """The generated `model` holding exactly `fields` (plus `fixed`); unknown names are an error."""
-    unknown = sorted(set(fields) - json_keys(model))
-    if unknown:
-        raise ValueError(
-            f"{what}: unknown field(s) {', '.join(unknown)} "
-            f"(known: {', '.join(sorted(json_keys(model) - set(fixed)))})"
-        )
-    data = {key: jsonable(value) for key, value in {**fields, **fixed}.items()}
-    return build(model, data, what)
 
 
 def _schedule_creates(
@@ -131,8 +88,7 @@ class DeploymentOperations:
         from prefect_api.models import DeploymentCreate, DeploymentResponse
 
         flow_uuid = as_uuid(flow_id, "flow_id")
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"name must be a non-empty string, not {name!r}")
+        name = as_text(name, "name")
         values = given(**fields)
         if "schedules" in values:
             values["schedules"] = [
@@ -257,15 +213,8 @@ class DeploymentOperations:
         from prefect_api.api.deployments import read_deployments
         from prefect_api.models import DeploymentResponse, DeploymentSort, ReadDeploymentsBody
 
-        fields = filter_fields(ReadDeploymentsBody, **filters)
-        if sort is not None:
-            fields["sort"] = as_enum(sort, DeploymentSort, "sort")
-
-        def read_page(offset: int, limit: int) -> Op[list[DeploymentResponse]]:
-            body = ReadDeploymentsBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_deployments, DeploymentResponse, body=body)
-
-        return read_page
+        fields = with_sort(filter_fields(ReadDeploymentsBody, **filters), sort, DeploymentSort)
+        return body_pages(self, read_deployments, DeploymentResponse, ReadDeploymentsBody, fields)
 
     @operation
     def paginate_deployments(
@@ -298,8 +247,7 @@ class DeploymentOperations:
             work_pool_filter=work_pool_filter,
             work_queue_filter=work_queue_filter,
         )
-        if sort is not None:
-            fields["sort"] = as_enum(sort, DeploymentSort, "sort")
+        fields = with_sort(fields, sort, DeploymentSort)
         body = PaginateDeploymentsBody(page=page, **given(limit=limit), **fields)
         return (
             yield from call(self, paginate_deployments, DeploymentPaginationResponse, body=body)

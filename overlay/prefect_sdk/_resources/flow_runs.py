@@ -10,13 +10,17 @@ from typing import TYPE_CHECKING, Any
 from .._operations import Listing, Op, call, call_list, listing, operation, send
 from ._common import (
     PageReader,
-    as_enum,
+    as_mapping,
     as_model,
+    as_tags,
     as_uuid,
+    body_pages,
     filter_fields,
     given,
     iterate,
     read_all,
+    state_body,
+    with_sort,
 )
 
 if TYPE_CHECKING:
@@ -31,35 +35,6 @@ if TYPE_CHECKING:
 
 # Flow run input keys the server accepts (Prefect's "lowercase letters, numbers and dashes").
 INPUT_KEY = re.compile(r"^[a-z0-9-]+$")
-
-
-def state_body(state: Any, **details: uuid.UUID) -> StateCreate:
-    """A copy of `state` (a StateCreate or its dict) with these `state_details` fields set.
-
-    The caller's object is left alone, so one StateCreate can be sent to several runs.
-    """
-    from prefect_api.models import StateCreate, StateDetails
-
-    body = StateCreate.from_dict(as_model(state, StateCreate, "state").to_dict())
-    if not isinstance(body.state_details, StateDetails):
-        body.state_details = StateDetails()
-    for field, value in details.items():
-        setattr(body.state_details, field, value)
-    return body
-
-
-def as_tags(tags: Iterable[str], name: str = "tags") -> list[str]:
-    """`tags` as a list of strings; a lone string is refused rather than split into letters."""
-    if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
-        raise ValueError(f"{name} must be an iterable of strings, not {tags!r}")
-    return list(tags)
-
-
-def as_mapping(value: Any, name: str) -> Mapping[str, Any]:
-    """`value` if it is a dict (any Mapping); ValueError naming `name` otherwise."""
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{name} must be a dict, not {type(value).__name__}")
-    return value
 
 
 class FlowRunOperations:
@@ -190,15 +165,8 @@ class FlowRunOperations:
         from prefect_api.api.flow_runs import read_flow_runs
         from prefect_api.models import FlowRunResponse, FlowRunSort, ReadFlowRunsBody
 
-        fields = filter_fields(ReadFlowRunsBody, **filters)
-        if sort is not None:
-            fields["sort"] = as_enum(sort, FlowRunSort, "sort")
-
-        def read_page(offset: int, limit: int) -> Op[list[FlowRunResponse]]:
-            body = ReadFlowRunsBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_flow_runs, FlowRunResponse, body=body)
-
-        return read_page
+        fields = with_sort(filter_fields(ReadFlowRunsBody, **filters), sort, FlowRunSort)
+        return body_pages(self, read_flow_runs, FlowRunResponse, ReadFlowRunsBody, fields)
 
     @operation
     def count_flow_runs(
@@ -253,8 +221,7 @@ class FlowRunOperations:
             work_pool_filter=work_pool_filter,
             work_queue_filter=work_queue_filter,
         )
-        if sort is not None:
-            fields["sort"] = as_enum(sort, FlowRunSort, "sort")
+        fields = with_sort(fields, sort, FlowRunSort)
         body = PaginateFlowRunsBody(page=page, **given(limit=limit), **fields)
         return (yield from call(self, paginate_flow_runs, FlowRunPaginationResponse, body=body))
 

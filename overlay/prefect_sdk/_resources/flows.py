@@ -5,8 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .._operations import Listing, Op, call, call_list, listing, operation, send
-from ._common import PageReader, as_enum, as_uuid, filter_fields, given, iterate, read_all
+from .._operations import Listing, Op, call, listing, operation, send
+from ._common import (
+    PageReader,
+    as_text,
+    as_uuid,
+    body_pages,
+    filter_fields,
+    given,
+    iterate,
+    read_all,
+    with_sort,
+)
 
 if TYPE_CHECKING:
     from prefect_api.models import Flow, FlowPaginationResponse, FlowSort
@@ -23,9 +33,8 @@ class FlowOperations:
         from prefect_api.api.flows import create_flow
         from prefect_api.models import Flow, FlowCreate
 
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"name must be a non-empty string, not {name!r}")
-        flow = yield from call(self, create_flow, Flow, body=FlowCreate(name=name))
+        body = FlowCreate(name=as_text(name, "name"))
+        flow = yield from call(self, create_flow, Flow, body=body)
         return flow.id
 
     @operation
@@ -110,15 +119,8 @@ class FlowOperations:
         from prefect_api.api.flows import read_flows
         from prefect_api.models import Flow, FlowSort, ReadFlowsBody
 
-        fields = filter_fields(ReadFlowsBody, **filters)
-        if sort is not None:
-            fields["sort"] = as_enum(sort, FlowSort, "sort")
-
-        def read_page(offset: int, limit: int) -> Op[list[Flow]]:
-            body = ReadFlowsBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_flows, Flow, body=body)
-
-        return read_page
+        fields = with_sort(filter_fields(ReadFlowsBody, **filters), sort, FlowSort)
+        return body_pages(self, read_flows, Flow, ReadFlowsBody, fields)
 
     @operation
     def paginate_flows(
@@ -128,9 +130,9 @@ class FlowOperations:
         from prefect_api.api.flows import paginate_flows
         from prefect_api.models import FlowPaginationResponse, FlowSort, PaginateFlowsBody
 
-        fields = filter_fields(PaginateFlowsBody, flow_filter=flow_filter)
-        if sort is not None:
-            fields["sort"] = as_enum(sort, FlowSort, "sort")
+        fields = with_sort(
+            filter_fields(PaginateFlowsBody, flow_filter=flow_filter), sort, FlowSort
+        )
         body = PaginateFlowsBody(page=page, **given(limit=limit), **fields)
         return (yield from call(self, paginate_flows, FlowPaginationResponse, body=body))
 

@@ -15,8 +15,8 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._operations import Listing, Op, call_list, listing, operation, send
-from ._common import PageReader, as_enum, as_model, iterate, read_all
+from .._operations import Listing, Op, listing, operation, send
+from ._common import PageReader, as_enum, as_model, body_pages, filter_fields, iterate, read_all
 
 if TYPE_CHECKING:
     from prefect_api.models import Log, LogCreate, LogSort
@@ -94,14 +94,10 @@ class LogOperations:
     def _log_pages(self, log_filter: Any, sort: Any) -> PageReader[Log]:
         """Reads one page of `/logs/filter` for this filter and sort."""
         from prefect_api.api.logs import read_logs
-        from prefect_api.models import Log, LogFilter, LogSort, ReadLogsBody
+        from prefect_api.models import Log, LogSort, ReadLogsBody
 
-        fields: dict[str, Any] = {"sort": as_enum(sort or "TIMESTAMP_ASC", LogSort, "sort")}
-        if log_filter is not None:
-            fields["logs"] = as_model(log_filter, LogFilter, "log_filter")
-
-        def read_page(offset: int, limit: int) -> Op[list[Log]]:
-            body = ReadLogsBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_logs, Log, body=body)
-
-        return read_page
+        fields = {
+            "sort": as_enum(sort or "TIMESTAMP_ASC", LogSort, "sort"),
+            **filter_fields(ReadLogsBody, log_filter=log_filter),
+        }
+        return body_pages(self, read_logs, Log, ReadLogsBody, fields)

@@ -7,8 +7,19 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._operations import Listing, Op, call, call_list, listing, operation, send
-from ._common import PageReader, as_enum, as_uuid, filter_fields, given, iterate, read_all
-from .flow_runs import as_mapping, as_tags, state_body
+from ._common import (
+    PageReader,
+    as_mapping,
+    as_tags,
+    as_uuid,
+    body_pages,
+    filter_fields,
+    given,
+    iterate,
+    read_all,
+    state_body,
+    with_sort,
+)
 
 if TYPE_CHECKING:
     from prefect_api.models import (
@@ -128,15 +139,8 @@ class TaskRunOperations:
         from prefect_api.api.task_runs import read_task_runs
         from prefect_api.models import ReadTaskRunsBody, TaskRun, TaskRunSort
 
-        fields = filter_fields(ReadTaskRunsBody, **filters)
-        if sort is not None:
-            fields["sort"] = as_enum(sort, TaskRunSort, "sort")
-
-        def read_page(offset: int, limit: int) -> Op[list[TaskRun]]:
-            body = ReadTaskRunsBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_task_runs, TaskRun, body=body)
-
-        return read_page
+        fields = with_sort(filter_fields(ReadTaskRunsBody, **filters), sort, TaskRunSort)
+        return body_pages(self, read_task_runs, TaskRun, ReadTaskRunsBody, fields)
 
     @operation
     def count_task_runs(
@@ -183,8 +187,7 @@ class TaskRunOperations:
             task_run_filter=task_run_filter,
             deployment_filter=deployment_filter,
         )
-        if sort is not None:
-            fields["sort"] = as_enum(sort, TaskRunSort, "sort")
+        fields = with_sort(fields, sort, TaskRunSort)
         body = PaginateTaskRunsBody(page=page, **given(limit=limit), **fields)
         return (yield from call(self, paginate_task_runs, TaskRunPaginationResponse, body=body))
 

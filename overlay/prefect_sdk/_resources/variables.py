@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._operations import Listing, Op, call, call_list, listing, operation, send
-from ._common import PageReader, as_enum, as_model, iterate, read_all
+from .._operations import Listing, Op, call, listing, operation, send
+from ._common import (
+    PageReader,
+    as_model,
+    as_text,
+    body_pages,
+    filter_fields,
+    iterate,
+    read_all,
+    with_sort,
+)
 
 if TYPE_CHECKING:
     from prefect_api.models import Variable, VariableSort
-
-
-def _variable_name(name: object) -> str:
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"name must be a non-empty string, not {name!r}")
-    return name
 
 
 class VariableOperations:
@@ -39,7 +42,7 @@ class VariableOperations:
         from prefect_api.api.variables import read_variable_by_name
         from prefect_api.models import Variable
 
-        return (yield from call(self, read_variable_by_name, Variable, name=_variable_name(name)))
+        return (yield from call(self, read_variable_by_name, Variable, name=as_text(name, "name")))
 
     @operation
     def read_variables(
@@ -71,19 +74,11 @@ class VariableOperations:
 
     def _variable_pages(self, variable_filter: Any, sort: Any) -> PageReader[Variable]:
         from prefect_api.api.variables import read_variables
-        from prefect_api.models import ReadVariablesBody, Variable, VariableFilter, VariableSort
+        from prefect_api.models import ReadVariablesBody, Variable, VariableSort
 
-        fields: dict[str, Any] = {}
-        if variable_filter is not None:
-            fields["variables"] = as_model(variable_filter, VariableFilter, "variable_filter")
-        if sort is not None:
-            fields["sort"] = as_enum(sort, VariableSort, "sort")
-
-        def read_page(offset: int, limit: int) -> Op[list[Variable]]:
-            body = ReadVariablesBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_variables, Variable, body=body)
-
-        return read_page
+        fields = filter_fields(ReadVariablesBody, variable_filter=variable_filter)
+        fields = with_sort(fields, sort, VariableSort)
+        return body_pages(self, read_variables, Variable, ReadVariablesBody, fields)
 
     @operation
     def update_variable(self, variable: Any) -> Op[None]:
@@ -93,7 +88,7 @@ class VariableOperations:
         from prefect_api.models import VariableUpdate
 
         body = as_model(variable, VariableUpdate, "variable")
-        name = _variable_name(body.name)
+        name = as_text(body.name, "name")
         yield from send(self, update_variable_by_name, name=name, body=body)
         return None
 
@@ -102,5 +97,5 @@ class VariableOperations:
         """Delete the variable called `name`; ObjectNotFound if there is none."""
         from prefect_api.api.variables import delete_variable_by_name
 
-        yield from send(self, delete_variable_by_name, name=_variable_name(name))
+        yield from send(self, delete_variable_by_name, name=as_text(name, "name"))
         return None

@@ -15,8 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 from .._operations import Listing, Op, call, call_list, listing, operation, send
 from ..errors import ObjectAlreadyExists
-from ._common import PageReader, as_model, as_uuid, check_limit, given, iterate, read_all
-from .deployments import jsonable, model_from_fields
+from ._common import (
+    PageReader,
+    as_model,
+    as_text,
+    as_uuid,
+    body_pages,
+    check_limit,
+    filter_fields,
+    given,
+    iterate,
+    jsonable,
+    model_from_fields,
+    read_all,
+)
 
 if TYPE_CHECKING:
     from prefect_api.models import (
@@ -27,12 +39,6 @@ if TYPE_CHECKING:
         WorkQueueResponse,
         WorkQueueStatusDetail,
     )
-
-
-def _name(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{what} must be a non-empty string, not {value!r}")
-    return value
 
 
 class WorkPoolOperations:
@@ -76,7 +82,7 @@ class WorkPoolOperations:
         from prefect_api.api.work_pools import read_work_pool
         from prefect_api.models import WorkPoolResponse
 
-        name = _name(work_pool_name, "work_pool_name")
+        name = as_text(work_pool_name, "work_pool_name")
         return (yield from call(self, read_work_pool, WorkPoolResponse, name=name))
 
     @operation
@@ -99,17 +105,10 @@ class WorkPoolOperations:
 
     def _work_pool_pages(self, work_pool_filter: Any) -> PageReader[WorkPoolResponse]:
         from prefect_api.api.work_pools import read_work_pools
-        from prefect_api.models import ReadWorkPoolsBody, WorkPoolFilter, WorkPoolResponse
+        from prefect_api.models import ReadWorkPoolsBody, WorkPoolResponse
 
-        fields: dict[str, Any] = {}
-        if work_pool_filter is not None:
-            fields["work_pools"] = as_model(work_pool_filter, WorkPoolFilter, "work_pool_filter")
-
-        def read_page(offset: int, limit: int) -> Op[list[WorkPoolResponse]]:
-            body = ReadWorkPoolsBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_work_pools, WorkPoolResponse, body=body)
-
-        return read_page
+        fields = filter_fields(ReadWorkPoolsBody, work_pool_filter=work_pool_filter)
+        return body_pages(self, read_work_pools, WorkPoolResponse, ReadWorkPoolsBody, fields)
 
     @operation
     def update_work_pool(self, work_pool_name: str, work_pool: Any) -> Op[None]:
@@ -117,7 +116,7 @@ class WorkPoolOperations:
         from prefect_api.api.work_pools import update_work_pool
         from prefect_api.models import WorkPoolUpdate
 
-        name = _name(work_pool_name, "work_pool_name")
+        name = as_text(work_pool_name, "work_pool_name")
         if isinstance(work_pool, Mapping):
             body = model_from_fields(WorkPoolUpdate, work_pool, "work_pool")
         else:
@@ -130,7 +129,7 @@ class WorkPoolOperations:
         """Delete the work pool; ObjectNotFound if there is none."""
         from prefect_api.api.work_pools import delete_work_pool
 
-        yield from send(self, delete_work_pool, name=_name(work_pool_name, "work_pool_name"))
+        yield from send(self, delete_work_pool, name=as_text(work_pool_name, "work_pool_name"))
         return None
 
     @operation
@@ -144,7 +143,7 @@ class WorkPoolOperations:
         from prefect_api.api.work_pools import get_scheduled_flow_runs
         from prefect_api.models import GetScheduledFlowRunsBody, WorkerFlowRunResponse
 
-        name = _name(work_pool_name, "work_pool_name")
+        name = as_text(work_pool_name, "work_pool_name")
         if isinstance(work_queue_names, str):
             raise ValueError("work_queue_names must be a list of names, not a single string")
         body = GetScheduledFlowRunsBody(
@@ -172,9 +171,9 @@ class WorkPoolOperations:
         from prefect_api.api.work_pools import worker_heartbeat
         from prefect_api.models import WorkerHeartbeatBody
 
-        pool = _name(work_pool_name, "work_pool_name")
+        pool = as_text(work_pool_name, "work_pool_name")
         body = WorkerHeartbeatBody(
-            name=_name(worker_name, "worker_name"),
+            name=as_text(worker_name, "worker_name"),
             **given(
                 heartbeat_interval_seconds=(
                     None if heartbeat_interval_seconds is None else int(heartbeat_interval_seconds)
@@ -212,16 +211,13 @@ class WorkPoolOperations:
         from prefect_api.api.work_pools import read_workers
         from prefect_api.models import ReadWorkersBody, WorkerFilter, WorkerResponse
 
-        pool = _name(work_pool_name, "work_pool_name")
+        pool = as_text(work_pool_name, "work_pool_name")
         fields: dict[str, Any] = {}
         if worker_filter is not None:
             fields["workers"] = as_model(jsonable(worker_filter), WorkerFilter, "worker_filter")
-
-        def read_page(offset: int, limit: int) -> Op[list[WorkerResponse]]:
-            body = ReadWorkersBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_workers, WorkerResponse, work_pool_name=pool, body=body)
-
-        return read_page
+        return body_pages(
+            self, read_workers, WorkerResponse, ReadWorkersBody, fields, work_pool_name=pool
+        )
 
     # -- work queues -----------------------------------------------------------------------
 
@@ -243,7 +239,7 @@ class WorkPoolOperations:
         from prefect_api.models import WorkQueueCreate, WorkQueueResponse
 
         body = WorkQueueCreate(
-            name=_name(name, "name"),
+            name=as_text(name, "name"),
             **given(
                 description=description,
                 is_paused=is_paused,
@@ -253,7 +249,7 @@ class WorkPoolOperations:
         )
         if work_pool_name is None:
             return (yield from call(self, create_in_default_pool, WorkQueueResponse, body=body))
-        pool = _name(work_pool_name, "work_pool_name")
+        pool = as_text(work_pool_name, "work_pool_name")
         return (
             yield from call(
                 self,
@@ -282,10 +278,10 @@ class WorkPoolOperations:
         from prefect_api.api.work_queues import read_work_queue_by_name
         from prefect_api.models import WorkQueueResponse
 
-        queue = _name(name, "name")
+        queue = as_text(name, "name")
         if work_pool_name is None:
             return (yield from call(self, read_work_queue_by_name, WorkQueueResponse, name=queue))
-        pool = _name(work_pool_name, "work_pool_name")
+        pool = as_text(work_pool_name, "work_pool_name")
         return (
             yield from call(
                 self,
@@ -337,19 +333,13 @@ class WorkPoolOperations:
                 jsonable(work_queue_filter), WorkQueueFilter, "work_queue_filter"
             )
         if work_pool_name is None:
-
-            def read_any_pool(offset: int, limit: int) -> Op[list[WorkQueueResponse]]:
-                body = WorkQueuesReadWorkQueuesBody(offset=offset, limit=limit, **fields)
-                return call_list(self, read_in_any_pool, WorkQueueResponse, body=body)
-
-            return read_any_pool
-        pool = _name(work_pool_name, "work_pool_name")
-
-        def read_pool(offset: int, limit: int) -> Op[list[WorkQueueResponse]]:
-            body = ReadWorkQueuesBody(offset=offset, limit=limit, **fields)
-            return call_list(self, read_in_pool, WorkQueueResponse, work_pool_name=pool, body=body)
-
-        return read_pool
+            return body_pages(
+                self, read_in_any_pool, WorkQueueResponse, WorkQueuesReadWorkQueuesBody, fields
+            )
+        pool = as_text(work_pool_name, "work_pool_name")
+        return body_pages(
+            self, read_in_pool, WorkQueueResponse, ReadWorkQueuesBody, fields, work_pool_name=pool
+        )
 
     @operation
     def match_work_queues(
