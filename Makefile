@@ -30,8 +30,8 @@ check-generated: $(STAMP)
 	$(BIN)/python scripts/generate.py --check
 
 lint: $(STAMP)
-	$(BIN)/ruff check overlay scripts tests
-	$(BIN)/ruff format --check overlay scripts tests
+	$(BIN)/ruff check overlay scripts tests bench examples
+	$(BIN)/ruff format --check overlay scripts tests bench examples
 	$(BIN)/mypy
 
 test: $(STAMP) lint
