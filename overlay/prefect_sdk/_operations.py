@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol
 
 import httpx
 
-from .errors import PrefectSDKError, raise_for_status
+from .errors import PrefectSDKError, raise_for_status, safe_url
 
 if TYPE_CHECKING:
     from .client import PrefectClient, SyncPrefectClient
@@ -56,7 +56,7 @@ def send(client: Any, endpoint: Any, /, **arguments: Any) -> Op[httpx.Response]:
 def call(client: Any, endpoint: Any, returns: type[R], /, **arguments: Any) -> Op[R]:
     """Send one call of a generated endpoint and return its parsed result, checked to be `returns`."""
     response = yield from send(client, endpoint, **arguments)
-    parsed = endpoint._parse_response(client=client.api, response=response)
+    parsed = parse(client, endpoint, response, returns.__name__)
     if not isinstance(parsed, returns):
         raise unexpected_body(response, returns.__name__)
     return parsed
@@ -65,17 +65,35 @@ def call(client: Any, endpoint: Any, returns: type[R], /, **arguments: Any) -> O
 def call_list(client: Any, endpoint: Any, item: type[R], /, **arguments: Any) -> Op[list[R]]:
     """Like `call`, for a route that returns a list of `item`."""
     response = yield from send(client, endpoint, **arguments)
-    parsed = endpoint._parse_response(client=client.api, response=response)
+    expected = f"list[{item.__name__}]"
+    parsed = parse(client, endpoint, response, expected)
     if not isinstance(parsed, list) or not all(isinstance(row, item) for row in parsed):
-        raise unexpected_body(response, f"list[{item.__name__}]")
+        raise unexpected_body(response, expected)
     return parsed
 
 
-def unexpected_body(response: httpx.Response, expected: str) -> PrefectSDKError:
+# What a generated parser raises on a body that is not what the document describes: not JSON
+# (json.JSONDecodeError is a ValueError), a missing key, a value of the wrong type.
+PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError)
+
+
+def parse(client: Any, endpoint: Any, response: httpx.Response, expected: str) -> Any:
+    """The generated endpoint's parse of `response`; a one-line PrefectSDKError if it fails."""
+    try:
+        return endpoint._parse_response(client=client.api, response=response)
+    except PARSE_ERRORS as error:
+        raise unexpected_body(response, expected, error) from error
+
+
+def unexpected_body(
+    response: httpx.Response, expected: str, error: Exception | None = None
+) -> PrefectSDKError:
+    """The error for a 2xx body that is not the `expected` model, naming the request."""
     request = response.request
+    cause = f" ({type(error).__name__}: {' '.join(str(error).split())[:200]})" if error else ""
     return PrefectSDKError(
-        f"{request.method} {request.url} -> {response.status_code}: "
-        f"the body is not the {expected} the API document describes"
+        f"{request.method} {safe_url(request.url)} -> {response.status_code}: "
+        f"the body is not the {expected} the API document describes{cause}"
     )
 
 

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from .errors import describe_transport_error, safe_url
+
 logger = logging.getLogger("prefect_sdk")
 
 # Statuses that say "try again later": request timeout, too many requests, bad gateway, unavailable.
 RETRY_STATUSES = frozenset({408, 429, 502, 503})
 # Transport failures worth another try: timeouts and connections dropped or refused mid-way.
-RETRY_ERRORS: tuple[type[Exception], ...] = (
+RETRY_ERRORS: tuple[type[httpx.TransportError], ...] = (
     httpx.TimeoutException,
     httpx.NetworkError,
     httpx.RemoteProtocolError,
@@ -136,7 +138,7 @@ class RequestPolicy:
             except RETRY_ERRORS as error:
                 refused_at_first = isinstance(error, httpx.ConnectError) and not self._has_connected
                 if refused_at_first or not budget.take():
-                    raise
+                    raise describe_transport_error(error, request, budget.used) from error
                 delay = backoff_delay(budget.used - 1, self.jitter_factor, self.rng)
                 self._log_retry(request, type(error).__name__, budget.used, delay)
                 yield Sleep(delay)
@@ -152,7 +154,7 @@ class RequestPolicy:
                 logger.debug(
                     "%s %s: server in maintenance, waiting %.2fs",
                     request.method,
-                    request.url,
+                    safe_url(request.url),
                     delay,
                 )
                 yield Sleep(delay)
@@ -212,5 +214,10 @@ class RequestPolicy:
     @staticmethod
     def _log_retry(request: httpx.Request, reason: str, retry: int, delay: float) -> None:
         logger.debug(
-            "%s %s: %s, retry %d in %.2fs", request.method, request.url, reason, retry, delay
+            "%s %s: %s, retry %d in %.2fs",
+            request.method,
+            safe_url(request.url),
+            reason,
+            retry,
+            delay,
         )

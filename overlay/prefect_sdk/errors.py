@@ -29,9 +29,7 @@ class PrefectHTTPStatusError(PrefectSDKError, httpx.HTTPStatusError):
     def from_response(cls, response: httpx.Response) -> PrefectHTTPStatusError:
         request = response.request
         detail = server_detail(response)
-        message = (
-            f"{request.method} {request.url} -> {response.status_code} {response.reason_phrase}"
-        )
+        message = f"{request.method} {safe_url(request.url)} -> {response.status_code} {response.reason_phrase}"
         if detail:
             message += f": {detail}"
         return cls(message, request=request, response=response)
@@ -88,6 +86,26 @@ def server_detail(response: httpx.Response) -> str:
     if isinstance(detail, str):
         return _one_line(detail)
     return _one_line(json.dumps(detail, default=str))
+
+
+def safe_url(url: httpx.URL) -> str:
+    """The URL for a message or a log line: without any user name or password in it."""
+    return str(url.copy_with(userinfo=b"")) if url.userinfo else str(url)
+
+
+def describe_transport_error(
+    error: httpx.TransportError, request: httpx.Request, retries: int
+) -> httpx.TransportError:
+    """The same kind of error, with one line that names the request and the retries spent.
+
+    httpx's own messages can be empty (an async read timeout is `ReadTimeout('')`).
+    """
+    detail = _one_line(str(error)) or type(error).__name__
+    tried = f" (after {retries} {'retry' if retries == 1 else 'retries'})" if retries else ""
+    described = type(error)(
+        f"{request.method} {safe_url(request.url)}: {detail}{tried}", request=request
+    )
+    return described
 
 
 def _one_line(text: str) -> str:

@@ -105,26 +105,40 @@ def build(
 
 
 def as_model(value: Any, model: type[M], name: str) -> M:
-    """`value` as the generated `model`: the model itself, or a dict in its JSON form."""
+    """`value` as the generated `model`: the model itself, or a dict in its JSON form.
+
+    A dict key the model has no field for, at any depth, is a ValueError: the generated models
+    drop such keys, so `{"nmae": {"any_": [...]}}` would otherwise be sent as if it were not
+    there, and a filter would match everything (Prefect's own pydantic models forbid them too).
+    """
     if isinstance(value, model):
         return value
-    if isinstance(value, Mapping):
-        return build(model, value, name, FROM_DICT_ERRORS)
-    raise ValueError(f"{name} must be a {model.__name__} or a dict, not {type(value).__name__}")
-
-
-def as_action(value: Any, model: type[M], name: str) -> M:
-    """`as_model`, except that a dict key the model has no field for is a ValueError.
-
-    The generated request models drop unknown keys, so `{"nmae": ...}` would otherwise be sent
-    as if it were not there (Prefect's own pydantic action models forbid extra keys too).
-    """
-    parsed = as_model(value, model, name)
-    if isinstance(value, Mapping) and not hasattr(parsed, "additional_properties"):
-        unknown = sorted(set(value) - set(parsed.to_dict()))  # type: ignore[attr-defined]
-        if unknown:
-            raise ValueError(f"{name} has fields {model.__name__} does not know: {unknown}")
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a {model.__name__} or a dict, not {type(value).__name__}")
+    parsed = build(model, value, name, FROM_DICT_ERRORS)
+    dropped = _dropped_keys(value, parsed.to_dict(), name)  # type: ignore[attr-defined]
+    if dropped:
+        raise ValueError(f"{name} has fields {model.__name__} does not know: {', '.join(dropped)}")
     return parsed
+
+
+def _dropped_keys(given: Any, kept: Any, path: str) -> list[str]:
+    """The paths of the dict keys in `given` that are missing from `kept` (its round trip)."""
+    if isinstance(given, Mapping) and isinstance(kept, Mapping):
+        found: list[str] = []
+        for key, value in given.items():
+            if key not in kept:
+                found.append(f"{path}.{key}")
+            else:
+                found.extend(_dropped_keys(value, kept[key], f"{path}.{key}"))
+        return found
+    if isinstance(given, list) and isinstance(kept, list) and len(given) == len(kept):
+        return [
+            dropped
+            for index, (item, kept_item) in enumerate(zip(given, kept, strict=True))
+            for dropped in _dropped_keys(item, kept_item, f"{path}[{index}]")
+        ]
+    return []
 
 
 def jsonable(value: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .._operations import Listing, Op, call, listing, operation, send
 from ._common import (
     PageReader,
-    as_action,
+    as_model,
     as_text,
     as_uuid,
     body_pages,
@@ -51,7 +51,7 @@ class BlockOperations:
         from prefect_api.api.block_types import create_block_type
         from prefect_api.models import BlockType, BlockTypeCreate
 
-        body = as_action(block_type, BlockTypeCreate, "block_type")
+        body = as_model(block_type, BlockTypeCreate, "block_type")
         return (yield from call(self, create_block_type, BlockType, body=body))
 
     @operation
@@ -106,7 +106,7 @@ class BlockOperations:
         from prefect_api.models import BlockTypeUpdate
 
         block_type_id = as_uuid(block_type_id, "block_type_id")
-        body = as_action(block_type, BlockTypeUpdate, "block_type")
+        body = as_model(block_type, BlockTypeUpdate, "block_type")
         yield from send(self, update_block_type, id=block_type_id, body=body)
         return None
 
@@ -127,7 +127,7 @@ class BlockOperations:
         from prefect_api.api.block_schemas import create_block_schema
         from prefect_api.models import BlockSchema, BlockSchemaCreate
 
-        body = as_action(block_schema, BlockSchemaCreate, "block_schema")
+        body = as_model(block_schema, BlockSchemaCreate, "block_schema")
         # 201 when created, 200 with the existing schema: both parse (rule document_created_responses).
         return (yield from call(self, create_block_schema, BlockSchema, body=body))
 
@@ -202,7 +202,7 @@ class BlockOperations:
         if isinstance(block_document, BlockDocument):
             body = BlockDocumentCreate.from_dict(block_document.to_dict())
         else:
-            body = as_action(block_document, BlockDocumentCreate, "block_document")
+            body = as_model(block_document, BlockDocumentCreate, "block_document")
         if not include_secrets and isinstance(body.data, BlockDocumentCreateData):
             schema = yield from self._read_block_schema(body.block_schema_id)
             schema_fields = schema.fields.to_dict() if schema.fields else {}
@@ -360,7 +360,7 @@ class BlockOperations:
         from prefect_api.models import BlockDocumentUpdate
 
         block_document_id = as_uuid(block_document_id, "block_document_id")
-        body = as_action(block_document, BlockDocumentUpdate, "block_document")
+        body = as_model(block_document, BlockDocumentUpdate, "block_document")
         yield from send(self, update_block_document_data, id=block_document_id, body=body)
         return None
 

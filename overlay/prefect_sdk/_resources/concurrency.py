@@ -16,7 +16,6 @@ from .._operations import Listing, Op, call, call_list, listing, operation, send
 from ..errors import ObjectNotFound
 from ._common import (
     PageReader,
-    as_action,
     as_enum,
     as_model,
     as_text,
@@ -132,7 +131,7 @@ class ConcurrencyOperations:
         from prefect_api.api.concurrency_limits_v2 import create_concurrency_limit_v2
         from prefect_api.models import ConcurrencyLimitV2, ConcurrencyLimitV2Create
 
-        body = as_action(concurrency_limit, ConcurrencyLimitV2Create, "concurrency_limit")
+        body = as_model(concurrency_limit, ConcurrencyLimitV2Create, "concurrency_limit")
         created = yield from call(self, create_concurrency_limit_v2, ConcurrencyLimitV2, body=body)
         return created.id
 
@@ -196,7 +195,7 @@ class ConcurrencyOperations:
         from prefect_api.models import ConcurrencyLimitV2Update
 
         name = as_text(name, "name")
-        body = as_action(concurrency_limit, ConcurrencyLimitV2Update, "concurrency_limit")
+        body = as_model(concurrency_limit, ConcurrencyLimitV2Update, "concurrency_limit")
         yield from send(self, update_concurrency_limit_v2, id_or_name=name, body=body)
         return None
 

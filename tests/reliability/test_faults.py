@@ -1,0 +1,451 @@
+"""Both clients against the real server behind a fault-injecting proxy.
+
+The proxy (`fault_proxy.py`) answers every 5th request with a fault instead of the server's
+answer: 429/503 with `Retry-After` in seconds or as an HTTP date, a 502 HTML page with none,
+a connection dropped before or in the middle of the answer (the latter after the server did the
+work), or an answer held back past the client's 1 s read timeout (again after the work was
+done). A workload of 500+ creates and reads through a SyncPrefectClient and a PrefectClient at
+once must come through whole: every call succeeds, every fault is retried exactly once per
+fault, every wait honours `Retry-After`, and the server, read directly afterwards, holds exactly
+the rows the callers were told about.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from prefect_sdk import (
+    PrefectClient,
+    PrefectHTTPStatusError,
+    PrefectSDKError,
+    SyncPrefectClient,
+)
+from prefect_sdk import states as st
+from prefect_sdk._policy import RETRY_STATUSES
+from tests.reliability.conftest import RetryLog
+from tests.reliability.fault_proxy import (
+    FORWARDED_KINDS,
+    KINDS,
+    Always,
+    Event,
+    EveryKth,
+    FaultProxy,
+)
+
+pytestmark = pytest.mark.usefixtures("short_backoff")
+
+READ_TIMEOUT = 2.0
+PROXY_DELAY = 2.5  # the held-back answer comes this long after the request: past READ_TIMEOUT
+MAX_RETRIES = 12  # the schedule faults one request at most twice: it cannot spend these
+UNITS_PER_WORKER = (11, 10, 10)  # units of work per thread (sync) and per task (async)
+EARLY = 0.02  # how much sooner than asked a retry may arrive (clock and scheduling noise)
+
+# The reason each fault must be logged with when the client retries it.
+LOGGED_REASON = {
+    "429-retry-after-0": {"429"},
+    "503-retry-after-1": {"503"},
+    "503-retry-after-date": {"503"},
+    "502-no-retry-after": {"502"},
+    "drop-before-forward": {"RemoteProtocolError"},
+    "close-mid-response": {"RemoteProtocolError", "ReadError"},
+    "delay-past-timeout": {"ReadTimeout"},
+}
+
+
+def timeouts() -> httpx.Timeout:
+    return httpx.Timeout(10.0, read=READ_TIMEOUT)
+
+
+@dataclass
+class Ledger:
+    """What the callers were told: results and errors, per operation."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    ops: Counter[str] = field(default_factory=Counter)
+    errors: list[tuple[str, BaseException]] = field(default_factory=list)
+    flows: dict[str, uuid.UUID] = field(default_factory=dict)  # name -> id returned
+    keyed_runs: dict[str, uuid.UUID] = field(default_factory=dict)  # idempotency key -> run id
+    plain_runs: dict[str, uuid.UUID] = field(default_factory=dict)  # run name -> run id
+    verdicts: list[tuple[uuid.UUID, str, Any]] = field(default_factory=list)
+
+    def done(self, op: str) -> None:
+        with self.lock:
+            self.ops[op] += 1
+
+
+class Unit:
+    """One unit of the workload, written once for both clients as a generator of calls.
+
+    It yields (operation name, method, args, kwargs) and is sent each result; the drivers below
+    make the calls with a sync or an async client.
+    """
+
+    def __init__(self, prefix: str, number: int, deployment_id: uuid.UUID, ledger: Ledger):
+        self.prefix = prefix
+        self.number = number
+        self.deployment_id = deployment_id
+        self.ledger = ledger
+
+    def steps(self) -> Iterator[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+        ledger = self.ledger
+        name = f"{self.prefix}-flow-{self.number}"
+        flow_id = yield ("create_flow_from_name", (name,), {})
+        ledger.flows[name] = flow_id
+        flow = yield ("read_flow", (flow_id,), {})
+        assert flow.id == flow_id and flow.name == name
+
+        key = f"{self.prefix}-key-{self.number}"
+        run = yield (
+            "create_flow_run_from_deployment",
+            (self.deployment_id,),
+            {"idempotency_key": key},
+        )
+        ledger.keyed_runs[key] = run.id
+        again = yield (
+            "create_flow_run_from_deployment",
+            (self.deployment_id,),
+            {"idempotency_key": key},
+        )
+        assert again.id == run.id, "the same idempotency key gave a second run"
+
+        for proposed in (st.Pending(), st.Running()):
+            verdict = yield ("set_flow_run_state", (run.id, proposed), {})
+            ledger.verdicts.append((run.id, proposed.type_.value, verdict))
+
+        rows = yield ("read_flow_runs", (), {"flow_run_filter": {"id": {"any_": [str(run.id)]}}})
+        assert [row.id for row in rows] == [run.id]
+        flows = yield ("read_flows", (), {"flow_filter": {"name": {"any_": [name]}}, "limit": 5})
+        assert [row.id for row in flows] == [flow_id]
+
+        if self.number % 4 == 0:  # a create the server cannot recognise when it is sent again
+            run_name = f"{self.prefix}-plain-{self.number}"
+            plain = yield ("create_flow_run", (flow_id,), {"name": run_name})
+            ledger.plain_runs[run_name] = plain.id
+
+
+def drive_sync(client: SyncPrefectClient, units: list[Unit]) -> None:
+    for unit in units:
+        steps = unit.steps()
+        result: Any = None
+        try:
+            while True:
+                op, args, kwargs = steps.send(result)
+                try:
+                    result = getattr(client, op)(*args, **kwargs)
+                except Exception as error:  # recorded, then this unit stops
+                    with unit.ledger.lock:
+                        unit.ledger.errors.append((op, error))
+                    break
+                unit.ledger.done(op)
+        except StopIteration:
+            pass
+
+
+async def drive_async(client: PrefectClient, units: list[Unit]) -> None:
+    for unit in units:
+        steps = unit.steps()
+        result: Any = None
+        try:
+            while True:
+                op, args, kwargs = steps.send(result)
+                try:
+                    result = await getattr(client, op)(*args, **kwargs)
+                except Exception as error:  # recorded, then this unit stops
+                    with unit.ledger.lock:
+                        unit.ledger.errors.append((op, error))
+                    break
+                unit.ledger.done(op)
+        except StopIteration:
+            pass
+
+
+def next_attempt(events: list[Event], event: Event) -> Event | None:
+    """The next request the proxy received with the same method, path and body."""
+    return next((e for e in events if e.index > event.index and e.key == event.key), None)
+
+
+def one_line(error: BaseException) -> bool:
+    text = str(error)
+    return bool(text.strip()) and "\n" not in text
+
+
+@pytest.mark.timeout(150)
+async def test_workload_through_faults(
+    api_url: str, monkeypatch: pytest.MonkeyPatch, retry_log: RetryLog
+) -> None:
+    await check_workload_through_faults(api_url, monkeypatch, retry_log)
+
+
+async def check_workload_through_faults(
+    api_url: str, monkeypatch: pytest.MonkeyPatch, retry_log: RetryLog
+) -> None:
+    """The workload through the fault proxy, and every check of it (test_postgres runs it too)."""
+    monkeypatch.setenv("PREFECT_CLIENT_MAX_RETRIES", str(MAX_RETRIES))
+    prefix = f"faults-{uuid.uuid4().hex[:8]}"
+    with SyncPrefectClient(api_url) as direct:
+        deployment_id = direct.create_deployment(
+            direct.create_flow_from_name(f"{prefix}-deployed"), f"{prefix}-deployment"
+        )
+
+    ledger = Ledger()
+    numbers = iter(range(10_000))
+    sync_work = [
+        [Unit(prefix, next(numbers), deployment_id, ledger) for _ in range(n)]
+        for n in UNITS_PER_WORKER
+    ]
+    async_work = [
+        [Unit(prefix, next(numbers), deployment_id, ledger) for _ in range(n)]
+        for n in UNITS_PER_WORKER
+    ]
+    units = sum(UNITS_PER_WORKER) * 2
+
+    started = time.monotonic()
+    with FaultProxy(api_url, EveryKth(5, KINDS), delay=PROXY_DELAY) as proxy:
+        settings = {"timeout": timeouts()}
+        with SyncPrefectClient(proxy.api_url, httpx_settings=settings) as sync_client:
+            async with PrefectClient(proxy.api_url, httpx_settings=settings) as async_client:
+                await asyncio.gather(
+                    *(asyncio.to_thread(drive_sync, sync_client, work) for work in sync_work),
+                    *(drive_async(async_client, work) for work in async_work),
+                )
+    # Read after the proxy stopped: a held-back answer is recorded once its wait is over.
+    events = proxy.events
+    elapsed = time.monotonic() - started
+
+    # --- every call succeeded (the retries could not be spent), and there were 500+ ---
+    assert not ledger.errors, [f"{op}: {type(e).__name__}: {e}" for op, e in ledger.errors]
+    assert sum(ledger.ops.values()) >= 500, ledger.ops
+    assert ledger.ops["create_flow_from_name"] == units
+
+    # --- every kind of fault happened, often; every fault was followed by a retry ---
+    faults = [e for e in events if e.kind is not None]
+    counts = Counter(e.kind for e in faults)
+    assert set(counts) == set(KINDS), counts
+    assert min(counts.values()) >= 10, counts
+    assert all(next_attempt(events, e) is not None for e in faults)
+
+    # --- the client retried each fault once, and each retryable answer of the server itself
+    # (SQLite's "database is locked" is a 503; an upstream failure is the proxy's 502) ---
+    retries = retry_log.retries()
+    reasons = Counter(m["reason"] for m in retries)
+    genuine = Counter(
+        str(e.status) for e in events if e.kind is None and e.status in RETRY_STATUSES
+    )
+    for status in ("429", "502", "503"):
+        sent = sum(n for k, n in counts.items() if LOGGED_REASON[k] == {status})
+        assert reasons[status] == sent + genuine[status], (status, reasons, counts, genuine)
+    dropped = counts["drop-before-forward"] + counts["close-mid-response"]
+    assert reasons["RemoteProtocolError"] + reasons["ReadError"] == dropped, reasons
+    # Only a held-back answer times out, unless the server itself was that slow.
+    slow = sum(1 for e in events if e.kind is None and e.answered - e.received > READ_TIMEOUT / 2)
+    held = counts["delay-past-timeout"]
+    assert held <= reasons["ReadTimeout"] <= held + slow, (reasons, held, slow)
+    assert set(reasons) <= {"429", "502", "503", "RemoteProtocolError", "ReadError", "ReadTimeout"}
+
+    # --- Retry-After, not backoff (50-400 ms here), set the waits it asked for ---
+    delays = Counter((m["reason"], m["d"]) for m in retries)
+    assert delays[("429", "0.00")] == counts["429-retry-after-0"]
+    assert delays[("503", "1.00")] == counts["503-retry-after-1"]
+    # An HTTP date 1-2 s ahead when sent; the client may read it a little later.
+    from_date = sum(n for (r, d), n in delays.items() if r == "503" and 0.5 <= float(d) <= 2.0)
+    assert from_date == counts["503-retry-after-date"] + counts["503-retry-after-1"]
+
+    # --- and the request was sent again no sooner than Retry-After said ---
+    waits: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    for event in faults:
+        retry = next_attempt(events, event)
+        assert retry is not None
+        if event.kind == "delay-past-timeout":  # the client waited its read timeout, no less
+            waits[event.kind].append(retry.received - event.received)
+            assert retry.received - event.received >= READ_TIMEOUT - EARLY
+            continue
+        waits[event.kind or ""].append(retry.received - event.answered)
+        if event.kind in ("429-retry-after-0", "503-retry-after-1"):
+            asked = float(event.retry_after or "nan")
+            assert retry.received - event.answered >= asked - EARLY, (event, retry)
+        if event.kind == "503-retry-after-date":
+            assert event.retry_not_before is not None
+            assert retry.received_wall >= event.retry_not_before - EARLY, (event, retry)
+            assert retry.received - event.answered >= 1.0 - EARLY
+    assert min(waits["503-retry-after-1"]) >= 1.0 - EARLY
+    assert min(waits["503-retry-after-date"]) >= 1.0 - EARLY
+
+    # --- the server holds exactly what the callers were told, nothing more ---
+    with SyncPrefectClient(api_url) as direct:
+        flows = direct.read_flows(flow_filter={"name": {"like_": f"{prefix}-flow-"}})
+        assert sorted(f.name for f in flows) == sorted(ledger.flows)
+        assert {f.name: f.id for f in flows} == ledger.flows
+
+        runs = direct.read_flow_runs(deployment_filter={"id": {"any_": [str(deployment_id)]}})
+        per_key = Counter(run.idempotency_key for run in runs)
+        assert per_key == Counter({key: 1 for key in ledger.keyed_runs}), per_key.most_common(3)
+        assert {run.idempotency_key: run.id for run in runs} == ledger.keyed_runs
+        assert {run.state.type_.value for run in runs} == {"RUNNING"}
+        # Each state change was made once, however often it was sent.
+        for run_id in ledger.keyed_runs.values():
+            history = [s.type_.value for s in direct.read_flow_run_states(run_id)]
+            assert history == ["SCHEDULED", "PENDING", "RUNNING"], (run_id, history)
+
+        # A state change whose answer was lost was sent again: the server, told by the
+        # transition id, refused to make it twice and said so, with the state already made.
+        lost_state_answers = {
+            e.route.split("/")[-2]
+            for e in events
+            if (e.kind in FORWARDED_KINDS or e.upstream_failed) and e.route.endswith("/set_state")
+        }
+        for run_id, proposed, verdict in ledger.verdicts:
+            if verdict.status.value == "ACCEPT":
+                continue
+            assert verdict.status.value == "REJECT"
+            assert verdict.details.reason == "This run has already made this state transition."
+            assert verdict.state.type_.value == proposed
+            assert str(run_id) in lost_state_answers
+        replayed = sum(v.status.value == "REJECT" for _, _, v in ledger.verdicts)
+
+        # A create without an idempotency key whose answer was lost was made twice: the server
+        # had done it when the client, seeing no answer, sent it again.
+        plain = direct.read_flow_runs(flow_run_filter={"name": {"any_": sorted(ledger.plain_runs)}})
+        copies = Counter(run.name for run in plain)
+        assert set(copies) == set(ledger.plain_runs)
+        assert {run.id for run in plain} >= set(ledger.plain_runs.values())
+        lost = [e for e in faults if e.kind in FORWARDED_KINDS and e.route == "/api/flow_runs/"]
+        unsure = [e for e in events if e.upstream_failed and e.route == "/api/flow_runs/"]
+        duplicates = sum(copies.values()) - len(copies)
+        assert len(lost) <= duplicates <= len(lost) + len(unsure)
+
+    print(
+        f"\nfaults: {len(events)} requests, {sum(ledger.ops.values())} calls, {elapsed:.1f}s; "
+        f"faults {dict(counts)}; server's own retryable answers {dict(genuine)}; "
+        f"retries logged {dict(reasons)}; replayed state changes "
+        f"{replayed}; duplicated plain creates {duplicates}; waits (min/max s) "
+        + ", ".join(f"{k} {min(v):.2f}/{max(v):.2f}" for k, v in waits.items() if v)
+    )
+
+
+# ----- when the retries run out -----------------------------------------------------------
+
+CREATE_RUN = "/api/deployments/"
+
+
+@dataclass(frozen=True)
+class Exhaust:
+    kind: str
+    error: type[BaseException]
+    reaches_server: bool
+
+
+EXHAUST = [
+    Exhaust("429-retry-after-0", PrefectHTTPStatusError, False),
+    Exhaust("502-no-retry-after", PrefectHTTPStatusError, False),
+    Exhaust("drop-before-forward", httpx.RemoteProtocolError, False),
+    Exhaust("close-mid-response", httpx.TransportError, True),
+    Exhaust("delay-past-timeout", httpx.ReadTimeout, True),
+]
+
+
+async def call(kind: str, api: str, op: Callable[[Any], Any], **settings: Any) -> Any:
+    """Open a client of `kind` on `api`, run op(client) (awaiting it if need be), close it."""
+    if kind == "sync":
+        with SyncPrefectClient(api, httpx_settings=settings) as client:
+            return op(client)
+    async with PrefectClient(api, httpx_settings=settings) as client:
+        return await op(client)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("case", EXHAUST, ids=[case.kind for case in EXHAUST])
+async def test_spent_retries_raise_clearly_and_leave_at_most_one_row(
+    kind: str, case: Exhaust, api_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every attempt at an idempotent create faulted: a clear error, and one row or none."""
+    monkeypatch.setenv("PREFECT_CLIENT_MAX_RETRIES", "1")
+    prefix = f"spent-{uuid.uuid4().hex[:8]}"
+    with SyncPrefectClient(api_url) as direct:
+        flow_id = direct.create_flow_from_name(f"{prefix}-flow")
+        deployment_id = direct.create_deployment(flow_id, f"{prefix}-deployment")
+    key = f"{prefix}-key"
+
+    schedule = Always(case.kind, "POST", CREATE_RUN)
+    with (
+        FaultProxy(api_url, schedule, delay=PROXY_DELAY) as proxy,
+        pytest.raises(case.error) as info,
+    ):
+        await call(
+            kind,
+            proxy.api_url,
+            lambda c: c.create_flow_run_from_deployment(deployment_id, idempotency_key=key),
+            timeout=timeouts(),
+        )
+    attempts = [e for e in proxy.events if e.route.startswith(CREATE_RUN)]
+
+    error = info.value
+    assert [e.kind for e in attempts] == [case.kind, case.kind]  # the first try and one retry
+    assert "\n" not in str(error)
+    if isinstance(error, PrefectSDKError):
+        text = str(error)
+        assert text.startswith(f"POST {proxy.api_url}/deployments/{deployment_id}/create_flow_run")
+        assert str(attempts[-1].status) in text
+        assert len(text) < 700
+    else:
+        # A transport error names no request in its text, but carries it.
+        assert isinstance(error, httpx.TransportError)
+        assert error.request.url.path.endswith("/create_flow_run")
+
+    with SyncPrefectClient(api_url) as direct:
+        runs = direct.read_flow_runs(deployment_filter={"id": {"any_": [str(deployment_id)]}})
+    assert [run.idempotency_key for run in runs] == ([key] if case.reaches_server else [])
+
+
+@pytest.mark.timeout(60)
+async def test_spent_retries_on_a_create_without_key_can_leave_two_rows(
+    kind: str, api_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create the server cannot recognise, answered never: each attempt made a row."""
+    monkeypatch.setenv("PREFECT_CLIENT_MAX_RETRIES", "1")
+    name = f"spent-plain-{uuid.uuid4().hex[:8]}"
+    with SyncPrefectClient(api_url) as direct:
+        flow_id = direct.create_flow_from_name(name)
+
+    schedule = Always("close-mid-response", "POST", "/api/flow_runs/")
+    with FaultProxy(api_url, schedule) as proxy, pytest.raises(httpx.TransportError) as info:
+        await call(kind, proxy.api_url, lambda c: c.create_flow_run(flow_id, name=name))
+    attempts = [e for e in proxy.events if e.route == "/api/flow_runs/"]
+
+    assert len(attempts) == 2
+    assert one_line(info.value), repr(info.value)
+    with SyncPrefectClient(api_url) as direct:
+        runs = direct.read_flow_runs(flow_run_filter={"name": {"any_": [name]}})
+    assert len(runs) == 2
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("client_kind", ["sync", "async"])
+async def test_spent_retries_on_timeouts_raise_an_error_that_says_so(
+    client_kind: str, api_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREFECT_CLIENT_MAX_RETRIES", "1")
+    flow_name = f"spent-timeout-{uuid.uuid4().hex[:8]}"
+    with (
+        FaultProxy(
+            api_url, Always("delay-past-timeout", "POST", "/api/flows/"), delay=1.5
+        ) as proxy,
+        pytest.raises(httpx.ReadTimeout) as info,
+    ):
+        await call(
+            client_kind,
+            proxy.api_url,
+            lambda c: c.create_flow_from_name(flow_name),
+            timeout=httpx.Timeout(10.0, read=1.0),
+        )
+    assert len([e for e in proxy.events if e.route == "/api/flows/"]) == 2
+    assert one_line(info.value), f"the error's whole text is {str(info.value)!r}"
