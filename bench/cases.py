@@ -18,7 +18,6 @@ from .clients import OURS, PREFECT, RAW, Clients
 from .seed import Seeded
 
 PAGE = 200  # rows per page: the server's default cap
-RUN_SORT = "ID_DESC"  # the flow-run route's default sort, which Prefect's client must send
 CONCURRENT_TASKS = 50
 
 SyncCall = Callable[[], object]
@@ -91,7 +90,7 @@ def build_cases(
 
     # ----- one page of 200 -----
     def list_calls(method: str, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        prefect_read, prefect_read_async = prefect_list_readers(method, path)
+        prefect_read, prefect_read_async = prefect_list_readers(method)
 
         def ours() -> object:
             return expect(len(getattr(s[OURS], method)(limit=PAGE)), PAGE, f"ours {method}")
@@ -131,7 +130,7 @@ def build_cases(
     async def prefect_all_runs_async() -> object:
         count = 0
         while True:
-            page = await a[PREFECT].read_flow_runs(limit=PAGE, offset=count, sort=RUN_SORT)
+            page = await a[PREFECT].read_flow_runs(limit=PAGE, offset=count)
             count += len(page)
             if len(page) < PAGE:
                 return expect(count, runs, "prefect offset loop")
@@ -151,7 +150,7 @@ def build_cases(
     def prefect_all_runs() -> object:
         count = 0
         while True:
-            page = s[PREFECT].read_flow_runs(limit=PAGE, offset=count, sort=RUN_SORT)
+            page = s[PREFECT].read_flow_runs(limit=PAGE, offset=count)
             count += len(page)
             if len(page) < PAGE:
                 return expect(count, runs, "prefect offset loop")
@@ -273,40 +272,23 @@ def build_cases(
 
 
 def prefect_list_readers(
-    method: str, path: str
+    method: str,
 ) -> tuple[Callable[[Any, int], list[Any]], Callable[[Any, int], Awaitable[list[Any]]]]:
     """Prefect's client reading one page of 200 flows or flow runs at `offset`, (sync, async).
 
-    With the server installed here (fastapi 0.154), Prefect 3.8.8's bare `read_flow_runs()` and
-    `read_flows()` get a 422: they send `"sort": null` (and `read_flows` null filters), which
-    the route no longer accepts. `read_flow_runs` works given the route's default sort
-    explicitly. `read_flows` cannot be called without filters that change the result (an empty
-    flow-run filter keeps only flows with runs), so it is measured as what its body does:
-    `request("POST", "/flows/filter")` and `Flow.model_validate_list`, with raw httpx's body.
+    Its own `read_flows` / `read_flow_runs`, called as a user would. (They send `"sort": null`,
+    which the server refuses from fastapi 0.151 on: the `server` extra pins fastapi below it.)
     """
-    if method == "read_flow_runs":
 
-        def runs(client: Any, offset: int) -> list[Any]:
-            rows: list[Any] = client.read_flow_runs(limit=PAGE, offset=offset, sort=RUN_SORT)
-            return rows
+    def read(client: Any, offset: int) -> list[Any]:
+        rows: list[Any] = getattr(client, method)(limit=PAGE, offset=offset)
+        return rows
 
-        async def runs_async(client: Any, offset: int) -> list[Any]:
-            rows: list[Any] = await client.read_flow_runs(limit=PAGE, offset=offset, sort=RUN_SORT)
-            return rows
+    async def read_async(client: Any, offset: int) -> list[Any]:
+        rows: list[Any] = await getattr(client, method)(limit=PAGE, offset=offset)
+        return rows
 
-        return runs, runs_async
-
-    from prefect.client.schemas.objects import Flow
-
-    def flows(client: Any, offset: int) -> list[Any]:
-        response = client.request("POST", path, json={"limit": PAGE, "offset": offset})
-        return Flow.model_validate_list(response.json())
-
-    async def flows_async(client: Any, offset: int) -> list[Any]:
-        response = await client.request("POST", path, json={"limit": PAGE, "offset": offset})
-        return Flow.model_validate_list(response.json())
-
-    return flows, flows_async
+    return read, read_async
 
 
 def raw_json(response: Any) -> Any:
@@ -325,7 +307,7 @@ def verify_same_rows(clients: Clients) -> dict[str, int]:
     compared: dict[str, int] = {}
     for method, path in (("read_flows", "/flows/filter"), ("read_flow_runs", "/flow_runs/filter")):
         ours = [str(row.id) for row in getattr(s[OURS], method)(limit=PAGE)]
-        prefect = [str(row.id) for row in prefect_list_readers(method, path)[0](s[PREFECT], 0)]
+        prefect = [str(row.id) for row in prefect_list_readers(method)[0](s[PREFECT], 0)]
         raw = [row["id"] for row in raw_json(s[RAW].post(path, json={"limit": PAGE}))]
         expect(ours, raw, f"ours {method} ids against raw")
         expect(prefect, raw, f"prefect {method} ids against raw")
