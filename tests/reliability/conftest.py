@@ -7,7 +7,6 @@ real environment (PREFECT_SDK_* ones, which configure the test servers, are kept
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,26 +14,15 @@ from pathlib import Path
 import pytest
 
 from prefect_sdk import _policy
-from tests.support.scripted_server import ScriptedServer
+from tests.support.fixtures import fast_backoff, isolated_prefect_env, kind, scripted
+
+__all__ = ["fast_backoff", "isolated_prefect_env", "kind", "scripted"]
 
 
 @pytest.fixture(autouse=True)
-def prefect_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No PREFECT_* setting from outside; PREFECT_HOME is empty; retry jitter is off."""
-    for name in list(os.environ):
-        if name.startswith("PREFECT_") and not name.startswith("PREFECT_SDK_"):
-            monkeypatch.delenv(name)
-    home = tmp_path / "prefect-home"
-    home.mkdir()
-    monkeypatch.setenv("PREFECT_HOME", str(home))
-    monkeypatch.setenv("PREFECT_CLIENT_RETRY_JITTER_FACTOR", "0")
-    return home
-
-
-@pytest.fixture
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Backoff waits of 10 ms (then less) instead of 2, 4, ... s."""
-    monkeypatch.setattr(_policy, "BACKOFF_BASE", 0.01)
+def prefect_home(isolated_prefect_env: Path) -> Path:
+    """Every reliability test runs with the isolated Prefect environment."""
+    return isolated_prefect_env
 
 
 @pytest.fixture
@@ -49,18 +37,6 @@ def short_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
         return min(0.4, 0.05 * 2**retry_number)
 
     monkeypatch.setattr(_policy, "backoff_delay", backoff)
-
-
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> str:
-    """Which client a test drives: SyncPrefectClient or PrefectClient."""
-    return str(request.param)
-
-
-@pytest.fixture
-def scripted() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as running:
-        yield running
 
 
 class Capture(logging.Handler):
