@@ -69,10 +69,6 @@ class AppHost:
         done.set_result(None)
         return done
 
-    @property
-    def users(self) -> int:
-        return self._users
-
     def _transitions(self) -> asyncio.Lock:
         # Created on the app's loop, where every start and stop runs: a reopen scheduled while
         # the last close is still shutting down waits for that shutdown, then starts afresh.

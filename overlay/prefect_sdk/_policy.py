@@ -179,6 +179,7 @@ class RequestPolicy:
         if self._csrf_token is not None and self.clock() < self._csrf_expires_at:
             return
         from prefect_api.api.default import create_csrf_token
+        from prefect_api.types import parse_datetime
 
         call = create_csrf_token._get_kwargs(client_query=self.csrf_client_id)
         headers = {
@@ -203,7 +204,7 @@ class RequestPolicy:
             return  # the request itself will meet the same trouble and report it
         body = response.json()
         self._csrf_token = body["token"]
-        expiration = datetime.datetime.fromisoformat(str(body["expiration"]).replace("Z", "+00:00"))
+        expiration = parse_datetime(str(body["expiration"]))
         if expiration.tzinfo is None:
             expiration = expiration.replace(tzinfo=datetime.timezone.utc)
         self._csrf_expires_at = expiration.timestamp()

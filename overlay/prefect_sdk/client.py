@@ -7,6 +7,7 @@ operation (see `_operations.py`).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import enum
 import logging
@@ -42,6 +43,8 @@ logger = logging.getLogger("prefect_sdk")
 
 T = TypeVar("T")
 R = TypeVar("R")
+Transport = TypeVar("Transport")
+M = TypeVar("M", bound=Callable[..., Any])
 
 API_VERSION_HEADER = "X-PREFECT-API-VERSION"
 # Headers the SDK sets itself; PREFECT_CLIENT_CUSTOM_HEADERS may not replace them.
@@ -90,6 +93,13 @@ def determine_server_type(settings: Settings | None = None) -> ServerType:
     if _ephemeral.server_extra_installed():
         return ServerType.EPHEMERAL
     return ServerType.UNCONFIGURED
+
+
+def _named_like(fn: Callable[..., Any], method: M) -> M:
+    """`method` (a bound driver of the operation `fn`) with `fn`'s name and docstring."""
+    method.__name__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
 
 
 UNCONFIGURED_MESSAGE = (
@@ -186,17 +196,22 @@ class BaseClient(
         self._opened = False
         self._closed = False
 
-    def _inner_transport_options(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Split the httpx options into (connection-pool transport options, client options).
+    def _http_parts(
+        self, pool: Callable[..., Transport], in_process: Callable[[_ephemeral.AppHost], Transport]
+    ) -> tuple[Transport, dict[str, Any]]:
+        """The transport this client's retrying transport wraps, and the httpx client options.
 
-        httpx ignores pool options given to a client that has its own transport, so they go to
-        the pool transport this client wraps.
+        The in-process app's transport, else the user's `transport`, else a connection pool with
+        the pool options (httpx ignores them on a client that has its own transport).
         """
         options = dict(self._http_options)
-        transport = {key: options.pop(key) for key in TRANSPORT_OPTIONS if key in options}
-        if "trust_env" in transport:
-            options["trust_env"] = transport["trust_env"]
-        return transport, options
+        pool_options = {key: options.pop(key) for key in TRANSPORT_OPTIONS if key in options}
+        if "trust_env" in pool_options:
+            options["trust_env"] = pool_options["trust_env"]
+        given = options.pop("transport", None)
+        if self._host is not None:
+            return in_process(self._host), options
+        return (given if given is not None else pool(**pool_options)), options
 
     @property
     def api_url(self) -> httpx.URL:
@@ -274,22 +289,13 @@ class PrefectClient(BaseClient):
     _http: httpx.AsyncClient
 
     def _make_http(self) -> httpx.AsyncClient:
-        transport_options, options = self._inner_transport_options()
-        inner: httpx.AsyncBaseTransport
-        if self._host is not None:
-            inner = _ephemeral.AsyncAppTransport(self._host)
-        else:
-            inner = options.pop("transport", None) or httpx.AsyncHTTPTransport(**transport_options)
-        options.pop("transport", None)
-        transport = AsyncRetryingTransport(inner, self._policy)
-        return httpx.AsyncClient(transport=transport, **options)
+        inner, options = self._http_parts(httpx.AsyncHTTPTransport, _ephemeral.AsyncAppTransport)
+        return httpx.AsyncClient(transport=AsyncRetryingTransport(inner, self._policy), **options)
 
     async def __aenter__(self) -> PrefectClient:
         if self._opened:
             raise ClientNotOpenError(f"{type(self).__name__} cannot be opened twice")
         if self._host is not None:
-            import asyncio
-
             await asyncio.wrap_future(self._host.acquire())
         self._http = self._make_http()
         self.api.set_async_httpx_client(self._http)
@@ -305,8 +311,6 @@ class PrefectClient(BaseClient):
         self._closed = True
         await self._http.aclose()
         if self._host is not None:
-            import asyncio
-
             await asyncio.wrap_future(self._host.release())
 
     def _bind(self, fn: Callable[..., Op[R]]) -> Callable[..., Coroutine[Any, Any, R]]:
@@ -326,16 +330,14 @@ class PrefectClient(BaseClient):
                 result: R = done.value
                 return result
 
-        method.__name__ = fn.__name__
-        method.__doc__ = fn.__doc__
-        return method
+        return _named_like(fn, method)
 
     def _bind_listing(self, fn: Callable[..., Listing[T]]) -> Callable[..., AsyncIterator[T]]:
         async def method(*args: Any, **kwargs: Any) -> AsyncIterator[T]:
             self._check_open()
             steps = fn(self, *args, **kwargs)
             reply: httpx.Response | None = None
-            for _ in iter(int, 1):  # until the listing returns
+            while True:
                 try:
                     step = steps.send(reply)
                 except StopIteration:
@@ -346,9 +348,7 @@ class PrefectClient(BaseClient):
                 else:
                     reply = await self._http.send(step)
 
-        method.__name__ = fn.__name__
-        method.__doc__ = fn.__doc__
-        return method
+        return _named_like(fn, method)
 
 
 class SyncPrefectClient(BaseClient):
@@ -357,15 +357,8 @@ class SyncPrefectClient(BaseClient):
     _http: httpx.Client
 
     def _make_http(self) -> httpx.Client:
-        transport_options, options = self._inner_transport_options()
-        inner: httpx.BaseTransport
-        if self._host is not None:
-            inner = _ephemeral.AppTransport(self._host)
-        else:
-            inner = options.pop("transport", None) or httpx.HTTPTransport(**transport_options)
-        options.pop("transport", None)
-        transport = RetryingTransport(inner, self._policy)
-        return httpx.Client(transport=transport, **options)
+        inner, options = self._http_parts(httpx.HTTPTransport, _ephemeral.AppTransport)
+        return httpx.Client(transport=RetryingTransport(inner, self._policy), **options)
 
     def __enter__(self) -> SyncPrefectClient:
         if self._opened:
@@ -405,9 +398,7 @@ class SyncPrefectClient(BaseClient):
                 result: R = done.value
                 return result
 
-        method.__name__ = fn.__name__
-        method.__doc__ = fn.__doc__
-        return method
+        return _named_like(fn, method)
 
     def _bind_listing(self, fn: Callable[..., Listing[T]]) -> Callable[..., Iterator[T]]:
         def method(*args: Any, **kwargs: Any) -> Iterator[T]:
@@ -425,9 +416,7 @@ class SyncPrefectClient(BaseClient):
                 else:
                     reply = self._http.send(step)
 
-        method.__name__ = fn.__name__
-        method.__doc__ = fn.__doc__
-        return method
+        return _named_like(fn, method)
 
 
 @overload
@@ -447,8 +436,7 @@ def get_client(
     if settings.api_url:
         api = settings.api_url
     elif httpx_settings and "app" in httpx_settings:
-        api = httpx_settings["app"]
-        httpx_settings = {k: v for k, v in httpx_settings.items() if k != "app"}
+        api = httpx_settings["app"]  # the client takes it out of httpx_settings
     elif _ephemeral.server_extra_installed():
         api = _ephemeral.prefect_server_app()
     else:
