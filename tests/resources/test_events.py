@@ -48,17 +48,22 @@ def emitted(api_url: str) -> tuple[str, set[uuid.UUID]]:
     prefix = f"t{uuid.uuid4().hex[:10]}"
     ids = emit(api_url, prefix, EVENTS)
     emit(api_url, f"{prefix}x", 3)  # decoys: the same prefix without the dot
-    # The server stores events asynchronously (its event persister flushes every few seconds).
+    # The server stores events asynchronously (its event persister flushes every few seconds,
+    # and the two posts above can land in different flushes): wait until both sets are stored.
+    expected = [(about(prefix), EVENTS), ({"event": {"name": [f"{prefix}x.happened"]}}, 3)]
     deadline = time.monotonic() + 60
-    body = ReadEventsBody(filter_=EventFilter.from_dict(about(prefix)), limit=1)
     with Client(base_url=api_url) as plain:
-        while time.monotonic() < deadline:
-            page = read_events.sync(client=plain, body=body)
-            if isinstance(page, EventPage) and page.total >= EVENTS:
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail("the server did not store the posted events within 60 s")
+        for filter_, count in expected:
+            body = ReadEventsBody(filter_=EventFilter.from_dict(filter_), limit=1)
+            while True:
+                page = read_events.sync(client=plain, body=body)
+                if isinstance(page, EventPage) and page.total >= count:
+                    break
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"the server did not store the posted events within 60 s: {filter_}"
+                    )
+                time.sleep(0.5)
     return prefix, ids
 
 
