@@ -156,16 +156,23 @@ class EveryKth:
 
 
 class Always:
-    """The same fault for every request to a route (method and path prefix); others pass."""
+    """The same fault for every request to a route (method and path prefix); others pass.
 
-    def __init__(self, kind: str, method: str, path_prefix: str) -> None:
+    With `times`, one request (same method, path and body) is faulted at most that often:
+    `times=1` faults the first attempt and lets its retry through.
+    """
+
+    def __init__(self, kind: str, method: str, path_prefix: str, times: int | None = None) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}")
         self.kind = kind
         self.method = method.upper()
         self.path_prefix = path_prefix
+        self.times = times
 
     def __call__(self, index: int, method: str, path: str, faulted_before: int) -> str | None:
+        if self.times is not None and faulted_before >= self.times:
+            return None
         if method == self.method and urlsplit(path).path.startswith(self.path_prefix):
             return self.kind
         return None

@@ -78,6 +78,22 @@ def test_create_from_id_and_initial_state(client: Any, unique: str) -> None:
     assert running.state.type_ is StateType.RUNNING
 
 
+def test_idempotency_key(client: Any, unique: str) -> None:
+    flow_id = new_flow(client, unique)
+    first = client.create_flow_run(flow_id, name=f"{unique}-a", idempotency_key="k1")
+    again = client.create_flow_run(flow_id, name=f"{unique}-b", idempotency_key="k1")
+    other = client.create_flow_run(flow_id, name=f"{unique}-c", idempotency_key="k2")
+    # the key is per flow: another flow may use it for its own run
+    elsewhere = client.create_flow_run(new_flow(client, unique, "other"), idempotency_key="k1")
+    assert first.idempotency_key == "k1" and again.id == first.id and again.name == f"{unique}-a"
+    assert len({first.id, other.id, elsewhere.id}) == 3
+    keyless = [client.create_flow_run(flow_id, name=f"{unique}-d") for _ in range(2)]
+    assert keyless[0].id != keyless[1].id and keyless[0].idempotency_key is None
+    for bad in ("", 5):
+        with pytest.raises(ValueError, match="idempotency_key must be a non-empty string"):
+            client.create_flow_run(flow_id, idempotency_key=bad)
+
+
 def test_state_transitions(client: Any, unique: str) -> None:
     run = client.create_flow_run(new_flow(client, unique))
     assert run.state.type_ is StateType.PENDING

@@ -13,6 +13,7 @@ from ._common import (
     as_mapping,
     as_model,
     as_tags,
+    as_text,
     as_uuid,
     body_pages,
     filter_fields,
@@ -56,9 +57,13 @@ class FlowRunOperations:
         work_pool_name: str | None = None,
         work_queue_name: str | None = None,
         job_variables: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> Op[FlowRunResponse]:
         """Create a run of `flow` (a flow id, or a `Flow` / anything with `.id`), Pending unless
-        `state` says otherwise; return the new flow run."""
+        `state` says otherwise; return the new flow run.
+
+        With an `idempotency_key`, a second create of the same flow with the same key returns
+        the first run instead of making another (so a retried create cannot make two rows)."""
         from prefect_api.api.flow_runs import create_flow_run
         from prefect_api.models import (
             FlowRunCreate,
@@ -93,6 +98,9 @@ class FlowRunOperations:
                 else FlowRunCreateJobVariablesType0.from_dict(
                     as_mapping(job_variables, "job_variables")
                 ),
+                idempotency_key=None
+                if idempotency_key is None
+                else as_text(idempotency_key, "idempotency_key"),
             ),
         )
         return (yield from call(self, create_flow_run, FlowRunResponse, body=body))
@@ -294,20 +302,25 @@ class FlowRunOperations:
         force: bool = False,
     ) -> Op[OrchestrationResult]:
         """Propose `state` for the flow run (orchestration rules apply unless `force`); return
-        the server's verdict: ACCEPT, REJECT, WAIT or ABORT, with the run's resulting state."""
+        the server's verdict: ACCEPT, REJECT, WAIT or ABORT, with the run's resulting state.
+
+        A retry of a change the server had made (its answer lost) reports that change's
+        ACCEPT, not the REJECT the server gives the repeat."""
         from prefect_api.api.flow_runs import set_flow_run_state
         from prefect_api.models import OrchestrationResult, SetFlowRunStateBody
 
         run_id = as_uuid(flow_run_id, "flow_run_id")
-        # A transition id makes a retried request harmless: the server refuses a repeat of
-        # the transition it has just made.
+        # A fresh transition id makes a retried request harmless: the server refuses to repeat
+        # the transition the run has just made with that id.
+        transition_id = uuid.uuid4()
         body = SetFlowRunStateBody(
-            state=state_body(state, flow_run_id=run_id, transition_id=uuid.uuid4()),
+            state=state_body(state, flow_run_id=run_id, transition_id=transition_id),
             force=bool(force),
         )
-        return (
-            yield from call(self, set_flow_run_state, OrchestrationResult, id=run_id, body=body)
+        result = yield from call(
+            self, set_flow_run_state, OrchestrationResult, id=run_id, body=body
         )
+        return _accepted_if_ours(result, transition_id)
 
     @operation
     def read_flow_run_state(self, flow_run_state_id: uuid.UUID | str) -> Op[State]:
@@ -403,3 +416,29 @@ def _check_input_key(key: object) -> None:
     """ValueError unless `key` is a flow run input key the server accepts."""
     if not isinstance(key, str) or not INPUT_KEY.match(key):
         raise ValueError(f"key must be lowercase letters, numbers and dashes only, not {key!r}")
+
+
+def _accepted_if_ours(result: OrchestrationResult, transition_id: uuid.UUID) -> OrchestrationResult:
+    """ACCEPT for a REJECT whose current state carries this call's own transition id.
+
+    That REJECT answers a retry whose first attempt was applied but whose answer was lost (a
+    dropped connection, a read timeout): the run is in the state this call asked for, and only
+    this call knew the id, so the caller gets the verdict the first attempt had.
+    """
+    from prefect_api.models import (
+        OrchestrationResult,
+        SetStateStatus,
+        StateAcceptDetails,
+        StateDetails,
+    )
+
+    details = getattr(result.state, "state_details", None)
+    if (
+        result.status is SetStateStatus.REJECT
+        and isinstance(details, StateDetails)
+        and details.transition_id == transition_id
+    ):
+        return OrchestrationResult(
+            state=result.state, status=SetStateStatus.ACCEPT, details=StateAcceptDetails()
+        )
+    return result
