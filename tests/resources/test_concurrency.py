@@ -192,3 +192,33 @@ def test_paging_global_limits_past_the_server_cap(
     skipped = client.read_global_concurrency_limits(offset=200)
     assert [row.id for row in skipped] == everything[200:]
     assert [row.id for row in client.read_global_concurrency_limits(3, 201)] == everything[201:204]
+
+
+def test_server_hides_tag_limits_behind_200_earlier_global_limits(api_url: str) -> None:
+    """Prefect 3.8.8's tag-limit list route reads the first offset+limit global limits by name
+    and keeps the `tag:` ones, so 200 names sorting before `tag:` hide every tag limit on
+    every page (the README says so, and how to list them anyway). Server behaviour: if an
+    upgrade fixes it, this test fails and the README paragraph can go."""
+    unique = f"t{uuid.uuid4().hex[:10]}"
+    tag = f"{unique}-hidden"
+    early = [f"a-{unique}-{i:03d}" for i in range(200)]
+    with SyncPrefectClient(api_url) as client:
+        client.create_concurrency_limit(tag, 2)
+        assert tag in {row.tag for row in client.read_concurrency_limits()}
+        made: list[str] = []
+        try:
+            for name in early:
+                client.create_global_concurrency_limit({"name": name, "limit": 1})
+                made.append(name)
+            assert tag not in {row.tag for row in client.read_concurrency_limits()}
+            assert tag not in {row.tag for row in client.iter_concurrency_limits(offset=10)}
+            # the ways around it
+            assert client.read_concurrency_limit_by_tag(tag).concurrency_limit == 2
+            names = {row.name for row in client.read_global_concurrency_limits()}
+            assert f"tag:{tag}" in names
+        finally:
+            for name in made:
+                client.delete_global_concurrency_limit_by_name(name)
+        # without them, the route shows the tag limit again
+        assert tag in {row.tag for row in client.read_concurrency_limits()}
+        client.delete_concurrency_limit_by_tag(tag)
