@@ -3,13 +3,14 @@
 Starts a real server, then runs `--calls` `read_flow` calls from `--tasks` tasks on one
 PrefectClient, once with the default pool (16 connections, 8 kept alive) and once with all 16
 kept alive, `--rounds` times in turn. Prints the wall time and the connections each run
-opened (counted at the pool's network backend), so the README's advice can be checked.
+opened (counted at the pool's network backend, as the load test counts them), so the README's advice can be checked.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import tempfile
 import time
@@ -20,6 +21,7 @@ import httpx
 
 from prefect_sdk import PrefectClient, SyncPrefectClient
 from prefect_sdk.client import POOL_LIMITS
+from tests.support.sockets import count_sockets
 
 KEEP_ALL = httpx.Limits(
     max_connections=POOL_LIMITS.max_connections,
@@ -28,58 +30,40 @@ KEEP_ALL = httpx.Limits(
 )
 
 
-class _Counted:
-    """A network backend that counts the connections it opens."""
-
-    def __init__(self, inner: object) -> None:
-        self.inner = inner
-        self.opened = 0
-
-    async def connect_tcp(self, *args: object, **kwargs: object) -> object:
-        self.opened += 1
-        return await self.inner.connect_tcp(*args, **kwargs)  # type: ignore[attr-defined]
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
-
-
 async def one_run(
-    api_url: str, limits: httpx.Limits, ids: list[uuid.UUID], calls: int, tasks: int
+    sdk: bool, api_url: str, limits: httpx.Limits, ids: list[uuid.UUID], calls: int, tasks: int
 ) -> tuple[float, int]:
-    async with PrefectClient(api_url, httpx_settings={"limits": limits}) as client:
-        pool = client._http._transport.inner._pool  # the httpcore pool the client built
-        counted = _Counted(pool._network_backend)
-        pool._network_backend = counted
+    """`calls` reads of a flow from `tasks` tasks on one PrefectClient (`sdk`) or one bare
+    httpx.AsyncClient (is the pool's behaviour httpcore's?): wall time, connections opened."""
+    async with contextlib.AsyncExitStack() as stack:
+        if sdk:
+            client = await stack.enter_async_context(
+                PrefectClient(api_url, httpx_settings={"limits": limits})
+            )
+            pool = client._http._transport.inner._pool  # the httpcore pool the client built
+
+            async def read(flow_id: uuid.UUID) -> None:
+                assert (await client.read_flow(flow_id)).id == flow_id
+
+        else:
+            raw = await stack.enter_async_context(
+                httpx.AsyncClient(base_url=api_url, limits=limits)
+            )
+            pool = raw._transport._pool  # type: ignore[attr-defined]
+
+            async def read(flow_id: uuid.UUID) -> None:
+                assert (await raw.get(f"/flows/{flow_id}")).status_code == 200
+
+        sockets = count_sockets(pool)
         numbers = iter(range(calls))
 
         async def worker() -> None:
             for number in numbers:  # shared: each number is taken by one task
-                flow = await client.read_flow(ids[number % len(ids)])
-                assert flow.id == ids[number % len(ids)]
+                await read(ids[number % len(ids)])
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(tasks)))
-        return time.perf_counter() - started, counted.opened
-
-
-async def one_raw_run(
-    api_url: str, limits: httpx.Limits, ids: list[uuid.UUID], calls: int, tasks: int
-) -> tuple[float, int]:
-    """The same calls through a bare httpx.AsyncClient: is the pool's behaviour httpcore's?"""
-    async with httpx.AsyncClient(base_url=api_url, limits=limits) as client:
-        pool = client._transport._pool  # type: ignore[attr-defined]
-        counted = _Counted(pool._network_backend)
-        pool._network_backend = counted
-        numbers = iter(range(calls))
-
-        async def worker() -> None:
-            for number in numbers:
-                response = await client.get(f"/flows/{ids[number % len(ids)]}")
-                assert response.status_code == 200
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(tasks)))
-        return time.perf_counter() - started, counted.opened
+        return time.perf_counter() - started, sockets.opened
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,8 +85,16 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.rounds):
             for kind in ("prefect_sdk", "raw httpx"):
                 for limits in (POOL_LIMITS, KEEP_ALL):
-                    run = one_run if kind == "prefect_sdk" else one_raw_run
-                    measured = asyncio.run(run(server.api_url, limits, ids, args.calls, args.tasks))
+                    measured = asyncio.run(
+                        one_run(
+                            kind == "prefect_sdk",
+                            server.api_url,
+                            limits,
+                            ids,
+                            args.calls,
+                            args.tasks,
+                        )
+                    )
                     label = f"{kind}, 16 connections, {limits.max_keepalive_connections} kept alive"
                     results.setdefault(label, []).append(measured)
     print(f"{args.calls} read_flow calls from {args.tasks} tasks on one async client:")

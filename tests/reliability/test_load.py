@@ -18,100 +18,23 @@ were open at once.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
 from collections import Counter
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 
 from prefect_sdk import PrefectClient, SyncPrefectClient
 from tests.reliability.fault_proxy import FaultProxy
+from tests.support.sockets import count_sockets
 
 REQUESTS = 2_000
 TASKS = 100
 POOL = httpx.Limits(max_connections=8, max_keepalive_connections=4)
 FLOWS = 20
 CLOSE_BOUND = 5.0  # seconds within which the proxy must see every client connection closed
-
-
-class Sockets:
-    """Counts a client's sockets: opened, closed, open now, most open at once."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.opened = 0
-        self.closed = 0
-        self.peak = 0
-
-    @property
-    def open(self) -> int:
-        with self.lock:
-            return self.opened - self.closed
-
-    def on_open(self) -> None:
-        with self.lock:
-            self.opened += 1
-            self.peak = max(self.peak, self.opened - self.closed)
-
-    def on_close(self) -> None:
-        with self.lock:
-            self.closed += 1
-
-
-class AsyncCountedStream(httpcore.AsyncNetworkStream):
-    def __init__(self, stream: httpcore.AsyncNetworkStream, sockets: Sockets) -> None:
-        self.stream = stream
-        self.sockets = sockets
-        self.is_closed = False
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self.stream.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self.stream.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        if not self.is_closed:
-            self.is_closed = True
-            self.sockets.on_close()
-        await self.stream.aclose()
-
-    async def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        raise AssertionError("no TLS on loopback")
-
-    def get_extra_info(self, info: str) -> Any:
-        return self.stream.get_extra_info(info)
-
-
-class AsyncCountedBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, sockets: Sockets) -> None:
-        self.backend = backend
-        self.sockets = sockets
-
-    async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        stream = await self.backend.connect_tcp(*args, **kwargs)
-        self.sockets.on_open()
-        return AsyncCountedStream(stream, self.sockets)
-
-    async def sleep(self, seconds: float) -> None:
-        await self.backend.sleep(seconds)
-
-
-def count_sockets(client: PrefectClient) -> Sockets:
-    """Wrap the network backend of the pool an open client built (before it connected).
-
-    The async pool closes a connection it drops before it yields to another task, so the count
-    is exact: no socket it gave up on is still open while a new one is opened.
-    """
-    pool = client._http._transport.inner._pool
-    assert not pool.connections, "count before the first request"
-    sockets = Sockets()
-    pool._network_backend = AsyncCountedBackend(pool._network_backend, sockets)
-    return sockets
 
 
 def make_flows(api_url: str, prefix: str) -> dict[uuid.UUID, str]:
@@ -158,7 +81,7 @@ async def test_2000_requests_from_100_tasks_stay_within_the_pool(api_url: str) -
     started = time.monotonic()
     with FaultProxy(api_url) as proxy:
         async with PrefectClient(proxy.api_url, httpx_settings={"limits": POOL}) as client:
-            sockets = count_sockets(client)
+            sockets = count_sockets(client._http._transport.inner._pool)
             await asyncio.gather(*(worker(client) for _ in range(TASKS)))
             kept_alive = sockets.open
         open_after_close = sockets.open
