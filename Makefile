@@ -5,8 +5,15 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 SPEC_URL ?=
+# The previous supported server line, in an environment of its own (the server only): the
+# real-server tests run against it too (`make test-compat`).
+COMPAT_PREFECT := 3.8.8
+COMPAT_VENV := .venv-compat
+COMPAT_STAMP := $(COMPAT_VENV)/.installed
+# The tests that talk to a real server (the rest do not depend on its version).
+COMPAT_TESTS := tests/core tests/resources tests/test_server_fixture.py tests/test_generated_endpoints.py
 
-.PHONY: install generate check-generated spec test test-postgres lint demo bench clean
+.PHONY: install generate check-generated spec test test-compat test-postgres lint demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +25,11 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(COMPAT_STAMP): scripts/compat/constraints.txt | $(BIN)/python
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	$(UV) pip install --quiet --python $(COMPAT_VENV)/bin/python -r scripts/compat/constraints.txt
+	touch $(COMPAT_STAMP)
 
 # Refresh openapi.json from the pinned Prefect server package, or from a live server with SPEC_URL=...
 spec: $(STAMP)
@@ -37,6 +49,10 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
+test-compat: $(STAMP) $(COMPAT_STAMP)
+	PREFECT_SDK_TEST_SERVER_PREFECT=$(abspath $(COMPAT_VENV))/bin/prefect \
+	PREFECT_SDK_TEST_SERVER_VERSION=$(COMPAT_PREFECT) $(BIN)/python -m pytest $(COMPAT_TESTS)
+
 test-postgres: $(STAMP)
 	PREFECT_SDK_TEST_DATABASE_URL=$$(bash scripts/postgres.sh start) $(BIN)/python -m pytest -m postgres
 
@@ -47,4 +63,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(COMPAT_VENV) .pytest_cache .mypy_cache .ruff_cache

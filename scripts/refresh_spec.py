@@ -6,12 +6,16 @@
 The document is written pretty-printed (2-space indent, the server's own key order, a final
 newline) so that a server schema change shows as a plain diff. Nothing else is changed: every
 fix the generator needs is a rule in scripts/normalize.py, applied to a copy in memory.
+
+When the refresh changes the document (or the Prefect version), what changed for SDK users is
+printed (scripts/spec_diff.py) and, for the default openapi.json, put first in API_CHANGES.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import json
 import os
 import sys
@@ -22,7 +26,12 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from spec_diff import diff_specs, prepend_section, render_markdown  # noqa: E402
+
 SPEC_PATH = ROOT / "openapi.json"
+CHANGES_PATH = ROOT / "API_CHANGES.md"
 # What openapi.json was taken from: the Prefect server version, and the API version its clients
 # send in X-PREFECT-API-VERSION (the document itself says neither: FastAPI reports "0.1.0").
 SOURCE_PATH = ROOT / "scripts" / "spec_source.json"
@@ -75,6 +84,14 @@ def render(spec: Any) -> str:
     return json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
 
 
+def record_api_changes(old: Any, new: Any, title: str, changes_path: Path | None) -> str:
+    """The Markdown section on what changed from `old` to `new`, also put first in `changes_path`."""
+    section = render_markdown(diff_specs(old, new), title)
+    if changes_path is not None:
+        prepend_section(changes_path, section)
+    return section
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="read the document from a live server instead of the package")
@@ -85,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         spec, versions = fetch_from_url(args.url), live_versions(args.url, args.api_version)
     else:
         spec, versions = fetch_from_package(), package_versions()
-    if args.output == SPEC_PATH:
+    default_output = args.output.resolve() == SPEC_PATH
+    # The version the current document came from, read before the refresh overwrites it.
+    previous = json.loads(SOURCE_PATH.read_text()) if SOURCE_PATH.exists() else {}
+    if default_output:
         SOURCE_PATH.write_text(json.dumps(versions, indent=2) + "\n")
     text = render(spec)
     old = args.output.read_text() if args.output.exists() else None
@@ -98,6 +118,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.output.name} {state}: {operations} operations, {schemas} schemas, "
         f"Prefect {versions['prefect_version']}, API version {versions['api_version']}"
     )
+    new_version = versions["prefect_version"]
+    version_changed = default_output and previous.get("prefect_version") != new_version
+    if old is not None and (old != text or version_changed):
+        today = datetime.date.today().isoformat()
+        if default_output:
+            title = f"Prefect {previous.get('prefect_version', '?')} → {new_version} ({today})"
+        else:
+            title = f"previous {args.output.name} → Prefect {new_version} ({today})"
+        changes_path = CHANGES_PATH if default_output else None
+        print("\n" + record_api_changes(json.loads(old), spec, title, changes_path), end="")
     return 0
 
 

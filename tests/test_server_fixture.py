@@ -10,8 +10,6 @@ import pytest
 
 from tests.support.server import TEST_DATABASE_URL_ENV, PrefectServer, start_prefect_server
 
-PREFECT_VERSION = "3.8.8"
-
 
 def _get(url: str) -> httpx.Response:
     return httpx.get(url, timeout=10.0, trust_env=False)
@@ -27,10 +25,12 @@ def test_fixture_server_is_healthy(prefect_server: PrefectServer, api_url: str) 
     assert prefect_server.startup_seconds > 0
 
 
-def test_fixture_server_version(api_url: str) -> None:
+def test_fixture_server_version(
+    prefect_server: PrefectServer, api_url: str, expected_server_version: str
+) -> None:
     response = _get(f"{api_url}/admin/version")
     assert response.status_code == 200
-    assert response.json() == PREFECT_VERSION
+    assert response.json() == prefect_server.version == expected_server_version
 
 
 def test_pinned_server_accepts_a_null_field_with_a_default(api_url: str) -> None:
@@ -76,10 +76,10 @@ def test_stop_is_idempotent(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_server_is_healthy(tmp_path: Path) -> None:
+def test_postgres_server_is_healthy(tmp_path: Path, expected_server_version: str) -> None:
     database_url = os.environ.get(TEST_DATABASE_URL_ENV)
     if not database_url:
         pytest.skip(f"{TEST_DATABASE_URL_ENV} is not set (run `bash scripts/postgres.sh start`)")
     with start_prefect_server(home=tmp_path, database_url=database_url) as server:
         assert _get(f"{server.api_url}/health").status_code == 200
-        assert _get(f"{server.api_url}/admin/version").json() == PREFECT_VERSION
+        assert _get(f"{server.api_url}/admin/version").json() == expected_server_version

@@ -19,6 +19,7 @@ from .errors import (
     PrefectHTTPStatusError,
     PrefectSDKError,
     SettingsError,
+    UnsupportedByServer,
 )
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "ServerType",
     "SettingsError",
     "SyncPrefectClient",
+    "UnsupportedByServer",
     "__version__",
     "determine_server_type",
     "get_client",

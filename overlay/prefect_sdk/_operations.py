@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol
 
 import httpx
 
-from .errors import PrefectSDKError, raise_for_status, safe_url
+from .errors import (
+    PrefectSDKError,
+    UnsupportedByServer,
+    is_route_missing,
+    raise_for_status,
+    safe_url,
+)
 
 if TYPE_CHECKING:
     from .client import PrefectClient, SyncPrefectClient
@@ -47,10 +53,34 @@ class _Endpoint(Protocol):
 
 
 def send(client: Any, endpoint: Any, /, **arguments: Any) -> Op[httpx.Response]:
-    """Send one call of a generated endpoint; return its response, raising for non-2xx."""
+    """Send one call of a generated endpoint; return its response, raising for non-2xx.
+
+    A route the server does not have is `UnsupportedByServer`, naming the server's version.
+    """
     response = yield client._http.build_request(**endpoint._get_kwargs(**arguments))
+    if is_route_missing(response):
+        version = yield from server_version(client)
+        operation = endpoint.__name__.rsplit(".", 1)[-1]
+        raise UnsupportedByServer.for_operation(response, operation, version)
     raise_for_status(response)
     return response
+
+
+def server_version(client: Any) -> Op[str | None]:
+    """The server's Prefect version (`GET /admin/version`), asked once per client; None if the
+    server does not say."""
+    if client._server_version is None:
+        from prefect_api.api.admin import read_version
+
+        try:
+            response = yield client._http.build_request(**read_version._get_kwargs())
+            version = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):  # the message says "version unknown"
+            version = None
+        if not isinstance(version, str):
+            return None
+        client._server_version = version
+    return str(client._server_version)
 
 
 def call(client: Any, endpoint: Any, returns: type[R], /, **arguments: Any) -> Op[R]:

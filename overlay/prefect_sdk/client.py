@@ -30,6 +30,7 @@ from ._resources.events import EventOperations
 from ._resources.flow_runs import FlowRunOperations
 from ._resources.flows import FlowOperations
 from ._resources.logs import LogOperations
+from ._resources.observed_states import ObservedStateOperations
 from ._resources.task_runs import TaskRunOperations
 from ._resources.ui import UIOperations
 from ._resources.variables import VariableOperations
@@ -113,6 +114,7 @@ class BaseClient(
     FlowRunOperations,
     TaskRunOperations,
     LogOperations,
+    ObservedStateOperations,
     DeploymentOperations,
     WorkPoolOperations,
     BlockOperations,
@@ -195,6 +197,8 @@ class BaseClient(
         self.api = Client(base_url=self._api_url, raise_on_unexpected_status=False)
         self._opened = False
         self._closed = False
+        # The server's Prefect version, read once when an error message needs it.
+        self._server_version: str | None = None
 
     def _http_parts(
         self, pool: Callable[..., Transport], in_process: Callable[[_ephemeral.AppHost], Transport]

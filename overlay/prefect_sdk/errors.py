@@ -43,6 +43,43 @@ class ObjectAlreadyExists(PrefectHTTPStatusError):
     """The server answered 409: an object with the same unique key exists."""
 
 
+class UnsupportedByServer(PrefectHTTPStatusError):
+    """The server has no such route: it is older (or newer) than the document this SDK was
+    generated from. Not an `ObjectNotFound`: no object is missing, the operation is."""
+
+    @classmethod
+    def for_operation(
+        cls, response: httpx.Response, operation: str, server_version: str | None
+    ) -> UnsupportedByServer:
+        from prefect_api import PREFECT_VERSION
+
+        request = response.request
+        route = request.url.path
+        server = f"this Prefect server ({server_version or 'version unknown'})"
+        message = (
+            f"{request.method} {route} ({operation}) is not served by {server}; "
+            f"prefect-sdk was generated from {PREFECT_VERSION}"
+        )
+        return cls(message, request=request, response=response)
+
+
+# What FastAPI answers for a route it does not have (404) or a method a route does not take
+# (405): its default bodies, which no Prefect route sends for a missing object.
+_ROUTE_MISSING = {404: {"detail": "Not Found"}, 405: {"detail": "Method Not Allowed"}}
+
+
+def is_route_missing(response: httpx.Response) -> bool:
+    """Whether `response` is FastAPI's answer for a route (or method) the server does not have."""
+    expected = _ROUTE_MISSING.get(response.status_code)
+    if expected is None:
+        return False
+    try:
+        response.read()
+        return bool(response.json() == expected)
+    except (ValueError, httpx.StreamError):
+        return False
+
+
 _BY_STATUS: dict[int, type[PrefectHTTPStatusError]] = {
     404: ObjectNotFound,
     409: ObjectAlreadyExists,

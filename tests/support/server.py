@@ -20,11 +20,19 @@ from types import TracebackType
 
 import httpx
 
-__all__ = ["TEST_DATABASE_URL_ENV", "PrefectServer", "start_prefect_server"]
+__all__ = [
+    "TEST_DATABASE_URL_ENV",
+    "TEST_SERVER_PREFECT_ENV",
+    "PrefectServer",
+    "start_prefect_server",
+]
 
 #: Set to a ``postgresql+asyncpg://...`` URL (see ``scripts/postgres.sh``) to back the
 #: test servers with PostgreSQL instead of a throwaway SQLite file.
 TEST_DATABASE_URL_ENV = "PREFECT_SDK_TEST_DATABASE_URL"
+#: Set to the ``prefect`` executable of another environment (``make test-compat``: an older
+#: server line in ``.venv-compat``) to run the test servers from it instead of this one.
+TEST_SERVER_PREFECT_ENV = "PREFECT_SDK_TEST_SERVER_PREFECT"
 
 _STOP_GRACE_SECONDS = 10.0
 _POLL_INTERVAL_SECONDS = 0.1
@@ -60,6 +68,7 @@ class PrefectServer:
     log_path: Path
     process: subprocess.Popen[bytes]
     startup_seconds: float = 0.0
+    version: str = ""  # the server's Prefect version, as GET /api/admin/version reports it
     _stopped: bool = field(default=False, init=False, repr=False)
 
     def stop(self) -> None:
@@ -154,6 +163,7 @@ def _start_once(home: Path, env: dict[str, str], timeout: float) -> PrefectServe
         raise
     if failure is None:
         server.startup_seconds = time.monotonic() - started
+        server.version = _read_version(server)
         return server
 
     server.stop()
@@ -186,6 +196,13 @@ def _wait_until_healthy(server: PrefectServer, deadline: float) -> str | None:
             time.sleep(_POLL_INTERVAL_SECONDS)
 
 
+def _read_version(server: PrefectServer) -> str:
+    response = httpx.get(f"{server.api_url}/admin/version", timeout=10.0, trust_env=False)
+    response.raise_for_status()
+    version: str = response.json()
+    return version
+
+
 def _server_env(
     home: Path, database_url: str | None, extra_env: Mapping[str, str] | None
 ) -> dict[str, str]:
@@ -200,6 +217,11 @@ def _server_env(
 
 
 def _prefect_command() -> list[str]:
+    other = os.environ.get(TEST_SERVER_PREFECT_ENV)
+    if other:
+        if not os.access(other, os.X_OK):
+            raise RuntimeError(f"{TEST_SERVER_PREFECT_ENV}={other} is not an executable")
+        return [other]
     executable = Path(sys.executable).parent / "prefect"
     if executable.is_file() and os.access(executable, os.X_OK):
         return [str(executable)]

@@ -95,7 +95,9 @@ def test_every_operation_has_an_endpoint_module(spec: dict[str, Any]) -> None:
         assert f'"method": "{method}"' in source, name
         assert f'"url": "{path}"' in source, name
         modules.add(name)
-    assert len(modules) == 187
+    # One module per operation of the server's own document (188 for Prefect 3.9.1).
+    raw = json.loads((ROOT / "openapi.json").read_text())
+    assert len(modules) == len(list(normalize_module.operations(raw))) >= 188
     on_disk = {
         "prefect_api.api." + ".".join(file.relative_to(PACKAGE / "api").with_suffix("").parts)
         for file in (PACKAGE / "api").glob("*/*.py")

@@ -718,9 +718,11 @@ def test_normalize_leaves_the_real_spec_untouched(raw_spec: dict[str, Any]) -> N
     assert fixed["info"]["version"] == API_VERSION == "0.8.4"
 
 
-def test_normalized_real_spec_has_no_fastapi_ids(normalized_spec: dict[str, Any]) -> None:
+def test_normalized_real_spec_has_no_fastapi_ids(
+    raw_spec: dict[str, Any], normalized_spec: dict[str, Any]
+) -> None:
     ids = [operation["operationId"] for _, _, operation in operations(normalized_spec)]
-    assert len(ids) == 187
+    assert len(ids) == len(list(operations(raw_spec))) >= 188  # 188 in Prefect 3.9.1
     assert [operation_id for operation_id in ids if "__" in operation_id] == []
 
 

@@ -302,6 +302,8 @@ if TYPE_CHECKING:
     )
     from .node import Node
     from .node_kind import NodeKind
+    from .observed_state import ObservedState
+    from .observed_state_sort import ObservedStateSort
     from .operator import Operator
     from .orchestration_result import OrchestrationResult
     from .paginate_deployments_body import PaginateDeploymentsBody
@@ -832,6 +834,8 @@ _MODULE_OF: dict[str, str] = {
     "NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost": ".next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post",
     "Node": ".node",
     "NodeKind": ".node_kind",
+    "ObservedState": ".observed_state",
+    "ObservedStateSort": ".observed_state_sort",
     "Operator": ".operator",
     "OrchestrationResult": ".orchestration_result",
     "PaginateDeploymentsBody": ".paginate_deployments_body",
@@ -1368,6 +1372,8 @@ __all__ = (
     "NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost",
     "Node",
     "NodeKind",
+    "ObservedState",
+    "ObservedStateSort",
     "Operator",
     "OrchestrationResult",
     "PaginateDeploymentsBody",

@@ -21,14 +21,14 @@ class CompoundTriggerInput:
 
     Attributes:
         triggers (list[CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput]):
-        within (None | str):
+        within (float | None | str):
         require (CompoundTriggerInputRequireType1 | int):
         type_ (Literal['compound'] | Unset):  Default: 'compound'.
         id (UUID | Unset): The unique ID of this trigger
     """
 
     triggers: list[CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput]
-    within: None | str
+    within: float | None | str
     require: CompoundTriggerInputRequireType1 | int
     type_: Literal["compound"] | Unset = "compound"
     id: UUID | Unset = UNSET
@@ -48,7 +48,7 @@ class CompoundTriggerInput:
 
             triggers.append(triggers_item)
 
-        within: None | str
+        within: float | None | str
         within = self.within
 
         require: int | str
@@ -114,7 +114,12 @@ class CompoundTriggerInput:
 
             triggers.append(triggers_item)
 
-        within: None | str = d.pop("within")
+        def _parse_within(data: object) -> float | None | str:
+            if data is None:
+                return data
+            return cast(float | None | str, data)
+
+        within = _parse_within(d.pop("within"))
 
         def _parse_require(data: object) -> CompoundTriggerInputRequireType1 | int:
             try:

@@ -17,16 +17,22 @@ class DeploymentsSettings:
     """Settings for configuring deployments defaults
 
     Attributes:
+        clear_schedules_on_empty (bool | Unset): Clear existing schedules when an empty schedules list is passed to
+            RunnerDeployment.apply or aapply, including via prefect deploy. This opt-in setting will be removed when
+            clearing becomes the default, after a deprecation period of at least six months or three minor releases,
+            whichever is longer. Default: False.
         default_work_pool_name (None | str | Unset): The default work pool to use when creating deployments.
         default_docker_build_namespace (None | str | Unset): The default Docker namespace to use when building images.
     """
 
+    clear_schedules_on_empty: bool | Unset = False
     default_work_pool_name: None | str | Unset = UNSET
     default_docker_build_namespace: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
+        clear_schedules_on_empty = self.clear_schedules_on_empty
         default_work_pool_name: None | str | Unset
         if isinstance(self.default_work_pool_name, Unset):
             default_work_pool_name = UNSET
@@ -41,6 +47,8 @@ class DeploymentsSettings:
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        if clear_schedules_on_empty is not UNSET:
+            field_dict["clear_schedules_on_empty"] = clear_schedules_on_empty
         if default_work_pool_name is not UNSET:
             field_dict["default_work_pool_name"] = default_work_pool_name
         if default_docker_build_namespace is not UNSET:
@@ -51,11 +59,13 @@ class DeploymentsSettings:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
         d = dict(src_dict)
+        clear_schedules_on_empty = d.pop("clear_schedules_on_empty", UNSET)
         default_work_pool_name: None | str | Unset = d.pop("default_work_pool_name", UNSET)
 
         default_docker_build_namespace: None | str | Unset = d.pop("default_docker_build_namespace", UNSET)
 
         deployments_settings = cls(
+            clear_schedules_on_empty=clear_schedules_on_empty,
             default_work_pool_name=default_work_pool_name,
             default_docker_build_namespace=default_docker_build_namespace,
         )

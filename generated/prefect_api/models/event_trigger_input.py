@@ -41,8 +41,8 @@ class EventTriggerInput:
             evaluate the trigger for each flow.
         threshold (int | Unset): The number of events required for this trigger to fire (for Reactive triggers), or the
             number of events expected (for Proactive triggers) Default: 1.
-        within (str | Unset): The time period over which the events must occur.  For Reactive triggers, this may be as
-            low as 0 seconds, but must be at least 10 seconds for Proactive triggers Default: 'PT0S'.
+        within (float | str | Unset): The time period over which the events must occur.  For Reactive triggers, this may
+            be as low as 0 seconds, but must be at least 10 seconds for Proactive triggers Default: 'PT0S'.
     """
 
     posture: EventTriggerInputPosture
@@ -59,7 +59,7 @@ class EventTriggerInput:
     expect: list[str] | Unset = UNSET
     for_each: list[str] | Unset = UNSET
     threshold: int | Unset = 1
-    within: str | Unset = "PT0S"
+    within: float | str | Unset = "PT0S"
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,7 +108,11 @@ class EventTriggerInput:
             for_each = self.for_each
 
         threshold = self.threshold
-        within = self.within
+        within: float | str | Unset
+        if isinstance(self.within, Unset):
+            within = UNSET
+        else:
+            within = self.within
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -252,7 +256,14 @@ class EventTriggerInput:
         for_each = cast(list[str], d.pop("for_each", UNSET))
 
         threshold = d.pop("threshold", UNSET)
-        within = d.pop("within", UNSET)
+
+        def _parse_within(data: object) -> float | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            return cast(float | str | Unset, data)
+
+        within = _parse_within(d.pop("within", UNSET))
+
         event_trigger_input = cls(
             posture=posture,
             type_=type_,

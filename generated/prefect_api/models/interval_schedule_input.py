@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -41,18 +41,20 @@ class IntervalScheduleInput:
         timezone (str, optional): a valid timezone string.
 
     Attributes:
-        interval (str):
+        interval (float | str):
         anchor_date (datetime.datetime | Unset):
         timezone (None | str | Unset):
     """
 
-    interval: str
+    interval: float | str
     anchor_date: datetime.datetime | Unset = UNSET
     timezone: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""
+        interval: float | str
         interval = self.interval
+
         anchor_date: str | Unset = UNSET
         if not isinstance(self.anchor_date, Unset):
             anchor_date = self.anchor_date.isoformat()
@@ -74,7 +76,12 @@ class IntervalScheduleInput:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
         d = dict(src_dict)
-        interval = d.pop("interval")
+
+        def _parse_interval(data: object) -> float | str:
+            return cast(float | str, data)
+
+        interval = _parse_interval(d.pop("interval"))
+
         _anchor_date = d.pop("anchor_date", UNSET)
         anchor_date: datetime.datetime | Unset
         if isinstance(_anchor_date, Unset):

@@ -29,8 +29,8 @@ class RunDeploymentInput:
             to use the deployment's default parameters
         job_variables (None | RunDeploymentInputJobVariablesType0 | Unset): The job variables to pass to the created
             flow run, or None to use the deployment's default job variables
-        schedule_after (str | Unset): The amount of time to wait before running the deployment. Defaults to running the
-            deployment immediately.
+        schedule_after (float | str | Unset): The amount of time to wait before running the deployment. Defaults to
+            running the deployment immediately.
     """
 
     type_: Literal["run-deployment"] | Unset = "run-deployment"
@@ -38,7 +38,7 @@ class RunDeploymentInput:
     deployment_id: None | Unset | UUID = UNSET
     parameters: None | RunDeploymentInputParametersType0 | Unset = UNSET
     job_variables: None | RunDeploymentInputJobVariablesType0 | Unset = UNSET
-    schedule_after: str | Unset = UNSET
+    schedule_after: float | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,7 +72,11 @@ class RunDeploymentInput:
         else:
             job_variables = self.job_variables
 
-        schedule_after = self.schedule_after
+        schedule_after: float | str | Unset
+        if isinstance(self.schedule_after, Unset):
+            schedule_after = UNSET
+        else:
+            schedule_after = self.schedule_after
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -131,7 +135,13 @@ class RunDeploymentInput:
 
             job_variables = job_variables_type_0
 
-        schedule_after = d.pop("schedule_after", UNSET)
+        def _parse_schedule_after(data: object) -> float | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            return cast(float | str | Unset, data)
+
+        schedule_after = _parse_schedule_after(d.pop("schedule_after", UNSET))
+
         run_deployment_input = cls(
             type_=type_,
             source=source,

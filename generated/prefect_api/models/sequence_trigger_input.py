@@ -20,13 +20,13 @@ class SequenceTriggerInput:
 
     Attributes:
         triggers (list[CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput]):
-        within (None | str):
+        within (float | None | str):
         type_ (Literal['sequence'] | Unset):  Default: 'sequence'.
         id (UUID | Unset): The unique ID of this trigger
     """
 
     triggers: list[CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput]
-    within: None | str
+    within: float | None | str
     type_: Literal["sequence"] | Unset = "sequence"
     id: UUID | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -45,7 +45,7 @@ class SequenceTriggerInput:
 
             triggers.append(triggers_item)
 
-        within: None | str
+        within: float | None | str
         within = self.within
 
         type_ = self.type_
@@ -104,7 +104,12 @@ class SequenceTriggerInput:
 
             triggers.append(triggers_item)
 
-        within: None | str = d.pop("within")
+        def _parse_within(data: object) -> float | None | str:
+            if data is None:
+                return data
+            return cast(float | None | str, data)
+
+        within = _parse_within(d.pop("within"))
 
         type_ = cast(Literal["sequence"] | Unset, d.pop("type", UNSET))
         if type_ != "sequence" and not isinstance(type_, Unset):

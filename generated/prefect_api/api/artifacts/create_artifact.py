@@ -70,7 +70,7 @@ def sync_detailed(
 
      Create an artifact.
 
-    For more information, see https://docs.prefect.io/v3/concepts/artifacts.
+    For more information, see https://www.prefect.io/docs/v3/concepts/artifacts.
 
     Args:
         body (ArtifactCreate): Data used by the Prefect REST API to create an artifact.
@@ -103,7 +103,7 @@ def sync(
 
      Create an artifact.
 
-    For more information, see https://docs.prefect.io/v3/concepts/artifacts.
+    For more information, see https://www.prefect.io/docs/v3/concepts/artifacts.
 
     Args:
         body (ArtifactCreate): Data used by the Prefect REST API to create an artifact.
@@ -131,7 +131,7 @@ async def asyncio_detailed(
 
      Create an artifact.
 
-    For more information, see https://docs.prefect.io/v3/concepts/artifacts.
+    For more information, see https://www.prefect.io/docs/v3/concepts/artifacts.
 
     Args:
         body (ArtifactCreate): Data used by the Prefect REST API to create an artifact.
@@ -162,7 +162,7 @@ async def asyncio(
 
      Create an artifact.
 
-    For more information, see https://docs.prefect.io/v3/concepts/artifacts.
+    For more information, see https://www.prefect.io/docs/v3/concepts/artifacts.
 
     Args:
         body (ArtifactCreate): Data used by the Prefect REST API to create an artifact.

@@ -70,7 +70,7 @@ def sync_detailed(
 
      Create an automation.
 
-    For more information, see https://docs.prefect.io/v3/concepts/automations.
+    For more information, see https://www.prefect.io/docs/v3/concepts/automations.
 
     Args:
         body (AutomationCreate):
@@ -103,7 +103,7 @@ def sync(
 
      Create an automation.
 
-    For more information, see https://docs.prefect.io/v3/concepts/automations.
+    For more information, see https://www.prefect.io/docs/v3/concepts/automations.
 
     Args:
         body (AutomationCreate):
@@ -131,7 +131,7 @@ async def asyncio_detailed(
 
      Create an automation.
 
-    For more information, see https://docs.prefect.io/v3/concepts/automations.
+    For more information, see https://www.prefect.io/docs/v3/concepts/automations.
 
     Args:
         body (AutomationCreate):
@@ -162,7 +162,7 @@ async def asyncio(
 
      Create an automation.
 
-    For more information, see https://docs.prefect.io/v3/concepts/automations.
+    For more information, see https://www.prefect.io/docs/v3/concepts/automations.
 
     Args:
         body (AutomationCreate):

@@ -58,7 +58,7 @@ def sync_detailed(
 
      Get available block capabilities.
 
-    For more information, see https://docs.prefect.io/v3/concepts/blocks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/blocks.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -85,7 +85,7 @@ def sync(
 
      Get available block capabilities.
 
-    For more information, see https://docs.prefect.io/v3/concepts/blocks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/blocks.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -108,7 +108,7 @@ async def asyncio_detailed(
 
      Get available block capabilities.
 
-    For more information, see https://docs.prefect.io/v3/concepts/blocks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/blocks.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -133,7 +133,7 @@ async def asyncio(
 
      Get available block capabilities.
 
-    For more information, see https://docs.prefect.io/v3/concepts/blocks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/blocks.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -70,7 +70,7 @@ def sync_detailed(
 
      Create a new block document.
 
-    For more information, see https://docs.prefect.io/v3/concepts/blocks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/blocks.
 
     Args:
         body (BlockDocumentCreate): Data used by the Prefect REST API to create a block document.
@@ -103,7 +103,7 @@ def sync(
 
      Create a new block document.
 
-    For more information, see https://docs.prefect.io/v3/concepts/blocks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/blocks.
 
     Args:
         body (BlockDocumentCreate): Data used by the Prefect REST API to create a block document.
@@ -131,7 +131,7 @@ async def asyncio_detailed(
 
      Create a new block document.
 
-    For more information, see https://docs.prefect.io/v3/concepts/blocks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/blocks.
 
     Args:
         body (BlockDocumentCreate): Data used by the Prefect REST API to create a block document.
@@ -162,7 +162,7 @@ async def asyncio(
 
      Create a new block document.
 
-    For more information, see https://docs.prefect.io/v3/concepts/blocks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/blocks.
 
     Args:
         body (BlockDocumentCreate): Data used by the Prefect REST API to create a block document.

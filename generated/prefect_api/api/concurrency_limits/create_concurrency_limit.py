@@ -70,7 +70,7 @@ def sync_detailed(
 
      Create a task run concurrency limit.
 
-    For more information, see https://docs.prefect.io/v3/concepts/tag-based-concurrency-limits.
+    For more information, see https://www.prefect.io/docs/v3/concepts/tag-based-concurrency-limits.
 
     Args:
         body (ConcurrencyLimitCreate): Data used by the Prefect REST API to create a concurrency
@@ -104,7 +104,7 @@ def sync(
 
      Create a task run concurrency limit.
 
-    For more information, see https://docs.prefect.io/v3/concepts/tag-based-concurrency-limits.
+    For more information, see https://www.prefect.io/docs/v3/concepts/tag-based-concurrency-limits.
 
     Args:
         body (ConcurrencyLimitCreate): Data used by the Prefect REST API to create a concurrency
@@ -133,7 +133,7 @@ async def asyncio_detailed(
 
      Create a task run concurrency limit.
 
-    For more information, see https://docs.prefect.io/v3/concepts/tag-based-concurrency-limits.
+    For more information, see https://www.prefect.io/docs/v3/concepts/tag-based-concurrency-limits.
 
     Args:
         body (ConcurrencyLimitCreate): Data used by the Prefect REST API to create a concurrency
@@ -165,7 +165,7 @@ async def asyncio(
 
      Create a task run concurrency limit.
 
-    For more information, see https://docs.prefect.io/v3/concepts/tag-based-concurrency-limits.
+    For more information, see https://www.prefect.io/docs/v3/concepts/tag-based-concurrency-limits.
 
     Args:
         body (ConcurrencyLimitCreate): Data used by the Prefect REST API to create a concurrency

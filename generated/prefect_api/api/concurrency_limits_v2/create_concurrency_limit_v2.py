@@ -70,7 +70,7 @@ def sync_detailed(
 
      Create a task run concurrency limit.
 
-    For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/global-concurrency-
+    For more information, see https://www.prefect.io/docs/v3/how-to-guides/workflows/global-concurrency-
     limits.
 
     Args:
@@ -105,7 +105,7 @@ def sync(
 
      Create a task run concurrency limit.
 
-    For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/global-concurrency-
+    For more information, see https://www.prefect.io/docs/v3/how-to-guides/workflows/global-concurrency-
     limits.
 
     Args:
@@ -135,7 +135,7 @@ async def asyncio_detailed(
 
      Create a task run concurrency limit.
 
-    For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/global-concurrency-
+    For more information, see https://www.prefect.io/docs/v3/how-to-guides/workflows/global-concurrency-
     limits.
 
     Args:
@@ -168,7 +168,7 @@ async def asyncio(
 
      Create a task run concurrency limit.
 
-    For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/global-concurrency-
+    For more information, see https://www.prefect.io/docs/v3/how-to-guides/workflows/global-concurrency-
     limits.
 
     Args:

@@ -74,7 +74,7 @@ def sync_detailed(
     If the deployment has an active schedule, flow runs will be scheduled.
     When upserting, any scheduled runs from the existing deployment will be deleted.
 
-    For more information, see https://docs.prefect.io/v3/concepts/deployments.
+    For more information, see https://www.prefect.io/docs/v3/concepts/deployments.
 
     Args:
         body (DeploymentCreate): Data used by the Prefect REST API to create a deployment.
@@ -111,7 +111,7 @@ def sync(
     If the deployment has an active schedule, flow runs will be scheduled.
     When upserting, any scheduled runs from the existing deployment will be deleted.
 
-    For more information, see https://docs.prefect.io/v3/concepts/deployments.
+    For more information, see https://www.prefect.io/docs/v3/concepts/deployments.
 
     Args:
         body (DeploymentCreate): Data used by the Prefect REST API to create a deployment.
@@ -143,7 +143,7 @@ async def asyncio_detailed(
     If the deployment has an active schedule, flow runs will be scheduled.
     When upserting, any scheduled runs from the existing deployment will be deleted.
 
-    For more information, see https://docs.prefect.io/v3/concepts/deployments.
+    For more information, see https://www.prefect.io/docs/v3/concepts/deployments.
 
     Args:
         body (DeploymentCreate): Data used by the Prefect REST API to create a deployment.
@@ -178,7 +178,7 @@ async def asyncio(
     If the deployment has an active schedule, flow runs will be scheduled.
     When upserting, any scheduled runs from the existing deployment will be deleted.
 
-    For more information, see https://docs.prefect.io/v3/concepts/deployments.
+    For more information, see https://www.prefect.io/docs/v3/concepts/deployments.
 
     Args:
         body (DeploymentCreate): Data used by the Prefect REST API to create a deployment.

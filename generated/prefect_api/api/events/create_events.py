@@ -71,7 +71,7 @@ def sync_detailed(
 
      Record a batch of Events.
 
-    For more information, see https://docs.prefect.io/v3/concepts/events.
+    For more information, see https://www.prefect.io/docs/v3/concepts/events.
 
     Args:
         body (list[Event]):
@@ -104,7 +104,7 @@ def sync(
 
      Record a batch of Events.
 
-    For more information, see https://docs.prefect.io/v3/concepts/events.
+    For more information, see https://www.prefect.io/docs/v3/concepts/events.
 
     Args:
         body (list[Event]):
@@ -132,7 +132,7 @@ async def asyncio_detailed(
 
      Record a batch of Events.
 
-    For more information, see https://docs.prefect.io/v3/concepts/events.
+    For more information, see https://www.prefect.io/docs/v3/concepts/events.
 
     Args:
         body (list[Event]):
@@ -163,7 +163,7 @@ async def asyncio(
 
      Record a batch of Events.
 
-    For more information, see https://docs.prefect.io/v3/concepts/events.
+    For more information, see https://www.prefect.io/docs/v3/concepts/events.
 
     Args:
         body (list[Event]):

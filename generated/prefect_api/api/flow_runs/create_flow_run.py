@@ -73,7 +73,7 @@ def sync_detailed(
 
     If no state is provided, the flow run will be created in a PENDING state.
 
-    For more information, see https://docs.prefect.io/v3/concepts/flows.
+    For more information, see https://www.prefect.io/docs/v3/concepts/flows.
 
     Args:
         body (FlowRunCreate): Data used by the Prefect REST API to create a flow run.
@@ -109,7 +109,7 @@ def sync(
 
     If no state is provided, the flow run will be created in a PENDING state.
 
-    For more information, see https://docs.prefect.io/v3/concepts/flows.
+    For more information, see https://www.prefect.io/docs/v3/concepts/flows.
 
     Args:
         body (FlowRunCreate): Data used by the Prefect REST API to create a flow run.
@@ -140,7 +140,7 @@ async def asyncio_detailed(
 
     If no state is provided, the flow run will be created in a PENDING state.
 
-    For more information, see https://docs.prefect.io/v3/concepts/flows.
+    For more information, see https://www.prefect.io/docs/v3/concepts/flows.
 
     Args:
         body (FlowRunCreate): Data used by the Prefect REST API to create a flow run.
@@ -174,7 +174,7 @@ async def asyncio(
 
     If no state is provided, the flow run will be created in a PENDING state.
 
-    For more information, see https://docs.prefect.io/v3/concepts/flows.
+    For more information, see https://www.prefect.io/docs/v3/concepts/flows.
 
     Args:
         body (FlowRunCreate): Data used by the Prefect REST API to create a flow run.

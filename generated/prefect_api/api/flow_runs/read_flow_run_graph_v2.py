@@ -17,7 +17,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     id: UUID,
     *,
-    since: datetime.datetime | Unset = datetime.datetime.fromisoformat("0001-01-01T00:00:00+00:00"),
+    since: datetime.datetime | Unset = datetime.datetime.fromisoformat("0001-01-01T00:00:00Z"),
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -74,7 +74,7 @@ def sync_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    since: datetime.datetime | Unset = datetime.datetime.fromisoformat("0001-01-01T00:00:00+00:00"),
+    since: datetime.datetime | Unset = datetime.datetime.fromisoformat("0001-01-01T00:00:00Z"),
 ) -> Response[Graph | HTTPValidationError]:
     """Read Flow Run Graph V2
 
@@ -83,7 +83,7 @@ def sync_detailed(
     Args:
         id (UUID): The flow run id
         since (datetime.datetime | Unset): Only include runs that start or end after this time.
-            Default: datetime.datetime.fromisoformat('0001-01-01T00:00:00+00:00').
+            Default: datetime.datetime.fromisoformat('0001-01-01T00:00:00Z').
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -109,7 +109,7 @@ def sync(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    since: datetime.datetime | Unset = datetime.datetime.fromisoformat("0001-01-01T00:00:00+00:00"),
+    since: datetime.datetime | Unset = datetime.datetime.fromisoformat("0001-01-01T00:00:00Z"),
 ) -> Graph | HTTPValidationError | None:
     """Read Flow Run Graph V2
 
@@ -118,7 +118,7 @@ def sync(
     Args:
         id (UUID): The flow run id
         since (datetime.datetime | Unset): Only include runs that start or end after this time.
-            Default: datetime.datetime.fromisoformat('0001-01-01T00:00:00+00:00').
+            Default: datetime.datetime.fromisoformat('0001-01-01T00:00:00Z').
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -139,7 +139,7 @@ async def asyncio_detailed(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    since: datetime.datetime | Unset = datetime.datetime.fromisoformat("0001-01-01T00:00:00+00:00"),
+    since: datetime.datetime | Unset = datetime.datetime.fromisoformat("0001-01-01T00:00:00Z"),
 ) -> Response[Graph | HTTPValidationError]:
     """Read Flow Run Graph V2
 
@@ -148,7 +148,7 @@ async def asyncio_detailed(
     Args:
         id (UUID): The flow run id
         since (datetime.datetime | Unset): Only include runs that start or end after this time.
-            Default: datetime.datetime.fromisoformat('0001-01-01T00:00:00+00:00').
+            Default: datetime.datetime.fromisoformat('0001-01-01T00:00:00Z').
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -172,7 +172,7 @@ async def asyncio(
     id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    since: datetime.datetime | Unset = datetime.datetime.fromisoformat("0001-01-01T00:00:00+00:00"),
+    since: datetime.datetime | Unset = datetime.datetime.fromisoformat("0001-01-01T00:00:00Z"),
 ) -> Graph | HTTPValidationError | None:
     """Read Flow Run Graph V2
 
@@ -181,7 +181,7 @@ async def asyncio(
     Args:
         id (UUID): The flow run id
         since (datetime.datetime | Unset): Only include runs that start or end after this time.
-            Default: datetime.datetime.fromisoformat('0001-01-01T00:00:00+00:00').
+            Default: datetime.datetime.fromisoformat('0001-01-01T00:00:00Z').
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

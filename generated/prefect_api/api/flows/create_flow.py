@@ -71,7 +71,7 @@ def sync_detailed(
      Creates a new flow from the provided schema. If a flow with the
     same name already exists, the existing flow is returned.
 
-    For more information, see https://docs.prefect.io/v3/concepts/flows.
+    For more information, see https://www.prefect.io/docs/v3/concepts/flows.
 
     Args:
         body (FlowCreate): Data used by the Prefect REST API to create a flow.
@@ -105,7 +105,7 @@ def sync(
      Creates a new flow from the provided schema. If a flow with the
     same name already exists, the existing flow is returned.
 
-    For more information, see https://docs.prefect.io/v3/concepts/flows.
+    For more information, see https://www.prefect.io/docs/v3/concepts/flows.
 
     Args:
         body (FlowCreate): Data used by the Prefect REST API to create a flow.
@@ -134,7 +134,7 @@ async def asyncio_detailed(
      Creates a new flow from the provided schema. If a flow with the
     same name already exists, the existing flow is returned.
 
-    For more information, see https://docs.prefect.io/v3/concepts/flows.
+    For more information, see https://www.prefect.io/docs/v3/concepts/flows.
 
     Args:
         body (FlowCreate): Data used by the Prefect REST API to create a flow.
@@ -166,7 +166,7 @@ async def asyncio(
      Creates a new flow from the provided schema. If a flow with the
     same name already exists, the existing flow is returned.
 
-    For more information, see https://docs.prefect.io/v3/concepts/flows.
+    For more information, see https://www.prefect.io/docs/v3/concepts/flows.
 
     Args:
         body (FlowCreate): Data used by the Prefect REST API to create a flow.

@@ -71,7 +71,7 @@ def sync_detailed(
 
      Create new logs from the provided schema.
 
-    For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/add-logging.
+    For more information, see https://www.prefect.io/docs/v3/how-to-guides/workflows/add-logging.
 
     Args:
         body (list[LogCreate]):
@@ -104,7 +104,7 @@ def sync(
 
      Create new logs from the provided schema.
 
-    For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/add-logging.
+    For more information, see https://www.prefect.io/docs/v3/how-to-guides/workflows/add-logging.
 
     Args:
         body (list[LogCreate]):
@@ -132,7 +132,7 @@ async def asyncio_detailed(
 
      Create new logs from the provided schema.
 
-    For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/add-logging.
+    For more information, see https://www.prefect.io/docs/v3/how-to-guides/workflows/add-logging.
 
     Args:
         body (list[LogCreate]):
@@ -163,7 +163,7 @@ async def asyncio(
 
      Create new logs from the provided schema.
 
-    For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/add-logging.
+    For more information, see https://www.prefect.io/docs/v3/how-to-guides/workflows/add-logging.
 
     Args:
         body (list[LogCreate]):

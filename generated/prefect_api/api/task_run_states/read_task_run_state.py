@@ -66,7 +66,7 @@ def sync_detailed(
 
      Get a task run state by id.
 
-    For more information, see https://docs.prefect.io/v3/concepts/tasks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/tasks.
 
     Args:
         id (UUID): The task run state id
@@ -99,7 +99,7 @@ def sync(
 
      Get a task run state by id.
 
-    For more information, see https://docs.prefect.io/v3/concepts/tasks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/tasks.
 
     Args:
         id (UUID): The task run state id
@@ -127,7 +127,7 @@ async def asyncio_detailed(
 
      Get a task run state by id.
 
-    For more information, see https://docs.prefect.io/v3/concepts/tasks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/tasks.
 
     Args:
         id (UUID): The task run state id
@@ -158,7 +158,7 @@ async def asyncio(
 
      Get a task run state by id.
 
-    For more information, see https://docs.prefect.io/v3/concepts/tasks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/tasks.
 
     Args:
         id (UUID): The task run state id

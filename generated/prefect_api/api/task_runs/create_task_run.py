@@ -74,7 +74,7 @@ def sync_detailed(
 
     If no state is provided, the task run will be created in a PENDING state.
 
-    For more information, see https://docs.prefect.io/v3/concepts/tasks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/tasks.
 
     Args:
         body (TaskRunCreate): Data used by the Prefect REST API to create a task run
@@ -111,7 +111,7 @@ def sync(
 
     If no state is provided, the task run will be created in a PENDING state.
 
-    For more information, see https://docs.prefect.io/v3/concepts/tasks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/tasks.
 
     Args:
         body (TaskRunCreate): Data used by the Prefect REST API to create a task run
@@ -143,7 +143,7 @@ async def asyncio_detailed(
 
     If no state is provided, the task run will be created in a PENDING state.
 
-    For more information, see https://docs.prefect.io/v3/concepts/tasks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/tasks.
 
     Args:
         body (TaskRunCreate): Data used by the Prefect REST API to create a task run
@@ -178,7 +178,7 @@ async def asyncio(
 
     If no state is provided, the task run will be created in a PENDING state.
 
-    For more information, see https://docs.prefect.io/v3/concepts/tasks.
+    For more information, see https://www.prefect.io/docs/v3/concepts/tasks.
 
     Args:
         body (TaskRunCreate): Data used by the Prefect REST API to create a task run

@@ -76,7 +76,8 @@ def sync_detailed(
 
      Read active task workers. Optionally filter by task keys.
 
-    For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/run-background-tasks.
+    For more information, see https://www.prefect.io/docs/v3/how-to-guides/workflows/run-background-
+    tasks.
 
     Args:
         body (ReadTaskWorkersBody | Unset):
@@ -109,7 +110,8 @@ def sync(
 
      Read active task workers. Optionally filter by task keys.
 
-    For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/run-background-tasks.
+    For more information, see https://www.prefect.io/docs/v3/how-to-guides/workflows/run-background-
+    tasks.
 
     Args:
         body (ReadTaskWorkersBody | Unset):
@@ -137,7 +139,8 @@ async def asyncio_detailed(
 
      Read active task workers. Optionally filter by task keys.
 
-    For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/run-background-tasks.
+    For more information, see https://www.prefect.io/docs/v3/how-to-guides/workflows/run-background-
+    tasks.
 
     Args:
         body (ReadTaskWorkersBody | Unset):
@@ -168,7 +171,8 @@ async def asyncio(
 
      Read active task workers. Optionally filter by task keys.
 
-    For more information, see https://docs.prefect.io/v3/how-to-guides/workflows/run-background-tasks.
+    For more information, see https://www.prefect.io/docs/v3/how-to-guides/workflows/run-background-
+    tasks.
 
     Args:
         body (ReadTaskWorkersBody | Unset):

@@ -70,7 +70,7 @@ def sync_detailed(
 
      Create a variable.
 
-    For more information, see https://docs.prefect.io/v3/concepts/variables.
+    For more information, see https://www.prefect.io/docs/v3/concepts/variables.
 
     Args:
         body (VariableCreate): Data used by the Prefect REST API to create a Variable.
@@ -103,7 +103,7 @@ def sync(
 
      Create a variable.
 
-    For more information, see https://docs.prefect.io/v3/concepts/variables.
+    For more information, see https://www.prefect.io/docs/v3/concepts/variables.
 
     Args:
         body (VariableCreate): Data used by the Prefect REST API to create a Variable.
@@ -131,7 +131,7 @@ async def asyncio_detailed(
 
      Create a variable.
 
-    For more information, see https://docs.prefect.io/v3/concepts/variables.
+    For more information, see https://www.prefect.io/docs/v3/concepts/variables.
 
     Args:
         body (VariableCreate): Data used by the Prefect REST API to create a Variable.
@@ -162,7 +162,7 @@ async def asyncio(
 
      Create a variable.
 
-    For more information, see https://docs.prefect.io/v3/concepts/variables.
+    For more information, see https://www.prefect.io/docs/v3/concepts/variables.
 
     Args:
         body (VariableCreate): Data used by the Prefect REST API to create a Variable.

@@ -71,7 +71,7 @@ def sync_detailed(
      Creates a new work pool. If a work pool with the same
     name already exists, an error will be raised.
 
-    For more information, see https://docs.prefect.io/v3/concepts/work-pools.
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools.
 
     Args:
         body (WorkPoolCreate): Data used by the Prefect REST API to create a work pool.
@@ -105,7 +105,7 @@ def sync(
      Creates a new work pool. If a work pool with the same
     name already exists, an error will be raised.
 
-    For more information, see https://docs.prefect.io/v3/concepts/work-pools.
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools.
 
     Args:
         body (WorkPoolCreate): Data used by the Prefect REST API to create a work pool.
@@ -134,7 +134,7 @@ async def asyncio_detailed(
      Creates a new work pool. If a work pool with the same
     name already exists, an error will be raised.
 
-    For more information, see https://docs.prefect.io/v3/concepts/work-pools.
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools.
 
     Args:
         body (WorkPoolCreate): Data used by the Prefect REST API to create a work pool.
@@ -166,7 +166,7 @@ async def asyncio(
      Creates a new work pool. If a work pool with the same
     name already exists, an error will be raised.
 
-    For more information, see https://docs.prefect.io/v3/concepts/work-pools.
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools.
 
     Args:
         body (WorkPoolCreate): Data used by the Prefect REST API to create a work pool.

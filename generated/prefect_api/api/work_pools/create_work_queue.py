@@ -76,7 +76,7 @@ def sync_detailed(
      Creates a new work pool queue. If a work pool queue with the same
     name already exists, an error will be raised.
 
-    For more information, see https://docs.prefect.io/v3/concepts/work-pools#work-queues.
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools#work-queues.
 
     Args:
         work_pool_name (str): The work pool name
@@ -113,7 +113,7 @@ def sync(
      Creates a new work pool queue. If a work pool queue with the same
     name already exists, an error will be raised.
 
-    For more information, see https://docs.prefect.io/v3/concepts/work-pools#work-queues.
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools#work-queues.
 
     Args:
         work_pool_name (str): The work pool name
@@ -145,7 +145,7 @@ async def asyncio_detailed(
      Creates a new work pool queue. If a work pool queue with the same
     name already exists, an error will be raised.
 
-    For more information, see https://docs.prefect.io/v3/concepts/work-pools#work-queues.
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools#work-queues.
 
     Args:
         work_pool_name (str): The work pool name
@@ -180,7 +180,7 @@ async def asyncio(
      Creates a new work pool queue. If a work pool queue with the same
     name already exists, an error will be raised.
 
-    For more information, see https://docs.prefect.io/v3/concepts/work-pools#work-queues.
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools#work-queues.
 
     Args:
         work_pool_name (str): The work pool name

@@ -73,7 +73,7 @@ def sync_detailed(
     If a work queue with the same name already exists, an error
     will be raised.
 
-    For more information, see https://docs.prefect.io/v3/concepts/work-pools#work-queues.
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools#work-queues.
 
     Args:
         body (WorkQueueCreate): Data used by the Prefect REST API to create a work queue.
@@ -109,7 +109,7 @@ def sync(
     If a work queue with the same name already exists, an error
     will be raised.
 
-    For more information, see https://docs.prefect.io/v3/concepts/work-pools#work-queues.
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools#work-queues.
 
     Args:
         body (WorkQueueCreate): Data used by the Prefect REST API to create a work queue.
@@ -140,7 +140,7 @@ async def asyncio_detailed(
     If a work queue with the same name already exists, an error
     will be raised.
 
-    For more information, see https://docs.prefect.io/v3/concepts/work-pools#work-queues.
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools#work-queues.
 
     Args:
         body (WorkQueueCreate): Data used by the Prefect REST API to create a work queue.
@@ -174,7 +174,7 @@ async def asyncio(
     If a work queue with the same name already exists, an error
     will be raised.
 
-    For more information, see https://docs.prefect.io/v3/concepts/work-pools#work-queues.
+    For more information, see https://www.prefect.io/docs/v3/concepts/work-pools#work-queues.
 
     Args:
         body (WorkQueueCreate): Data used by the Prefect REST API to create a work queue.
