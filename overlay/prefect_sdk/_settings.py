@@ -3,7 +3,8 @@
 `load_settings()` takes each setting from, in order of precedence: a keyword argument
 (when not None), the environment, the active profile of Prefect's `profiles.toml`, and
 finally the default. Nothing is cached: each call reads the environment and the profiles
-file afresh, so a change to either is seen by the next call.
+file afresh, so a change to either is seen by the next call. The profiles file is parsed
+with the standard library's tomllib, or on Python 3.10 with tomli (a dependency there only).
 """
 
 from __future__ import annotations
@@ -290,9 +291,14 @@ def _load_profile(environ: Mapping[str, str], home: Path) -> _Profile:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise SettingsError(f"the Prefect profiles file {path} is not UTF-8 text") from None
+    # Imported here, not at the top: only a call that finds a profiles file pays for it.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10 has no tomllib: tomli is the package tomllib was made from
+        import tomli as tomllib
     try:
-        document = _loads_toml(text)
-    except ValueError as error:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise SettingsError(
             f"the Prefect profiles file {path} is not valid TOML ({_toml_position(error)})"
         ) from None
@@ -316,337 +322,20 @@ def _load_profile(environ: Mapping[str, str], home: Path) -> _Profile:
 
 
 def _toml_position(error: ValueError) -> str:
-    """Where a TOML error is, without the rest of its message (which may quote the file)."""
-    if isinstance(error, _TomlSubsetError):
-        return f"at line {error.line}"
+    """Where a TOML error is, without the rest of its message (which may quote the file).
+
+    tomllib from Python 3.14 on and tomli from 2.1 on give the line and column as attributes;
+    the earlier ones only end the message with "(at line X, column Y)" or "(at end of document)".
+    """
+    line = getattr(error, "lineno", None)
+    column = getattr(error, "colno", None)
+    if isinstance(line, int) and isinstance(column, int):
+        return f"at line {line}, column {column}"
     message = str(error)
     start = message.rfind("(at ")
     if start >= 0 and message.endswith(")"):
         return message[start + 1 : -1]
     return "position unknown"
-
-
-def _loads_toml(text: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-
-        return tomllib.loads(text)
-    return _loads_toml_subset(text)  # Python 3.10 has no tomllib
-
-
-# --------------------------------------------------------------------------------------
-# A fallback TOML reader for Python 3.10, where tomllib does not exist. It reads what
-# Prefect writes to profiles.toml and a little more: comments, tables and dotted keys,
-# basic/literal strings (single- and multi-line), integers, floats, booleans, arrays and
-# inline tables. Dates and arrays of tables are refused rather than misread.
-
-
-class _TomlSubsetError(ValueError):
-    def __init__(self, message: str, line: int) -> None:
-        super().__init__(f"{message} (at line {line})")
-        self.line = line
-
-
-_BARE_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
-_VALUE_END = frozenset(" \t\n#,]}")
-
-
-class _TomlSubsetParser:
-    def __init__(self, text: str) -> None:
-        self.src = text.replace("\r\n", "\n")
-        self.pos = 0
-        self.root: dict[str, Any] = {}
-        self.headers: set[tuple[str, ...]] = set()
-        self.frozen: set[int] = set()  # ids of tables that may not be added to
-
-    # -- helpers -------------------------------------------------------------------
-
-    def error(self, message: str) -> _TomlSubsetError:
-        return _TomlSubsetError(message, self.src.count("\n", 0, self.pos) + 1)
-
-    def peek(self, count: int = 1) -> str:
-        return self.src[self.pos : self.pos + count]
-
-    def skip_blanks(self) -> None:
-        while self.peek() in (" ", "\t"):
-            self.pos += 1
-
-    def skip_comment(self) -> None:
-        if self.peek() == "#":
-            end = self.src.find("\n", self.pos)
-            end = len(self.src) if end < 0 else end
-            self.check_chars(self.src[self.pos + 1 : end], allow_newline=False)
-            self.pos = end
-
-    def skip_space_and_newlines(self) -> None:
-        while True:
-            self.skip_blanks()
-            self.skip_comment()
-            if self.peek() != "\n":
-                return
-            self.pos += 1
-
-    def expect(self, char: str) -> None:
-        if self.peek() != char:
-            raise self.error(f"expected {char!r}")
-        self.pos += 1
-
-    def end_of_line(self) -> None:
-        self.skip_blanks()
-        self.skip_comment()
-        if self.pos < len(self.src):
-            self.expect("\n")
-
-    def check_chars(self, text: str, *, allow_newline: bool) -> None:
-        for char in text:
-            code = ord(char)
-            if (code < 32 and char != "\t" and not (allow_newline and char == "\n")) or code == 127:
-                raise self.error("control character not allowed")
-
-    # -- document ------------------------------------------------------------------
-
-    def parse(self) -> dict[str, Any]:
-        table = self.root
-        while True:
-            self.skip_space_and_newlines()
-            if self.pos >= len(self.src):
-                return self.root
-            if self.peek() == "[":
-                table = self.table_header()
-            else:
-                self.key_value(table)
-            self.end_of_line()
-
-    def table_header(self) -> dict[str, Any]:
-        self.pos += 1
-        if self.peek() == "[":
-            raise self.error("arrays of tables are not supported")
-        self.skip_blanks()
-        path = tuple(self.key())
-        self.skip_blanks()
-        self.expect("]")
-        if path in self.headers:
-            raise self.error("table defined twice")
-        self.headers.add(path)
-        table = self.root
-        for part in path:
-            child = table.setdefault(part, {})
-            if not isinstance(child, dict) or id(child) in self.frozen:
-                raise self.error("cannot redefine a value as a table")
-            table = child
-        return table
-
-    def key(self) -> list[str]:
-        parts = [self.key_part()]
-        while True:
-            self.skip_blanks()
-            if self.peek() != ".":
-                return parts
-            self.pos += 1
-            self.skip_blanks()
-            parts.append(self.key_part())
-
-    def key_part(self) -> str:
-        char = self.peek()
-        if char == '"':
-            return self.basic_string()
-        if char == "'":
-            return self.literal_string()
-        start = self.pos
-        while self.peek() and self.peek() in _BARE_KEY_CHARS:
-            self.pos += 1
-        if self.pos == start:
-            raise self.error("expected a key")
-        return self.src[start : self.pos]
-
-    def key_value(self, table: dict[str, Any]) -> None:
-        path = self.key()
-        self.skip_blanks()
-        self.expect("=")
-        self.skip_blanks()
-        value = self.value()
-        for part in path[:-1]:
-            child = table.setdefault(part, {})
-            if not isinstance(child, dict) or id(child) in self.frozen:
-                raise self.error("cannot add keys to this value")
-            table = child
-        if path[-1] in table:
-            raise self.error("key defined twice")
-        table[path[-1]] = value
-
-    # -- values --------------------------------------------------------------------
-
-    def value(self) -> Any:
-        char = self.peek()
-        if self.peek(3) == '"""':
-            return self.multiline_string('"""')
-        if self.peek(3) == "'''":
-            return self.multiline_string("'''")
-        if char == '"':
-            return self.basic_string()
-        if char == "'":
-            return self.literal_string()
-        if char == "[":
-            return self.array()
-        if char == "{":
-            return self.inline_table()
-        return self.scalar()
-
-    def basic_string(self) -> str:
-        self.pos += 1
-        chunks: list[str] = []
-        while True:
-            char = self.peek()
-            if char in ("", "\n"):
-                raise self.error("unterminated string")
-            self.pos += 1
-            if char == '"':
-                return "".join(chunks)
-            if char == "\\":
-                chunks.append(self.escape())
-            else:
-                self.check_chars(char, allow_newline=False)
-                chunks.append(char)
-
-    def escape(self) -> str:
-        char = self.peek()
-        self.pos += 1
-        if char in _ESCAPES:
-            return _ESCAPES[char]
-        if char in ("u", "U"):
-            width = 4 if char == "u" else 8
-            digits = self.peek(width)
-            if len(digits) != width or any(d not in "0123456789abcdefABCDEF" for d in digits):
-                raise self.error("invalid unicode escape")
-            self.pos += width
-            code = int(digits, 16)
-            if not (0 <= code <= 0xD7FF or 0xE000 <= code <= 0x10FFFF):
-                raise self.error("escape is not a unicode scalar value")
-            return chr(code)
-        raise self.error("invalid escape in a string")
-
-    def literal_string(self) -> str:
-        self.pos += 1
-        end = self.src.find("'", self.pos)
-        newline = self.src.find("\n", self.pos)
-        if end < 0 or 0 <= newline < end:
-            raise self.error("unterminated string")
-        text = self.src[self.pos : end]
-        self.check_chars(text, allow_newline=False)
-        self.pos = end + 1
-        return text
-
-    def multiline_string(self, delimiter: str) -> str:
-        self.pos += 3
-        if self.peek() == "\n":
-            self.pos += 1
-        basic = delimiter == '"""'
-        chunks: list[str] = []
-        while True:
-            if self.pos >= len(self.src):
-                raise self.error("unterminated string")
-            if self.peek(3) == delimiter:
-                # Up to two quotes may sit right before the closing delimiter.
-                extra = 0
-                while (
-                    extra < 2
-                    and self.src[self.pos + 3 + extra : self.pos + 4 + extra] == delimiter[0]
-                ):
-                    extra += 1
-                chunks.append(delimiter[0] * extra)
-                self.pos += 3 + extra
-                return "".join(chunks)
-            char = self.peek()
-            self.pos += 1
-            if basic and char == "\\":
-                rest = self.pos
-                while self.src[rest : rest + 1] in (" ", "\t"):
-                    rest += 1
-                if self.src[rest : rest + 1] == "\n":
-                    self.pos = rest
-                    while self.peek() in (" ", "\t", "\n"):
-                        self.pos += 1
-                else:
-                    chunks.append(self.escape())
-            else:
-                self.check_chars(char, allow_newline=True)
-                chunks.append(char)
-
-    def array(self) -> list[Any]:
-        self.pos += 1
-        items: list[Any] = []
-        while True:
-            self.skip_space_and_newlines()
-            if self.peek() == "]":
-                self.pos += 1
-                return items
-            items.append(self.value())
-            self.skip_space_and_newlines()
-            if self.peek() == ",":
-                self.pos += 1
-            elif self.peek() != "]":
-                raise self.error("expected ',' or ']' in an array")
-
-    def inline_table(self) -> dict[str, Any]:
-        self.pos += 1
-        table: dict[str, Any] = {}
-        self.skip_blanks()
-        if self.peek() == "}":
-            self.pos += 1
-            self.frozen.add(id(table))
-            return table
-        while True:
-            self.skip_blanks()
-            self.key_value(table)
-            self.skip_blanks()
-            if self.peek() == "}":
-                self.pos += 1
-                self.freeze(table)
-                return table
-            self.expect(",")
-
-    def freeze(self, table: dict[str, Any]) -> None:
-        self.frozen.add(id(table))
-        for value in table.values():
-            if isinstance(value, dict):
-                self.freeze(value)
-
-    def scalar(self) -> Any:
-        import re
-
-        start = self.pos
-        while self.peek() and self.peek() not in _VALUE_END:
-            self.pos += 1
-        token = self.src[start : self.pos]
-        if token == "true":
-            return True
-        if token == "false":
-            return False
-        digits = r"[0-9](?:_?[0-9])*"
-        decimal = r"[+-]?(?:0|[1-9](?:_?[0-9])*)"
-        if re.fullmatch(decimal, token):
-            return int(token)
-        for prefix, alphabet, base in (
-            ("0x", "[0-9A-Fa-f]", 16),
-            ("0o", "[0-7]", 8),
-            ("0b", "[01]", 2),
-        ):
-            if re.fullmatch(rf"{prefix}{alphabet}(?:_?{alphabet})*", token):
-                return int(token[2:], base)
-        if re.fullmatch(rf"{decimal}(?:\.{digits})?(?:[eE][+-]?{digits})?", token) or re.fullmatch(
-            r"[+-]?(?:inf|nan)", token
-        ):
-            return float(token)
-        self.pos = start
-        if re.match(r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{2}:[0-9]{2}", token):
-            raise self.error("dates and times are not supported")
-        raise self.error("invalid value")
-
-
-def _loads_toml_subset(text: str) -> dict[str, Any]:
-    """Parse TOML text without tomllib; raises ValueError (with a line number) when it cannot."""
-    return _TomlSubsetParser(text).parse()
 
 
 # --------------------------------------------------------------------------------------

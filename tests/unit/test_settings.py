@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime
+import importlib
 import os
+import re
 import sys
 import types
 from pathlib import Path
@@ -429,8 +433,10 @@ def test_custom_header_values_are_not_in_error_messages(tmp_path: Path) -> None:
     assert "Bearer tok" not in str(caught.value)
 
 
-def test_invalid_toml_names_the_file_without_its_content(tmp_path: Path) -> None:
-    # tomllib's own message for a table declared twice quotes the table's name.
+def test_invalid_toml_names_the_file_without_its_content(
+    toml_module: types.ModuleType, tmp_path: Path
+) -> None:
+    # tomllib's (and tomli's) own message for a table declared twice quotes the table's name.
     path = write(
         tmp_path / "profiles.toml",
         '[profiles.pnu_LeakySecret]\nPREFECT_API_KEY = "pnu_x"\n[profiles.pnu_LeakySecret]\n',
@@ -524,93 +530,109 @@ def test_is_cloud_url(api_url: str, cloud_api_url: str, expected: bool) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# The fallback TOML parser (used on Python 3.10, called directly here)
+# The TOML reader: tomllib on Python 3.11+, tomli on 3.10
 
-RICHER_TOML = """\
-# A comment line
-active = 'local'  # trailing comment
+# Valid TOML that the hand-written 3.10 reader tomli replaced refused (a date-time, an array
+# of tables): each version reads all of it now.
+FULL_TOML = """\
+active = "a"
+written = 1979-05-27T07:32:00Z
 
-[profiles.local]
-PREFECT_API_URL = "http://127.0.0.1:4200/api"
-PREFECT_CLIENT_MAX_RETRIES = 3
-PREFECT_API_REQUEST_TIMEOUT = 2.5
-PREFECT_API_ENABLE_HTTP2 = true
-PREFECT_CLIENT_CSRF_SUPPORT_ENABLED = false
-PREFECT_CLIENT_CUSTOM_HEADERS = '{"X-A": "b"}'
-escaped = "tab\\there \\"quoted\\" \\u00e9"
-big = 1_000
-negative = -7
-exponent = 1e-3
-hex = 0xff
-list = [1, "two", [true],
-  # comment inside an array
-]
-inline = { a = 1, b.c = "d" }
-multi = \"\"\"
-first \\
-   second\"\"\"
-dotted.key = "v"
+[[history]]
+profile = "a"
 
-[profiles."quoted name"]
-PREFECT_API_URL = "https://api.prefect.cloud/api/accounts/a/workspaces/w"
+[[history]]
+profile = "b"
 
-[ profiles . 'literal name' ]
-"quoted key" = 'C:\\path'
+[profiles.a]
+PREFECT_CLIENT_MAX_RETRIES = 6
 """
 
 
-@pytest.mark.parametrize("text", [SAMPLE_PROFILES, RICHER_TOML], ids=["sample", "richer"])
-def test_fallback_parser_matches_tomllib(text: str) -> None:
-    tomllib = pytest.importorskip("tomllib")
-    assert _settings._loads_toml_subset(text) == tomllib.loads(text)
+@pytest.fixture(params=["tomllib", "tomli"])
+def toml_module(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> types.ModuleType:
+    """The module load_settings() must parse with: tomllib, or tomli as on Python 3.10."""
+    if request.param == "tomllib":
+        if sys.version_info < (3, 11):
+            pytest.skip("tomllib is new in Python 3.11")
+        return importlib.import_module("tomllib")
+    module = pytest.importorskip("tomli")  # a dev dependency on every version
+    monkeypatch.setattr(_settings, "sys", types.SimpleNamespace(version_info=(3, 10, 0)))
+    return module
 
 
-def test_fallback_parser_reads_the_sample_profiles() -> None:
-    parsed = _settings._loads_toml_subset(SAMPLE_PROFILES)
-    assert parsed["active"] == "local"
-    assert parsed["profiles"]["other"] == {
-        "PREFECT_API_URL": "https://api.prefect.cloud/api/accounts/a/workspaces/w"
-    }
+def test_profiles_are_parsed_with_tomllib_or_on_python_310_tomli(
+    toml_module: types.ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[dict[str, object]] = []
+    real_loads = toml_module.loads
+
+    def spy(text: str) -> dict[str, object]:
+        parsed.append(real_loads(text))
+        return parsed[-1]
+
+    def refuse(text: str) -> dict[str, object]:
+        raise AssertionError("parsed with the wrong TOML module")
+
+    monkeypatch.setattr(toml_module, "loads", spy)
+    for name in {"tomllib", "tomli"} - {toml_module.__name__}:
+        with contextlib.suppress(ImportError):
+            monkeypatch.setattr(importlib.import_module(name), "loads", refuse)
+    write(tmp_path / "profiles.toml", FULL_TOML)
+
+    assert load_settings(environ=home_env(tmp_path)).max_retries == 6
+    [document] = parsed
+    assert document["written"] == datetime.datetime(
+        1979, 5, 27, 7, 32, tzinfo=datetime.timezone.utc
+    )
+    assert document["history"] == [{"profile": "a"}, {"profile": "b"}]
 
 
 @pytest.mark.parametrize(
-    ("text", "line"),
+    ("text", "where"),
     [
-        ("a = ", 1),
-        ("a = 1\na = 2\n", 2),
-        ("[t]\nx = 1\n[t]\n", 3),
-        ('a = "unterminated\n', 1),
-        ("a = 01\n", 1),
-        ("a = 1 b = 2\n", 1),
-        ('a = "\\q"\n', 1),
-        ("a = tru\n", 1),
-        ("a = 1\n\n[a]\n", 3),
-        ("x = 1\nd = 1979-05-27\n", 2),
-        ("[[arr]]\n", 1),
+        ("a = ", r"at (end of document|line 1, column 5)"),
+        ("a = 1\na = 2\n", "at line 2, column 6"),
+        ("[t]\nx = 1\n[t]\n", "at line 3, column 3"),
+        ('a = "unterminated\n', "at line 1, column 18"),
+        ("a = 01\n", "at line 1, column 6"),
+        ('a = "\\q"\n', "at line 1, column 8"),
+        ("a = 1\n\n[a]\n", "at line 3, column 3"),
+        ('active = "a"\n[profiles.a\n', "at line 2, column 12"),
     ],
 )
-def test_fallback_parser_rejects_what_it_cannot_read(text: str, line: int) -> None:
-    with pytest.raises(ValueError, match=rf"\(at line {line}\)"):
-        _settings._loads_toml_subset(text)
-
-
-def test_loader_uses_the_fallback_parser_without_tomllib(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_malformed_profiles_file_is_a_one_line_settings_error_with_the_position(
+    toml_module: types.ModuleType, tmp_path: Path, text: str, where: str
 ) -> None:
-    # A date is valid TOML that only the fallback parser refuses, so it shows which one ran.
-    write(
-        tmp_path / "profiles.toml",
-        'active = "a"\nwhen = 1979-05-27\n[profiles.a]\nPREFECT_CLIENT_MAX_RETRIES = "6"\n',
-    )
-    if sys.version_info >= (3, 11):
-        assert load_settings(environ=home_env(tmp_path)).max_retries == 6
-
-    monkeypatch.setattr(_settings, "sys", types.SimpleNamespace(version_info=(3, 10, 0)))
-    with pytest.raises(SettingsError, match=r"not valid TOML \(at line 2\)"):
+    path = write(tmp_path / "profiles.toml", text)
+    with pytest.raises(SettingsError) as caught:
         load_settings(environ=home_env(tmp_path))
+    message = str(caught.value)
+    assert re.fullmatch(
+        rf"the Prefect profiles file {re.escape(str(path))} is not valid TOML \({where}\)", message
+    ), message
 
-    write(tmp_path / "profiles.toml", SAMPLE_PROFILES)
-    assert load_settings(environ=home_env(tmp_path)).api_key == "pnu_xxx"
+
+def test_toml_position_reads_the_attributes_or_else_the_message(
+    toml_module: types.ModuleType,
+) -> None:
+    with pytest.raises(ValueError) as caught:
+        toml_module.loads("a = 1\na = 2\n")
+    assert _settings._toml_position(caught.value) == "at line 2, column 6"
+
+    # Python 3.14's tomllib and tomli 2.1+ have lineno/colno, which win over the message.
+    error = ValueError("Cannot declare ('pnu_secret',) twice (at line 9, column 9)")
+    error.lineno, error.colno = 3, 1  # type: ignore[attr-defined]
+    assert _settings._toml_position(error) == "at line 3, column 1"
+    # Older ones only end the message with the position.
+    assert _settings._toml_position(ValueError("Invalid value (at end of document)")) == (
+        "at end of document"
+    )
+    assert _settings._toml_position(ValueError("Cannot declare ('x',) twice")) == (
+        "position unknown"
+    )
 
 
 def test_settings_fields_match_the_documented_api() -> None:
