@@ -40,26 +40,31 @@ class Client:
     _client: httpx.Client | None = field(default=None, init=False)
     _async_client: httpx.AsyncClient | None = field(default=None, init=False)
 
+    _given_httpx_client: bool = field(default=False, init=False)
+
     def with_headers(self: _C, headers: dict[str, str]) -> _C:
-        """A copy with these headers added (and applied to any httpx client already built)."""
-        for built in (self._client, self._async_client):
-            if built is not None:
-                built.headers.update(headers)
-        return evolve(self, headers={**self._headers, **headers})
+        """A copy with these headers added; it builds httpx clients of its own, this one is left
+        as it is."""
+        return self._copy("with_headers", headers={**self._headers, **headers})
 
     def with_cookies(self: _C, cookies: dict[str, str]) -> _C:
-        """A copy with these cookies added (and applied to any httpx client already built)."""
-        for built in (self._client, self._async_client):
-            if built is not None:
-                built.cookies.update(cookies)
-        return evolve(self, cookies={**self._cookies, **cookies})
+        """A copy with these cookies added; it builds httpx clients of its own."""
+        return self._copy("with_cookies", cookies={**self._cookies, **cookies})
 
     def with_timeout(self: _C, timeout: httpx.Timeout) -> _C:
-        """A copy with this timeout (also applied to any httpx client already built)."""
-        for built in (self._client, self._async_client):
-            if built is not None:
-                built.timeout = timeout
-        return evolve(self, timeout=timeout)
+        """A copy with this timeout; it builds httpx clients of its own."""
+        return self._copy("with_timeout", timeout=timeout)
+
+    def _copy(self: _C, method: str, **changes: Any) -> _C:
+        # The copy starts without httpx clients (they are not init fields): it builds its own
+        # from its settings, so nothing it sends changes what this client sends.
+        if self._given_httpx_client:
+            raise TypeError(
+                f"{method}() cannot apply to an httpx client that was given with "
+                "set_httpx_client/set_async_httpx_client (it is not this Client's to change); "
+                "configure that httpx client instead (prefect_sdk: client.with_options(...))"
+            )
+        return evolve(self, **changes)
 
     def _client_headers(self) -> dict[str, str]:
         return dict(self._headers)
@@ -78,6 +83,7 @@ class Client:
     def set_httpx_client(self: _C, client: httpx.Client) -> _C:
         """Use this httpx.Client for sync calls; the settings above no longer apply to it."""
         self._client = client
+        self._given_httpx_client = True
         return self
 
     def get_httpx_client(self) -> httpx.Client:
@@ -96,6 +102,7 @@ class Client:
     def set_async_httpx_client(self: _C, async_client: httpx.AsyncClient) -> _C:
         """Use this httpx.AsyncClient for async calls; the settings above no longer apply to it."""
         self._async_client = async_client
+        self._given_httpx_client = True
         return self
 
     def get_async_httpx_client(self) -> httpx.AsyncClient:

@@ -13,25 +13,33 @@ from .client import (
     get_client,
 )
 from .errors import (
+    AuthenticationError,
     ClientNotOpenError,
     ObjectAlreadyExists,
     ObjectNotFound,
+    PermissionDeniedError,
     PrefectHTTPStatusError,
     PrefectSDKError,
+    RateLimitError,
     SettingsError,
+    UnprocessableEntity,
     UnsupportedByServer,
 )
 
 __all__ = [
+    "AuthenticationError",
     "ClientNotOpenError",
     "ObjectAlreadyExists",
     "ObjectNotFound",
+    "PermissionDeniedError",
     "PrefectClient",
     "PrefectHTTPStatusError",
     "PrefectSDKError",
+    "RateLimitError",
     "ServerType",
     "SettingsError",
     "SyncPrefectClient",
+    "UnprocessableEntity",
     "UnsupportedByServer",
     "__version__",
     "determine_server_type",

@@ -161,16 +161,27 @@ def host_for(app: ASGIApp) -> AppHost:
 _prefect_app: ASGIApp | None = None
 
 
+# Prefect's names for the server's database URL (the second is the pre-3.0 one it still reads).
+DATABASE_URL_SETTINGS = (
+    "PREFECT_SERVER_DATABASE_CONNECTION_URL",
+    "PREFECT_API_DATABASE_CONNECTION_URL",
+)
+
+
 def prefect_server_app() -> ASGIApp:
     """Prefect's own server app (the `server` extra), built once per process.
 
-    It uses PREFECT_HOME's SQLite database when PREFECT_HOME is set, else a throwaway one.
+    It uses PREFECT_HOME's SQLite database when PREFECT_HOME is set (or the database URL the
+    environment names), else a throwaway one. Only the server's database URL is set for that:
+    PREFECT_HOME is left alone, so the user's own profile still configures every client.
     """
     global _prefect_app
     with _hosts_lock:
         if _prefect_app is None:
-            if "PREFECT_HOME" not in os.environ:
-                os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-sdk-ephemeral-")
+            configured = ("PREFECT_HOME", *DATABASE_URL_SETTINGS)
+            if not any(name in os.environ for name in configured):
+                folder = tempfile.mkdtemp(prefix="prefect-sdk-ephemeral-")
+                os.environ[DATABASE_URL_SETTINGS[0]] = f"sqlite+aiosqlite:///{folder}/prefect.db"
             # An in-process server has no business phoning home (and may have no network).
             os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
             from prefect.server.api.server import create_app

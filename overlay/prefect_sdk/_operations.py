@@ -10,8 +10,11 @@ listing twins) send anything.
 
 from __future__ import annotations
 
+import datetime
 import functools
+import inspect
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 import httpx
@@ -57,7 +60,7 @@ def send(client: Any, endpoint: Any, /, **arguments: Any) -> Op[httpx.Response]:
 
     A route the server does not have is `UnsupportedByServer`, naming the server's version.
     """
-    response = yield client._http.build_request(**endpoint._get_kwargs(**arguments))
+    response = yield client._build_request(**endpoint._get_kwargs(**arguments))
     if is_route_missing(response):
         version = yield from server_version(client)
         operation = endpoint.__name__.rsplit(".", 1)[-1]
@@ -73,7 +76,7 @@ def server_version(client: Any) -> Op[str | None]:
         from prefect_api.api.admin import read_version
 
         try:
-            response = yield client._http.build_request(**read_version._get_kwargs())
+            response = yield client._build_request(**read_version._get_kwargs())
             version = response.json() if response.status_code == 200 else None
         except (httpx.HTTPError, ValueError):  # the message says "version unknown"
             version = None
@@ -125,6 +128,97 @@ def unexpected_body(
         f"{request.method} {safe_url(request.url)} -> {response.status_code}: "
         f"the body is not the {expected} the API document describes{cause}"
     )
+
+
+@dataclass(frozen=True)
+class RawResponse(Generic[R]):
+    """A method's result with the HTTP answer it came from (`client.with_raw_response`)."""
+
+    parsed: R
+    # Every response the method read, in order (a paging read makes several); the last is `response`.
+    responses: list[httpx.Response]
+
+    @property
+    def response(self) -> httpx.Response:
+        return self.responses[-1]
+
+    @property
+    def status_code(self) -> int:
+        return self.response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.response.headers
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        """How long the requests of this call took, all together: every attempt and every wait
+        between retries included."""
+        from ._policy import ELAPSED_EXTENSION
+
+        zero = datetime.timedelta(0)
+        return sum((r.extensions.get(ELAPSED_EXTENSION, zero) for r in self.responses), zero)
+
+    @property
+    def retries(self) -> int:
+        """The retries spent on the requests of this call, all together."""
+        from ._policy import RETRIES_EXTENSION
+
+        return sum(int(r.extensions.get(RETRIES_EXTENSION, 0)) for r in self.responses)
+
+
+def with_responses(fn: Callable[..., Op[R]]) -> Callable[..., Op[RawResponse[R]]]:
+    """The operation `fn`, returning a `RawResponse` of its result and every response it read."""
+
+    def recorded(client: Any, *args: Any, **kwargs: Any) -> Op[RawResponse[R]]:
+        responses: list[httpx.Response] = []
+        op = fn(client, *args, **kwargs)
+        try:
+            request = next(op)
+            while True:
+                try:
+                    response = yield request
+                except Exception as error:  # the operation may handle it, as when driven bare
+                    request = op.throw(error)
+                else:
+                    responses.append(response)
+                    request = op.send(response)
+        except StopIteration as done:
+            return RawResponse(done.value, responses)
+
+    functools.update_wrapper(recorded, fn)
+    return recorded
+
+
+# What each driver's method returns, written around the operation's result type `R` (an
+# `async def` is annotated with what awaiting it gives, as Python writes it).
+_RETURNS = {
+    "async": "{}",
+    "sync": "{}",
+    "async iterator": "AsyncIterator[{}]",
+    "iterator": "Iterator[{}]",
+}
+_signatures: dict[tuple[Callable[..., Any], str], inspect.Signature] = {}
+
+
+def signature_of(fn: Callable[..., Any], returns: str) -> inspect.Signature:
+    """The signature of `fn` bound to a client: no `self`, and the return annotation of what the
+    client's method gives back (`Op[Flow]` -> `Flow`, on the async client too, whose methods are
+    `async def`; `Listing[Flow]` -> an iterator of `Flow`). Computed once per
+    method and kind."""
+    key = (fn, returns)
+    cached = _signatures.get(key)
+    if cached is None:
+        full = inspect.signature(fn)
+        annotation = full.return_annotation
+        if isinstance(annotation, str) and annotation.endswith("]"):
+            inner = annotation.split("[", 1)[1][:-1] if "[" in annotation else annotation
+            annotation = _RETURNS[returns].format(inner)
+        parameters = list(full.parameters.values())[1:]
+        cached = _signatures[key] = full.replace(
+            parameters=parameters, return_annotation=annotation
+        )
+    return cached
 
 
 class operation(Generic[P, R]):

@@ -40,6 +40,12 @@ CSRF_TOKEN_HEADER = "Prefect-Csrf-Token"
 CSRF_CLIENT_HEADER = "Prefect-Csrf-Client"
 # The server's 403 details for a missing, invalid or expired token all name the token.
 CSRF_403_DETAIL = "csrf token"
+# Request extension: this request's own retry limit (set by `with_options(max_retries=...)`).
+MAX_RETRIES_EXTENSION = "prefect_sdk.max_retries"
+# Response extensions: how many retries the exchange spent before this final response, and how
+# long the whole exchange took (a `datetime.timedelta`: every attempt and wait included).
+RETRIES_EXTENSION = "prefect_sdk.retries"
+ELAPSED_EXTENSION = "prefect_sdk.elapsed"
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,8 @@ class RequestPolicy:
 
         The CSRF token fetch it may need goes through the same retries, from the same budget.
         """
-        budget = RetryBudget(self.max_retries)
+        budget = RetryBudget(request.extensions.get(MAX_RETRIES_EXTENSION, self.max_retries))
+        started = time.monotonic()
         while True:
             if self.csrf_enabled and request.method in STATE_CHANGING_METHODS:
                 yield from self._ensure_csrf_token(request, budget)
@@ -128,6 +135,9 @@ class RequestPolicy:
                 self._csrf_token = None
                 self._log_retry(request, "stale CSRF token", budget.used, 0.0)
                 continue
+            response.extensions[RETRIES_EXTENSION] = budget.used
+            elapsed = datetime.timedelta(seconds=time.monotonic() - started)
+            response.extensions[ELAPSED_EXTENSION] = elapsed
             return response
 
     def _attempts(self, request: httpx.Request, budget: RetryBudget) -> Exchange:

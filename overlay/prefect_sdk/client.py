@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import enum
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
@@ -18,8 +19,17 @@ from typing import Any, Literal, TypeVar, overload
 import httpx
 
 from . import _ephemeral
-from ._operations import Item, Listing, Op, call, operation, send
-from ._policy import RequestPolicy
+from ._operations import (
+    Item,
+    Listing,
+    Op,
+    call,
+    operation,
+    send,
+    signature_of,
+    with_responses,
+)
+from ._policy import MAX_RETRIES_EXTENSION, RequestPolicy
 from ._resources._common import PAGE_SIZE
 from ._resources.artifacts import ArtifactOperations
 from ._resources.automations import AutomationOperations
@@ -46,6 +56,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 Transport = TypeVar("Transport")
 M = TypeVar("M", bound=Callable[..., Any])
+C = TypeVar("C", bound="BaseClient")
 
 API_VERSION_HEADER = "X-PREFECT-API-VERSION"
 # Headers the SDK sets itself; PREFECT_CLIENT_CUSTOM_HEADERS may not replace them.
@@ -96,10 +107,14 @@ def determine_server_type(settings: Settings | None = None) -> ServerType:
     return ServerType.UNCONFIGURED
 
 
-def _named_like(fn: Callable[..., Any], method: M) -> M:
-    """`method` (a bound driver of the operation `fn`) with `fn`'s name and docstring."""
+def _named_like(fn: Callable[..., Any], method: M, returns: str) -> M:
+    """`method` (a bound driver of the operation `fn`) with `fn`'s name, docstring and signature
+    (without `self`, returning what this client's method returns: see `signature_of`)."""
     method.__name__ = fn.__name__
+    method.__qualname__ = fn.__qualname__
+    method.__module__ = fn.__module__
     method.__doc__ = fn.__doc__
+    method.__signature__ = signature_of(fn, returns)  # type: ignore[attr-defined]
     return method
 
 
@@ -127,7 +142,11 @@ class BaseClient(
 ):
     """Configuration and methods shared by both clients. Not for direct use."""
 
-    _http: httpx.Client | httpx.AsyncClient
+    @property
+    def _http(self) -> httpx.Client | httpx.AsyncClient:
+        """The httpx client requests are sent on: the root client's (see `with_options`)."""
+        raise NotImplementedError
+
     # Rows asked for per request by paging reads: the server's default cap.
     page_size: int = PAGE_SIZE
 
@@ -199,6 +218,10 @@ class BaseClient(
         self._closed = False
         # The server's Prefect version, read once when an error message needs it.
         self._server_version: str | None = None
+        # A client made by `with_options` shares its root's httpx client and lifetime, and adds
+        # these to each request it builds.
+        self._root: BaseClient = self
+        self._request_options: dict[str, Any] = {}
 
     def _http_parts(
         self, pool: Callable[..., Transport], in_process: Callable[[_ephemeral.AppHost], Transport]
@@ -234,13 +257,82 @@ class BaseClient(
         kind = self._server_type.value
         return f"{type(self).__name__}(api_url={self._api_url!r}, server_type={kind})"
 
+    def _check_enterable(self) -> None:
+        if self._root is not self:
+            raise ClientNotOpenError(
+                "a client made by with_options shares its parent's lifetime: enter the parent"
+            )
+        if self._opened:
+            raise ClientNotOpenError(f"{type(self).__name__} cannot be opened twice")
+
     def _check_open(self) -> None:
-        if not self._opened or self._closed:
-            state = "closed" if self._closed else "not open"
+        root = self._root
+        if not root._opened or root._closed:
+            state = "closed" if root._closed else "not open"
             how = "async with" if isinstance(self, PrefectClient) else "with"
             raise ClientNotOpenError(
                 f"{type(self).__name__} is {state}: use it inside `{how} get_client() as client:`"
             )
+
+    # ----- per-call options -----
+
+    def with_options(
+        self: C,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> C:
+        """A client that differs from this one only in these: the request timeout (seconds or
+        an `httpx.Timeout`), the retries per request, extra headers. It shares this client's
+        connections and lifetime (use it while this one is open; it is not entered itself).
+        Options given again replace the earlier ones; headers are merged."""
+        options = dict(self._request_options)
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, int | float | httpx.Timeout):
+                raise ValueError(f"timeout must be seconds or an httpx.Timeout, not {timeout!r}")
+            options["timeout"] = timeout if isinstance(timeout, httpx.Timeout) else float(timeout)
+        if max_retries is not None:
+            if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+                raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
+            options["max_retries"] = max_retries
+        if headers is not None:
+            merged = httpx.Headers(options.get("headers"))
+            for name, value in dict(headers).items():
+                if name.lower() in PROTECTED_HEADERS:
+                    raise ValueError(
+                        f"with_options cannot set the {name} header: the client sets it itself "
+                        "(credentials come from api_key/auth_string or the settings)"
+                    )
+                merged[name] = value
+            options["headers"] = merged
+        derived = copy.copy(self)
+        derived._request_options = options
+        return derived
+
+    @property
+    def with_raw_response(self) -> _RawResponses:
+        """`client.with_raw_response.read_flow(id)`: the same call, returning a `RawResponse`
+        (the parsed result, and the `httpx.Response` with its status, headers, elapsed time and
+        the retries it took)."""
+        return _RawResponses(self)
+
+    def _build_request(self, **request: Any) -> httpx.Request:
+        """A request of this client's httpx client, with this client's per-call options."""
+        options = self._request_options
+        if options:
+            if "headers" in options:
+                headers = httpx.Headers(options["headers"])
+                headers.update(request.get("headers") or {})  # the operation's own win
+                request["headers"] = headers
+            if "timeout" in options:
+                request["timeout"] = options["timeout"]
+            if "max_retries" in options:
+                extensions = {**request.get("extensions", {})}
+                extensions[MAX_RETRIES_EXTENSION] = options["max_retries"]
+                request["extensions"] = extensions
+        built: httpx.Request = self._http.build_request(**request)
+        return built
 
     # ----- methods (each written once; see _operations.py) -----
 
@@ -290,19 +382,23 @@ class BaseClient(
 class PrefectClient(BaseClient):
     """The async client: `async with get_client() as client: await client.read_flow(...)`."""
 
-    _http: httpx.AsyncClient
+    _root: PrefectClient
+    _http_client: httpx.AsyncClient
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        return self._root._http_client
 
     def _make_http(self) -> httpx.AsyncClient:
         inner, options = self._http_parts(httpx.AsyncHTTPTransport, _ephemeral.AsyncAppTransport)
         return httpx.AsyncClient(transport=AsyncRetryingTransport(inner, self._policy), **options)
 
     async def __aenter__(self) -> PrefectClient:
-        if self._opened:
-            raise ClientNotOpenError(f"{type(self).__name__} cannot be opened twice")
+        self._check_enterable()
         if self._host is not None:
             await asyncio.wrap_future(self._host.acquire())
-        self._http = self._make_http()
-        self.api.set_async_httpx_client(self._http)
+        self._http_client = self._make_http()
+        self.api.set_async_httpx_client(self._http_client)
         self._opened = True
         return self
 
@@ -313,7 +409,7 @@ class PrefectClient(BaseClient):
         traceback: TracebackType | None,
     ) -> None:
         self._closed = True
-        await self._http.aclose()
+        await self._http_client.aclose()
         if self._host is not None:
             await asyncio.wrap_future(self._host.release())
 
@@ -334,7 +430,7 @@ class PrefectClient(BaseClient):
                 result: R = done.value
                 return result
 
-        return _named_like(fn, method)
+        return _named_like(fn, method, "async")
 
     def _bind_listing(self, fn: Callable[..., Listing[T]]) -> Callable[..., AsyncIterator[T]]:
         async def method(*args: Any, **kwargs: Any) -> AsyncIterator[T]:
@@ -352,25 +448,29 @@ class PrefectClient(BaseClient):
                 else:
                     reply = await self._http.send(step)
 
-        return _named_like(fn, method)
+        return _named_like(fn, method, "async iterator")
 
 
 class SyncPrefectClient(BaseClient):
     """The sync client: `with get_client(sync_client=True) as client: client.read_flow(...)`."""
 
-    _http: httpx.Client
+    _root: SyncPrefectClient
+    _http_client: httpx.Client
+
+    @property
+    def _http(self) -> httpx.Client:
+        return self._root._http_client
 
     def _make_http(self) -> httpx.Client:
         inner, options = self._http_parts(httpx.HTTPTransport, _ephemeral.AppTransport)
         return httpx.Client(transport=RetryingTransport(inner, self._policy), **options)
 
     def __enter__(self) -> SyncPrefectClient:
-        if self._opened:
-            raise ClientNotOpenError(f"{type(self).__name__} cannot be opened twice")
+        self._check_enterable()
         if self._host is not None:
             self._host.acquire().result(timeout=_ephemeral.STARTUP_TIMEOUT)
-        self._http = self._make_http()
-        self.api.set_httpx_client(self._http)
+        self._http_client = self._make_http()
+        self.api.set_httpx_client(self._http_client)
         self._opened = True
         return self
 
@@ -381,7 +481,7 @@ class SyncPrefectClient(BaseClient):
         traceback: TracebackType | None,
     ) -> None:
         self._closed = True
-        self._http.close()
+        self._http_client.close()
         if self._host is not None:
             self._host.release().result(timeout=_ephemeral.STARTUP_TIMEOUT)
 
@@ -402,7 +502,7 @@ class SyncPrefectClient(BaseClient):
                 result: R = done.value
                 return result
 
-        return _named_like(fn, method)
+        return _named_like(fn, method, "sync")
 
     def _bind_listing(self, fn: Callable[..., Listing[T]]) -> Callable[..., Iterator[T]]:
         def method(*args: Any, **kwargs: Any) -> Iterator[T]:
@@ -420,7 +520,28 @@ class SyncPrefectClient(BaseClient):
                 else:
                     reply = self._http.send(step)
 
-        return _named_like(fn, method)
+        return _named_like(fn, method, "iterator")
+
+
+class _RawResponses:
+    """`client.with_raw_response`: the client's methods, each returning a `RawResponse`."""
+
+    def __init__(self, client: BaseClient) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(type(self._client), name, None)
+        if not isinstance(method, operation):
+            raise AttributeError(
+                f"with_raw_response has no {name!r}: it offers the client's methods that make "
+                "requests and return a result (not iterators or properties)"
+            )
+        bound: Callable[..., Any] = self._client._bind(with_responses(method.fn))  # type: ignore[attr-defined]
+        return bound
+
+    def __dir__(self) -> list[str]:
+        owner = type(self._client)
+        return [name for name in dir(owner) if isinstance(getattr(owner, name, None), operation)]
 
 
 @overload

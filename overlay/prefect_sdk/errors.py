@@ -22,8 +22,17 @@ class ClientNotOpenError(PrefectSDKError, RuntimeError):
 class PrefectHTTPStatusError(PrefectSDKError, httpx.HTTPStatusError):
     """The server answered with a non-2xx status.
 
-    The message is one line: method, URL, status and the server's own detail.
+    The message is one line: method, URL, status and the server's own detail. `status_code`,
+    `detail` (the server's message, flattened to one line) and `response` are there to inspect.
     """
+
+    # Said after the server's detail, for statuses where the caller can do something about it.
+    hint = ""
+
+    def __init__(self, message: str, *, request: httpx.Request, response: httpx.Response) -> None:
+        super().__init__(message, request=request, response=response)
+        self.status_code = response.status_code
+        self.detail = server_detail(response)
 
     @classmethod
     def from_response(cls, response: httpx.Response) -> PrefectHTTPStatusError:
@@ -32,7 +41,27 @@ class PrefectHTTPStatusError(PrefectSDKError, httpx.HTTPStatusError):
         message = f"{request.method} {safe_url(request.url)} -> {response.status_code} {response.reason_phrase}"
         if detail:
             message += f": {detail}"
+        if cls.hint:
+            message += f" ({cls.hint})"
         return cls(message, request=request, response=response)
+
+
+_CREDENTIALS_HINT = (
+    "check PREFECT_API_KEY (Prefect Cloud) or PREFECT_API_AUTH_STRING (a server with basic auth)"
+)
+
+
+class AuthenticationError(PrefectHTTPStatusError):
+    """The server answered 401: no credentials, or credentials it does not accept."""
+
+    hint = _CREDENTIALS_HINT
+
+
+class PermissionDeniedError(PrefectHTTPStatusError):
+    """The server answered 403: the credentials may not do this (or a CSRF token was refused
+    twice)."""
+
+    hint = _CREDENTIALS_HINT
 
 
 class ObjectNotFound(PrefectHTTPStatusError):
@@ -41,6 +70,26 @@ class ObjectNotFound(PrefectHTTPStatusError):
 
 class ObjectAlreadyExists(PrefectHTTPStatusError):
     """The server answered 409: an object with the same unique key exists."""
+
+
+class UnprocessableEntity(PrefectHTTPStatusError):
+    """The server answered 422: the request did not validate. `errors` maps each field path
+    (`body.name`) to the server's message for it."""
+
+    def __init__(self, message: str, *, request: httpx.Request, response: httpx.Response) -> None:
+        super().__init__(message, request=request, response=response)
+        self.errors: dict[str, str] = validation_errors(response)
+
+
+class RateLimitError(PrefectHTTPStatusError):
+    """The server answered 429 and the retries are spent; `retry_after` is the wait in seconds
+    its last answer asked for (None if it did not say)."""
+
+    def __init__(self, message: str, *, request: httpx.Request, response: httpx.Response) -> None:
+        super().__init__(message, request=request, response=response)
+        from ._policy import parse_retry_after
+
+        self.retry_after = parse_retry_after(response.headers.get("Retry-After"))
 
 
 class UnsupportedByServer(PrefectHTTPStatusError):
@@ -81,8 +130,12 @@ def is_route_missing(response: httpx.Response) -> bool:
 
 
 _BY_STATUS: dict[int, type[PrefectHTTPStatusError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
     404: ObjectNotFound,
     409: ObjectAlreadyExists,
+    422: UnprocessableEntity,
+    429: RateLimitError,
 }
 
 _MAX_DETAIL = 500
@@ -96,27 +149,60 @@ def raise_for_status(response: httpx.Response) -> None:
     raise error_type.from_response(response)
 
 
+_NO_BODY = object()
+
+
+def _detail(response: httpx.Response) -> object:
+    """The server's `detail` (FastAPI: {"detail": ...}; Prefect's 422 handler:
+    {"exception_detail": [...]}; its 404 handler: {"exception_message": "..."}), or the whole
+    JSON body; `_NO_BODY` when the body is not JSON."""
+    try:
+        response.read()
+        body = response.json()
+    except (ValueError, httpx.StreamError):
+        return _NO_BODY
+    if isinstance(body, dict):
+        for key in ("detail", "exception_detail", "exception_message"):
+            if key in body:
+                return body[key]
+    return body
+
+
+def _field_errors(detail: object) -> list[tuple[str, str]]:
+    """(field path, message) for each item of a validation detail list, `loc` joined by dots."""
+    if not isinstance(detail, list):
+        return []
+    found = []
+    for item in detail:
+        if isinstance(item, dict) and "msg" in item:
+            location = ".".join(str(part) for part in item.get("loc", ()))
+            found.append((location, str(item["msg"])))
+    return found
+
+
+def validation_errors(response: httpx.Response) -> dict[str, str]:
+    """Field path -> message for a 422 answer (several messages for one field joined by "; ")."""
+    errors: dict[str, str] = {}
+    for location, message in _field_errors(_detail(response)):
+        errors[location] = f"{errors[location]}; {message}" if location in errors else message
+    return errors
+
+
 def server_detail(response: httpx.Response) -> str:
     """The server's explanation of an error, flattened to one bounded line.
 
     FastAPI's 422 detail is a list of {loc, msg}; it becomes `body.name: Field required; ...`.
     """
-    try:
-        response.read()
-        body = response.json()
-    except (ValueError, httpx.StreamError):
+    detail = _detail(response)
+    if detail is _NO_BODY:
         text = response.text if not response.is_stream_consumed or response.content else ""
         return _one_line(text)
-    detail: object = body
-    if isinstance(body, dict):
-        # FastAPI answers {"detail": ...}; Prefect's own 422 handler {"exception_detail": [...]}.
-        detail = body.get("detail", body.get("exception_detail", body))
     if isinstance(detail, list):
         parts = []
         for item in detail:
             if isinstance(item, dict) and "msg" in item:
-                location = ".".join(str(part) for part in item.get("loc", ()))
-                parts.append(f"{location}: {item['msg']}" if location else str(item["msg"]))
+                (location, message), *_ = _field_errors([item])
+                parts.append(f"{location}: {message}" if location else message)
             else:
                 parts.append(json.dumps(item, default=str))
         return _one_line("; ".join(parts))
