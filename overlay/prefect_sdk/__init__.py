@@ -4,6 +4,7 @@ async with get_client() as client:
     flow_id = await client.create_flow_from_name("etl")
 """
 
+from . import states
 from ._version import __version__
 from .client import (
     PrefectClient,
@@ -44,4 +45,5 @@ __all__ = [
     "__version__",
     "determine_server_type",
     "get_client",
+    "states",
 ]

@@ -145,6 +145,112 @@ class AsyncAppTransport(httpx.AsyncBaseTransport):
         return await asyncio.wrap_future(self.host.submit(request))
 
 
+class AppSocket:
+    """A websocket to the hosted app, spoken in ASGI on the host's loop (no port).
+
+    Its methods give concurrent futures, so both clients can wait for them (see `_socket.py`).
+    """
+
+    def __init__(
+        self, host: AppHost, path: str, headers: list[tuple[str, str]], subprotocols: list[str]
+    ) -> None:
+        self.host = host
+        self.scope: dict[str, Any] = {
+            "type": "websocket",
+            "asgi": {"version": "3.0"},
+            "scheme": "ws",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"ephemeral-prefect")]
+            + [(name.lower().encode(), value.encode()) for name, value in headers],
+            "subprotocols": subprotocols,
+            "client": ("127.0.0.1", 0),
+            "server": ("ephemeral-prefect", 80),
+        }
+        self._to_app: asyncio.Queue[dict[str, Any]] | None = None
+        self._from_app: asyncio.Queue[dict[str, Any]] | None = None
+        self._task: asyncio.Future[None] | None = None
+        self._closed: tuple[int, str] | None = None
+
+    def _run(self, coroutine: Any) -> concurrent.futures.Future[Any]:
+        if self.host._loop is None or self.host._users == 0:
+            raise RuntimeError("the in-process app is not running: open the client first")
+        return asyncio.run_coroutine_threadsafe(coroutine, self.host._loop)
+
+    def connect(self) -> concurrent.futures.Future[None]:
+        return self._run(self._connect())
+
+    def send(self, text: str) -> concurrent.futures.Future[None]:
+        return self._run(self._send(text))
+
+    def recv(self, timeout: float | None) -> concurrent.futures.Future[str]:
+        return self._run(self._recv(timeout))
+
+    def close(self) -> concurrent.futures.Future[None]:
+        return self._run(self._close())
+
+    async def _connect(self) -> None:
+        self._to_app, self._from_app = asyncio.Queue(), asyncio.Queue()
+        await self._to_app.put({"type": "websocket.connect"})
+        app: Any = self.host.app
+        self._task = asyncio.ensure_future(app(self.scope, self._to_app.get, self._from_app.put))
+        first = await self._next()
+        if first.get("type") != "websocket.accept":
+            self._closing(first)
+
+    async def _next(self) -> dict[str, Any]:
+        """The app's next message; a close if the app returned without one."""
+        assert self._from_app is not None and self._task is not None
+        getting: asyncio.Future[Any] = asyncio.ensure_future(self._from_app.get())
+        pending: set[asyncio.Future[Any]] = {getting, self._task}
+        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        if getting.done():
+            message: dict[str, Any] = getting.result()
+            return message
+        getting.cancel()
+        return {"type": "websocket.close", "code": 1006, "reason": "the app ended the socket"}
+
+    def _closing(self, message: dict[str, Any]) -> None:
+        from ._socket import SocketClosed
+
+        code, reason = int(message.get("code", 1000)), str(message.get("reason") or "")
+        self._closed = (code, reason)
+        raise SocketClosed(
+            f"websocket {self.scope['path']} closed ({code}: {reason or 'no reason'})",
+            code=code,
+            reason=reason,
+            opened=True,
+        )
+
+    async def _recv(self, timeout: float | None) -> str:
+        if self._closed is not None:
+            self._closing({"code": self._closed[0], "reason": self._closed[1]})
+        message = await asyncio.wait_for(self._next(), timeout)
+        if message.get("type") == "websocket.send":
+            text = message.get("text")
+            return text if text is not None else bytes(message.get("bytes") or b"").decode()
+        self._closing(message)
+        raise AssertionError("unreachable")
+
+    async def _send(self, text: str) -> None:
+        if self._closed is not None:
+            self._closing({"code": self._closed[0], "reason": self._closed[1]})
+        assert self._to_app is not None
+        await self._to_app.put({"type": "websocket.receive", "text": text})
+
+    async def _close(self) -> None:
+        if self._to_app is None or self._task is None:
+            return
+        self._closed = self._closed or (1000, "closed by the client")
+        await self._to_app.put({"type": "websocket.disconnect", "code": 1000})
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), 5.0)
+        except BaseException:  # noqa: BLE001 - an app that does not stop is stopped
+            self._task.cancel()
+
+
 _hosts: dict[int, AppHost] = {}
 _hosts_lock = threading.Lock()
 

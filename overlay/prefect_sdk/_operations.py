@@ -48,6 +48,11 @@ class Item(Generic[T]):
 
 Listing = Generator["httpx.Request | Item[T]", "httpx.Response | None", None]
 
+# Methods that also use websockets or wait (see _socket.py) yield those steps too, and are sent
+# back what each gives (a socket handle, a message's text, None).
+Flow = Generator[Any, Any, R]
+Stream = Generator["Item[T] | Any", Any, None]
+
 
 class _Endpoint(Protocol):
     """What an operation uses of a generated endpoint module."""
@@ -224,7 +229,7 @@ def signature_of(fn: Callable[..., Any], returns: str) -> inspect.Signature:
 class operation(Generic[P, R]):
     """Makes an operation an async method of PrefectClient and a plain one of SyncPrefectClient."""
 
-    def __init__(self, fn: Callable[Concatenate[Any, P], Op[R]]) -> None:
+    def __init__(self, fn: Callable[Concatenate[Any, P], Op[R] | Flow[R]]) -> None:
         self.fn = fn
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 

@@ -41,11 +41,13 @@ from ._resources.flow_runs import FlowRunOperations
 from ._resources.flows import FlowOperations
 from ._resources.logs import LogOperations
 from ._resources.observed_states import ObservedStateOperations
+from ._resources.streams import StreamOperations
 from ._resources.task_runs import TaskRunOperations
 from ._resources.ui import UIOperations
 from ._resources.variables import VariableOperations
 from ._resources.work_pools import WorkPoolOperations
 from ._settings import Settings, is_cloud_url, load_settings
+from ._socket import AsyncSockets, SyncSockets
 from ._transport import AsyncRetryingTransport, RetryingTransport
 from ._version import __version__
 from .errors import ClientNotOpenError, PrefectSDKError, SettingsError
@@ -138,6 +140,7 @@ class BaseClient(
     ArtifactOperations,
     AutomationOperations,
     EventOperations,
+    StreamOperations,
     UIOperations,
 ):
     """Configuration and methods shared by both clients. Not for direct use."""
@@ -417,36 +420,58 @@ class PrefectClient(BaseClient):
         async def method(*args: Any, **kwargs: Any) -> R:
             self._check_open()
             op = fn(self, *args, **kwargs)
+            sockets: AsyncSockets | None = None
             try:
-                request = next(op)
+                step: Any = next(op)
                 while True:
                     try:
-                        response = await self._http.send(request)
+                        if isinstance(step, httpx.Request):
+                            reply: Any = await self._http.send(step)
+                        else:  # a socket step, or a Sleep (see _socket.py)
+                            sockets = sockets or AsyncSockets(self)
+                            reply = await sockets.perform(step)
                     except Exception as error:  # handed to the operation, which may handle it
-                        request = op.throw(error)
+                        step = op.throw(error)
                     else:
-                        request = op.send(response)
+                        step = op.send(reply)
             except StopIteration as done:
                 result: R = done.value
                 return result
+            finally:
+                if sockets is not None:
+                    await sockets.close_all()
 
         return _named_like(fn, method, "async")
 
     def _bind_listing(self, fn: Callable[..., Listing[T]]) -> Callable[..., AsyncIterator[T]]:
         async def method(*args: Any, **kwargs: Any) -> AsyncIterator[T]:
             self._check_open()
-            steps = fn(self, *args, **kwargs)
-            reply: httpx.Response | None = None
-            while True:
-                try:
-                    step = steps.send(reply)
-                except StopIteration:
-                    return
-                if isinstance(step, Item):
-                    reply = None
-                    yield step.value
-                else:
-                    reply = await self._http.send(step)
+            steps: Any = fn(self, *args, **kwargs)
+            sockets: AsyncSockets | None = None
+            reply: Any = None
+            error: Exception | None = None
+            try:
+                while True:
+                    try:
+                        step = steps.send(reply) if error is None else steps.throw(error)
+                    except StopIteration:
+                        return
+                    reply, error = None, None
+                    if isinstance(step, Item):
+                        yield step.value
+                        continue
+                    try:
+                        if isinstance(step, httpx.Request):
+                            reply = await self._http.send(step)
+                        else:  # a socket step, or a Sleep (see _socket.py)
+                            sockets = sockets or AsyncSockets(self)
+                            reply = await sockets.perform(step)
+                    except Exception as caught:  # handed to the listing, which may handle it
+                        error = caught
+            finally:
+                steps.close()
+                if sockets is not None:
+                    await sockets.close_all()
 
         return _named_like(fn, method, "async iterator")
 
@@ -489,36 +514,58 @@ class SyncPrefectClient(BaseClient):
         def method(*args: Any, **kwargs: Any) -> R:
             self._check_open()
             op = fn(self, *args, **kwargs)
+            sockets: SyncSockets | None = None
             try:
-                request = next(op)
+                step: Any = next(op)
                 while True:
                     try:
-                        response = self._http.send(request)
+                        if isinstance(step, httpx.Request):
+                            reply: Any = self._http.send(step)
+                        else:  # a socket step, or a Sleep (see _socket.py)
+                            sockets = sockets or SyncSockets(self)
+                            reply = sockets.perform(step)
                     except Exception as error:  # handed to the operation, which may handle it
-                        request = op.throw(error)
+                        step = op.throw(error)
                     else:
-                        request = op.send(response)
+                        step = op.send(reply)
             except StopIteration as done:
                 result: R = done.value
                 return result
+            finally:
+                if sockets is not None:
+                    sockets.close_all()
 
         return _named_like(fn, method, "sync")
 
     def _bind_listing(self, fn: Callable[..., Listing[T]]) -> Callable[..., Iterator[T]]:
         def method(*args: Any, **kwargs: Any) -> Iterator[T]:
             self._check_open()
-            steps = fn(self, *args, **kwargs)
-            reply: httpx.Response | None = None
-            while True:
-                try:
-                    step = steps.send(reply)
-                except StopIteration:
-                    return
-                if isinstance(step, Item):
-                    reply = None
-                    yield step.value
-                else:
-                    reply = self._http.send(step)
+            steps: Any = fn(self, *args, **kwargs)
+            sockets: SyncSockets | None = None
+            reply: Any = None
+            error: Exception | None = None
+            try:
+                while True:
+                    try:
+                        step = steps.send(reply) if error is None else steps.throw(error)
+                    except StopIteration:
+                        return
+                    reply, error = None, None
+                    if isinstance(step, Item):
+                        yield step.value
+                        continue
+                    try:
+                        if isinstance(step, httpx.Request):
+                            reply = self._http.send(step)
+                        else:  # a socket step, or a Sleep (see _socket.py)
+                            sockets = sockets or SyncSockets(self)
+                            reply = sockets.perform(step)
+                    except Exception as caught:  # handed to the listing, which may handle it
+                        error = caught
+            finally:
+                steps.close()
+                if sockets is not None:
+                    sockets.close_all()
 
         return _named_like(fn, method, "iterator")
 
