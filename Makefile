@@ -13,7 +13,7 @@ COMPAT_STAMP := $(COMPAT_VENV)/.installed
 # The tests that talk to a real server (the rest do not depend on its version).
 COMPAT_TESTS := tests/core tests/resources tests/test_server_fixture.py tests/test_generated_endpoints.py
 
-.PHONY: install generate check-generated spec test test-compat test-postgres lint demo bench clean
+.PHONY: install generate check-generated spec test test-compat test-postgres test-scaleout lint demo bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ test-compat: $(STAMP) $(COMPAT_STAMP)
 
 test-postgres: $(STAMP)
 	PREFECT_SDK_TEST_DATABASE_URL=$$(bash scripts/postgres.sh start) $(BIN)/python -m pytest -m postgres
+
+# The tests marked `scaleout`: their fixture starts PostgreSQL, Redis, two API processes, the
+# services process and HAProxy with scripts/scaleout.sh (installing Debian's packages if needed)
+# and stops them all at the end; -s shows what they measured (calls, kills, retries, waits).
+test-scaleout: $(STAMP)
+	$(BIN)/python -m pytest -m scaleout -s tests/scaleout
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py

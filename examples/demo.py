@@ -16,7 +16,7 @@ import time
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-sdk-demo-")
 os.environ["PREFECT_API_URL"] = ""
 
-from prefect_sdk import ObjectNotFound, get_client, states  # noqa: E402
+from prefect_sdk import ObjectNotFound, PrefectClient, get_client, states  # noqa: E402
 
 
 def sync_part() -> None:
@@ -54,9 +54,38 @@ async def async_part() -> None:
         print(f"iter_flows walked {count} flows page by page")
 
 
+async def play_worker(client: PrefectClient, deployment_id: object) -> None:
+    """What a Prefect worker would do: take the deployment's scheduled run and finish it."""
+    only_this = {"id": {"any_": [str(deployment_id)]}}
+    while not (runs := await client.read_flow_runs(deployment_filter=only_this)):
+        await asyncio.sleep(0.1)
+    for state in (states.Pending(), states.Running(), states.Completed(message="done")):
+        await asyncio.sleep(0.3)
+        await client.set_flow_run_state(runs[0].id, state)
+
+
+async def orchestration_part() -> None:
+    async with get_client() as client:
+        flow_id = await client.create_flow_from_name("demo-report")
+        deployment_id = await client.create_deployment(flow_id, "daily")
+        worker = asyncio.create_task(play_worker(client, deployment_id))
+        started = time.perf_counter()
+        run = await client.run_deployment("demo-report/daily", parameters={}, timeout=60)
+        await worker
+        print(
+            f"run_deployment: {run.name} went {run.state.type_.value} in "
+            f"{time.perf_counter() - started:.1f}s (followed over the events websocket)"
+        )
+        events = await client.read_events(
+            {"resource": {"id": [f"prefect.flow-run.{run.id}"]}}, limit=10
+        )
+        print(f"  its state events so far: {[e.event for e in events.events]}")
+
+
 def main() -> None:
     sync_part()
     asyncio.run(async_part())
+    asyncio.run(orchestration_part())
     print("demo done")
 
 

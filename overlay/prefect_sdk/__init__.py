@@ -16,6 +16,7 @@ from .client import (
 from .errors import (
     AuthenticationError,
     ClientNotOpenError,
+    FlowRunWaitTimeout,
     ObjectAlreadyExists,
     ObjectNotFound,
     PermissionDeniedError,
@@ -23,6 +24,8 @@ from .errors import (
     PrefectSDKError,
     RateLimitError,
     SettingsError,
+    StreamAuthenticationError,
+    StreamError,
     UnprocessableEntity,
     UnsupportedByServer,
 )
@@ -30,6 +33,7 @@ from .errors import (
 __all__ = [
     "AuthenticationError",
     "ClientNotOpenError",
+    "FlowRunWaitTimeout",
     "ObjectAlreadyExists",
     "ObjectNotFound",
     "PermissionDeniedError",
@@ -39,6 +43,8 @@ __all__ = [
     "RateLimitError",
     "ServerType",
     "SettingsError",
+    "StreamAuthenticationError",
+    "StreamError",
     "SyncPrefectClient",
     "UnprocessableEntity",
     "UnsupportedByServer",

@@ -6,12 +6,16 @@ database engine lives on one loop whatever the callers do, and a sync client nee
 
 The app's lifespan (startup and shutdown hooks) is reference-counted: the first client that
 opens starts it, the last that closes shuts it down, however many nest or run concurrently.
+Prefect's own server app is the exception: its lifespan runs only once per app object (a second
+one starts none of its services: no event persister, no scheduler), so once started it keeps
+running until the process exits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import tempfile
 import threading
@@ -31,8 +35,10 @@ STARTUP_TIMEOUT = 120.0
 class AppHost:
     """One app, its loop thread, and the count of clients using it."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, keep_running: bool = False) -> None:
         self.app = app
+        # Keep the lifespan up once started, until the process exits (see the module docstring).
+        self.keep_running = keep_running
         self._lock = threading.Lock()
         self._users = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -41,12 +47,17 @@ class AppHost:
         self._stop_event = asyncio.Event()
         self._started: concurrent.futures.Future[None] | None = None
         self._asgi = httpx.ASGITransport(app=app)
+        # The app's side of each open websocket (AppSocket): ended before the lifespan is.
+        self.sockets: set[asyncio.Future[None]] = set()
 
     def acquire(self) -> concurrent.futures.Future[None]:
         """Count one more user; the returned future is done when the app has started."""
         with self._lock:
             self._users += 1
-            if self._users == 1:
+            # A kept-running app starts once: later first users find it up (`_started` done).
+            started = self._started
+            up = started is not None and not (started.done() and started.exception())
+            if self._users == 1 and not (self.keep_running and up):
                 if self._loop is None:
                     self._loop = asyncio.new_event_loop()
                     threading.Thread(
@@ -64,7 +75,8 @@ class AppHost:
             self._users -= 1
             assert self._loop is not None
             if self._users == 0:
-                return asyncio.run_coroutine_threadsafe(self._stop(), self._loop)
+                ending = self._end_sockets() if self.keep_running else self._stop()
+                return asyncio.run_coroutine_threadsafe(ending, self._loop)
         done: concurrent.futures.Future[None] = concurrent.futures.Future()
         done.set_result(None)
         return done
@@ -106,10 +118,19 @@ class AppHost:
         # Transitions run in the order they were asked for: a start under way (a client that
         # closed at once) finishes first, and this stop ends the lifespan it began.
         async with self._transitions():
+            await self._end_sockets()
             task, self._lifespan_task = self._lifespan_task, None
             if task is not None:
                 self._stop_event.set()
                 await task
+
+    async def _end_sockets(self) -> None:
+        """End the app's side of the websockets still open (streams their callers never closed)
+        once no client is left to use them."""
+        for socket in list(self.sockets):
+            socket.cancel()
+        await asyncio.gather(*self.sockets, return_exceptions=True)
+        self.sockets.clear()
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         response = await self._asgi.handle_async_request(request)
@@ -117,6 +138,12 @@ class AppHost:
         raw = b"".join([chunk async for chunk in response.aiter_raw()])
         await response.aclose()
         return httpx.Response(response.status_code, headers=response.headers, content=raw)
+
+    def stop_at_exit(self) -> None:
+        """End a kept-running lifespan (and its services) as the interpreter exits."""
+        if self._loop is not None and self._lifespan_task is not None:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(STARTUP_TIMEOUT)
 
     def submit(self, request: httpx.Request) -> concurrent.futures.Future[httpx.Response]:
         if self._loop is None or self._users == 0:
@@ -163,7 +190,11 @@ class AppSocket:
             "raw_path": path.encode(),
             "root_path": "",
             "query_string": b"",
-            "headers": [(b"host", b"ephemeral-prefect")]
+            # The subprotocols go in the header too: that is where Prefect's server looks.
+            "headers": [
+                (b"host", b"ephemeral-prefect"),
+                (b"sec-websocket-protocol", ", ".join(subprotocols).encode()),
+            ]
             + [(name.lower().encode(), value.encode()) for name, value in headers],
             "subprotocols": subprotocols,
             "client": ("127.0.0.1", 0),
@@ -174,28 +205,30 @@ class AppSocket:
         self._task: asyncio.Future[None] | None = None
         self._closed: tuple[int, str] | None = None
 
-    def _run(self, coroutine: Any) -> concurrent.futures.Future[Any]:
+    def _run(self, step: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
         if self.host._loop is None or self.host._users == 0:
             raise RuntimeError("the in-process app is not running: open the client first")
-        return asyncio.run_coroutine_threadsafe(coroutine, self.host._loop)
+        return asyncio.run_coroutine_threadsafe(step(*args), self.host._loop)
 
     def connect(self) -> concurrent.futures.Future[None]:
-        return self._run(self._connect())
+        return self._run(self._connect)
 
     def send(self, text: str) -> concurrent.futures.Future[None]:
-        return self._run(self._send(text))
+        return self._run(self._send, text)
 
     def recv(self, timeout: float | None) -> concurrent.futures.Future[str]:
-        return self._run(self._recv(timeout))
+        return self._run(self._recv, timeout)
 
     def close(self) -> concurrent.futures.Future[None]:
-        return self._run(self._close())
+        return self._run(self._close)
 
     async def _connect(self) -> None:
         self._to_app, self._from_app = asyncio.Queue(), asyncio.Queue()
         await self._to_app.put({"type": "websocket.connect"})
         app: Any = self.host.app
         self._task = asyncio.ensure_future(app(self.scope, self._to_app.get, self._from_app.put))
+        self.host.sockets.add(self._task)
+        self._task.add_done_callback(self.host.sockets.discard)
         first = await self._next()
         if first.get("type") != "websocket.accept":
             self._closing(first)
@@ -256,11 +289,16 @@ _hosts_lock = threading.Lock()
 
 
 def host_for(app: ASGIApp) -> AppHost:
-    """The one AppHost of `app` in this process."""
+    """The one AppHost of `app` in this process (Prefect's own app: kept running once started)."""
     with _hosts_lock:
         host = _hosts.get(id(app))
         if host is None or host.app is not app:
-            host = _hosts[id(app)] = AppHost(app)
+            keep = app is _prefect_app
+            host = _hosts[id(app)] = AppHost(app, keep_running=keep)
+            if keep:
+                # Before the interpreter's own exit handlers: once concurrent.futures has shut
+                # its executors down, Prefect's services cannot stop (they spin on refused work).
+                threading._register_atexit(host.stop_at_exit)  # type: ignore[attr-defined]
         return host
 
 

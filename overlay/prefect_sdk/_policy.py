@@ -26,11 +26,25 @@ logger = logging.getLogger("prefect_sdk")
 # Statuses that say "try again later": request timeout, too many requests, bad gateway, unavailable.
 RETRY_STATUSES = frozenset({408, 429, 502, 503})
 # Transport failures worth another try: timeouts and connections dropped or refused mid-way.
+# A refused connection (`httpx.ConnectError`, a NetworkError) is retried only once the policy
+# has had an answer from the server: then it is a server (or one process behind a load
+# balancer) restarting, while a client that never reached it was most likely given a wrong URL.
 RETRY_ERRORS: tuple[type[httpx.TransportError], ...] = (
     httpx.TimeoutException,
     httpx.NetworkError,
     httpx.RemoteProtocolError,
 )
+# Failures that happen before a request leaves the client: the server cannot have seen it.
+UNSENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
+# Retried statuses whose request cannot have been carried out: the server (or the proxy in
+# front of it) declined it. Prefect answers 503 for a database error it rolled back, a load
+# balancer 503 when it has no server to forward to. A 502 or 504 is a gateway that forwarded
+# the request and lost the answer: the server may have done the work.
+DECLINED_STATUSES = frozenset({408, 429, 503})
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 30.0
@@ -46,6 +60,11 @@ MAX_RETRIES_EXTENSION = "prefect_sdk.max_retries"
 # long the whole exchange took (a `datetime.timedelta`: every attempt and wait included).
 RETRIES_EXTENSION = "prefect_sdk.retries"
 ELAPSED_EXTENSION = "prefect_sdk.elapsed"
+# Response extension: True when an earlier attempt of this request may have reached the server
+# and been carried out, its answer lost (a timeout or a dropped connection after the request
+# was sent, a gateway's 502/504): a 409 on the final answer of a create may then be the server
+# recognising that attempt (`_resources._common.create_once`).
+MAYBE_APPLIED_EXTENSION = "prefect_sdk.maybe_applied"
 
 
 @dataclass(frozen=True)
@@ -86,6 +105,13 @@ def backoff_delay(retry_number: int, jitter_factor: float, rng: random.Random) -
     return delay * (1.0 + rng.uniform(0.0, jitter_factor))
 
 
+@dataclass
+class Attempts:
+    """What the earlier attempts of one request may have done on the server."""
+
+    maybe_applied: bool = False
+
+
 class RetryBudget:
     """How many retries one exchange may still spend."""
 
@@ -123,6 +149,7 @@ class RequestPolicy:
         The CSRF token fetch it may need goes through the same retries, from the same budget.
         """
         budget = RetryBudget(request.extensions.get(MAX_RETRIES_EXTENSION, self.max_retries))
+        attempts = Attempts()
         started = time.monotonic()
         while True:
             if self.csrf_enabled and request.method in STATE_CHANGING_METHODS:
@@ -130,22 +157,29 @@ class RequestPolicy:
                 if self._csrf_token is not None:
                     request.headers[CSRF_TOKEN_HEADER] = self._csrf_token
                     request.headers[CSRF_CLIENT_HEADER] = self.csrf_client_id
-            response = yield from self._attempts(request, budget)
+            response = yield from self._attempts(request, budget, attempts)
             if response.status_code == 403 and self._is_stale_csrf(response) and budget.take():
                 self._csrf_token = None
                 self._log_retry(request, "stale CSRF token", budget.used, 0.0)
                 continue
             response.extensions[RETRIES_EXTENSION] = budget.used
+            response.extensions[MAYBE_APPLIED_EXTENSION] = attempts.maybe_applied
             elapsed = datetime.timedelta(seconds=time.monotonic() - started)
             response.extensions[ELAPSED_EXTENSION] = elapsed
             return response
 
-    def _attempts(self, request: httpx.Request, budget: RetryBudget) -> Exchange:
-        """Send `request` until an answer that is not worth retrying, or the budget is spent."""
+    def _attempts(
+        self, request: httpx.Request, budget: RetryBudget, attempts: Attempts | None = None
+    ) -> Exchange:
+        """Send `request` until an answer that is not worth retrying, or the budget is spent;
+        note in `attempts` whether an attempt whose answer was lost may have been carried out."""
+        attempts = Attempts() if attempts is None else attempts
         while True:
             try:
                 response = yield request
             except RETRY_ERRORS as error:
+                if not isinstance(error, UNSENT_ERRORS):
+                    attempts.maybe_applied = True
                 refused_at_first = isinstance(error, httpx.ConnectError) and not self._has_connected
                 if refused_at_first or not budget.take():
                     raise describe_transport_error(error, request, budget.used) from error
@@ -177,6 +211,8 @@ class RequestPolicy:
                 return response
             if not budget.take():
                 return response
+            if status not in DECLINED_STATUSES:
+                attempts.maybe_applied = True
             fallback = backoff_delay(budget.used - 1, self.jitter_factor, self.rng)
             delay = asked if asked is not None else fallback
             self._log_retry(request, str(status), budget.used, delay)

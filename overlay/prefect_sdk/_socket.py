@@ -72,14 +72,24 @@ SocketStep = Connect | Send | Receive | Close | Sleep
 
 
 class SocketClosed(PrefectSDKError):
-    """A websocket could not be opened (`opened` is False) or closed: `code` is the close code
-    (None when the connection just dropped), `reason` what the server or the library said."""
+    """A websocket could not be opened (`opened` is False; `status` is the HTTP status the
+    server answered instead, if it did) or closed: `code` is the close code (None when the
+    connection just dropped), `reason` what the server or the library said."""
 
-    def __init__(self, message: str, *, code: int | None, reason: str, opened: bool) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None,
+        reason: str,
+        opened: bool,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.reason = reason
         self.opened = opened
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,7 @@ def _closed(error: BaseException, target: str, *, opened: bool) -> SocketClosed:
             reason=reason,
             opened=True,
         )
+    status = None
     if isinstance(error, InvalidStatus):
         status = error.response.status_code
         reason = f"the server answered {status} instead of opening a websocket"
@@ -148,7 +159,11 @@ def _closed(error: BaseException, target: str, *, opened: bool) -> SocketClosed:
         reason = " ".join(str(error).split()) or type(error).__name__
     state = "closed" if opened else "could not be opened"
     return SocketClosed(
-        f"websocket {target} {state}: {reason}", code=None, reason=reason, opened=opened
+        f"websocket {target} {state}: {reason}",
+        code=None,
+        reason=reason,
+        opened=opened,
+        status=status,
     )
 
 

@@ -19,6 +19,24 @@ class ClientNotOpenError(PrefectSDKError, RuntimeError):
     """A client was used before `with`/`async with` entered it, or after it closed."""
 
 
+class StreamAuthenticationError(PrefectSDKError, PermissionError):
+    """The server refused a stream's credentials (it closed the websocket with 1008)."""
+
+
+class StreamError(PrefectSDKError):
+    """A stream's websocket cannot be kept open, or the server sent what the protocol does not
+    allow (a frame that is not JSON, an event that does not parse, a refused filter)."""
+
+
+class FlowRunWaitTimeout(PrefectSDKError, TimeoutError):
+    """`wait_for_flow_run` waited as long as it was told to; the run itself is left alone.
+    `flow_run` is the run as last read."""
+
+    def __init__(self, message: str, flow_run: object) -> None:
+        super().__init__(message)
+        self.flow_run = flow_run
+
+
 class PrefectHTTPStatusError(PrefectSDKError, httpx.HTTPStatusError):
     """The server answered with a non-2xx status.
 

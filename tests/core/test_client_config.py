@@ -170,7 +170,7 @@ async def test_pool_limits(kind: str) -> None:
     async with opened(kind, url) as driver:
         limits = pool(driver)
         assert limits._max_connections == 16
-        assert limits._max_keepalive_connections == 8
+        assert limits._max_keepalive_connections == 16  # all of them: no churn under load
         assert limits._keepalive_expiry == 25
     custom = httpx.Limits(max_connections=3, max_keepalive_connections=1)
     async with opened(kind, url, httpx_settings={"limits": custom}) as driver:

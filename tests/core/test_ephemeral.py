@@ -169,3 +169,34 @@ async def test_prefect_ephemeral_app(prefect_home: Path) -> None:
         assert read.status_code == 200
         assert read.json()["name"] == "x"
     assert (prefect_home / "prefect.db").is_file()
+
+
+@pytest.mark.timeout(180)
+async def test_prefect_ephemeral_app_streams_events(kind: str, prefect_home: Path) -> None:
+    """The websocket routes of the in-process server, without a port: events in and out."""
+    import asyncio
+    import uuid
+
+    client = get_client(sync_client=kind == "sync")
+    rid = f"test.ephemeral.{uuid.uuid4().hex[:8]}"
+    events = [{"event": "test.in", "resource": {"prefect.resource.id": rid}} for _ in range(3)]
+
+    async with drive(client) as driver:
+        sent = await driver.call("emit_events", events)  # over /events/in
+        for _ in range(100):
+            if (await driver.call("read_events", {"resource": {"id": [rid]}})).total == 3:
+                break
+            await asyncio.sleep(0.2)
+        stream = client.subscribe_events({"resource": {"id": [rid]}})  # over /events/out
+        got = []
+        if kind == "sync":
+            for event in stream:  # type: ignore[attr-defined]
+                got.append(event)
+                if len(got) == 3:
+                    break
+        else:
+            async for event in stream:  # type: ignore[attr-defined]
+                got.append(event)
+                if len(got) == 3:
+                    break
+    assert sorted(e.id for e in got) == sorted(e.id for e in sent)

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,49 @@ def test_in_process_server_leaves_the_users_profile_in_force(tmp_path: Path) -> 
     assert seen["later_home"] == str(prefect_dir)
     # The server's data went to a throwaway database, not the user's own.
     assert not (prefect_dir / "prefect.db").exists()
+
+
+AGAIN = r"""
+import asyncio, time
+from prefect_sdk import get_client
+
+with get_client(sync_client=True) as client:
+    client.create_flow_from_name("first-session")
+
+async def second() -> None:
+    async with get_client() as client:
+        rid = "test.second-session"
+        await client.emit_event("test.again", {"prefect.resource.id": rid}, via="http")
+        for _ in range(100):  # the event persister runs in the second session too
+            if (await client.read_events({"resource": {"id": [rid]}})).total == 1:
+                print("stored")
+                return
+            await asyncio.sleep(0.2)
+
+asyncio.run(second())
+"""
+
+
+@pytest.mark.timeout(240)
+def test_in_process_server_serves_later_sessions_and_exits_cleanly(tmp_path: Path) -> None:
+    """Prefect's app runs its lifespan once per process: the SDK keeps it up across sessions
+    (its services included) and ends it when the process exits, without hanging or noise."""
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": os.environ.get("PATH", ""),
+        "PREFECT_HOME": str(tmp_path / "home"),
+    }
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", AGAIN],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=200,
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "stored"
+    assert "Task was destroyed" not in done.stderr and "Traceback" not in done.stderr
+    assert elapsed < 120

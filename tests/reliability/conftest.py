@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,10 +95,20 @@ class RetryLog(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.lines: list[str] = []
+        self.times: list[float] = []  # time.monotonic() when each line was written
 
     def emit(self, record: logging.LogRecord) -> None:
         # Handler.handle() holds the handler's own lock around emit().
         self.lines.append(record.getMessage())
+        self.times.append(time.monotonic())
+
+    def timed_retries(self) -> list[tuple[float, re.Match[str]]]:
+        """Each retry line, parsed, with when it was written."""
+        return [
+            (when, m)
+            for when, line in zip(self.times, self.lines, strict=True)
+            if (m := RETRY_LINE.match(line))
+        ]
 
     def retries(self) -> list[re.Match[str]]:
         """Each retry line, parsed: method, url, reason, d (the wait, in seconds)."""

@@ -262,6 +262,13 @@ def test_create_flow_run_from_deployment_is_idempotent(client: Any, unique: str)
     assert other.id != run.id
     pending = client.create_flow_run_from_deployment(deployment_id, state=states.Pending())
     assert pending.state_type.value == "PENDING" and pending.id not in (run.id, other.id)
+    # Without a key of the caller's, the SDK sent one of its own (and another for each call).
+    assert pending.idempotency_key.startswith("prefect-sdk-")
+    keyless = client.create_flow_run_from_deployment(deployment_id)
+    assert keyless.id != pending.id
+    assert keyless.idempotency_key.startswith("prefect-sdk-")
+    assert keyless.idempotency_key != pending.idempotency_key
+    assert run.idempotency_key == f"{unique}-key"  # the caller's own key wins
     with pytest.raises(ObjectNotFound):
         client.create_flow_run_from_deployment(uuid.uuid4())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -87,8 +88,12 @@ def test_idempotency_key(client: Any, unique: str) -> None:
     elsewhere = client.create_flow_run(new_flow(client, unique, "other"), idempotency_key="k1")
     assert first.idempotency_key == "k1" and again.id == first.id and again.name == f"{unique}-a"
     assert len({first.id, other.id, elsewhere.id}) == 3
+    # Without a key, each call sends one of its own: two calls, two runs.
     keyless = [client.create_flow_run(flow_id, name=f"{unique}-d") for _ in range(2)]
-    assert keyless[0].id != keyless[1].id and keyless[0].idempotency_key is None
+    assert keyless[0].id != keyless[1].id
+    keys = [run.idempotency_key for run in keyless]
+    assert all(re.fullmatch(r"prefect-sdk-[0-9a-f]{32}", key) for key in keys), keys
+    assert keys[0] != keys[1]
     for bad in ("", 5):
         with pytest.raises(ValueError, match="idempotency_key must be a non-empty string"):
             client.create_flow_run(flow_id, idempotency_key=bad)

@@ -54,6 +54,9 @@ _SERVER_SETTINGS: dict[str, str] = {
     "PREFECT_CLI_WRAP_LINES": "false",
     "PREFECT_CLI_PROMPT": "false",
     "COLUMNS": "200",
+    # Stream logs over /logs/out (off by default in Prefect: the socket then sends nothing).
+    "PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true",
+    "PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED": "true",
     # Flush log lines immediately so a failure report shows the real last lines.
     "PYTHONUNBUFFERED": "1",
 }
@@ -163,7 +166,7 @@ def _start_once(home: Path, env: dict[str, str], timeout: float) -> PrefectServe
         raise
     if failure is None:
         server.startup_seconds = time.monotonic() - started
-        server.version = _read_version(server)
+        server.version = _read_version(server, env.get("PREFECT_SERVER_API_AUTH_STRING"))
         return server
 
     server.stop()
@@ -196,8 +199,12 @@ def _wait_until_healthy(server: PrefectServer, deadline: float) -> str | None:
             time.sleep(_POLL_INTERVAL_SECONDS)
 
 
-def _read_version(server: PrefectServer) -> str:
-    response = httpx.get(f"{server.api_url}/admin/version", timeout=10.0, trust_env=False)
+def _read_version(server: PrefectServer, auth_string: str | None) -> str:
+    user, _, password = (auth_string or "").partition(":")
+    auth = (user, password) if auth_string else None
+    response = httpx.get(
+        f"{server.api_url}/admin/version", timeout=10.0, trust_env=False, auth=auth
+    )
     response.raise_for_status()
     version: str = response.json()
     return version

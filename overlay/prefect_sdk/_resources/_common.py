@@ -9,23 +9,32 @@ rest of its body.
 Model bodies built from keyword arguments go through the model's JSON form (`model_from_fields`):
 every value is made JSON-ready (`jsonable`) and the generated model is built with `from_dict`,
 so a field that was not given stays UNSET and is not sent.
+
+Creates that are retried: `create_once` returns the object a lost earlier attempt made when the
+retry is refused as a duplicate (409); `idempotency_key_for_call` makes the key a flow run
+create sends.
 """
 
 from __future__ import annotations
 
 import datetime
 import enum
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._operations import Item, Listing, Op, call_list
+from .._policy import MAYBE_APPLIED_EXTENSION
+from ..errors import ObjectAlreadyExists, ObjectNotFound, safe_url
 
 if TYPE_CHECKING:
     from prefect_api.models import StateCreate
 
 T = TypeVar("T")
 M = TypeVar("M")
+
+logger = logging.getLogger("prefect_sdk")
 
 # The largest page the server accepts by default.
 PAGE_SIZE = 200
@@ -199,6 +208,48 @@ def state_body(state: Any, **details: uuid.UUID) -> StateCreate:
     for field, value in details.items():
         setattr(body.state_details, field, value)
     return body
+
+
+# ------------------------------------------------------------------ retried creates
+
+# What a generated idempotency key starts with, so a run's key says who chose it.
+IDEMPOTENCY_KEY_PREFIX = "prefect-sdk-"
+
+
+def idempotency_key_for_call(given_key: str | None) -> str:
+    """The caller's key, or a new one for this call: made once per call, so every retry of the
+    call's request (the transport resends the same body) carries the same key."""
+    if given_key is not None:
+        return as_text(given_key, "idempotency_key")
+    return IDEMPOTENCY_KEY_PREFIX + uuid.uuid4().hex
+
+
+def create_once(create: Op[T], read_existing: Callable[[], Op[T]]) -> Op[T]:
+    """The result of `create`, a create the server refuses with 409 when the name is taken.
+
+    When the 409 answers a retry whose earlier attempt may have reached the server (its answer
+    was lost: a timeout, a dropped connection after sending, a gateway's 502/504), the name was
+    most likely taken by that attempt: return what `read_existing()` reads, the object it made,
+    rather than ObjectAlreadyExists for the call's own work. A 409 on a first attempt, or after
+    retries that cannot have been carried out (429, 503, a refused connection), is raised as
+    it is; so is the 409 if the object cannot be read back.
+    """
+    try:
+        return (yield from create)
+    except ObjectAlreadyExists as conflict:
+        if not conflict.response.extensions.get(MAYBE_APPLIED_EXTENSION):
+            raise
+        request = conflict.request
+        logger.debug(
+            "%s %s: 409 after a retry whose earlier attempt may have been carried out: "
+            "reading the object it made",
+            request.method,
+            safe_url(request.url),
+        )
+        try:
+            return (yield from read_existing())
+        except ObjectNotFound:
+            raise conflict from None
 
 
 # -------------------------------------------------------------------------- paging

@@ -12,6 +12,7 @@ from ._common import (
     as_text,
     as_uuid,
     body_pages,
+    create_once,
     filter_fields,
     iterate,
     read_all,
@@ -47,12 +48,18 @@ class BlockOperations:
     @operation
     def create_block_type(self, block_type: Any) -> Op[BlockType]:
         """Create a block type (a BlockTypeCreate or dict) and return it; ObjectAlreadyExists
-        if its name or slug is taken."""
+        if its name or slug is taken (but not by this call's own earlier attempt, whose answer
+        was lost: then the block type it made is returned)."""
         from prefect_api.api.block_types import create_block_type
         from prefect_api.models import BlockType, BlockTypeCreate
 
         body = as_model(block_type, BlockTypeCreate, "block_type")
-        return (yield from call(self, create_block_type, BlockType, body=body))
+        return (
+            yield from create_once(
+                call(self, create_block_type, BlockType, body=body),
+                lambda: BlockOperations.read_block_type_by_slug.fn(self, body.slug),
+            )
+        )
 
     @operation
     def read_block_type_by_slug(self, slug: str) -> Op[BlockType]:
@@ -192,7 +199,8 @@ class BlockOperations:
         self, block_document: Any, include_secrets: bool = True
     ) -> Op[BlockDocument]:
         """Create a block document (a BlockDocumentCreate, BlockDocument or dict) and return it;
-        ObjectAlreadyExists if its block type has a document of that name.
+        ObjectAlreadyExists if its block type has a document of that name (but not one this
+        call's own earlier attempt made, whose answer was lost: that document is returned).
 
         With include_secrets=False the schema's secret fields are stored obfuscated.
         """
@@ -211,7 +219,30 @@ class BlockOperations:
             for secret_field in secret_fields:
                 data = _obfuscate(data, str(secret_field).split("."))
             body.data = BlockDocumentCreateData.from_dict(data)
-        return (yield from call(self, create_block_document, BlockDocument, body=body))
+        create = call(self, create_block_document, BlockDocument, body=body)
+        name = body.name
+        if not isinstance(name, str):  # unnamed (anonymous): the server names it, never a 409
+            return (yield from create)
+        return (
+            yield from create_once(
+                create, lambda: self._read_block_document_of_type(name, body.block_type_id)
+            )
+        )
+
+    def _read_block_document_of_type(
+        self, name: str, block_type_id: uuid.UUID
+    ) -> Op[BlockDocument]:
+        """The block document `name` of the block type with this id, as the create route
+        returns it (secrets masked); ObjectNotFound if there is none."""
+        from prefect_api.api.block_types import read_block_type_by_id
+        from prefect_api.models import BlockType
+
+        block_type = yield from call(self, read_block_type_by_id, BlockType, id=block_type_id)
+        return (
+            yield from BlockOperations.read_block_document_by_name.fn(
+                self, name, block_type.slug, include_secrets=False
+            )
+        )
 
     def _read_block_schema(self, block_schema_id: uuid.UUID) -> Op[BlockSchema]:
         from prefect_api.api.block_schemas import read_block_schema_by_id

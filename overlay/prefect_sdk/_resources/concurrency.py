@@ -21,6 +21,7 @@ from ._common import (
     as_text,
     as_uuid,
     body_pages,
+    create_once,
     iterate,
     read_all,
 )
@@ -52,7 +53,8 @@ class ConcurrencyOperations:
     @operation
     def create_concurrency_limit(self, tag: str, concurrency_limit: int) -> Op[uuid.UUID]:
         """Limit task runs tagged `tag` to `concurrency_limit` at a time (setting the limit if
-        the tag has one already); return the limit's id."""
+        the tag has one already: the server upserts, so a retried create is harmless); return
+        the limit's id."""
         from prefect_api.api.concurrency_limits import create_concurrency_limit
         from prefect_api.models import ConcurrencyLimit, ConcurrencyLimitCreate
 
@@ -127,13 +129,26 @@ class ConcurrencyOperations:
     @operation
     def create_global_concurrency_limit(self, concurrency_limit: Any) -> Op[uuid.UUID]:
         """Create a global concurrency limit (a ConcurrencyLimitV2Create or dict); return its
-        id. ObjectAlreadyExists if the name is taken."""
+        id. ObjectAlreadyExists if the name is taken (but not by this call's own earlier
+        attempt, whose answer was lost: then that limit's id is returned)."""
         from prefect_api.api.concurrency_limits_v2 import create_concurrency_limit_v2
         from prefect_api.models import ConcurrencyLimitV2, ConcurrencyLimitV2Create
 
         body = as_model(concurrency_limit, ConcurrencyLimitV2Create, "concurrency_limit")
-        created = yield from call(self, create_concurrency_limit_v2, ConcurrencyLimitV2, body=body)
-        return created.id
+
+        def create() -> Op[uuid.UUID]:
+            created = yield from call(
+                self, create_concurrency_limit_v2, ConcurrencyLimitV2, body=body
+            )
+            return created.id
+
+        def existing() -> Op[uuid.UUID]:
+            limit = yield from ConcurrencyOperations.read_global_concurrency_limit_by_name.fn(
+                self, body.name
+            )
+            return limit.id
+
+        return (yield from create_once(create(), existing))
 
     @operation
     def read_global_concurrency_limit_by_name(

@@ -24,6 +24,7 @@ from ._common import (
     build,
     filter_fields,
     given,
+    idempotency_key_for_call,
     iterate,
     jsonable,
     model_from_fields,
@@ -83,7 +84,10 @@ class DeploymentOperations:
     def create_deployment(
         self, /, flow_id: uuid.UUID | str, name: str, **fields: Any
     ) -> Op[uuid.UUID]:
-        """Create a deployment of the flow from any DeploymentCreate fields; return its id."""
+        """Create a deployment of the flow from any DeploymentCreate fields; return its id.
+
+        The server upserts by flow and name: a deployment of that name is updated with these
+        fields, and a retried create (its first answer lost) returns the same id."""
         from prefect_api.api.deployments import create_deployment
         from prefect_api.models import DeploymentCreate, DeploymentResponse
 
@@ -404,7 +408,11 @@ class DeploymentOperations:
         labels: dict[str, Any] | None = None,
     ) -> Op[FlowRunResponse]:
         """A new flow run of the deployment (SCHEDULED for now unless `state` says otherwise);
-        the existing run if `idempotency_key` was used before."""
+        the existing run if `idempotency_key` was used before.
+
+        Without an `idempotency_key` the SDK sends one it makes for this call
+        (`prefect-sdk-<uuid4 hex>`, visible as the run's `idempotency_key`), the same on every
+        retry: a create whose answer was lost and that was sent again makes one run, not two."""
         from prefect_api.api.deployments import create_flow_run_from_deployment
         from prefect_api.models import DeploymentFlowRunCreate, FlowRunResponse
 
@@ -419,7 +427,7 @@ class DeploymentOperations:
             state=state if state is not None else states.Scheduled(),
             tags=list(tags or []),
             name=name,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key_for_call(idempotency_key),
             parent_task_run_id=(
                 None
                 if parent_task_run_id is None

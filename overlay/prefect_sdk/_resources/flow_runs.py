@@ -13,11 +13,12 @@ from ._common import (
     as_mapping,
     as_model,
     as_tags,
-    as_text,
     as_uuid,
     body_pages,
+    create_once,
     filter_fields,
     given,
+    idempotency_key_for_call,
     iterate,
     read_all,
     state_body,
@@ -63,7 +64,9 @@ class FlowRunOperations:
         `state` says otherwise; return the new flow run.
 
         With an `idempotency_key`, a second create of the same flow with the same key returns
-        the first run instead of making another (so a retried create cannot make two rows)."""
+        the first run instead of making another. Without one the SDK sends a key it makes for
+        this call (`prefect-sdk-<uuid4 hex>`, visible as the run's `idempotency_key`), the same
+        on every retry: a create whose answer was lost and that was sent again makes one run."""
         from prefect_api.api.flow_runs import create_flow_run
         from prefect_api.models import (
             FlowRunCreate,
@@ -98,10 +101,8 @@ class FlowRunOperations:
                 else FlowRunCreateJobVariablesType0.from_dict(
                     as_mapping(job_variables, "job_variables")
                 ),
-                idempotency_key=None
-                if idempotency_key is None
-                else as_text(idempotency_key, "idempotency_key"),
             ),
+            idempotency_key=idempotency_key_for_call(idempotency_key),
         )
         return (yield from call(self, create_flow_run, FlowRunResponse, body=body))
 
@@ -365,7 +366,8 @@ class FlowRunOperations:
     def create_flow_run_input(
         self, flow_run_id: uuid.UUID | str, key: str, value: str, sender: str | None = None
     ) -> Op[None]:
-        """Store `value` under `key` for the flow run; ObjectAlreadyExists if the key is taken."""
+        """Store `value` under `key` for the flow run; ObjectAlreadyExists if the key is taken
+        (but not by this call's own earlier attempt, whose answer was lost)."""
         from prefect_api.api.flow_runs import create_flow_run_input
         from prefect_api.models import CreateFlowRunInputBody
 
@@ -374,7 +376,16 @@ class FlowRunOperations:
         if not isinstance(value, str):
             raise ValueError(f"value must be a string, not {type(value).__name__}")
         body = CreateFlowRunInputBody(key=key, value=value, **given(sender=sender))
-        yield from send(self, create_flow_run_input, id=run_id, body=body)
+
+        def create() -> Op[None]:
+            yield from send(self, create_flow_run_input, id=run_id, body=body)
+            return None
+
+        def existing() -> Op[None]:
+            yield from FlowRunOperations.read_flow_run_input.fn(self, run_id, key)
+            return None
+
+        yield from create_once(create(), existing)
         return None
 
     @operation

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterable, Mapping
@@ -28,8 +29,9 @@ from typing import TYPE_CHECKING, Any, cast
 from .._operations import PARSE_ERRORS, Flow, Item, Listing, Stream, listing, operation, send
 from .._policy import Sleep
 from .._socket import POLICY_VIOLATION, PROTOCOL_ERROR, Close, Connect, Receive, Send, SocketClosed
-from ..errors import PrefectSDKError
+from ..errors import PrefectSDKError, StreamAuthenticationError, StreamError
 from ._common import as_mapping, as_model
+from .events import EVENTS_PAGE_SIZE
 
 if TYPE_CHECKING:
     from prefect_api.models import Event, Log, ReceivedEvent
@@ -44,17 +46,12 @@ AUTH_TIMEOUT = 10.0
 # How far back a first subscription with backfill asks for: the server clamps it to its own
 # maximum (PREFECT_EVENTS_MAXIMUM_WEBSOCKET_BACKFILL).
 BACKFILL_WINDOW = datetime.timedelta(hours=1)
+# How long after a reconnect the events sent meanwhile are read over REST: the server's event
+# persister stores what it streams every few seconds (5 s by default), and a new socket's
+# backfill holds only what is stored.
+EVENTS_CATCH_UP_DELAY = 10.0
 # Events are sent over POST /events in batches of this many when a socket is not used.
 EMIT_BATCH = 200
-
-
-class StreamAuthenticationError(PrefectSDKError, PermissionError):
-    """The server refused the stream's credentials (it closed the socket with 1008)."""
-
-
-class StreamError(PrefectSDKError):
-    """A stream's socket cannot be kept open, or the server sent what the protocol does not
-    allow (a frame that is not JSON, an event that does not parse, a refused filter)."""
 
 
 def _now() -> datetime.datetime:
@@ -118,24 +115,29 @@ def open_socket(client: Any, route: str) -> Generator[Any, Any, Any]:
             )
     except SocketClosed as closed:
         yield Close(socket)
-        if closed.code == POLICY_VIOLATION:
-            raise StreamAuthenticationError(
-                f"{route}: the server refused the credentials ({closed.reason or 'no reason'}): "
-                "check PREFECT_API_AUTH_STRING (or PREFECT_API_KEY on Prefect Cloud)"
-            ) from None
+        refused = _refused(closed, route)
+        if refused is not None:
+            raise refused from None
         raise
     return socket
 
 
 def _refused(closed: SocketClosed, route: str) -> PrefectSDKError | None:
     """The error for a close the stream must not retry, or None when a reconnect may help."""
-    if closed.code == POLICY_VIOLATION:
+    if closed.code == POLICY_VIOLATION or closed.status in (401, 403):
         return StreamAuthenticationError(
-            f"{route}: the server closed the stream for its credentials ({closed.reason})"
+            f"{route}: the server refused the stream's credentials "
+            f"({closed.reason or 'no reason'}): check PREFECT_API_AUTH_STRING "
+            "(or PREFECT_API_KEY on Prefect Cloud)"
         )
     if closed.code == PROTOCOL_ERROR:
         return StreamError(f"{route}: the server refused the subscription: {closed.reason}")
     return None
+
+
+CatchUp = Callable[
+    [datetime.datetime], Generator[Any, Any, list[tuple[Any, Any, datetime.datetime]]]
+]
 
 
 def subscription(
@@ -143,35 +145,42 @@ def subscription(
     route: str,
     subscribe: Callable[[datetime.datetime | None, bool], dict[str, Any]],
     parse: Callable[[dict[str, Any]], tuple[Any, Any, datetime.datetime] | None],
-    catch_up: Callable[[datetime.datetime], Generator[Any, Any, list[Any]]] | None,
+    catch_up: CatchUp,
+    catch_up_delay: float,
     reconnection_attempts: int,
 ) -> Stream[Any]:
     """The reconnecting subscription both streams share.
 
     `subscribe(since, reconnecting)` is the filter message to send; `parse(message)` gives
-    (item, id, time) for a message that carries an item, else None; `catch_up(since)` reads what
-    a reconnect may have missed over REST (for streams the server does not backfill).
+    (item, id, time) for a message that carries an item, else None. After a reconnect,
+    `catch_up(since)` reads over REST what was sent while the socket was down (what the server
+    had not stored yet when it backfilled the new socket is not in its backfill), once
+    `catch_up_delay` seconds have passed (the time the server takes to store what it streams).
     """
     if isinstance(reconnection_attempts, bool) or not isinstance(reconnection_attempts, int):
         raise ValueError(
             f"reconnection_attempts must be a whole number, not {reconnection_attempts!r}"
         )
     seen = _Seen()
+    started = _now()
     last: datetime.datetime | None = None
     failures = 0
+    gap: tuple[datetime.datetime, float] | None = None  # (since, when to read it) after a drop
     while True:
         socket = None
         try:
             socket = yield from open_socket(client, route)
             yield Send(socket, json.dumps(subscribe(last, failures > 0)))
-            if catch_up is not None and last is not None:
-                for item, item_id, when in (yield from catch_up(last)):
-                    if seen.add(item_id):
-                        last = max(last, when)
-                        yield Item(item)
             while True:
-                text = yield Receive(socket)
+                wait = None if gap is None else max(0.0, gap[1] - time.monotonic())
+                text = None if wait == 0 else (yield Receive(socket, wait))
                 if text is None:
+                    if gap is not None and time.monotonic() >= gap[1]:
+                        for item, item_id, when in (yield from catch_up(gap[0])):
+                            if seen.add(item_id):
+                                last = when if last is None else max(last, when)
+                                yield Item(item)
+                        gap = None
                     continue
                 parsed = parse(_message(text, route))
                 failures = 0
@@ -192,6 +201,8 @@ def subscription(
                 raise StreamError(
                     f"{route}: gave up after {reconnection_attempts} reconnection attempts: {closed}"
                 ) from None
+            since = min(gap[0], last or started) if gap is not None else (last or started)
+            gap = (since, time.monotonic() + reconnect_delay(failures) + catch_up_delay)
             yield Sleep(reconnect_delay(failures))
 
 
@@ -293,8 +304,29 @@ class StreamOperations:
                 "backfill": backfill or reconnecting,
             }
 
+        client: Any = self  # a client: it has the event pages of EventOperations too
+
+        def catch_up(since: datetime.datetime) -> Generator[Any, Any, list[Any]]:
+            occurred = {"since": since.isoformat(), "until": _now().isoformat()}
+            page = yield from client._first_event_page(
+                {**given, "occurred": occurred}, EVENTS_PAGE_SIZE
+            )
+            found = []
+            while page.events:
+                found += [(event, event.id, event.occurred) for event in page.events]
+                if not page.next_page:
+                    break
+                page = yield from client._next_event_page(page.next_page)
+            return found
+
         events = subscription(
-            self, EVENTS_OUT, subscribe, _parse_event(EVENTS_OUT), None, reconnection_attempts
+            self,
+            EVENTS_OUT,
+            subscribe,
+            _parse_event(EVENTS_OUT),
+            catch_up,
+            EVENTS_CATCH_UP_DELAY,
+            reconnection_attempts,
         )
         # Typed as the listing it is to callers; its socket steps go to the drivers.
         yield from cast("Listing[ReceivedEvent]", events)
@@ -323,10 +355,34 @@ class StreamOperations:
             logs = yield from read(self, {**given, "timestamp": timestamp})
             return [(log, log.id, log.timestamp) for log in logs]
 
+        yield from self._check_log_streaming()
         logs = subscription(
-            self, LOGS_OUT, subscribe, _parse_log(LOGS_OUT), catch_up, reconnection_attempts
+            self, LOGS_OUT, subscribe, _parse_log(LOGS_OUT), catch_up, 0.0, reconnection_attempts
         )
         yield from cast("Listing[Log]", logs)
+
+    def _check_log_streaming(self) -> Generator[Any, Any, None]:
+        """StreamError if the server says (in its settings) that it does not stream logs: its
+        socket would accept the subscription and send nothing. Skipped where it does not say
+        (Prefect Cloud, a server that hides its settings)."""
+        from prefect_api.api.admin import read_settings
+
+        try:
+            response = yield from send(self, read_settings)
+            logs = response.json().get("server", {}).get("logs", {})
+        except (PrefectSDKError, ValueError, AttributeError):
+            return
+        off = [
+            name
+            for name in ("stream_out_enabled", "stream_publishing_enabled")
+            if logs.get(name) is False
+        ]
+        if off:
+            settings = " and ".join(f"PREFECT_SERVER_LOGS_{name.upper()}" for name in off)
+            raise StreamError(
+                f"{LOGS_OUT}: this server does not stream logs: start it with {settings}=true "
+                "(read_logs/iter_logs read them without a stream)"
+            )
 
     @operation
     def emit_events(self, events: Any, *, via: str = "socket") -> Flow[list[Event]]:

@@ -10,6 +10,7 @@ from ._common import (
     as_model,
     as_text,
     body_pages,
+    create_once,
     filter_fields,
     iterate,
     read_all,
@@ -28,12 +29,18 @@ class VariableOperations:
     @operation
     def create_variable(self, variable: Any) -> Op[Variable]:
         """Create a variable from a `VariableCreate` (or its dict) and return it; ObjectAlreadyExists
-        if the name is taken."""
+        if the name is taken (but not by this call's own earlier attempt, whose answer was lost:
+        then the variable it made is returned)."""
         from prefect_api.api.variables import create_variable
         from prefect_api.models import Variable, VariableCreate
 
         body = as_model(variable, VariableCreate, "variable")
-        return (yield from call(self, create_variable, Variable, body=body))
+        return (
+            yield from create_once(
+                call(self, create_variable, Variable, body=body),
+                lambda: VariableOperations.read_variable_by_name.fn(self, body.name),
+            )
+        )
 
     @operation
     def read_variable_by_name(self, name: str) -> Op[Variable]:

@@ -22,6 +22,7 @@ from ._common import (
     as_uuid,
     body_pages,
     check_limit,
+    create_once,
     filter_fields,
     given,
     iterate,
@@ -51,7 +52,8 @@ class WorkPoolOperations:
     @operation
     def create_work_pool(self, work_pool: Any, overwrite: bool = False) -> Op[WorkPoolResponse]:
         """Create the work pool (a WorkPoolCreate or dict) and return it; ObjectAlreadyExists if
-        the name is taken, unless `overwrite=True`, which updates the existing pool instead."""
+        the name is taken, unless `overwrite=True`, which updates the existing pool instead. A
+        pool this call's own earlier attempt made (its answer was lost) is returned as made."""
         from prefect_api.api.work_pools import create_work_pool
         from prefect_api.models import WorkPoolCreate, WorkPoolResponse
 
@@ -59,7 +61,12 @@ class WorkPoolOperations:
             work_pool = jsonable(work_pool)
         body = as_model(work_pool, WorkPoolCreate, "work_pool")
         try:
-            return (yield from call(self, create_work_pool, WorkPoolResponse, body=body))
+            return (
+                yield from create_once(
+                    call(self, create_work_pool, WorkPoolResponse, body=body),
+                    lambda: WorkPoolOperations.read_work_pool.fn(self, body.name),
+                )
+            )
         except ObjectAlreadyExists:
             if not overwrite:
                 raise
@@ -233,7 +240,8 @@ class WorkPoolOperations:
         work_pool_name: str | None = None,
     ) -> Op[WorkQueueResponse]:
         """Create a work queue in the work pool (default: the default pool) and return it;
-        ObjectAlreadyExists if the pool has a queue of that name."""
+        ObjectAlreadyExists if the pool has a queue of that name (but not one this call's own
+        earlier attempt made, whose answer was lost: that queue is returned)."""
         from prefect_api.api.work_pools import create_work_queue as create_in_pool
         from prefect_api.api.work_queues import create_work_queue as create_in_default_pool
         from prefect_api.models import WorkQueueCreate, WorkQueueResponse
@@ -247,16 +255,15 @@ class WorkPoolOperations:
                 priority=priority,
             ),
         )
-        if work_pool_name is None:
-            return (yield from call(self, create_in_default_pool, WorkQueueResponse, body=body))
-        pool = as_text(work_pool_name, "work_pool_name")
+        pool = None if work_pool_name is None else as_text(work_pool_name, "work_pool_name")
+        if pool is None:
+            create = call(self, create_in_default_pool, WorkQueueResponse, body=body)
+        else:
+            create = call(self, create_in_pool, WorkQueueResponse, work_pool_name=pool, body=body)
         return (
-            yield from call(
-                self,
-                create_in_pool,
-                WorkQueueResponse,
-                work_pool_name=pool,
-                body=body,
+            yield from create_once(
+                create,
+                lambda: WorkPoolOperations.read_work_queue_by_name.fn(self, body.name, pool),
             )
         )
 
