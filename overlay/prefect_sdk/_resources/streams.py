@@ -135,6 +135,7 @@ def _refused(closed: SocketClosed, route: str) -> PrefectSDKError | None:
     return None
 
 
+Parse = Callable[[dict[str, Any]], tuple[Any, Any, datetime.datetime] | None]
 CatchUp = Callable[
     [datetime.datetime], Generator[Any, Any, list[tuple[Any, Any, datetime.datetime]]]
 ]
@@ -144,7 +145,7 @@ def subscription(
     client: Any,
     route: str,
     subscribe: Callable[[datetime.datetime | None, bool], dict[str, Any]],
-    parse: Callable[[dict[str, Any]], tuple[Any, Any, datetime.datetime] | None],
+    parse: Parse,
     catch_up: CatchUp,
     catch_up_delay: float,
     reconnection_attempts: int,
@@ -206,38 +207,21 @@ def subscription(
             yield Sleep(reconnect_delay(failures))
 
 
-def _parse_event(
-    route: str,
-) -> Callable[[dict[str, Any]], tuple[Any, Any, datetime.datetime] | None]:
-    from prefect_api.models import ReceivedEvent
+def item_parser(route: str, kind: str, model: Any, time_field: str) -> Parse:
+    """The parser of a stream's `{"type": kind, kind: {...}}` messages into (the generated
+    `model`, its id, its `time_field`); None for other messages. An item that does not parse is
+    a one-line StreamError naming the route."""
 
     def parse(message: dict[str, Any]) -> tuple[Any, Any, datetime.datetime] | None:
-        if message.get("type") != "event":
+        if message.get("type") != kind:
             return None
         try:
-            event = ReceivedEvent.from_dict(message["event"])
+            item = model.from_dict(message[kind])
         except PARSE_ERRORS as error:
             raise StreamError(
-                f"{route}: an event that does not parse ({type(error).__name__}: {error})"
+                f"{route}: {kind} that does not parse ({type(error).__name__}: {error})"
             ) from None
-        return event, event.id, event.occurred
-
-    return parse
-
-
-def _parse_log(route: str) -> Callable[[dict[str, Any]], tuple[Any, Any, datetime.datetime] | None]:
-    from prefect_api.models import Log
-
-    def parse(message: dict[str, Any]) -> tuple[Any, Any, datetime.datetime] | None:
-        if message.get("type") != "log":
-            return None
-        try:
-            log = Log.from_dict(message["log"])
-        except PARSE_ERRORS as error:
-            raise StreamError(
-                f"{route}: a log that does not parse ({type(error).__name__}: {error})"
-            ) from None
-        return log, log.id, log.timestamp
+        return item, item.id, getattr(item, time_field)
 
     return parse
 
@@ -282,7 +266,7 @@ class StreamOperations:
         (from `filter.occurred.since`, or the last hour, as far back as the server allows).
         Reconnects when the socket drops and resumes from the last event, never yielding an event
         twice; StreamAuthenticationError if the server refuses the credentials."""
-        from prefect_api.models import EventFilter
+        from prefect_api.models import EventFilter, ReceivedEvent
 
         given = as_model(filter if filter is not None else {}, EventFilter, "filter").to_dict()
         if not isinstance(backfill, bool):
@@ -323,7 +307,7 @@ class StreamOperations:
             self,
             EVENTS_OUT,
             subscribe,
-            _parse_event(EVENTS_OUT),
+            item_parser(EVENTS_OUT, "event", ReceivedEvent, "occurred"),
             catch_up,
             EVENTS_CATCH_UP_DELAY,
             reconnection_attempts,
@@ -339,7 +323,7 @@ class StreamOperations:
         `/logs/out` websocket (no backfill: the server streams only new logs). After a dropped
         socket it reconnects and reads the logs written meanwhile from `/logs/filter`, so none
         is lost or yielded twice."""
-        from prefect_api.models import LogFilter
+        from prefect_api.models import Log, LogFilter
 
         given = as_model(filter if filter is not None else {}, LogFilter, "filter").to_dict()
 
@@ -357,7 +341,13 @@ class StreamOperations:
 
         yield from self._check_log_streaming()
         logs = subscription(
-            self, LOGS_OUT, subscribe, _parse_log(LOGS_OUT), catch_up, 0.0, reconnection_attempts
+            self,
+            LOGS_OUT,
+            subscribe,
+            item_parser(LOGS_OUT, "log", Log, "timestamp"),
+            catch_up,
+            0.0,
+            reconnection_attempts,
         )
         yield from cast("Listing[Log]", logs)
 
