@@ -184,6 +184,23 @@ def drop_unrepresentable_defaults(spec: Spec) -> None:
                 del prop["default"]
 
 
+def drop_defaults_of_partial_updates(spec: Spec) -> None:
+    """A PATCH body's defaults would be sent as if the caller had given them: an update of a
+    deployment's tags would also send `paused: false` and un-pause it (`is_paused` of work
+    queues, `enabled` of automations likewise). In a PATCH body a field not given stays unset;
+    the server applies its own default where one is needed.
+    """
+    schemas = spec.get("components", {}).get("schemas", {})
+    for _, method, operation in operations(spec):
+        if method != "patch":
+            continue
+        content = operation.get("requestBody", {}).get("content", {})
+        reference = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+        body = schemas.get(reference.rsplit("/", 1)[-1], {})
+        for prop in body.get("properties", {}).values():
+            prop.pop("default", None)
+
+
 def _refers_to_model(prop: dict[str, Any]) -> bool:
     if "$ref" in prop:
         return True
@@ -202,6 +219,7 @@ RULES: list[Rule] = [
     name_request_bodies_after_operations,
     document_created_responses,
     drop_unrepresentable_defaults,
+    drop_defaults_of_partial_updates,
 ]
 
 

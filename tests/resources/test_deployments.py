@@ -321,3 +321,17 @@ def test_bad_ids_raise_before_any_request(client: Any, bad: object) -> None:
         client.update_deployment_schedule(some, bad, active=True)
     with pytest.raises(ValueError, match="parent_task_run_id must be a UUID"):
         client.create_flow_run_from_deployment(some, parent_task_run_id=bad or "x")
+
+
+def test_update_of_one_field_leaves_a_paused_deployment_paused(client: Any, unique: str) -> None:
+    """DeploymentUpdate's `paused` default (false) is not sent: an update of the tags, by model
+    or by keyword, does not un-pause the deployment (normalize: drop_defaults_of_partial_updates)."""
+    from prefect_api.models import DeploymentUpdate
+
+    deployment_id = new_deployment(client, unique, description="before")
+    client.pause_deployment(deployment_id)
+    client.update_deployment(deployment_id, DeploymentUpdate(tags=["after"]))
+    client.update_deployment(deployment_id, description="after")
+    deployment = client.read_deployment(deployment_id)
+    assert deployment.paused is True
+    assert deployment.tags == ["after"] and deployment.description == "after"

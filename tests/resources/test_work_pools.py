@@ -353,3 +353,12 @@ def test_bad_ids_raise_before_any_request(client: Any, bad: object) -> None:
     if not isinstance(bad, str):
         with pytest.raises(ValueError, match="work_pool_name must be a non-empty string"):
             client.read_work_pool(bad)
+
+
+def test_update_of_one_field_leaves_a_paused_queue_paused(client: Any, unique: str) -> None:
+    """WorkQueueUpdate's `is_paused` default (false) is not sent with another field."""
+    queue = client.create_work_queue(f"{unique}-paused-queue")
+    client.update_work_queue(queue.id, is_paused=True)
+    client.update_work_queue(queue.id, description="changed")
+    read = client.read_work_queue(queue.id)
+    assert read.is_paused is True and read.description == "changed"

@@ -41,6 +41,7 @@ name_split_schemas_apart = normalize_module.name_split_schemas_apart
 name_request_bodies_after_operations = normalize_module.name_request_bodies_after_operations
 document_created_responses = normalize_module.document_created_responses
 drop_unrepresentable_defaults = normalize_module.drop_unrepresentable_defaults
+drop_defaults_of_partial_updates = normalize_module.drop_defaults_of_partial_updates
 
 VERSION_HEADER = {
     "name": "x-prefect-api-version",
@@ -200,6 +201,7 @@ def test_rules_are_the_named_rules_in_order() -> None:
         "name_request_bodies_after_operations",
         "document_created_responses",
         "drop_unrepresentable_defaults",
+        "drop_defaults_of_partial_updates",
     ]
     for rule in normalize_module.RULES:
         assert rule.__doc__ and rule.__doc__.strip(), f"{rule.__name__} has no reason docstring"
@@ -689,6 +691,73 @@ def test_real_spec_block_document_filter_default_is_dropped(raw_spec: dict[str, 
     for schema, name in dropped:
         after["components"]["schemas"][schema]["properties"][name]["default"] = old[(schema, name)]
     assert after == raw_spec
+
+
+# --------------------------------------------------------------------------------------
+# drop_defaults_of_partial_updates
+# --------------------------------------------------------------------------------------
+
+
+def test_patch_bodies_lose_their_defaults_and_nothing_else_does() -> None:
+    spec: dict[str, Any] = {
+        "paths": {
+            "/things/{id}": {
+                "patch": {
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ThingUpdate"}
+                            }
+                        }
+                    }
+                },
+                "put": {
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ThingCreate"}
+                            }
+                        }
+                    }
+                },
+            }
+        },
+        "components": {
+            "schemas": {
+                "ThingUpdate": {
+                    "properties": {
+                        "paused": {"type": "boolean", "default": False, "description": "d"},
+                        "name": {"type": "string"},
+                    }
+                },
+                "ThingCreate": {"properties": {"paused": {"type": "boolean", "default": False}}},
+            }
+        },
+    }
+    before = copy.deepcopy(spec)
+    drop_defaults_of_partial_updates(spec)
+    assert spec["components"]["schemas"]["ThingUpdate"]["properties"]["paused"] == {
+        "type": "boolean",
+        "description": "d",
+    }
+    spec["components"]["schemas"]["ThingUpdate"]["properties"]["paused"]["default"] = False
+    assert spec == before  # the PUT body, and everything else, as it was
+
+
+def test_real_spec_partial_updates_send_only_what_is_given(raw_spec: dict[str, Any]) -> None:
+    after = copy.deepcopy(raw_spec)
+    drop_defaults_of_partial_updates(after)
+    dropped = {key for key in _defaults(raw_spec) if key not in _defaults(after)}
+    assert {
+        ("DeploymentUpdate", "paused"),
+        ("WorkQueueUpdate", "is_paused"),
+        ("AutomationPartialUpdate", "enabled"),
+    } <= dropped
+    from prefect_api.models import AutomationPartialUpdate, DeploymentUpdate, WorkQueueUpdate
+
+    assert DeploymentUpdate(tags=["a"]).to_dict() == {"tags": ["a"]}
+    assert WorkQueueUpdate(description="x").to_dict() == {"description": "x"}
+    assert AutomationPartialUpdate().to_dict() == {}
 
 
 # --------------------------------------------------------------------------------------

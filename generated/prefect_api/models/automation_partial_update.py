@@ -14,10 +14,10 @@ T = TypeVar("T", bound="AutomationPartialUpdate")
 @_attrs_define
 class AutomationPartialUpdate:
     """Attributes:
-    enabled (bool | Unset): Whether this automation will be evaluated Default: True.
+    enabled (bool | Unset): Whether this automation will be evaluated
     """
 
-    enabled: bool | Unset = True
+    enabled: bool | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""

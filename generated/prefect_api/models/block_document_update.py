@@ -19,12 +19,12 @@ class BlockDocumentUpdate:
     Attributes:
         block_schema_id (None | Unset | UUID): A block schema ID
         data (BlockDocumentUpdateData | Unset): The block document's data
-        merge_existing_data (bool | Unset):  Default: True.
+        merge_existing_data (bool | Unset):
     """
 
     block_schema_id: None | Unset | UUID = UNSET
     data: BlockDocumentUpdateData | Unset = UNSET
-    merge_existing_data: bool | Unset = True
+    merge_existing_data: bool | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         """This model as a JSON-ready dict (unset optional fields left out)."""

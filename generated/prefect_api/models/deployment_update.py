@@ -19,7 +19,7 @@ class DeploymentUpdate:
     Attributes:
         version (None | str | Unset):
         description (None | str | Unset):
-        paused (bool | Unset): Whether or not the deployment is paused. Default: False.
+        paused (bool | Unset): Whether or not the deployment is paused.
         schedules (list[DeploymentScheduleUpdate] | Unset): A list of schedules for the deployment.
         concurrency_limit (int | None | Unset): The deployment's concurrency limit.
         concurrency_options (ConcurrencyOptions | None | Unset): The deployment's concurrency options.
@@ -46,7 +46,7 @@ class DeploymentUpdate:
 
     version: None | str | Unset = UNSET
     description: None | str | Unset = UNSET
-    paused: bool | Unset = False
+    paused: bool | Unset = UNSET
     schedules: list[DeploymentScheduleUpdate] | Unset = UNSET
     concurrency_limit: int | None | Unset = UNSET
     concurrency_options: ConcurrencyOptions | None | Unset = UNSET

@@ -19,7 +19,7 @@ class WorkQueueUpdate:
     Attributes:
         name (None | str | Unset):
         description (None | str | Unset):
-        is_paused (bool | Unset): Whether or not the work queue is paused. Default: False.
+        is_paused (bool | Unset): Whether or not the work queue is paused.
         concurrency_limit (int | None | Unset):
         priority (int | None | Unset):
         last_polled (datetime.datetime | None | Unset):
@@ -28,7 +28,7 @@ class WorkQueueUpdate:
 
     name: None | str | Unset = UNSET
     description: None | str | Unset = UNSET
-    is_paused: bool | Unset = False
+    is_paused: bool | Unset = UNSET
     concurrency_limit: int | None | Unset = UNSET
     priority: int | None | Unset = UNSET
     last_polled: datetime.datetime | None | Unset = UNSET
