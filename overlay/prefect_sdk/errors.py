@@ -186,23 +186,21 @@ def _detail(response: httpx.Response) -> object:
     return body
 
 
-def _field_errors(detail: object) -> list[tuple[str, str]]:
-    """(field path, message) for each item of a validation detail list, `loc` joined by dots."""
-    if not isinstance(detail, list):
-        return []
-    found = []
-    for item in detail:
-        if isinstance(item, dict) and "msg" in item:
-            location = ".".join(str(part) for part in item.get("loc", ()))
-            found.append((location, str(item["msg"])))
-    return found
+def _field_error(item: object) -> tuple[str, str] | None:
+    """(field path, message) of one validation detail item (`loc` joined by dots), or None."""
+    if not isinstance(item, dict) or "msg" not in item:
+        return None
+    return ".".join(str(part) for part in item.get("loc", ())), str(item["msg"])
 
 
 def validation_errors(response: httpx.Response) -> dict[str, str]:
     """Field path -> message for a 422 answer (several messages for one field joined by "; ")."""
     errors: dict[str, str] = {}
-    for location, message in _field_errors(_detail(response)):
-        errors[location] = f"{errors[location]}; {message}" if location in errors else message
+    detail = _detail(response)
+    for found in map(_field_error, detail if isinstance(detail, list) else []):
+        if found is not None:
+            location, message = found
+            errors[location] = f"{errors[location]}; {message}" if location in errors else message
     return errors
 
 
@@ -218,11 +216,12 @@ def server_detail(response: httpx.Response) -> str:
     if isinstance(detail, list):
         parts = []
         for item in detail:
-            if isinstance(item, dict) and "msg" in item:
-                (location, message), *_ = _field_errors([item])
-                parts.append(f"{location}: {message}" if location else message)
-            else:
+            found = _field_error(item)
+            if found is None:
                 parts.append(json.dumps(item, default=str))
+            else:
+                location, message = found
+                parts.append(f"{location}: {message}" if location else message)
         return _one_line("; ".join(parts))
     if isinstance(detail, str):
         return _one_line(detail)

@@ -202,9 +202,10 @@ def subscription(
                 raise StreamError(
                     f"{route}: gave up after {reconnection_attempts} reconnection attempts: {closed}"
                 ) from None
+            delay = reconnect_delay(failures)
             since = min(gap[0], last or started) if gap is not None else (last or started)
-            gap = (since, time.monotonic() + reconnect_delay(failures) + catch_up_delay)
-            yield Sleep(reconnect_delay(failures))
+            gap = (since, time.monotonic() + delay + catch_up_delay)
+            yield Sleep(delay)
 
 
 def item_parser(route: str, kind: str, model: Any, time_field: str) -> Parse:
