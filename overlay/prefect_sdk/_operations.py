@@ -76,7 +76,8 @@ def send(client: Any, endpoint: Any, /, **arguments: Any) -> Op[httpx.Response]:
 
 def server_version(client: Any) -> Op[str | None]:
     """The server's Prefect version (`GET /admin/version`), asked once per client; None if the
-    server does not say."""
+    server does not say. Kept on the root client, so `with_options` copies share it."""
+    client = client._root
     if client._server_version is None:
         from prefect_api.api.admin import read_version
 
