@@ -5,6 +5,7 @@ async with get_client() as client:
 """
 
 from . import states
+from ._resources.concurrency_slots import ConcurrencyLease
 from ._version import __version__
 from .client import (
     PrefectClient,
@@ -16,6 +17,9 @@ from .client import (
 from .errors import (
     AuthenticationError,
     ClientNotOpenError,
+    ConcurrencyLeaseLost,
+    ConcurrencyLimitMissing,
+    ConcurrencySlotAcquisitionTimeout,
     FlowRunWaitTimeout,
     ObjectAlreadyExists,
     ObjectNotFound,
@@ -33,6 +37,10 @@ from .errors import (
 __all__ = [
     "AuthenticationError",
     "ClientNotOpenError",
+    "ConcurrencyLease",
+    "ConcurrencyLeaseLost",
+    "ConcurrencyLimitMissing",
+    "ConcurrencySlotAcquisitionTimeout",
     "FlowRunWaitTimeout",
     "ObjectAlreadyExists",
     "ObjectNotFound",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import os
 import tempfile
 import threading
@@ -35,8 +36,18 @@ STARTUP_TIMEOUT = 120.0
 class AppHost:
     """One app, its loop thread, and the count of clients using it."""
 
-    def __init__(self, app: ASGIApp, *, keep_running: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        keep_running: bool = False,
+        context: contextvars.Context | None = None,
+    ) -> None:
         self.app = app
+        # What every task of the app starts from (a copy each): never the caller's context, so
+        # a caller's context variables (a Prefect settings context, a flow run's) cannot change
+        # which settings, and so which database, the app uses from one request to the next.
+        self._context = contextvars.Context() if context is None else context
         # Keep the lifespan up once started, until the process exits (see the module docstring).
         self.keep_running = keep_running
         self._lock = threading.Lock()
@@ -63,7 +74,7 @@ class AppHost:
                     threading.Thread(
                         target=self._loop.run_forever, name="prefect-sdk-ephemeral", daemon=True
                     ).start()
-                self._started = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
+                self._started = self.run(self._start())
             assert self._started is not None
             return self._started
 
@@ -76,10 +87,20 @@ class AppHost:
             assert self._loop is not None
             if self._users == 0:
                 ending = self._end_sockets() if self.keep_running else self._stop()
-                return asyncio.run_coroutine_threadsafe(ending, self._loop)
+                return self.run(ending)
         done: concurrent.futures.Future[None] = concurrent.futures.Future()
         done.set_result(None)
         return done
+
+    def run(self, work: Awaitable[Any]) -> concurrent.futures.Future[Any]:
+        """Run `work` on the app's loop in a task of the app's own context (see __init__)."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(self._isolated(work), self._loop)
+
+    async def _isolated(self, work: Awaitable[Any]) -> Any:
+        # The task is made inside `Context.run`, so it runs in a copy of the app's context; a
+        # cancel of this task cancels it too.
+        return await self._context.run(asyncio.ensure_future, work)
 
     def _transitions(self) -> asyncio.Lock:
         # Created on the app's loop, where every start and stop runs: a reopen scheduled while
@@ -143,13 +164,13 @@ class AppHost:
         """End a kept-running lifespan (and its services) as the interpreter exits."""
         if self._loop is not None and self._lifespan_task is not None:
             with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(STARTUP_TIMEOUT)
+                self.run(self._stop()).result(STARTUP_TIMEOUT)
 
     def submit(self, request: httpx.Request) -> concurrent.futures.Future[httpx.Response]:
         if self._loop is None or self._users == 0:
             raise RuntimeError("the in-process app is not running: open the client first")
         request.read()
-        return asyncio.run_coroutine_threadsafe(self._send(request), self._loop)
+        return self.run(self._send(request))
 
 
 class AppTransport(httpx.BaseTransport):
@@ -208,7 +229,7 @@ class AppSocket:
     def _run(self, step: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
         if self.host._loop is None or self.host._users == 0:
             raise RuntimeError("the in-process app is not running: open the client first")
-        return asyncio.run_coroutine_threadsafe(step(*args), self.host._loop)
+        return self.host.run(step(*args))
 
     def connect(self) -> concurrent.futures.Future[None]:
         return self._run(self._connect)
@@ -294,7 +315,8 @@ def host_for(app: ASGIApp) -> AppHost:
         host = _hosts.get(id(app))
         if host is None or host.app is not app:
             keep = app is _prefect_app
-            host = _hosts[id(app)] = AppHost(app, keep_running=keep)
+            context = _prefect_context if keep else None
+            host = _hosts[id(app)] = AppHost(app, keep_running=keep, context=context)
             if keep:
                 # Before the interpreter's own exit handlers: once concurrent.futures has shut
                 # its executors down, Prefect's services cannot stop (they spin on refused work).
@@ -303,6 +325,8 @@ def host_for(app: ASGIApp) -> AppHost:
 
 
 _prefect_app: ASGIApp | None = None
+# The context Prefect's app runs in: its settings, read when the app is built.
+_prefect_context: contextvars.Context | None = None
 
 
 # Prefect's names for the server's database URL (the second is the pre-3.0 one it still reads).
@@ -318,8 +342,15 @@ def prefect_server_app() -> ASGIApp:
     It uses PREFECT_HOME's SQLite database when PREFECT_HOME is set (or the database URL the
     environment names), else a throwaway one. Only the server's database URL is set for that:
     PREFECT_HOME is left alone, so the user's own profile still configures every client.
+
+    Prefect reads its settings once, at its import, into a global settings context: a program
+    that imported `prefect` before this point would otherwise run the app on settings that
+    predate the ones set here (the user's own database, telemetry on), and on whatever else
+    changed in the environment since. So the app is built, and always runs, under a settings
+    context of its own read now (`SettingsContext` with a fresh `Settings()`), the same
+    whether `prefect` was imported first or not; Prefect's global settings are left alone.
     """
-    global _prefect_app
+    global _prefect_app, _prefect_context
     with _hosts_lock:
         if _prefect_app is None:
             configured = ("PREFECT_HOME", *DATABASE_URL_SETTINGS)
@@ -328,9 +359,19 @@ def prefect_server_app() -> ASGIApp:
                 os.environ[DATABASE_URL_SETTINGS[0]] = f"sqlite+aiosqlite:///{folder}/prefect.db"
             # An in-process server has no business phoning home (and may have no network).
             os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+            import prefect.context
+            import prefect.settings
             from prefect.server.api.server import create_app
 
-            _prefect_app = create_app(ephemeral=True)
+            context = contextvars.Context()
+            # In an empty context, Prefect's current settings context is its global one.
+            profile = context.run(prefect.context.get_settings_context).profile
+            settings = prefect.settings.Settings()
+            context.run(
+                prefect.context.SettingsContext(profile=profile, settings=settings).__enter__
+            )
+            _prefect_app = context.run(create_app, settings, ephemeral=True)
+            _prefect_context = context
         return _prefect_app
 
 

@@ -177,18 +177,25 @@ def with_responses(fn: Callable[..., Op[R]]) -> Callable[..., Op[RawResponse[R]]
     """The operation `fn`, returning a `RawResponse` of its result and every response it read."""
 
     def recorded(client: Any, *args: Any, **kwargs: Any) -> Op[RawResponse[R]]:
+        # Responses come back for a request, or for an `Await` of one sent ahead (several pages
+        # in flight, see _concurrent.py): recorded in the order the operation takes them, which
+        # for paging is page order. Other steps (a `Submit`'s handle, a socket's message) are not.
+        from ._concurrent import Await
+
         responses: list[httpx.Response] = []
-        op = fn(client, *args, **kwargs)
+        op: Generator[Any, Any, R] = fn(client, *args, **kwargs)
         try:
-            request = next(op)
+            step = next(op)
             while True:
                 try:
-                    response = yield request
+                    reply = yield step
                 except Exception as error:  # the operation may handle it, as when driven bare
-                    request = op.throw(error)
+                    step = op.throw(error)
                 else:
-                    responses.append(response)
-                    request = op.send(response)
+                    answered = isinstance(step, httpx.Request | Await)
+                    if answered and isinstance(reply, httpx.Response):
+                        responses.append(reply)
+                    step = op.send(reply)
         except StopIteration as done:
             return RawResponse(done.value, responses)
 

@@ -16,11 +16,14 @@ import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import SettingsError
 
-__all__ = ["Settings", "is_cloud_url", "load_settings"]
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = ["Settings", "is_cloud_url", "load_settings", "tls_verify"]
 
 DEFAULT_CLOUD_API_URL = "https://api.prefect.cloud/api"
 DEFAULT_PROFILE = "ephemeral"
@@ -46,6 +49,9 @@ class Settings:
     custom_headers: Mapping[str, str] = field(hash=False)
     cloud_api_url: str
     home: Path
+    # TLS of https:// and wss:// connections (see `tls_verify`).
+    tls_insecure_skip_verify: bool = False
+    ssl_cert_file: Path | None = None
 
 
 def is_cloud_url(api_url: str, cloud_api_url: str) -> bool:
@@ -55,6 +61,34 @@ def is_cloud_url(api_url: str, cloud_api_url: str) -> bool:
     if not base:
         return False
     return url == base or url.startswith(base + "/")
+
+
+def tls_verify(settings: Settings) -> ssl.SSLContext | None:
+    """The httpx `verify` (and websockets `ssl`) that Prefect's TLS settings ask for, or None
+    for the default (verify against the usual CA bundle).
+
+    As in Prefect's client, `PREFECT_API_TLS_INSECURE_SKIP_VERIFY` turns verification off and
+    wins over `PREFECT_API_SSL_CERT_FILE`, a CA bundle to verify the server against (for a
+    server behind a private CA). A context, not a path: httpx 0.28 deprecates `verify=<path>`,
+    and the websockets library only takes a context.
+    """
+    import ssl
+
+    if settings.tls_insecure_skip_verify:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if settings.ssl_cert_file is None:
+        return None
+    try:
+        return ssl.create_default_context(cafile=str(settings.ssl_cert_file))
+    except (OSError, ssl.SSLError) as error:
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise SettingsError(
+            f"PREFECT_API_SSL_CERT_FILE={str(settings.ssl_cert_file)!r} cannot be used as a "
+            f"CA bundle: {reason}"
+        ) from None
 
 
 # --------------------------------------------------------------------------------------
@@ -207,6 +241,14 @@ def _parse_home(raw: object) -> Path:
     return Path(raw).expanduser()
 
 
+def _parse_optional_path(raw: object) -> Path | None:
+    if isinstance(raw, os.PathLike):
+        raw = os.fspath(raw)
+    if not isinstance(raw, str):
+        raise _Invalid("is not a path")
+    return Path(raw.strip()).expanduser() if raw.strip() else None
+
+
 @dataclass(frozen=True)
 class _Spec:
     env: str
@@ -240,6 +282,10 @@ _SPECS: dict[str, _Spec] = {
         "PREFECT_CLOUD_API_URL", _parse_cloud_api_url, lambda: DEFAULT_CLOUD_API_URL
     ),
     "home": _Spec("PREFECT_HOME", _parse_home, lambda: Path("~/.prefect").expanduser()),
+    "tls_insecure_skip_verify": _Spec(
+        "PREFECT_API_TLS_INSECURE_SKIP_VERIFY", _parse_bool, lambda: False
+    ),
+    "ssl_cert_file": _Spec("PREFECT_API_SSL_CERT_FILE", _parse_optional_path, lambda: None),
 }
 
 _MAX_SHOWN = 80

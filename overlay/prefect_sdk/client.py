@@ -19,6 +19,8 @@ from typing import Any, Literal, TypeVar, overload
 import httpx
 
 from . import _ephemeral
+from ._concurrent import STEPS as CONCURRENT_STEPS
+from ._concurrent import AsyncRequests, SyncRequests
 from ._operations import (
     Item,
     Listing,
@@ -29,25 +31,30 @@ from ._operations import (
     signature_of,
     with_responses,
 )
+from ._paging import PAGE_CONCURRENCY, check_page_concurrency
 from ._policy import MAX_RETRIES_EXTENSION, RequestPolicy
 from ._resources._common import PAGE_SIZE
+from ._resources.admin import AdminOperations
 from ._resources.artifacts import ArtifactOperations
 from ._resources.automations import AutomationOperations
 from ._resources.blocks import BlockOperations
 from ._resources.concurrency import ConcurrencyOperations
+from ._resources.concurrency_slots import ConcurrencySlotOperations
 from ._resources.deployments import DeploymentOperations
 from ._resources.events import EventOperations
 from ._resources.flow_runs import FlowRunOperations
 from ._resources.flows import FlowOperations
+from ._resources.history import HistoryOperations
 from ._resources.logs import LogOperations
 from ._resources.observed_states import ObservedStateOperations
+from ._resources.saved_searches import SavedSearchOperations
 from ._resources.streams import StreamOperations
 from ._resources.task_runs import TaskRunOperations
 from ._resources.ui import UIOperations
 from ._resources.variables import VariableOperations
 from ._resources.waiting import WaitOperations
 from ._resources.work_pools import WorkPoolOperations
-from ._settings import Settings, is_cloud_url, load_settings
+from ._settings import Settings, is_cloud_url, load_settings, tls_verify
 from ._socket import AsyncSockets, SyncSockets
 from ._transport import AsyncRetryingTransport, RetryingTransport
 from ._version import __version__
@@ -140,6 +147,7 @@ class BaseClient(
     WorkPoolOperations,
     BlockOperations,
     ConcurrencyOperations,
+    ConcurrencySlotOperations,
     VariableOperations,
     ArtifactOperations,
     AutomationOperations,
@@ -147,6 +155,9 @@ class BaseClient(
     StreamOperations,
     WaitOperations,
     UIOperations,
+    AdminOperations,
+    SavedSearchOperations,
+    HistoryOperations,
 ):
     """Configuration and methods shared by both clients. Not for direct use."""
 
@@ -157,6 +168,8 @@ class BaseClient(
 
     # Rows asked for per request by paging reads: the server's default cap.
     page_size: int = PAGE_SIZE
+    # How many pages a listing read may have in flight at once (see _paging.py); 1: none ahead.
+    page_concurrency: int = PAGE_CONCURRENCY
 
     def __init__(
         self,
@@ -166,8 +179,12 @@ class BaseClient(
         api_version: str | None = None,
         httpx_settings: Mapping[str, Any] | None = None,
         auth_string: str | None = None,
+        page_concurrency: int | None = None,
     ) -> None:
         from prefect_api import API_VERSION, Client
+
+        if page_concurrency is not None:
+            self.page_concurrency = check_page_concurrency(page_concurrency)
 
         self._settings = load_settings(api_key=api_key, auth_string=auth_string)
         options = dict(httpx_settings or {})
@@ -219,6 +236,11 @@ class BaseClient(
             "limits": POOL_LIMITS,
             **options,
         }
+        # Prefect's TLS settings, unless httpx_settings["verify"] says otherwise (the sockets
+        # follow the same `verify`: see _socket.socket_target).
+        tls_context = tls_verify(self._settings)
+        if tls_context is not None and "verify" not in options:
+            self._http_options["verify"] = tls_context
         # The generated package's client, sharing this client's httpx client: for parsing, and
         # for users who call generated endpoint functions directly (`client.api`).
         self.api = Client(base_url=self._api_url, raise_on_unexpected_status=False)
@@ -230,6 +252,8 @@ class BaseClient(
         # these to each request it builds.
         self._root: BaseClient = self
         self._request_options: dict[str, Any] = {}
+        # What read-ahead learnt of each list route (see _paging.py), shared with copies.
+        self._read_ahead: dict[str, Any] = {}
 
     def _http_parts(
         self, pool: Callable[..., Transport], in_process: Callable[[_ephemeral.AppHost], Transport]
@@ -290,11 +314,13 @@ class BaseClient(
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
         headers: Mapping[str, str] | None = None,
+        page_concurrency: int | None = None,
     ) -> C:
         """A client that differs from this one only in these: the request timeout (seconds or
         an `httpx.Timeout`), the retries per request, extra headers. It shares this client's
         connections and lifetime (use it while this one is open; it is not entered itself).
-        Options given again replace the earlier ones; headers are merged."""
+        Options given again replace the earlier ones; headers are merged. `page_concurrency`
+        caps the pages a paging read keeps in flight (1: one page after the other)."""
         options = dict(self._request_options)
         if timeout is not None:
             if isinstance(timeout, bool) or not isinstance(timeout, int | float | httpx.Timeout):
@@ -316,6 +342,8 @@ class BaseClient(
             options["headers"] = merged
         derived = copy.copy(self)
         derived._request_options = options
+        if page_concurrency is not None:
+            derived.page_concurrency = check_page_concurrency(page_concurrency)
         return derived
 
     @property
@@ -392,6 +420,12 @@ class PrefectClient(BaseClient):
 
     _root: PrefectClient
     _http_client: httpx.AsyncClient
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop the client was entered on (None before `async with`), as Prefect's."""
+        return self._root._loop
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -406,6 +440,7 @@ class PrefectClient(BaseClient):
         if self._host is not None:
             await asyncio.wrap_future(self._host.acquire())
         self._http_client = self._make_http()
+        self._loop = asyncio.get_running_loop()
         self.api.set_async_httpx_client(self._http_client)
         self._opened = True
         return self
@@ -426,12 +461,16 @@ class PrefectClient(BaseClient):
             self._check_open()
             op = fn(self, *args, **kwargs)
             sockets: AsyncSockets | None = None
+            requests: AsyncRequests | None = None
             try:
                 step: Any = next(op)
                 while True:
                     try:
                         if isinstance(step, httpx.Request):
                             reply: Any = await self._http.send(step)
+                        elif isinstance(step, CONCURRENT_STEPS):  # see _concurrent.py
+                            requests = requests or AsyncRequests(self._http)
+                            reply = await requests.perform(step)
                         else:  # a socket step, or a Sleep (see _socket.py)
                             sockets = sockets or AsyncSockets(self)
                             reply = await sockets.perform(step)
@@ -443,6 +482,8 @@ class PrefectClient(BaseClient):
                 result: R = done.value
                 return result
             finally:
+                if requests is not None:
+                    await requests.close_all()
                 if sockets is not None:
                     await sockets.close_all()
 
@@ -453,6 +494,7 @@ class PrefectClient(BaseClient):
             self._check_open()
             steps: Any = fn(self, *args, **kwargs)
             sockets: AsyncSockets | None = None
+            requests: AsyncRequests | None = None
             reply: Any = None
             error: Exception | None = None
             try:
@@ -468,6 +510,9 @@ class PrefectClient(BaseClient):
                     try:
                         if isinstance(step, httpx.Request):
                             reply = await self._http.send(step)
+                        elif isinstance(step, CONCURRENT_STEPS):  # see _concurrent.py
+                            requests = requests or AsyncRequests(self._http)
+                            reply = await requests.perform(step)
                         else:  # a socket step, or a Sleep (see _socket.py)
                             sockets = sockets or AsyncSockets(self)
                             reply = await sockets.perform(step)
@@ -475,6 +520,8 @@ class PrefectClient(BaseClient):
                         error = caught
             finally:
                 steps.close()
+                if requests is not None:
+                    await requests.close_all()
                 if sockets is not None:
                     await sockets.close_all()
 
@@ -520,12 +567,16 @@ class SyncPrefectClient(BaseClient):
             self._check_open()
             op = fn(self, *args, **kwargs)
             sockets: SyncSockets | None = None
+            requests: SyncRequests | None = None
             try:
                 step: Any = next(op)
                 while True:
                     try:
                         if isinstance(step, httpx.Request):
                             reply: Any = self._http.send(step)
+                        elif isinstance(step, CONCURRENT_STEPS):  # see _concurrent.py
+                            requests = requests or SyncRequests(self._http)
+                            reply = requests.perform(step)
                         else:  # a socket step, or a Sleep (see _socket.py)
                             sockets = sockets or SyncSockets(self)
                             reply = sockets.perform(step)
@@ -537,6 +588,8 @@ class SyncPrefectClient(BaseClient):
                 result: R = done.value
                 return result
             finally:
+                if requests is not None:
+                    requests.close_all()
                 if sockets is not None:
                     sockets.close_all()
 
@@ -547,6 +600,7 @@ class SyncPrefectClient(BaseClient):
             self._check_open()
             steps: Any = fn(self, *args, **kwargs)
             sockets: SyncSockets | None = None
+            requests: SyncRequests | None = None
             reply: Any = None
             error: Exception | None = None
             try:
@@ -562,6 +616,9 @@ class SyncPrefectClient(BaseClient):
                     try:
                         if isinstance(step, httpx.Request):
                             reply = self._http.send(step)
+                        elif isinstance(step, CONCURRENT_STEPS):  # see _concurrent.py
+                            requests = requests or SyncRequests(self._http)
+                            reply = requests.perform(step)
                         else:  # a socket step, or a Sleep (see _socket.py)
                             sockets = sockets or SyncSockets(self)
                             reply = sockets.perform(step)
@@ -569,6 +626,8 @@ class SyncPrefectClient(BaseClient):
                         error = caught
             finally:
                 steps.close()
+                if requests is not None:
+                    requests.close_all()
                 if sockets is not None:
                     sockets.close_all()
 

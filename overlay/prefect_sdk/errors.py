@@ -251,3 +251,30 @@ def describe_transport_error(
 def _one_line(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= _MAX_DETAIL else flat[: _MAX_DETAIL - 3] + "..."
+
+
+class ConcurrencySlotAcquisitionTimeout(PrefectSDKError, TimeoutError):
+    """`client.concurrency` / `client.rate_limit` waited as long as told to (`timeout_seconds`,
+    or `max_retries` answers of 423 Locked) and the slots were still taken. Nothing is held.
+    `names` and `occupy` say what was asked for."""
+
+    def __init__(self, message: str, names: list[str], occupy: int) -> None:
+        super().__init__(message)
+        self.names = names
+        self.occupy = occupy
+
+
+class ConcurrencyLimitMissing(PrefectSDKError, LookupError):
+    """`strict=True` and some of the named global concurrency limits do not exist (Prefect's
+    `ConcurrencySlotAcquisitionError` in that case). Nothing is held. `missing` names them."""
+
+    def __init__(self, message: str, missing: list[str]) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+class ConcurrencyLeaseLost(PrefectSDKError):
+    """The lease of slots held by `client.concurrency` could not be renewed (it expired or was
+    revoked, or renewing kept failing): the slots may be given to others while the block still
+    runs. Raised when the block ends, if it was told to (`raise_on_lease_renewal_failure`, by
+    default `strict`); a warning is logged either way."""

@@ -48,7 +48,7 @@ def test_argument_checks(client: Any) -> None:
         client.update_variable({"value": 3})
     with pytest.raises(ValueError, match="name must be a non-empty string"):
         client.read_variable_by_name("")
-    with pytest.raises(ValueError, match="variable must be a VariableCreate or a dict"):
+    with pytest.raises(ValueError, match=r"VariableCreate, a dict or a pydantic model, not int$"):
         client.create_variable(42)
     with pytest.raises(ValueError, match="sort must be one of"):
         client.read_variables(sort="SIDEWAYS")

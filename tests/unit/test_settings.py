@@ -650,4 +650,87 @@ def test_settings_fields_match_the_documented_api() -> None:
         "custom_headers",
         "cloud_api_url",
         "home",
+        "tls_insecure_skip_verify",
+        "ssl_cert_file",
     ]
+
+
+# --------------------------------------------------------------------------------------
+# TLS: PREFECT_API_TLS_INSECURE_SKIP_VERIFY and PREFECT_API_SSL_CERT_FILE
+
+
+def test_tls_settings_default_to_verifying_with_the_usual_bundle(tmp_path: Path) -> None:
+    settings = load_settings(environ=home_env(tmp_path))
+    assert settings.tls_insecure_skip_verify is False
+    assert settings.ssl_cert_file is None
+    assert _settings.tls_verify(settings) is None  # httpx's own default
+
+
+def test_tls_settings_from_the_environment(tmp_path: Path) -> None:
+    settings = load_settings(
+        environ=home_env(
+            tmp_path,
+            PREFECT_API_TLS_INSECURE_SKIP_VERIFY="yes",
+            PREFECT_API_SSL_CERT_FILE=" ~/ca.pem ",
+        )
+    )
+    assert settings.tls_insecure_skip_verify is True
+    assert settings.ssl_cert_file == Path("~/ca.pem").expanduser()
+
+
+def test_tls_settings_from_the_profile(tmp_path: Path) -> None:
+    write(
+        tmp_path / "profiles.toml",
+        'active = "p"\n[profiles.p]\n'
+        'PREFECT_API_TLS_INSECURE_SKIP_VERIFY = true\nPREFECT_API_SSL_CERT_FILE = "/ca.pem"\n',
+    )
+    settings = load_settings(environ=home_env(tmp_path))
+    assert settings.tls_insecure_skip_verify is True
+    assert settings.ssl_cert_file == Path("/ca.pem")
+
+
+def test_empty_cert_file_means_none(tmp_path: Path) -> None:
+    settings = load_settings(environ=home_env(tmp_path, PREFECT_API_SSL_CERT_FILE=""))
+    assert settings.ssl_cert_file is None
+
+
+def test_malformed_skip_verify_is_a_settings_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"^PREFECT_API_TLS_INSECURE_SKIP_VERIFY='maybe' "):
+        load_settings(environ=home_env(tmp_path, PREFECT_API_TLS_INSECURE_SKIP_VERIFY="maybe"))
+
+
+def test_skip_verify_gives_an_unverifying_context_even_with_a_cert_file(tmp_path: Path) -> None:
+    import ssl
+
+    settings = load_settings(
+        environ=home_env(
+            tmp_path,
+            PREFECT_API_TLS_INSECURE_SKIP_VERIFY="true",
+            PREFECT_API_SSL_CERT_FILE=str(tmp_path / "missing.pem"),  # not even read
+        )
+    )
+    context = _settings.tls_verify(settings)
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_NONE and context.check_hostname is False
+
+
+def test_cert_file_gives_a_verifying_context_holding_it(tmp_path: Path) -> None:
+    import ssl
+
+    cert = Path(ssl.get_default_verify_paths().openssl_cafile or "")
+    if not cert.is_file():
+        import certifi
+
+        cert = Path(certifi.where())
+    settings = load_settings(environ=home_env(tmp_path, PREFECT_API_SSL_CERT_FILE=str(cert)))
+    context = _settings.tls_verify(settings)
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname is True
+    assert context.cert_store_stats()["x509_ca"] > 0
+
+
+def test_unreadable_cert_file_is_a_settings_error_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.pem"
+    settings = load_settings(environ=home_env(tmp_path, PREFECT_API_SSL_CERT_FILE=str(missing)))
+    with pytest.raises(SettingsError, match=r"^PREFECT_API_SSL_CERT_FILE='.*missing\.pem' cannot"):
+        _settings.tls_verify(settings)

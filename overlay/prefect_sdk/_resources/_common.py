@@ -8,7 +8,9 @@ rest of its body.
 
 Model bodies built from keyword arguments go through the model's JSON form (`model_from_fields`):
 every value is made JSON-ready (`jsonable`) and the generated model is built with `from_dict`,
-so a field that was not given stays UNSET and is not sent.
+so a field that was not given stays UNSET and is not sent. `as_model` takes a generated model,
+its dict, or a pydantic model (Prefect's own filters, states, creates and updates, recognised by
+`model_dump`, never by importing `prefect`) and converts it once, refusing unknown fields.
 
 Creates that are retried: `create_once` returns the object a lost earlier attempt made when the
 retry is refused as a duplicate (409); `idempotency_key_for_call` makes the key a flow run
@@ -24,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from .._operations import Item, Listing, Op, call_list
+from .._operations import Op, call_list
 from .._policy import MAYBE_APPLIED_EXTENSION
 from ..errors import ObjectAlreadyExists, ObjectNotFound, safe_url
 
@@ -79,7 +81,10 @@ def as_mapping(value: Any, name: str) -> Mapping[str, Any]:
 
 
 def as_enum(value: Any, enum_type: type[M], name: str) -> M:
-    """`value` as a member of the generated `enum_type` (a member or its string value)."""
+    """`value` as a member of the generated `enum_type`: a member, its string value, or another
+    enum's member with that value (Prefect's `StateType.COMPLETED`, `FlowRunSort.ID_DESC`)."""
+    if isinstance(value, enum.Enum) and not isinstance(value, enum_type):
+        value = value.value
     try:
         return enum_type(value)  # type: ignore[call-arg]
     except ValueError:
@@ -99,36 +104,165 @@ class _FromDict(Protocol[M]):  # type: ignore[misc]
     def from_dict(self, src_dict: Mapping[str, Any]) -> M: ...
 
 
+# Prefect's class names for objects of a generated model's kind, where they differ from the
+# generated name, and the fields taken from them (None: every field that was set). A Prefect
+# `State` is sent as Prefect's `to_state_create` sends it: its kind, name, message and details
+# (not its id, timestamp or local result data).
+PREFECT_KINDS: dict[str, dict[str, frozenset[str] | None]] = {
+    "StateCreate": {"State": frozenset({"type", "name", "message", "state_details"})},
+    "ConcurrencyLimitV2Create": {"GlobalConcurrencyLimitCreate": None},
+    "ConcurrencyLimitV2Update": {"GlobalConcurrencyLimitUpdate": None},
+    "AutomationCreate": {"AutomationCore": None},
+    "AutomationUpdate": {"AutomationCore": None},
+    "BlockDocumentCreate": {
+        "BlockDocument": frozenset(
+            {"name", "data", "block_schema_id", "block_type_id", "is_anonymous"}
+        )
+    },
+}
+
+# How Prefect's client dumps its models, so that secrets are sent as they are (a block's
+# SecretStr fields dump as "********" otherwise) and subclasses by their own fields.
+PREFECT_DUMP_OPTIONS: dict[str, Any] = {
+    "serialize_as_any": True,
+    "context": {"include_secrets": True},
+}
+
+
+def type_path(kind: type) -> str:
+    """A class by its full path (`prefect.client.schemas.filters.FlowRunFilter`), generated
+    models by their public one (`prefect_api.models.FlowRunFilter`), builtins by name."""
+    module = kind.__module__
+    if module == "builtins":
+        return kind.__qualname__
+    if module.startswith("prefect_api.models"):
+        module = "prefect_api.models"
+    return f"{module}.{kind.__qualname__}"
+
+
 def build(
     model: type[M],
     data: Mapping[str, Any],
     what: str,
     errors: tuple[type[Exception], ...] = (*FROM_DICT_ERRORS, AttributeError),
 ) -> M:
-    """The generated `model` from its JSON form `data`; ValueError naming `what` if `from_dict`
-    raises one of `errors` (any other error is let through)."""
+    """The generated `model` from its JSON form `data`; ValueError naming `what` (and, when it
+    can be found, the field at fault) if `from_dict` raises one of `errors` (any other error is
+    let through)."""
     try:
         return model.from_dict(data)  # type: ignore[attr-defined, no-any-return]
     except errors as error:
-        raise ValueError(f"{what} is not a valid {model.__name__}: {error!r}") from None
+        field = _field_at_fault(model, data, errors)
+        at = "" if field is None else f" (at {what}.{field})"
+        raise ValueError(f"{what} is not a valid {model.__name__}{at}: {error!r}") from None
+
+
+def _field_at_fault(
+    model: type, data: Mapping[str, Any], errors: tuple[type[Exception], ...]
+) -> str | None:
+    """The key of `data` whose value `from_dict` refuses: the one without which it succeeds.
+    None when there is no such key (a required field cannot be left out to tell). Only run on
+    the error path: one parse per key."""
+    if not isinstance(data, Mapping):
+        return None
+    for key in data:
+        try:
+            model.from_dict({name: value for name, value in data.items() if name != key})  # type: ignore[attr-defined]
+        except errors:
+            continue
+        return str(key)
+    return None
 
 
 def as_model(value: Any, model: type[M], name: str) -> M:
-    """`value` as the generated `model`: the model itself, or a dict in its JSON form.
+    """`value` as the generated `model`: the model itself, a dict in its JSON form, or a pydantic
+    model of the same kind (Prefect's own objects), converted once to the generated model.
 
-    A dict key the model has no field for, at any depth, is a ValueError: the generated models
+    A dict's values are made JSON-ready first (`jsonable`: UUIDs, datetimes, enums). A pydantic
+    model is taken as Prefect's client sends it, `model_dump(mode="json", exclude_unset=True)`:
+    only the fields that were set, so an update changes just those and a filter's unset parts
+    keep the server's defaults. A pydantic model of another kind (a DeploymentFilter for a
+    FlowRunFilter) is refused by its class name.
+
+    A key the model has no field for, at any depth, is a ValueError: the generated models
     drop such keys, so `{"nmae": {"any_": [...]}}` would otherwise be sent as if it were not
     there, and a filter would match everything (Prefect's own pydantic models forbid them too).
     """
     if isinstance(value, model):
         return value
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{name} must be a {model.__name__} or a dict, not {type(value).__name__}")
-    parsed = build(model, value, name, FROM_DICT_ERRORS)
-    dropped = _dropped_keys(value, parsed.to_dict(), name)  # type: ignore[attr-defined]
+    data = _json_form(value, model, name)
+    _check_json_ready(data, name)
+    parsed = build(model, data, name)
+    dropped = _dropped_keys(data, parsed.to_dict(), name)  # type: ignore[attr-defined]
     if dropped:
         raise ValueError(f"{name} has fields {model.__name__} does not know: {', '.join(dropped)}")
     return parsed
+
+
+def _json_form(value: Any, model: type, name: str) -> Any:
+    """The JSON form of a dict or a pydantic model for `model`; ValueError for anything else."""
+    if isinstance(value, Mapping):
+        return jsonable(value)
+    kind = type(value)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and not isinstance(value, type):
+        prefect_kinds = PREFECT_KINDS.get(model.__name__, {})
+        known = kind.__name__ == model.__name__ or kind.__name__ in prefect_kinds
+        if not known and _is_generated_name(kind.__name__):  # an API object of another kind
+            raise _wrong_type(value, model, name)
+        include = prefect_kinds.get(kind.__name__)
+        try:
+            try:
+                return _dump(dump, exclude_unset=True, include=include)
+            except KeyError:
+                # Some Prefect models' own model_dump fails with exclude_unset (LogCreate pops
+                # `worker_id` unconditionally): take the full dump's top-level fields that were set.
+                data = _dump(dump, include=include)
+                set_fields = getattr(value, "model_fields_set", data.keys())
+                return {key: item for key, item in data.items() if key in set_fields}
+        except (TypeError, ValueError) as error:  # pydantic's serialization errors
+            raise ValueError(f"{name} ({type_path(kind)}) has no JSON form: {error}") from None
+    raise _wrong_type(value, model, name)
+
+
+def _dump(dump: Callable[..., Any], **options: Any) -> Any:
+    """`dump(mode="json", ...)` as Prefect's client calls it; without the pydantic-only options
+    for a `model_dump` that does not take them."""
+    try:
+        return dump(mode="json", **options, **PREFECT_DUMP_OPTIONS)
+    except TypeError as error:
+        if "unexpected keyword argument" not in str(error):
+            raise
+        return dump(mode="json", **options)
+
+
+def _is_generated_name(name: str) -> bool:
+    import prefect_api.models
+
+    return isinstance(getattr(prefect_api.models, name, None), type)
+
+
+def _wrong_type(value: Any, model: type, name: str) -> ValueError:
+    return ValueError(
+        f"{name} must be a {type_path(model)}, a dict or a pydantic model, "
+        f"not {type_path(type(value))}"
+    )
+
+
+# The types a JSON document is made of.
+JSON_TYPES = (str, int, float, bool, type(None))
+
+
+def _check_json_ready(data: Any, path: str) -> None:
+    """ValueError naming the first value in `data` that has no JSON form (after `jsonable`)."""
+    if isinstance(data, Mapping):
+        for key, item in data.items():
+            _check_json_ready(item, f"{path}.{key}")
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            _check_json_ready(item, f"{path}[{index}]")
+    elif not isinstance(data, JSON_TYPES):
+        raise ValueError(f"{path} has no JSON form: {type_path(type(data))} {data!r}")
 
 
 def _dropped_keys(given: Any, kept: Any, path: str) -> list[str]:
@@ -152,13 +286,14 @@ def _dropped_keys(given: Any, kept: Any, path: str) -> list[str]:
 
 def jsonable(value: Any) -> Any:
     """`value` in JSON form: generated models via `to_dict`, pydantic models via `model_dump`,
-    UUIDs and datetimes as strings, timedeltas as seconds, containers recursively."""
+    enums by value, UUIDs and datetimes as strings, timedeltas as seconds, containers
+    recursively."""
     if hasattr(value, "to_dict") and hasattr(type(value), "from_dict"):
         return jsonable(value.to_dict())
-    if hasattr(value, "model_dump"):
+    if hasattr(value, "model_dump") and not isinstance(value, type):
         return value.model_dump(mode="json")
     if isinstance(value, enum.Enum):
-        return value.value
+        return jsonable(value.value)
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
@@ -255,14 +390,12 @@ def create_once(create: Op[T], read_existing: Callable[[], Op[T]]) -> Op[T]:
 # -------------------------------------------------------------------------- paging
 
 
-def check_limit(limit: int | None, offset: int) -> None:
-    if limit is not None and (not isinstance(limit, int) or limit < 0):
-        raise ValueError(f"limit must be a whole number >= 0 or None, not {limit!r}")
-    if not isinstance(offset, int) or offset < 0:
-        raise ValueError(f"offset must be a whole number >= 0, not {offset!r}")
-
-
-PageReader = Callable[[int, int], Op[list[T]]]
+# The paging itself is in `_paging.py` (read-ahead, rows once each); the resource modules use
+# these names.
+from .._paging import PageReader as PageReader  # noqa: E402
+from .._paging import check_limit as check_limit  # noqa: E402
+from .._paging import iterate as iterate  # noqa: E402
+from .._paging import read_all as read_all  # noqa: E402
 
 
 def body_pages(
@@ -276,41 +409,14 @@ def body_pages(
 ) -> PageReader[T]:
     """The `PageReader` of a list route of `item`s: a page's body is
     `body_model(offset=..., limit=..., **fields)`, and `arguments` (path parameters, ...) go to
-    the endpoint as they are."""
+    the endpoint as they are. It carries `client`, whose `page_concurrency` caps read-ahead."""
+    from .._paging import ClientPages
 
     def read_page(offset: int, limit: int) -> Op[list[T]]:
         body = body_model(offset=offset, limit=limit, **fields)
         return call_list(client, endpoint, item, body=body, **arguments)
 
-    return read_page
-
-
-def read_all(
-    read_page: PageReader[T], *, limit: int | None, offset: int, page_size: int = PAGE_SIZE
-) -> Op[list[T]]:
-    """Every row from `offset` on, or the first `limit` of them, page after page."""
-    check_limit(limit, offset)
-    rows: list[T] = []
-    while limit is None or len(rows) < limit:
-        size = page_size if limit is None else min(page_size, limit - len(rows))
-        page = yield from read_page(offset, size)
-        rows.extend(page)
-        if len(page) < size:
-            break
-        offset += len(page)
-    return rows
-
-
-def iterate(read_page: PageReader[T], *, offset: int = 0, page_size: int = PAGE_SIZE) -> Listing[T]:
-    """Yield every row from `offset` on, fetching the next page only when it is needed."""
-    check_limit(None, offset)
-    while True:
-        page = yield from read_page(offset, page_size)
-        for row in page:
-            yield Item(row)
-        if len(page) < page_size:
-            return
-        offset += len(page)
+    return ClientPages(client, getattr(endpoint, "__name__", repr(endpoint)), read_page)
 
 
 # Filter argument names -> (body field of the list routes, generated filter model).

@@ -9,6 +9,7 @@ from .._operations import Listing, Op, call, listing, operation, send
 from ._common import (
     PageReader,
     as_model,
+    as_text,
     as_uuid,
     body_pages,
     filter_fields,
@@ -184,6 +185,81 @@ class ArtifactOperations:
         return body_pages(
             self, read_latest_artifacts, ArtifactCollection, ReadLatestArtifactsBody, fields
         )
+
+    @operation
+    def read_artifact(self, artifact_id: uuid.UUID | str) -> Op[Artifact]:
+        """The artifact (one version) with this id; ObjectNotFound if there is none."""
+        from prefect_api.api.artifacts import read_artifact
+        from prefect_api.models import Artifact
+
+        return (
+            yield from call(self, read_artifact, Artifact, id=as_uuid(artifact_id, "artifact_id"))
+        )
+
+    @operation
+    def read_latest_artifact(self, key: str) -> Op[Artifact]:
+        """The latest version of the artifact with this key; ObjectNotFound if there is none.
+
+        The server answers with its row for the key (an artifact collection): the `id` is that
+        row's, not the version's (`read_latest_artifacts` gives both: `id`, `latest_id`)."""
+        from prefect_api.api.artifacts import read_latest_artifact
+        from prefect_api.models import Artifact
+
+        return (yield from call(self, read_latest_artifact, Artifact, key=as_text(key, "key")))
+
+    @operation
+    def count_artifacts(
+        self,
+        *,
+        artifact_filter: Any = None,
+        flow_run_filter: Any = None,
+        task_run_filter: Any = None,
+        flow_filter: Any = None,
+        deployment_filter: Any = None,
+    ) -> Op[int]:
+        """How many artifacts (every version) match the filters."""
+        from prefect_api.api.artifacts import count_artifacts
+        from prefect_api.models import ArtifactFilter, CountArtifactsBody
+
+        fields = filter_fields(
+            CountArtifactsBody,
+            flow_run_filter=flow_run_filter,
+            task_run_filter=task_run_filter,
+            flow_filter=flow_filter,
+            deployment_filter=deployment_filter,
+        )
+        if artifact_filter is not None:
+            fields["artifacts"] = as_model(artifact_filter, ArtifactFilter, "artifact_filter")
+        return (yield from call(self, count_artifacts, int, body=CountArtifactsBody(**fields)))
+
+    @operation
+    def count_latest_artifacts(
+        self,
+        *,
+        artifact_filter: Any = None,
+        flow_run_filter: Any = None,
+        task_run_filter: Any = None,
+        flow_filter: Any = None,
+        deployment_filter: Any = None,
+    ) -> Op[int]:
+        """How many artifact keys (latest versions) match the filters (`artifact_filter`: an
+        ArtifactCollectionFilter)."""
+        from prefect_api.api.artifacts import count_latest_artifacts
+        from prefect_api.models import ArtifactCollectionFilter, CountLatestArtifactsBody
+
+        fields = filter_fields(
+            CountLatestArtifactsBody,
+            flow_run_filter=flow_run_filter,
+            task_run_filter=task_run_filter,
+            flow_filter=flow_filter,
+            deployment_filter=deployment_filter,
+        )
+        if artifact_filter is not None:
+            fields["artifacts"] = as_model(
+                artifact_filter, ArtifactCollectionFilter, "artifact_filter"
+            )
+        body = CountLatestArtifactsBody(**fields)
+        return (yield from call(self, count_latest_artifacts, int, body=body))
 
     @operation
     def delete_artifact(self, artifact_id: uuid.UUID | str) -> Op[None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .._operations import Listing, Op, call, listing, operation, send
+from .._operations import Listing, Op, call, call_list, listing, operation, send
 from ._common import (
     PageReader,
     as_model,
@@ -132,4 +132,60 @@ class AutomationOperations:
         from prefect_api.api.automations import delete_automation
 
         yield from send(self, delete_automation, id=as_uuid(automation_id, "automation_id"))
+        return None
+
+    @operation
+    def count_automations(self, *, automations: Any = None) -> Op[int]:
+        """How many automations match the `automations` filter (all of them without one)."""
+        from prefect_api.api.automations import count_automations
+        from prefect_api.models import CountAutomationsBody
+
+        fields = filter_fields(CountAutomationsBody, automations=automations)
+        return (yield from call(self, count_automations, int, body=CountAutomationsBody(**fields)))
+
+    @operation
+    def find_automation(self, id_or_name: uuid.UUID | str) -> Op[Automation | None]:
+        """The automation with this id, else the one with this name (exactly, then ignoring
+        case), else None, as Prefect's client looks it up. An id no automation has is
+        ObjectNotFound, as there."""
+        from prefect_api.models import AutomationSort
+
+        if isinstance(id_or_name, uuid.UUID):
+            return (yield from AutomationOperations.read_automation.fn(self, id_or_name))
+        name = as_text(id_or_name, "id_or_name")
+        try:
+            automation_id = uuid.UUID(name)
+        except ValueError:
+            pass
+        else:
+            return (yield from AutomationOperations.read_automation.fn(self, automation_id))
+        read_page = self._automation_pages(None, AutomationSort.UPDATED_DESC)
+        rows = yield from read_all(read_page, limit=None, offset=0, page_size=self.page_size)
+        exact = [row for row in rows if row.name == name]
+        loose = [row for row in rows if row.name.lower() == name.lower()]
+        found = exact or loose
+        return found[0] if found else None
+
+    @operation
+    def read_resource_related_automations(self, resource_id: str) -> Op[list[Automation]]:
+        """The automations related to an event resource (`prefect.deployment.<id>`, ...): those
+        whose triggers or actions name it."""
+        from prefect_api.api.automations import read_automations_related_to_resource
+        from prefect_api.models import Automation
+
+        resource = as_text(resource_id, "resource_id")
+        return (
+            yield from call_list(
+                self, read_automations_related_to_resource, Automation, resource_id=resource
+            )
+        )
+
+    @operation
+    def delete_resource_owned_automations(self, resource_id: str) -> Op[None]:
+        """Delete the automations an event resource owns (`prefect.deployment.<id>`: those made
+        for the deployment's triggers)."""
+        from prefect_api.api.automations import delete_automations_owned_by_resource
+
+        resource = as_text(resource_id, "resource_id")
+        yield from send(self, delete_automations_owned_by_resource, resource_id=resource)
         return None

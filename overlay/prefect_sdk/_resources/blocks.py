@@ -128,6 +128,15 @@ class BlockOperations:
     # -------------------------------------------------------------- block schemas
 
     @operation
+    def delete_block_schema(self, block_schema_id: uuid.UUID | str) -> Op[None]:
+        """Delete the block schema; ObjectNotFound if there is none (a protected block type's
+        schema: HTTP 403)."""
+        from prefect_api.api.block_schemas import delete_block_schema
+
+        yield from send(self, delete_block_schema, id=as_uuid(block_schema_id, "block_schema_id"))
+        return None
+
+    @operation
     def create_block_schema(self, block_schema: Any) -> Op[BlockSchema]:
         """Create a block schema (a BlockSchemaCreate or dict) and return it; if one with the
         same fields and version exists, return that one."""
@@ -316,6 +325,28 @@ class BlockOperations:
         return (
             yield from read_all(read_page, limit=limit, offset=offset, page_size=self.page_size)
         )
+
+    @operation
+    def count_block_documents(
+        self,
+        *,
+        block_document_filter: Any = None,
+        block_type_filter: Any = None,
+        block_schema_filter: Any = None,
+    ) -> Op[int]:
+        """How many block documents match the filters (anonymous ones included unless the
+        `block_document_filter` says `is_anonymous`)."""
+        from prefect_api.api.block_documents import count_block_documents
+        from prefect_api.models import CountBlockDocumentsBody
+
+        fields = filter_fields(
+            CountBlockDocumentsBody,
+            block_document_filter=block_document_filter,
+            block_type_filter=block_type_filter,
+            block_schema_filter=block_schema_filter,
+        )
+        body = CountBlockDocumentsBody(**fields)
+        return (yield from call(self, count_block_documents, int, body=body))
 
     @listing
     def iter_block_documents(

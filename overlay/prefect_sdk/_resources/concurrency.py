@@ -12,6 +12,8 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
 from .._operations import Listing, Op, call, call_list, listing, operation, send
 from ..errors import ObjectNotFound
 from ._common import (
@@ -248,6 +250,56 @@ class ConcurrencyOperations:
 
         yield from send(self, delete_concurrency_limit_v2, id_or_name=as_text(name, "name"))
         return None
+
+    @operation
+    def read_concurrency_limit(self, concurrency_limit_id: uuid.UUID | str) -> Op[ConcurrencyLimit]:
+        """The tag limit with this id; ObjectNotFound if there is none."""
+        from prefect_api.api.concurrency_limits import read_concurrency_limit
+        from prefect_api.models import ConcurrencyLimit
+
+        limit_id = as_uuid(concurrency_limit_id, "concurrency_limit_id")
+        return (yield from call(self, read_concurrency_limit, ConcurrencyLimit, id=limit_id))
+
+    @operation
+    def delete_concurrency_limit(self, concurrency_limit_id: uuid.UUID | str) -> Op[None]:
+        """Delete the tag limit with this id; ObjectNotFound if there is none."""
+        from prefect_api.api.concurrency_limits import delete_concurrency_limit
+
+        limit_id = as_uuid(concurrency_limit_id, "concurrency_limit_id")
+        yield from send(self, delete_concurrency_limit, id=limit_id)
+        return None
+
+    @operation
+    def increment_v1_concurrency_slots(
+        self, names: Sequence[str], task_run_id: uuid.UUID | str
+    ) -> Op[httpx.Response]:
+        """Take a slot of each named tag limit for the task run (HTTP 423 if one is full);
+        the response, as Prefect's client returns it (its JSON: the limits taken)."""
+        from prefect_api.api.concurrency_limits import increment_concurrency_limits_v1
+        from prefect_api.models import IncrementConcurrencyLimitsV1Body
+
+        body = IncrementConcurrencyLimitsV1Body(
+            names=_names(names), task_run_id=as_uuid(task_run_id, "task_run_id")
+        )
+        return (yield from send(self, increment_concurrency_limits_v1, body=body))
+
+    @operation
+    def decrement_v1_concurrency_slots(
+        self, names: Sequence[str], task_run_id: uuid.UUID | str, occupancy_seconds: float
+    ) -> Op[httpx.Response]:
+        """Give back the task run's slot of each named tag limit, held for
+        `occupancy_seconds`; the response, as Prefect's client returns it."""
+        from prefect_api.api.concurrency_limits import decrement_concurrency_limits_v1
+        from prefect_api.models import DecrementConcurrencyLimitsV1Body
+
+        if isinstance(occupancy_seconds, bool) or not isinstance(occupancy_seconds, (int, float)):
+            raise ValueError(f"occupancy_seconds must be a number, not {occupancy_seconds!r}")
+        body = DecrementConcurrencyLimitsV1Body(
+            names=_names(names), task_run_id=as_uuid(task_run_id, "task_run_id")
+        )
+        # Prefect's client sends it; the document's body model does not name it.
+        body.additional_properties["occupancy_seconds"] = float(occupancy_seconds)
+        return (yield from send(self, decrement_concurrency_limits_v1, body=body))
 
     # ---------------------------------------------------------------------- slots
 

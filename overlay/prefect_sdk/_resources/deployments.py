@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import datetime
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._operations import Listing, Op, call, call_list, listing, operation, send
 from ._common import (
     PageReader,
+    as_mapping,
+    as_model,
     as_text,
     as_uuid,
     body_pages,
@@ -82,9 +85,37 @@ class DeploymentOperations:
 
     @operation
     def create_deployment(
-        self, /, flow_id: uuid.UUID | str, name: str, **fields: Any
+        self,
+        /,
+        flow_id: uuid.UUID | str,
+        name: str,
+        version: str | None = None,
+        version_info: Any = None,
+        schedules: Any = None,
+        concurrency_limit: int | None = None,
+        concurrency_options: Any = None,
+        parameters: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        work_queue_name: str | None = None,
+        work_pool_name: str | None = None,
+        tags: list[str] | None = None,
+        storage_document_id: uuid.UUID | str | None = None,
+        path: str | None = None,
+        entrypoint: str | None = None,
+        infrastructure_document_id: uuid.UUID | str | None = None,
+        parameter_openapi_schema: Mapping[str, Any] | None = None,
+        paused: bool | None = None,
+        pull_steps: list[Mapping[str, Any]] | None = None,
+        enforce_parameter_schema: bool | None = None,
+        job_variables: Mapping[str, Any] | None = None,
+        branch: str | None = None,
+        base: uuid.UUID | str | None = None,
+        root: uuid.UUID | str | None = None,
+        **fields: Any,
     ) -> Op[uuid.UUID]:
-        """Create a deployment of the flow from any DeploymentCreate fields; return its id.
+        """Create a deployment of the flow; return its id. Prefect's parameters, in its order,
+        and any other DeploymentCreate field as a keyword (`labels=...`). `branch`, `base` and
+        `root` are Prefect Cloud's: the server's document has no such fields (a ValueError).
 
         The server upserts by flow and name: a deployment of that name is updated with these
         fields, and a retried create (its first answer lost) returns the same id."""
@@ -93,7 +124,31 @@ class DeploymentOperations:
 
         flow_uuid = as_uuid(flow_id, "flow_id")
         name = as_text(name, "name")
-        values = given(**fields)
+        named = {
+            "version": version,
+            "version_info": version_info,
+            "schedules": schedules,
+            "concurrency_limit": concurrency_limit,
+            "concurrency_options": concurrency_options,
+            "parameters": parameters,
+            "description": description,
+            "work_queue_name": work_queue_name,
+            "work_pool_name": work_pool_name,
+            "tags": tags,
+            "storage_document_id": storage_document_id,
+            "path": path,
+            "entrypoint": entrypoint,
+            "infrastructure_document_id": infrastructure_document_id,
+            "parameter_openapi_schema": parameter_openapi_schema,
+            "paused": paused,
+            "pull_steps": pull_steps,
+            "enforce_parameter_schema": enforce_parameter_schema,
+            "job_variables": job_variables,
+            "branch": branch,
+            "base": base,
+            "root": root,
+        }
+        values = given(**named, **fields)
         if "schedules" in values:
             values["schedules"] = [
                 item.to_dict() for item in _schedule_creates(values["schedules"])
@@ -115,11 +170,8 @@ class DeploymentOperations:
         deployment_uuid = as_uuid(deployment_id, "deployment_id")
         values: dict[str, Any] = {}
         if deployment is not None:
-            if not isinstance(deployment, (DeploymentUpdate, Mapping)):
-                raise ValueError(
-                    f"deployment must be a DeploymentUpdate or a dict, not {type(deployment).__name__}"
-                )
-            values.update(jsonable(deployment))
+            # A DeploymentUpdate, its dict or Prefect's (only the fields that were set).
+            values.update(as_model(deployment, DeploymentUpdate, "deployment").to_dict())
         values.update(fields)
         if not values:
             raise ValueError("update_deployment: no fields to update")
@@ -280,6 +332,165 @@ class DeploymentOperations:
 
         yield from send(self, resume_deployment, id=as_uuid(deployment_id, "deployment_id"))
         return None
+
+    @operation
+    def set_deployment_paused_state(self, deployment_id: uuid.UUID | str, paused: bool) -> Op[None]:
+        """Deprecated, as in Prefect: use pause_deployment or resume_deployment."""
+        warnings.warn(
+            "set_deployment_paused_state is deprecated: use pause_deployment or resume_deployment",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if not isinstance(paused, bool):
+            raise ValueError(f"paused must be True or False, not {paused!r}")
+        change = (
+            DeploymentOperations.pause_deployment
+            if paused
+            else DeploymentOperations.resume_deployment
+        )
+        yield from change.fn(self, deployment_id)
+        return None
+
+    @operation
+    def count_deployments(
+        self,
+        *,
+        flow_filter: Any = None,
+        flow_run_filter: Any = None,
+        task_run_filter: Any = None,
+        deployment_filter: Any = None,
+        work_pool_filter: Any = None,
+        work_queue_filter: Any = None,
+    ) -> Op[int]:
+        """How many deployments match the filters."""
+        from prefect_api.api.deployments import count_deployments
+        from prefect_api.models import CountDeploymentsBody
+
+        fields = filter_fields(
+            CountDeploymentsBody,
+            flow_filter=flow_filter,
+            flow_run_filter=flow_run_filter,
+            task_run_filter=task_run_filter,
+            deployment_filter=deployment_filter,
+            work_pool_filter=work_pool_filter,
+            work_queue_filter=work_queue_filter,
+        )
+        return (yield from call(self, count_deployments, int, body=CountDeploymentsBody(**fields)))
+
+    @operation
+    def bulk_delete_deployments(
+        self, deployment_filter: Any = None, *, limit: int | None = None
+    ) -> Op[list[uuid.UUID]]:
+        """Delete the deployments matching `deployment_filter` (at most `limit`) in one request;
+        return the ids deleted. A filter is required: None would match every deployment."""
+        from prefect_api.api.deployments import bulk_delete_deployments
+        from prefect_api.models import BulkDeleteDeploymentsBody, DeploymentBulkDeleteResponse
+
+        if deployment_filter is None:
+            raise ValueError(
+                "bulk_delete_deployments needs a deployment_filter (None would match all)"
+            )
+        fields = filter_fields(BulkDeleteDeploymentsBody, deployment_filter=deployment_filter)
+        body = BulkDeleteDeploymentsBody(**fields, **given(limit=limit))
+        result = yield from call(
+            self, bulk_delete_deployments, DeploymentBulkDeleteResponse, body=body
+        )
+        return list(result.deleted or [])
+
+    @operation
+    def schedule_deployment(
+        self,
+        deployment_id: uuid.UUID | str,
+        *,
+        start_time: datetime.datetime | None = None,
+        end_time: datetime.datetime | None = None,
+        min_time: datetime.timedelta | float | None = None,
+        min_runs: int | None = None,
+        max_runs: int | None = None,
+    ) -> Op[None]:
+        """Have the server schedule the deployment's runs now, as its scheduler service does
+        (between `start_time` and `end_time`, at least `min_runs` / `min_time` ahead, at most
+        `max_runs`; the server's settings for what is not given)."""
+        from prefect_api.api.deployments import schedule_deployment
+        from prefect_api.models import ScheduleDeploymentBody
+
+        if isinstance(min_time, datetime.timedelta):
+            min_time = min_time.total_seconds()
+        body = ScheduleDeploymentBody(
+            **given(
+                start_time=start_time,
+                end_time=end_time,
+                min_time=min_time,
+                min_runs=min_runs,
+                max_runs=max_runs,
+            )
+        )
+        deployment_uuid = as_uuid(deployment_id, "deployment_id")
+        yield from send(self, schedule_deployment, id=deployment_uuid, body=body)
+        return None
+
+    @operation
+    def apply_slas_for_deployment(self, deployment_id: uuid.UUID | str, slas: Any) -> Op[Any]:
+        """Set the deployment's service level agreements (matched by name: created, updated,
+        the others deleted); return the server's JSON (`created`, `updated`, `deleted` names).
+
+        Prefect Cloud only: the open-source server has no such route (UnsupportedByServer).
+        `slas` is a list of SLA dicts or Prefect SLA objects."""
+        from .admin import send_path
+
+        deployment_uuid = as_uuid(deployment_id, "deployment_id")
+        if isinstance(slas, (str, bytes, Mapping)) or not isinstance(slas, Iterable):
+            raise ValueError(f"slas must be a list of SLAs, not {type(slas).__name__}")
+        body = []
+        for sla in slas:
+            if hasattr(sla, "set_deployment_id"):
+                sla.set_deployment_id(deployment_uuid)
+            spec = (
+                sla.model_dump(mode="json", exclude_unset=True)
+                if hasattr(sla, "model_dump")
+                else jsonable(as_mapping(sla, "each of slas"))
+            )
+            body.append(spec)
+        resource = f"prefect.deployment.{deployment_uuid}"
+        response = yield from send_path(
+            self,
+            "apply_slas_for_deployment",
+            "POST",
+            f"/slas/apply-resource-slas/{resource}",
+            json=body,
+        )
+        return response.json()
+
+    @operation
+    def create_deployment_branch(
+        self,
+        deployment_id: uuid.UUID | str,
+        branch: str,
+        options: Any = None,
+        overrides: Any = None,
+    ) -> Op[uuid.UUID]:
+        """Create a branch of the deployment (a copy under `branch`, with `overrides`); return
+        the new deployment's id.
+
+        Prefect Cloud only: the open-source server has no such route (UnsupportedByServer)."""
+        from .admin import send_path
+
+        deployment_uuid = as_uuid(deployment_id, "deployment_id")
+        body: dict[str, Any] = {
+            "branch": as_text(branch, "branch"),
+            "options": jsonable(options or {}),
+        }
+        if overrides is not None:
+            body["overrides"] = jsonable(overrides)
+        response = yield from send_path(
+            self,
+            "create_deployment_branch",
+            "POST",
+            "/deployments/{id}/branch",
+            path_params={"id": deployment_uuid},
+            json=body,
+        )
+        return as_uuid(response.json().get("id"), "the branch's id")
 
     @operation
     def create_deployment_schedules(

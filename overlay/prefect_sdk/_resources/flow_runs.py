@@ -20,6 +20,7 @@ from ._common import (
     given,
     idempotency_key_for_call,
     iterate,
+    jsonable,
     read_all,
     state_body,
     with_sort,
@@ -27,6 +28,8 @@ from ._common import (
 
 if TYPE_CHECKING:
     from prefect_api.models import (
+        FlowRunInput,
+        FlowRunOrchestrationResult,
         FlowRunPaginationResponse,
         FlowRunResponse,
         FlowRunSort,
@@ -34,6 +37,21 @@ if TYPE_CHECKING:
         State,
         StateCreate,
     )
+
+
+def _run_fields_from_flow(flow: Any) -> dict[str, Any]:
+    """The FlowRunCreate fields Prefect's client takes from a `prefect.Flow`: its version and
+    its retries as the run's policy."""
+    from prefect_api.models import FlowRunPolicy
+
+    fields: dict[str, Any] = {}
+    if isinstance(getattr(flow, "version", None), str):
+        fields["flow_version"] = flow.version
+    retries, delay = getattr(flow, "retries", None), getattr(flow, "retry_delay_seconds", None)
+    if isinstance(retries, int) and isinstance(delay, (int, float, type(None))):
+        fields["empirical_policy"] = FlowRunPolicy(retries=retries, retry_delay=int(delay or 0))
+    return fields
+
 
 # Flow run input keys the server accepts (Prefect's "lowercase letters, numbers and dashes").
 INPUT_KEY = re.compile(r"^[a-z0-9-]+$")
@@ -48,7 +66,6 @@ class FlowRunOperations:
     def create_flow_run(
         self,
         flow: Any,
-        *,
         name: str | None = None,
         parameters: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
@@ -58,6 +75,7 @@ class FlowRunOperations:
         work_pool_name: str | None = None,
         work_queue_name: str | None = None,
         job_variables: Mapping[str, Any] | None = None,
+        *,
         idempotency_key: str | None = None,
     ) -> Op[FlowRunResponse]:
         """Create a run of `flow` (a flow id, or a `Flow` / anything with `.id`), Pending unless
@@ -78,18 +96,30 @@ class FlowRunOperations:
 
         from .. import states
 
-        flow_id = as_uuid(getattr(flow, "id", flow), "flow")
+        from_flow: dict[str, Any] = {}
+        if not hasattr(flow, "id") and isinstance(getattr(flow, "name", None), str):
+            # A Prefect `Flow` object: as Prefect's client does, create (or find) the flow by
+            # name and take the run's version and retry policy from it.
+            from .flows import FlowOperations
+
+            flow_id = yield from FlowOperations.create_flow_from_name.fn(self, flow.name)
+            from_flow = _run_fields_from_flow(flow)
+        else:
+            flow_id = as_uuid(getattr(flow, "id", flow), "flow")
         body = FlowRunCreate(
             flow_id=flow_id,
             state=state_body(states.Pending() if state is None else state),
+            **from_flow,
             **given(
                 name=name,
                 parameters=None
                 if parameters is None
-                else FlowRunCreateParameters.from_dict(as_mapping(parameters, "parameters")),
+                else FlowRunCreateParameters.from_dict(
+                    jsonable(as_mapping(parameters, "parameters"))
+                ),
                 context=None
                 if context is None
-                else FlowRunCreateContext.from_dict(as_mapping(context, "context")),
+                else FlowRunCreateContext.from_dict(jsonable(as_mapping(context, "context"))),
                 tags=None if tags is None else as_tags(tags),
                 parent_task_run_id=None
                 if parent_task_run_id is None
@@ -204,6 +234,51 @@ class FlowRunOperations:
         return (yield from call(self, count_flow_runs, int, body=CountFlowRunsBody(**fields)))
 
     @operation
+    def bulk_delete_flow_runs(
+        self, flow_run_filter: Any = None, *, limit: int | None = None
+    ) -> Op[list[uuid.UUID]]:
+        """Delete the flow runs matching `flow_run_filter` (at most `limit`, the server's cap
+        per call when None) in one request; return the ids deleted. No filter matches every
+        run, so one is required."""
+        from prefect_api.api.flow_runs import bulk_delete_flow_runs
+        from prefect_api.models import BulkDeleteFlowRunsBody, FlowRunBulkDeleteResponse
+
+        if flow_run_filter is None:
+            raise ValueError("bulk_delete_flow_runs needs a flow_run_filter (None would match all)")
+        fields = filter_fields(BulkDeleteFlowRunsBody, flow_run_filter=flow_run_filter)
+        body = BulkDeleteFlowRunsBody(**fields, **given(limit=limit))
+        result = yield from call(self, bulk_delete_flow_runs, FlowRunBulkDeleteResponse, body=body)
+        return list(result.deleted or [])
+
+    @operation
+    def bulk_set_flow_run_state(
+        self,
+        state: StateCreate | Mapping[str, Any],
+        flow_run_filter: Any = None,
+        *,
+        force: bool = False,
+        limit: int | None = None,
+    ) -> Op[list[FlowRunOrchestrationResult]]:
+        """Propose `state` to every flow run matching `flow_run_filter` (at most `limit`) in one
+        request; return each run's orchestration result (`flow_run_id`, `status`, `state`). A
+        filter is required, as for bulk_delete_flow_runs."""
+        from prefect_api.api.flow_runs import bulk_set_flow_run_state
+        from prefect_api.models import BulkSetFlowRunStateBody, FlowRunBulkSetStateResponse
+
+        if flow_run_filter is None:
+            raise ValueError(
+                "bulk_set_flow_run_state needs a flow_run_filter (None would match all)"
+            )
+        fields = filter_fields(BulkSetFlowRunStateBody, flow_run_filter=flow_run_filter)
+        body = BulkSetFlowRunStateBody(
+            state=state_body(state), force=force, **fields, **given(limit=limit)
+        )
+        result = yield from call(
+            self, bulk_set_flow_run_state, FlowRunBulkSetStateResponse, body=body
+        )
+        return list(result.results or [])
+
+    @operation
     def paginate_flow_runs(
         self,
         *,
@@ -238,7 +313,6 @@ class FlowRunOperations:
     def update_flow_run(
         self,
         flow_run_id: uuid.UUID | str,
-        *,
         flow_version: str | None = None,
         parameters: Mapping[str, Any] | None = None,
         name: str | None = None,
@@ -400,6 +474,27 @@ class FlowRunOperations:
         return response.text
 
     @operation
+    def filter_flow_run_input(
+        self, flow_run_id: uuid.UUID | str, key_prefix: str, limit: int, exclude_keys: Iterable[str]
+    ) -> Op[list[FlowRunInput]]:
+        """The flow run's inputs whose keys start with `key_prefix`, at most `limit`, leaving
+        out `exclude_keys`."""
+        from prefect_api.api.flow_runs import filter_flow_run_input
+        from prefect_api.models import FilterFlowRunInputBody, FlowRunInput
+
+        run_id = as_uuid(flow_run_id, "flow_run_id")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValueError(f"limit must be a whole number >= 0, not {limit!r}")
+        body = FilterFlowRunInputBody(
+            prefix=_input_prefix(key_prefix),
+            limit=limit,
+            exclude_keys=as_tags(exclude_keys, "exclude_keys"),
+        )
+        return (
+            yield from call_list(self, filter_flow_run_input, FlowRunInput, id=run_id, body=body)
+        )
+
+    @operation
     def delete_flow_run_input(self, flow_run_id: uuid.UUID | str, key: str) -> Op[None]:
         """Delete the value stored under `key` for the flow run; ObjectNotFound if none."""
         from prefect_api.api.flow_runs import delete_flow_run_input
@@ -421,6 +516,12 @@ class FlowRunOperations:
         body = UpdateFlowRunLabelsLabels.from_dict(as_mapping(labels, "labels"))
         yield from send(self, update_flow_run_labels, id=run_id, body=body)
         return None
+
+
+def _input_prefix(prefix: object) -> str:
+    if not isinstance(prefix, str):
+        raise ValueError(f"key_prefix must be a string, not {prefix!r}")
+    return prefix
 
 
 def _check_input_key(key: object) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .._operations import Listing, Op, call, listing, operation, send
 from ._common import (
     PageReader,
+    as_tags,
     as_text,
     as_uuid,
     body_pages,
@@ -28,12 +30,12 @@ class FlowOperations:
     page_size: int
 
     @operation
-    def create_flow_from_name(self, name: str) -> Op[uuid.UUID]:
-        """Create the flow `name` (or find it: flow names are unique) and return its id."""
+    def create_flow_from_name(self, flow_name: str) -> Op[uuid.UUID]:
+        """Create the flow `flow_name` (or find it: flow names are unique) and return its id."""
         from prefect_api.api.flows import create_flow
         from prefect_api.models import Flow, FlowCreate
 
-        body = FlowCreate(name=as_text(name, "name"))
+        body = FlowCreate(name=as_text(flow_name, "flow_name"))
         flow = yield from call(self, create_flow, Flow, body=body)
         return flow.id
 
@@ -143,3 +145,54 @@ class FlowOperations:
 
         yield from send(self, delete_flow, id=as_uuid(flow_id, "flow_id"))
         return None
+
+    @operation
+    def update_flow(self, flow_id: uuid.UUID | str, *, tags: Iterable[str]) -> Op[None]:
+        """Replace the flow's tags (the only field a flow update changes); ObjectNotFound if
+        there is no such flow."""
+        from prefect_api.api.flows import update_flow
+        from prefect_api.models import FlowUpdate
+
+        body = FlowUpdate(tags=as_tags(tags))
+        yield from send(self, update_flow, id=as_uuid(flow_id, "flow_id"), body=body)
+        return None
+
+    @operation
+    def count_flows(
+        self,
+        *,
+        flow_filter: Any = None,
+        flow_run_filter: Any = None,
+        task_run_filter: Any = None,
+        deployment_filter: Any = None,
+        work_pool_filter: Any = None,
+    ) -> Op[int]:
+        """How many flows match the filters."""
+        from prefect_api.api.flows import count_flows
+        from prefect_api.models import CountFlowsBody
+
+        fields = filter_fields(
+            CountFlowsBody,
+            flow_filter=flow_filter,
+            flow_run_filter=flow_run_filter,
+            task_run_filter=task_run_filter,
+            deployment_filter=deployment_filter,
+            work_pool_filter=work_pool_filter,
+        )
+        return (yield from call(self, count_flows, int, body=CountFlowsBody(**fields)))
+
+    @operation
+    def bulk_delete_flows(
+        self, flow_filter: Any = None, *, limit: int | None = None
+    ) -> Op[list[uuid.UUID]]:
+        """Delete the flows matching `flow_filter` (at most `limit`) in one request, with their
+        deployments; return the ids deleted. A filter is required: None would match every flow."""
+        from prefect_api.api.flows import bulk_delete_flows
+        from prefect_api.models import BulkDeleteFlowsBody, FlowBulkDeleteResponse
+
+        if flow_filter is None:
+            raise ValueError("bulk_delete_flows needs a flow_filter (None would match all)")
+        fields = filter_fields(BulkDeleteFlowsBody, flow_filter=flow_filter)
+        body = BulkDeleteFlowsBody(**fields, **given(limit=limit))
+        result = yield from call(self, bulk_delete_flows, FlowBulkDeleteResponse, body=body)
+        return list(result.deleted or [])

@@ -11,12 +11,24 @@ transaction, and no proxy in front of the API sees an outsized body.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._operations import Listing, Op, listing, operation, send
-from ._common import PageReader, as_enum, as_model, body_pages, filter_fields, iterate, read_all
+from ._common import (
+    PageReader,
+    as_enum,
+    as_model,
+    as_uuid,
+    body_pages,
+    filter_fields,
+    iterate,
+    read_all,
+)
 
 if TYPE_CHECKING:
     from prefect_api.models import Log, LogCreate, LogSort
@@ -101,3 +113,40 @@ class LogOperations:
             **filter_fields(ReadLogsBody, log_filter=log_filter),
         }
         return body_pages(self, read_logs, Log, ReadLogsBody, fields)
+
+    @listing
+    def iter_flow_run_logs_csv(self, flow_run_id: uuid.UUID | str) -> Listing[str]:
+        """The flow run's logs as the CSV the server's `GET /flow_runs/{id}/logs/download`
+        sends (a header line, then `timestamp,level,flow_run_id,task_run_id,message` per log,
+        oldest first), one line at a time.
+
+        The lines are made here from pages of `/logs/filter`, as the server makes them, rather
+        than read from the download route: the clients read a response whole, and a long run's
+        logs need not fit in memory. `ObjectNotFound` if there is no such flow run."""
+        from prefect_api.api.flow_runs import read_flow_run
+        from prefect_api.models import FlowRunResponse, LogFilter, LogFilterFlowRunId
+        from prefect_api.types import Unset
+
+        from .._operations import Item, call
+
+        run_id = as_uuid(flow_run_id, "flow_run_id")
+        yield from call(self, read_flow_run, FlowRunResponse, id=run_id)  # 404 as the route
+        yield Item(_csv_line(["timestamp", "level", "flow_run_id", "task_run_id", "message"]))
+        read_page = self._log_pages(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])), None)
+        offset = 0
+        while True:
+            page = yield from read_page(offset, self.page_size)
+            for log in page:
+                task_run_id = None if isinstance(log.task_run_id, Unset) else log.task_run_id
+                row = [log.timestamp, log.level, log.flow_run_id, task_run_id, log.message]
+                yield Item(_csv_line(["" if value is None else str(value) for value in row]))
+            if len(page) < self.page_size:
+                return
+            offset += len(page)
+
+
+def _csv_line(fields: list[str]) -> str:
+    """One CSV row as Python's `csv.writer` writes it (the server's writer), line end included."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(fields)
+    return buffer.getvalue()

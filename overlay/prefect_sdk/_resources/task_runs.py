@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .._operations import Listing, Op, call, call_list, listing, operation, send
 from ._common import (
     PageReader,
-    as_mapping,
+    as_model,
     as_tags,
     as_uuid,
     body_pages,
@@ -40,41 +40,56 @@ class TaskRunOperations:
     @operation
     def create_task_run(
         self,
-        task_key: Any,
+        task: Any,
         flow_run_id: uuid.UUID | str | None,
         dynamic_key: str,
-        *,
         id: uuid.UUID | str | None = None,
         name: str | None = None,
-        tags: Iterable[str] | None = None,
+        extra_tags: Iterable[str] | None = None,
         state: StateCreate | Mapping[str, Any] | None = None,
         task_inputs: Mapping[str, Any] | None = None,
+        *,
+        tags: Iterable[str] | None = None,
     ) -> Op[TaskRun]:
-        """Create a run of the task `task_key` (a string, or anything with `.task_key`) in the
-        flow run (None for a run outside any flow), Pending unless `state` says otherwise; return
-        the new task run."""
+        """Create a run of `task` in the flow run (None for a run outside any flow), Pending
+        unless `state` says otherwise; return the new task run.
+
+        `task` is a task key (a string) or, as with Prefect's client, a task object: its
+        `.task_key`, `.name` (the run's default name) and `.tags` are used. The run's tags are
+        the task's, `extra_tags` and `tags` (this SDK's earlier name for `extra_tags`)."""
         from prefect_api.api.task_runs import create_task_run
         from prefect_api.models import TaskRun, TaskRunCreate, TaskRunCreateTaskInputs
 
         from .. import states
 
-        key = task_key if isinstance(task_key, str) else getattr(task_key, "task_key", None)
+        key = task if isinstance(task, str) else getattr(task, "task_key", None)
         if not isinstance(key, str) or not key:
-            raise ValueError(f"task_key must be a non-empty string, not {task_key!r}")
+            raise ValueError(
+                f"task_key must be a non-empty string (task: a key or an object with a "
+                f".task_key), not {task!r}"
+            )
+        sources = {"extra_tags": extra_tags, "tags": tags}
+        if not isinstance(task, str):
+            name = getattr(task, "name", None) if name is None else name
+            sources = {"task.tags": getattr(task, "tags", None), **sources}
+        given_tags = [
+            as_tags(value, label) for label, value in sources.items() if value is not None
+        ]
+        run_tags = list(dict.fromkeys(tag for group in given_tags for tag in group))
         if not isinstance(dynamic_key, (str, int)) or isinstance(dynamic_key, bool):
             raise ValueError(f"dynamic_key must be a string, not {dynamic_key!r}")
         body = TaskRunCreate(
             task_key=key,
             dynamic_key=str(dynamic_key),
-            name=key if name is None else name,
+            name=name if isinstance(name, str) else key,
             state=state_body(states.Pending() if state is None else state),
             **given(
                 id=None if id is None else as_uuid(id, "id"),
                 flow_run_id=None if flow_run_id is None else as_uuid(flow_run_id, "flow_run_id"),
-                tags=None if tags is None else as_tags(tags),
+                tags=run_tags if given_tags else None,
                 task_inputs=None
                 if task_inputs is None
-                else TaskRunCreateTaskInputs.from_dict(as_mapping(task_inputs, "task_inputs")),
+                else as_model(task_inputs, TaskRunCreateTaskInputs, "task_inputs"),
             ),
         )
         return (yield from call(self, create_task_run, TaskRun, body=body))

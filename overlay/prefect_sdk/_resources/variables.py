@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from .._operations import Listing, Op, call, listing, operation, send
@@ -9,6 +10,7 @@ from ._common import (
     PageReader,
     as_model,
     as_text,
+    as_uuid,
     body_pages,
     create_once,
     filter_fields,
@@ -55,8 +57,8 @@ class VariableOperations:
     def read_variables(
         self,
         limit: int | None = None,
-        offset: int = 0,
         *,
+        offset: int = 0,
         variable_filter: Any = None,
         sort: VariableSort | str | None = None,
     ) -> Op[list[Variable]]:
@@ -106,3 +108,41 @@ class VariableOperations:
 
         yield from send(self, delete_variable_by_name, name=as_text(name, "name"))
         return None
+
+    @operation
+    def read_variable_by_id(self, variable_id: uuid.UUID | str) -> Op[Variable]:
+        """The variable with this id; ObjectNotFound if there is none."""
+        from prefect_api.api.variables import read_variable
+        from prefect_api.models import Variable
+
+        variable_uuid = as_uuid(variable_id, "variable_id")
+        return (yield from call(self, read_variable, Variable, id=variable_uuid))
+
+    @operation
+    def update_variable_by_id(self, variable_id: uuid.UUID | str, variable: Any) -> Op[None]:
+        """Update the variable with this id from a `VariableUpdate` (or its dict: a rename is
+        `{"name": ...}`), sending only the fields given; ObjectNotFound if there is none."""
+        from prefect_api.api.variables import update_variable
+        from prefect_api.models import VariableUpdate
+
+        variable_uuid = as_uuid(variable_id, "variable_id")
+        body = as_model(variable, VariableUpdate, "variable")
+        yield from send(self, update_variable, id=variable_uuid, body=body)
+        return None
+
+    @operation
+    def delete_variable_by_id(self, variable_id: uuid.UUID | str) -> Op[None]:
+        """Delete the variable with this id; ObjectNotFound if there is none."""
+        from prefect_api.api.variables import delete_variable
+
+        yield from send(self, delete_variable, id=as_uuid(variable_id, "variable_id"))
+        return None
+
+    @operation
+    def count_variables(self, *, variable_filter: Any = None) -> Op[int]:
+        """How many variables match `variable_filter` (all of them without one)."""
+        from prefect_api.api.variables import count_variables
+        from prefect_api.models import CountVariablesBody
+
+        fields = filter_fields(CountVariablesBody, variable_filter=variable_filter)
+        return (yield from call(self, count_variables, int, body=CountVariablesBody(**fields)))

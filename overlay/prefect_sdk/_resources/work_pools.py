@@ -36,7 +36,9 @@ if TYPE_CHECKING:
         FlowRunResponse,
         WorkerFlowRunResponse,
         WorkerResponse,
+        WorkPoolConcurrencyStatus,
         WorkPoolResponse,
+        WorkQueueConcurrencyStatus,
         WorkQueueResponse,
         WorkQueueStatusDetail,
     )
@@ -165,6 +167,43 @@ class WorkPoolOperations:
             )
         )
 
+    @operation
+    def count_work_pools(self, *, work_pool_filter: Any = None) -> Op[int]:
+        """How many work pools match `work_pool_filter` (all of them without one)."""
+        from prefect_api.api.work_pools import count_work_pools
+        from prefect_api.models import CountWorkPoolsBody
+
+        fields = filter_fields(CountWorkPoolsBody, work_pool_filter=work_pool_filter)
+        return (yield from call(self, count_work_pools, int, body=CountWorkPoolsBody(**fields)))
+
+    @operation
+    def read_work_pool_concurrency_status(
+        self,
+        work_pool_name: str,
+        page: int = 1,
+        limit: int | None = None,
+        flow_run_limit: int = 10,
+    ) -> Op[WorkPoolConcurrencyStatus]:
+        """One page (1-based) of the work pool's concurrency status: its limit, the runs using
+        it, per queue (at most `limit` queues, `flow_run_limit` runs each); ObjectNotFound if
+        there is no such pool."""
+        from prefect_api.api.work_pools import read_work_pool_concurrency_status
+        from prefect_api.models import ReadWorkPoolConcurrencyStatusBody, WorkPoolConcurrencyStatus
+
+        pool = as_text(work_pool_name, "work_pool_name")
+        body = ReadWorkPoolConcurrencyStatusBody(
+            page=page, flow_run_limit=flow_run_limit, **given(limit=limit)
+        )
+        return (
+            yield from call(
+                self,
+                read_work_pool_concurrency_status,
+                WorkPoolConcurrencyStatus,
+                name=pool,
+                body=body,
+            )
+        )
+
     # -- workers ---------------------------------------------------------------------------
 
     @operation
@@ -173,8 +212,14 @@ class WorkPoolOperations:
         work_pool_name: str,
         worker_name: str,
         heartbeat_interval_seconds: float | None = None,
-    ) -> Op[None]:
-        """Record a heartbeat of the worker in the work pool (registering the worker if new)."""
+        get_worker_id: bool = False,
+        worker_metadata: Any = None,
+    ) -> Op[uuid.UUID | None]:
+        """Record a heartbeat of the worker in the work pool (registering the worker if new).
+
+        `worker_metadata` (a dict or a model) and `get_worker_id` are sent as Prefect's client
+        sends them; a server that returns the worker's id (Prefect Cloud) has it returned, the
+        open-source server answers 204 and the result is None."""
         from prefect_api.api.work_pools import worker_heartbeat
         from prefect_api.models import WorkerHeartbeatBody
 
@@ -187,7 +232,27 @@ class WorkPoolOperations:
                 )
             ),
         )
-        yield from send(self, worker_heartbeat, work_pool_name=pool, body=body)
+        if worker_metadata is not None:
+            body.additional_properties["metadata"] = jsonable(worker_metadata)
+        if get_worker_id:
+            body.additional_properties["return_id"] = True
+        response = yield from send(self, worker_heartbeat, work_pool_name=pool, body=body)
+        if not get_worker_id or response.status_code != 200:
+            return None
+        try:
+            return uuid.UUID(response.text.strip().strip('"'))
+        except ValueError:
+            return None
+
+    @operation
+    def delete_worker(self, work_pool_name: str, worker_name: str) -> Op[None]:
+        """Forget the worker of the work pool (a worker still running registers again at its
+        next heartbeat); ObjectNotFound if there is none."""
+        from prefect_api.api.work_pools import delete_worker
+
+        pool = as_text(work_pool_name, "work_pool_name")
+        worker = as_text(worker_name, "worker_name")
+        yield from send(self, delete_worker, work_pool_name=pool, name=worker)
         return None
 
     @operation
@@ -232,7 +297,6 @@ class WorkPoolOperations:
     def create_work_queue(
         self,
         name: str,
-        *,
         description: str | None = None,
         is_paused: bool | None = None,
         concurrency_limit: int | None = None,
@@ -418,6 +482,29 @@ class WorkPoolOperations:
         return (
             yield from call_list(
                 self, read_work_queue_runs, FlowRunResponse, id=queue_id, body=body
+            )
+        )
+
+    @operation
+    def read_work_queue_concurrency_status(
+        self, id: uuid.UUID | str, page: int = 1, limit: int | None = None
+    ) -> Op[WorkQueueConcurrencyStatus]:
+        """One page (1-based) of the work queue's concurrency status: its limit and the runs
+        using it (at most `limit` per page); ObjectNotFound if there is no such queue."""
+        from prefect_api.api.work_queues import read_work_queue_concurrency_status
+        from prefect_api.models import (
+            ReadWorkQueueConcurrencyStatusBody,
+            WorkQueueConcurrencyStatus,
+        )
+
+        body = ReadWorkQueueConcurrencyStatusBody(page=page, **given(limit=limit))
+        return (
+            yield from call(
+                self,
+                read_work_queue_concurrency_status,
+                WorkQueueConcurrencyStatus,
+                id=as_uuid(id, "id"),
+                body=body,
             )
         )
 
