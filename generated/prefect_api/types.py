@@ -2,10 +2,12 @@
 """Types shared by the generated endpoints and models."""
 
 import datetime
+import json
 import sys
 from collections.abc import Mapping, MutableMapping
 from http import HTTPStatus
-from typing import IO, BinaryIO, Generic, Literal, TypeVar
+from typing import IO, Any, BinaryIO, Generic, Literal, TypeVar
+from uuid import UUID, SafeUUID
 
 from attrs import define
 
@@ -23,6 +25,99 @@ if sys.version_info >= (3, 11):
     parse_datetime = datetime.datetime.fromisoformat
 else:  # pragma: no cover - exercised on Python 3.10 only
     from dateutil.parser import isoparse as parse_datetime
+
+_new_object = object.__new__
+_set_slot = object.__setattr__  # UUID forbids setattr; its own __init__ sets its slots this way
+_UNKNOWN = SafeUUID.unknown
+
+
+def _parse_uuid_fast(text: str) -> UUID:
+    """`UUID(text)`, accepting and refusing the same strings, about twice as fast.
+
+    UUID(text) drops "urn:"/"uuid:", braces and hyphens, requires 32 characters and reads them
+    with int(..., 16). Without hyphens, 32 characters can only hold a prefix or braces if they hold
+    fewer than 32 digits, which int(..., 16) and UUID both refuse (ValueError); every other form
+    goes to UUID itself. A non-string raises as it does in UUID (AttributeError/TypeError).
+    """
+    digits = text.replace("-", "")
+    if len(digits) != 32:
+        return UUID(text)
+    number = int(digits, 16)
+    uuid = _new_object(UUID)
+    _set_slot(uuid, "int", number)
+    _set_slot(uuid, "is_safe", _UNKNOWN)
+    return uuid
+
+
+def _fast_uuid_works() -> bool:
+    """The shortcut builds UUIDs the way this Python's uuid module does (checked once, at import)."""
+    text = "01a233b3-9db8-75e3-a2cb-4713466d7c89"
+    try:
+        made, expected = _parse_uuid_fast(text), UUID(text)
+        return (made, str(made), hash(made), made.is_safe, made.version) == (
+            expected,
+            str(expected),
+            hash(expected),
+            expected.is_safe,
+            expected.version,
+        )
+    except Exception:  # pragma: no cover - a future uuid module laid out differently
+        return False
+
+
+_build_uuid = _parse_uuid_fast if _fast_uuid_works() else UUID
+# The ids of the body being parsed: a page repeats most of them (a run's state id is its state's
+# id, its flow and deployment ids are shared by many runs), and a UUID is immutable, so one
+# object serves every copy. Emptied at each loads_json, so it holds one body's ids at most.
+_uuids: dict[str, UUID] = {}
+UUID_CACHE_MAX = 4096
+
+
+def parse_uuid(text: str) -> UUID:
+    """`UUID(text)`: the same UUID for the same string within one body (see `_uuids`)."""
+    uuid = _uuids.get(text)
+    if uuid is None:
+        uuid = _build_uuid(text)  # raises for what UUID refuses: nothing wrong is cached
+        if len(_uuids) >= UUID_CACHE_MAX:  # a caller parsing models without loads_json
+            _uuids.clear()
+        _uuids[text] = uuid
+    return uuid
+
+
+# Bodies at least this large are decoded with orjson where it is installed: about 3 x faster than
+# json on a page of 200 flow runs, while a small body (one flow) is not worth importing it for.
+ORJSON_MIN_BYTES = 4096
+# orjson reads an integer beyond 64 bits as a float, silently; json keeps it exact, and Prefect
+# sends such integers (a flow run's parameters are user data). Only a run of at least 19 digits
+# can be one, so a body holding such a run goes to json.
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN = b"0" * 19
+_orjson: Any = None  # the module once imported; False where it cannot be
+
+
+def loads_json(content: bytes) -> Any:
+    """`json.loads(content)`, through orjson where that gives the same value faster.
+
+    A body orjson refuses (NaN, a lone surrogate, not UTF-8) goes to json, which decides: it
+    accepts what json accepts and raises json.JSONDecodeError (a ValueError) for the rest.
+    """
+    global _orjson
+    _uuids.clear()
+    if len(content) >= ORJSON_MIN_BYTES:
+        if _orjson is None:
+            try:
+                import orjson
+            except ImportError:  # an optional speed-up: json gives the same values
+                _orjson = False
+            else:
+                _orjson = orjson
+        if _orjson and content.translate(_DIGITS_TO_ZERO).find(_LONG_DIGIT_RUN) < 0:
+            try:
+                return _orjson.loads(content)
+            except _orjson.JSONDecodeError:
+                pass
+    return json.loads(content)
+
 
 # What httpx accepts as one file of a multipart body.
 FileContent = IO[bytes] | bytes | str
@@ -56,4 +151,14 @@ class Response(Generic[T]):
     parsed: T | None
 
 
-__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset", "parse_datetime"]
+__all__ = [
+    "UNSET",
+    "File",
+    "FileTypes",
+    "RequestFiles",
+    "Response",
+    "Unset",
+    "loads_json",
+    "parse_datetime",
+    "parse_uuid",
+]

@@ -10,6 +10,10 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="APISettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"url", "auth_string", "key", "tls_insecure_skip_verify", "ssl_cert_file", "enable_http2", "request_timeout"}
+)
 
 
 @_attrs_define
@@ -90,18 +94,17 @@ class APISettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        url: None | str | Unset = d.pop("url", UNSET)
+        url: None | str | Unset = src_dict.get("url", UNSET)
 
-        auth_string: None | str | Unset = d.pop("auth_string", UNSET)
+        auth_string: None | str | Unset = src_dict.get("auth_string", UNSET)
 
-        key: None | str | Unset = d.pop("key", UNSET)
+        key: None | str | Unset = src_dict.get("key", UNSET)
 
-        tls_insecure_skip_verify = d.pop("tls_insecure_skip_verify", UNSET)
-        ssl_cert_file: None | str | Unset = d.pop("ssl_cert_file", UNSET)
+        tls_insecure_skip_verify = src_dict.get("tls_insecure_skip_verify", UNSET)
+        ssl_cert_file: None | str | Unset = src_dict.get("ssl_cert_file", UNSET)
 
-        enable_http2 = d.pop("enable_http2", UNSET)
-        request_timeout = d.pop("request_timeout", UNSET)
+        enable_http2 = src_dict.get("enable_http2", UNSET)
+        request_timeout = src_dict.get("request_timeout", UNSET)
         api_settings = cls(
             url=url,
             auth_string=auth_string,
@@ -111,7 +114,10 @@ class APISettings:
             enable_http2=enable_http2,
             request_timeout=request_timeout,
         )
-        api_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            api_settings.additional_properties = extra
         return api_settings
 
     @property

@@ -9,9 +9,13 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="Artifact")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"id", "created", "updated", "key", "type", "description", "data", "metadata_", "flow_run_id", "task_run_id"}
+)
 
 
 @_attrs_define
@@ -142,42 +146,41 @@ class Artifact:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: UUID | Unset
-        if isinstance(_id, Unset):
+        if _id is UNSET:
             id = UNSET
         else:
-            id = UUID(_id)
+            id = parse_uuid(_id)
 
-        _created = d.pop("created", UNSET)
+        _created = src_dict.get("created", UNSET)
         created: datetime.datetime | None | Unset
-        if _created is None or isinstance(_created, Unset):
+        if _created is None or _created is UNSET:
             created = _created
         else:
             created_type_0 = parse_datetime(_created)
 
             created = created_type_0
 
-        _updated = d.pop("updated", UNSET)
+        _updated = src_dict.get("updated", UNSET)
         updated: datetime.datetime | None | Unset
-        if _updated is None or isinstance(_updated, Unset):
+        if _updated is None or _updated is UNSET:
             updated = _updated
         else:
             updated_type_0 = parse_datetime(_updated)
 
             updated = updated_type_0
 
-        key: None | str | Unset = d.pop("key", UNSET)
+        key: None | str | Unset = src_dict.get("key", UNSET)
 
-        type_: None | str | Unset = d.pop("type", UNSET)
+        type_: None | str | Unset = src_dict.get("type", UNSET)
 
-        description: None | str | Unset = d.pop("description", UNSET)
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
         def _parse_data(data: object) -> Any | ArtifactDataType0 | None | Unset:
             if data is None:
                 return data
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, dict):
@@ -189,32 +192,32 @@ class Artifact:
                 pass  # not this type: try the next
             return cast(Any | ArtifactDataType0 | None | Unset, data)
 
-        data = _parse_data(d.pop("data", UNSET))
+        data = _parse_data(src_dict.get("data", UNSET))
 
-        _metadata = d.pop("metadata_", UNSET)
+        _metadata = src_dict.get("metadata_", UNSET)
         metadata: ArtifactMetadataType0 | None | Unset
-        if _metadata is None or isinstance(_metadata, Unset):
+        if _metadata is None or _metadata is UNSET:
             metadata = _metadata
         else:
             metadata_type_0 = ArtifactMetadataType0.from_dict(_metadata)
 
             metadata = metadata_type_0
 
-        _flow_run_id = d.pop("flow_run_id", UNSET)
+        _flow_run_id = src_dict.get("flow_run_id", UNSET)
         flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+        if _flow_run_id is None or _flow_run_id is UNSET:
             flow_run_id = _flow_run_id
         else:
-            flow_run_id_type_0 = UUID(_flow_run_id)
+            flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
             flow_run_id = flow_run_id_type_0
 
-        _task_run_id = d.pop("task_run_id", UNSET)
+        _task_run_id = src_dict.get("task_run_id", UNSET)
         task_run_id: None | Unset | UUID
-        if _task_run_id is None or isinstance(_task_run_id, Unset):
+        if _task_run_id is None or _task_run_id is UNSET:
             task_run_id = _task_run_id
         else:
-            task_run_id_type_0 = UUID(_task_run_id)
+            task_run_id_type_0 = parse_uuid(_task_run_id)
 
             task_run_id = task_run_id_type_0
 
@@ -230,7 +233,10 @@ class Artifact:
             flow_run_id=flow_run_id,
             task_run_id=task_run_id,
         )
-        artifact.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            artifact.additional_properties = extra
         return artifact
 
     @property

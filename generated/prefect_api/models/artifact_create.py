@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="ArtifactCreate")
 
@@ -109,17 +109,16 @@ class ArtifactCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        key: None | str | Unset = d.pop("key", UNSET)
+        key: None | str | Unset = src_dict.get("key", UNSET)
 
-        type_: None | str | Unset = d.pop("type", UNSET)
+        type_: None | str | Unset = src_dict.get("type", UNSET)
 
-        description: None | str | Unset = d.pop("description", UNSET)
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
         def _parse_data(data: object) -> Any | ArtifactCreateDataType0 | None | Unset:
             if data is None:
                 return data
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, dict):
@@ -131,32 +130,32 @@ class ArtifactCreate:
                 pass  # not this type: try the next
             return cast(Any | ArtifactCreateDataType0 | None | Unset, data)
 
-        data = _parse_data(d.pop("data", UNSET))
+        data = _parse_data(src_dict.get("data", UNSET))
 
-        _metadata = d.pop("metadata_", UNSET)
+        _metadata = src_dict.get("metadata_", UNSET)
         metadata: ArtifactCreateMetadataType0 | None | Unset
-        if _metadata is None or isinstance(_metadata, Unset):
+        if _metadata is None or _metadata is UNSET:
             metadata = _metadata
         else:
             metadata_type_0 = ArtifactCreateMetadataType0.from_dict(_metadata)
 
             metadata = metadata_type_0
 
-        _flow_run_id = d.pop("flow_run_id", UNSET)
+        _flow_run_id = src_dict.get("flow_run_id", UNSET)
         flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+        if _flow_run_id is None or _flow_run_id is UNSET:
             flow_run_id = _flow_run_id
         else:
-            flow_run_id_type_0 = UUID(_flow_run_id)
+            flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
             flow_run_id = flow_run_id_type_0
 
-        _task_run_id = d.pop("task_run_id", UNSET)
+        _task_run_id = src_dict.get("task_run_id", UNSET)
         task_run_id: None | Unset | UUID
-        if _task_run_id is None or isinstance(_task_run_id, Unset):
+        if _task_run_id is None or _task_run_id is UNSET:
             task_run_id = _task_run_id
         else:
-            task_run_id_type_0 = UUID(_task_run_id)
+            task_run_id_type_0 = parse_uuid(_task_run_id)
 
             task_run_id = task_run_id_type_0
 

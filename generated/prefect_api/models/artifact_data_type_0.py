@@ -24,9 +24,10 @@ class ArtifactDataType0:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         artifact_data_type_0 = cls()
-        artifact_data_type_0.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            artifact_data_type_0.additional_properties = extra
         return artifact_data_type_0
 
     @property

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -96,53 +96,52 @@ class ArtifactFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _operator = d.pop("operator", UNSET)
+        _operator = src_dict.get("operator", UNSET)
         operator: Operator | Unset
-        if isinstance(_operator, Unset):
+        if _operator is UNSET:
             operator = UNSET
         else:
-            operator = Operator(_operator)
+            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: ArtifactFilterId | None | Unset
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
             id_type_0 = ArtifactFilterId.from_dict(_id)
 
             id = id_type_0
 
-        _key = d.pop("key", UNSET)
+        _key = src_dict.get("key", UNSET)
         key: ArtifactFilterKey | None | Unset
-        if _key is None or isinstance(_key, Unset):
+        if _key is None or _key is UNSET:
             key = _key
         else:
             key_type_0 = ArtifactFilterKey.from_dict(_key)
 
             key = key_type_0
 
-        _flow_run_id = d.pop("flow_run_id", UNSET)
+        _flow_run_id = src_dict.get("flow_run_id", UNSET)
         flow_run_id: ArtifactFilterFlowRunId | None | Unset
-        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+        if _flow_run_id is None or _flow_run_id is UNSET:
             flow_run_id = _flow_run_id
         else:
             flow_run_id_type_0 = ArtifactFilterFlowRunId.from_dict(_flow_run_id)
 
             flow_run_id = flow_run_id_type_0
 
-        _task_run_id = d.pop("task_run_id", UNSET)
+        _task_run_id = src_dict.get("task_run_id", UNSET)
         task_run_id: ArtifactFilterTaskRunId | None | Unset
-        if _task_run_id is None or isinstance(_task_run_id, Unset):
+        if _task_run_id is None or _task_run_id is UNSET:
             task_run_id = _task_run_id
         else:
             task_run_id_type_0 = ArtifactFilterTaskRunId.from_dict(_task_run_id)
 
             task_run_id = task_run_id_type_0
 
-        _type_ = d.pop("type", UNSET)
+        _type_ = src_dict.get("type", UNSET)
         type_: ArtifactFilterType | None | Unset
-        if _type_ is None or isinstance(_type_, Unset):
+        if _type_ is None or _type_ is UNSET:
             type_ = _type_
         else:
             type_type_0 = ArtifactFilterType.from_dict(_type_)

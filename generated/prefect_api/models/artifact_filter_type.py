@@ -53,19 +53,18 @@ class ArtifactFilterType:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _any_ = d.pop("any_", UNSET)
+        _any_ = src_dict.get("any_", UNSET)
         any_: list[str] | None | Unset
-        if _any_ is None or isinstance(_any_, Unset):
+        if _any_ is None or _any_ is UNSET:
             any_ = _any_
         else:
             any_type_0 = cast(list[str], _any_)
 
             any_ = any_type_0
 
-        _not_any = d.pop("not_any_", UNSET)
+        _not_any = src_dict.get("not_any_", UNSET)
         not_any: list[str] | None | Unset
-        if _not_any is None or isinstance(_not_any, Unset):
+        if _not_any is None or _not_any is UNSET:
             not_any = _not_any
         else:
             not_any_type_0 = cast(list[str], _not_any)

@@ -61,12 +61,11 @@ class ArtifactUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
 
         def _parse_data(data: object) -> Any | ArtifactUpdateDataType0 | None | Unset:
             if data is None:
                 return data
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, dict):
@@ -78,13 +77,13 @@ class ArtifactUpdate:
                 pass  # not this type: try the next
             return cast(Any | ArtifactUpdateDataType0 | None | Unset, data)
 
-        data = _parse_data(d.pop("data", UNSET))
+        data = _parse_data(src_dict.get("data", UNSET))
 
-        description: None | str | Unset = d.pop("description", UNSET)
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
-        _metadata = d.pop("metadata_", UNSET)
+        _metadata = src_dict.get("metadata_", UNSET)
         metadata: ArtifactUpdateMetadataType0 | None | Unset
-        if _metadata is None or isinstance(_metadata, Unset):
+        if _metadata is None or _metadata is UNSET:
             metadata = _metadata
         else:
             metadata_type_0 = ArtifactUpdateMetadataType0.from_dict(_metadata)

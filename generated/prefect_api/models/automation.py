@@ -9,9 +9,25 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="Automation")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "name",
+        "trigger",
+        "actions",
+        "id",
+        "created",
+        "updated",
+        "description",
+        "enabled",
+        "tags",
+        "actions_on_trigger",
+        "actions_on_resolve",
+    }
+)
 
 
 @_attrs_define
@@ -290,8 +306,7 @@ class Automation:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name = d.pop("name")
+        name = src_dict["name"]
 
         def _parse_trigger(data: object) -> CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput:
             try:
@@ -322,10 +337,10 @@ class Automation:
                 f"trigger: {data!r:.200} is none of CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput"
             )
 
-        trigger = _parse_trigger(d.pop("trigger"))
+        trigger = _parse_trigger(src_dict["trigger"])
 
         actions = []
-        _actions = d.pop("actions")
+        _actions = src_dict["actions"]
         for actions_item_data in _actions:
 
             def _parse_actions_item(
@@ -493,9 +508,9 @@ class Automation:
 
             actions.append(actions_item)
 
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -504,7 +519,7 @@ class Automation:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -513,11 +528,11 @@ class Automation:
 
             updated = updated_type_0
 
-        description = d.pop("description", UNSET)
-        enabled = d.pop("enabled", UNSET)
-        tags = cast(list[str], d.pop("tags", UNSET))
+        description = src_dict.get("description", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        _actions_on_trigger = d.pop("actions_on_trigger", UNSET)
+        _actions_on_trigger = src_dict.get("actions_on_trigger", UNSET)
         actions_on_trigger: (
             list[
                 CallWebhook
@@ -709,7 +724,7 @@ class Automation:
 
                 actions_on_trigger.append(actions_on_trigger_item)
 
-        _actions_on_resolve = d.pop("actions_on_resolve", UNSET)
+        _actions_on_resolve = src_dict.get("actions_on_resolve", UNSET)
         actions_on_resolve: (
             list[
                 CallWebhook
@@ -914,7 +929,10 @@ class Automation:
             actions_on_trigger=actions_on_trigger,
             actions_on_resolve=actions_on_resolve,
         )
-        automation.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            automation.additional_properties = extra
         return automation
 
     @property

@@ -273,8 +273,7 @@ class AutomationCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name = d.pop("name")
+        name = src_dict["name"]
 
         def _parse_trigger(data: object) -> CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput:
             try:
@@ -305,10 +304,10 @@ class AutomationCreate:
                 f"trigger: {data!r:.200} is none of CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput"
             )
 
-        trigger = _parse_trigger(d.pop("trigger"))
+        trigger = _parse_trigger(src_dict["trigger"])
 
         actions = []
-        _actions = d.pop("actions")
+        _actions = src_dict["actions"]
         for actions_item_data in _actions:
 
             def _parse_actions_item(
@@ -476,11 +475,11 @@ class AutomationCreate:
 
             actions.append(actions_item)
 
-        description = d.pop("description", UNSET)
-        enabled = d.pop("enabled", UNSET)
-        tags = cast(list[str], d.pop("tags", UNSET))
+        description = src_dict.get("description", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        _actions_on_trigger = d.pop("actions_on_trigger", UNSET)
+        _actions_on_trigger = src_dict.get("actions_on_trigger", UNSET)
         actions_on_trigger: (
             list[
                 CallWebhook
@@ -672,7 +671,7 @@ class AutomationCreate:
 
                 actions_on_trigger.append(actions_on_trigger_item)
 
-        _actions_on_resolve = d.pop("actions_on_resolve", UNSET)
+        _actions_on_resolve = src_dict.get("actions_on_resolve", UNSET)
         actions_on_resolve: (
             list[
                 CallWebhook
@@ -864,7 +863,7 @@ class AutomationCreate:
 
                 actions_on_resolve.append(actions_on_resolve_item)
 
-        owner_resource: None | str | Unset = d.pop("owner_resource", UNSET)
+        owner_resource: None | str | Unset = src_dict.get("owner_resource", UNSET)
 
         automation_create = cls(
             name=name,

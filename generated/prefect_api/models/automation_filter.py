@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -82,44 +82,43 @@ class AutomationFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _operator = d.pop("operator", UNSET)
+        _operator = src_dict.get("operator", UNSET)
         operator: Operator | Unset
-        if isinstance(_operator, Unset):
+        if _operator is UNSET:
             operator = UNSET
         else:
-            operator = Operator(_operator)
+            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: AutomationFilterId | None | Unset
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
             id_type_0 = AutomationFilterId.from_dict(_id)
 
             id = id_type_0
 
-        _name = d.pop("name", UNSET)
+        _name = src_dict.get("name", UNSET)
         name: AutomationFilterName | None | Unset
-        if _name is None or isinstance(_name, Unset):
+        if _name is None or _name is UNSET:
             name = _name
         else:
             name_type_0 = AutomationFilterName.from_dict(_name)
 
             name = name_type_0
 
-        _created = d.pop("created", UNSET)
+        _created = src_dict.get("created", UNSET)
         created: AutomationFilterCreated | None | Unset
-        if _created is None or isinstance(_created, Unset):
+        if _created is None or _created is UNSET:
             created = _created
         else:
             created_type_0 = AutomationFilterCreated.from_dict(_created)
 
             created = created_type_0
 
-        _tags = d.pop("tags", UNSET)
+        _tags = src_dict.get("tags", UNSET)
         tags: AutomationFilterTags | None | Unset
-        if _tags is None or isinstance(_tags, Unset):
+        if _tags is None or _tags is UNSET:
             tags = _tags
         else:
             tags_type_0 = AutomationFilterTags.from_dict(_tags)

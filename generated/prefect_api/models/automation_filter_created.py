@@ -40,10 +40,9 @@ class AutomationFilterCreated:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _before = d.pop("before_", UNSET)
+        _before = src_dict.get("before_", UNSET)
         before: datetime.datetime | None | Unset
-        if _before is None or isinstance(_before, Unset):
+        if _before is None or _before is UNSET:
             before = _before
         else:
             before_type_0 = parse_datetime(_before)

@@ -263,8 +263,7 @@ class AutomationUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name = d.pop("name")
+        name = src_dict["name"]
 
         def _parse_trigger(data: object) -> CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput:
             try:
@@ -295,10 +294,10 @@ class AutomationUpdate:
                 f"trigger: {data!r:.200} is none of CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput"
             )
 
-        trigger = _parse_trigger(d.pop("trigger"))
+        trigger = _parse_trigger(src_dict["trigger"])
 
         actions = []
-        _actions = d.pop("actions")
+        _actions = src_dict["actions"]
         for actions_item_data in _actions:
 
             def _parse_actions_item(
@@ -466,11 +465,11 @@ class AutomationUpdate:
 
             actions.append(actions_item)
 
-        description = d.pop("description", UNSET)
-        enabled = d.pop("enabled", UNSET)
-        tags = cast(list[str], d.pop("tags", UNSET))
+        description = src_dict.get("description", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        _actions_on_trigger = d.pop("actions_on_trigger", UNSET)
+        _actions_on_trigger = src_dict.get("actions_on_trigger", UNSET)
         actions_on_trigger: (
             list[
                 CallWebhook
@@ -662,7 +661,7 @@ class AutomationUpdate:
 
                 actions_on_trigger.append(actions_on_trigger_item)
 
-        _actions_on_resolve = d.pop("actions_on_resolve", UNSET)
+        _actions_on_resolve = src_dict.get("actions_on_resolve", UNSET)
         actions_on_resolve: (
             list[
                 CallWebhook

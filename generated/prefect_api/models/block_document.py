@@ -9,9 +9,26 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="BlockDocument")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "id",
+        "created",
+        "updated",
+        "block_schema_id",
+        "block_type_id",
+        "name",
+        "data",
+        "block_schema",
+        "block_type_name",
+        "block_type",
+        "block_document_references",
+        "is_anonymous",
+    }
+)
 
 
 @_attrs_define
@@ -128,10 +145,9 @@ class BlockDocument:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -140,7 +156,7 @@ class BlockDocument:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -149,47 +165,47 @@ class BlockDocument:
 
             updated = updated_type_0
 
-        block_schema_id = UUID(d.pop("block_schema_id"))
+        block_schema_id = parse_uuid(src_dict["block_schema_id"])
 
-        block_type_id = UUID(d.pop("block_type_id"))
+        block_type_id = parse_uuid(src_dict["block_type_id"])
 
-        name: None | str | Unset = d.pop("name", UNSET)
+        name: None | str | Unset = src_dict.get("name", UNSET)
 
-        _data = d.pop("data", UNSET)
+        _data = src_dict.get("data", UNSET)
         data: BlockDocumentData | Unset
-        if isinstance(_data, Unset):
+        if _data is UNSET:
             data = UNSET
         else:
             data = BlockDocumentData.from_dict(_data)
 
-        _block_schema = d.pop("block_schema", UNSET)
+        _block_schema = src_dict.get("block_schema", UNSET)
         block_schema: BlockSchema | None | Unset
-        if _block_schema is None or isinstance(_block_schema, Unset):
+        if _block_schema is None or _block_schema is UNSET:
             block_schema = _block_schema
         else:
             block_schema_type_0 = BlockSchema.from_dict(_block_schema)
 
             block_schema = block_schema_type_0
 
-        block_type_name: None | str | Unset = d.pop("block_type_name", UNSET)
+        block_type_name: None | str | Unset = src_dict.get("block_type_name", UNSET)
 
-        _block_type = d.pop("block_type", UNSET)
+        _block_type = src_dict.get("block_type", UNSET)
         block_type: BlockType | None | Unset
-        if _block_type is None or isinstance(_block_type, Unset):
+        if _block_type is None or _block_type is UNSET:
             block_type = _block_type
         else:
             block_type_type_0 = BlockType.from_dict(_block_type)
 
             block_type = block_type_type_0
 
-        _block_document_references = d.pop("block_document_references", UNSET)
+        _block_document_references = src_dict.get("block_document_references", UNSET)
         block_document_references: BlockDocumentBlockDocumentReferences | Unset
-        if isinstance(_block_document_references, Unset):
+        if _block_document_references is UNSET:
             block_document_references = UNSET
         else:
             block_document_references = BlockDocumentBlockDocumentReferences.from_dict(_block_document_references)
 
-        is_anonymous = d.pop("is_anonymous", UNSET)
+        is_anonymous = src_dict.get("is_anonymous", UNSET)
         block_document = cls(
             id=id,
             created=created,
@@ -204,7 +220,10 @@ class BlockDocument:
             block_document_references=block_document_references,
             is_anonymous=is_anonymous,
         )
-        block_document.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            block_document.additional_properties = extra
         return block_document
 
     @property

@@ -29,14 +29,15 @@ class BlockDocumentBlockDocumentReferences:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         block_document_block_document_references = cls()
-        additional_properties = {}
-        for prop_name, prop_dict in d.items():
-            additional_property = BlockDocumentBlockDocumentReferencesAdditionalProperty.from_dict(prop_dict)
+        extra = dict(src_dict)
+        if extra:
+            additional_properties = {}
+            for prop_name, prop_dict in extra.items():
+                additional_property = BlockDocumentBlockDocumentReferencesAdditionalProperty.from_dict(prop_dict)
 
-            additional_properties[prop_name] = additional_property
-        block_document_block_document_references.additional_properties = additional_properties
+                additional_properties[prop_name] = additional_property
+            block_document_block_document_references.additional_properties = additional_properties
         return block_document_block_document_references
 
     @property

@@ -24,9 +24,10 @@ class BlockDocumentBlockDocumentReferencesAdditionalProperty:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         block_document_block_document_references_additional_property = cls()
-        block_document_block_document_references_additional_property.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            block_document_block_document_references_additional_property.additional_properties = extra
         return block_document_block_document_references_additional_property
 
     @property

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="BlockDocumentCreate")
 
@@ -60,21 +60,20 @@ class BlockDocumentCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        block_schema_id = UUID(d.pop("block_schema_id"))
+        block_schema_id = parse_uuid(src_dict["block_schema_id"])
 
-        block_type_id = UUID(d.pop("block_type_id"))
+        block_type_id = parse_uuid(src_dict["block_type_id"])
 
-        name: None | str | Unset = d.pop("name", UNSET)
+        name: None | str | Unset = src_dict.get("name", UNSET)
 
-        _data = d.pop("data", UNSET)
+        _data = src_dict.get("data", UNSET)
         data: BlockDocumentCreateData | Unset
-        if isinstance(_data, Unset):
+        if _data is UNSET:
             data = UNSET
         else:
             data = BlockDocumentCreateData.from_dict(_data)
 
-        is_anonymous = d.pop("is_anonymous", UNSET)
+        is_anonymous = src_dict.get("is_anonymous", UNSET)
         block_document_create = cls(
             block_schema_id=block_schema_id,
             block_type_id=block_type_id,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -85,44 +85,43 @@ class BlockDocumentFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _operator = d.pop("operator", UNSET)
+        _operator = src_dict.get("operator", UNSET)
         operator: Operator | Unset
-        if isinstance(_operator, Unset):
+        if _operator is UNSET:
             operator = UNSET
         else:
-            operator = Operator(_operator)
+            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: BlockDocumentFilterId | None | Unset
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
             id_type_0 = BlockDocumentFilterId.from_dict(_id)
 
             id = id_type_0
 
-        _is_anonymous = d.pop("is_anonymous", UNSET)
+        _is_anonymous = src_dict.get("is_anonymous", UNSET)
         is_anonymous: BlockDocumentFilterIsAnonymous | None | Unset
-        if _is_anonymous is None or isinstance(_is_anonymous, Unset):
+        if _is_anonymous is None or _is_anonymous is UNSET:
             is_anonymous = _is_anonymous
         else:
             is_anonymous_type_0 = BlockDocumentFilterIsAnonymous.from_dict(_is_anonymous)
 
             is_anonymous = is_anonymous_type_0
 
-        _block_type_id = d.pop("block_type_id", UNSET)
+        _block_type_id = src_dict.get("block_type_id", UNSET)
         block_type_id: BlockDocumentFilterBlockTypeId | None | Unset
-        if _block_type_id is None or isinstance(_block_type_id, Unset):
+        if _block_type_id is None or _block_type_id is UNSET:
             block_type_id = _block_type_id
         else:
             block_type_id_type_0 = BlockDocumentFilterBlockTypeId.from_dict(_block_type_id)
 
             block_type_id = block_type_id_type_0
 
-        _name = d.pop("name", UNSET)
+        _name = src_dict.get("name", UNSET)
         name: BlockDocumentFilterName | None | Unset
-        if _name is None or isinstance(_name, Unset):
+        if _name is None or _name is UNSET:
             name = _name
         else:
             name_type_0 = BlockDocumentFilterName.from_dict(_name)

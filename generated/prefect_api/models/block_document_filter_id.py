@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="BlockDocumentFilterId")
 
@@ -44,16 +44,15 @@ class BlockDocumentFilterId:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _any_ = d.pop("any_", UNSET)
+        _any_ = src_dict.get("any_", UNSET)
         any_: list[UUID] | None | Unset
-        if _any_ is None or isinstance(_any_, Unset):
+        if _any_ is None or _any_ is UNSET:
             any_ = _any_
         else:
             any_type_0 = []
             _any_type_0 = _any_
             for any_type_0_item_data in _any_type_0:
-                any_type_0_item = UUID(any_type_0_item_data)
+                any_type_0_item = parse_uuid(any_type_0_item_data)
 
                 any_type_0.append(any_type_0_item)
 

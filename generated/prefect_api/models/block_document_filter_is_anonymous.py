@@ -37,8 +37,7 @@ class BlockDocumentFilterIsAnonymous:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        eq: bool | None | Unset = d.pop("eq_", UNSET)
+        eq: bool | None | Unset = src_dict.get("eq_", UNSET)
 
         block_document_filter_is_anonymous = cls(
             eq=eq,

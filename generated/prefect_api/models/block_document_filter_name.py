@@ -51,17 +51,16 @@ class BlockDocumentFilterName:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _any_ = d.pop("any_", UNSET)
+        _any_ = src_dict.get("any_", UNSET)
         any_: list[str] | None | Unset
-        if _any_ is None or isinstance(_any_, Unset):
+        if _any_ is None or _any_ is UNSET:
             any_ = _any_
         else:
             any_type_0 = cast(list[str], _any_)
 
             any_ = any_type_0
 
-        like: None | str | Unset = d.pop("like_", UNSET)
+        like: None | str | Unset = src_dict.get("like_", UNSET)
 
         block_document_filter_name = cls(
             any_=any_,

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="BlockDocumentUpdate")
 
@@ -53,24 +53,23 @@ class BlockDocumentUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _block_schema_id = d.pop("block_schema_id", UNSET)
+        _block_schema_id = src_dict.get("block_schema_id", UNSET)
         block_schema_id: None | Unset | UUID
-        if _block_schema_id is None or isinstance(_block_schema_id, Unset):
+        if _block_schema_id is None or _block_schema_id is UNSET:
             block_schema_id = _block_schema_id
         else:
-            block_schema_id_type_0 = UUID(_block_schema_id)
+            block_schema_id_type_0 = parse_uuid(_block_schema_id)
 
             block_schema_id = block_schema_id_type_0
 
-        _data = d.pop("data", UNSET)
+        _data = src_dict.get("data", UNSET)
         data: BlockDocumentUpdateData | Unset
-        if isinstance(_data, Unset):
+        if _data is UNSET:
             data = UNSET
         else:
             data = BlockDocumentUpdateData.from_dict(_data)
 
-        merge_existing_data = d.pop("merge_existing_data", UNSET)
+        merge_existing_data = src_dict.get("merge_existing_data", UNSET)
         block_document_update = cls(
             block_schema_id=block_schema_id,
             data=data,

@@ -9,9 +9,13 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="BlockSchema")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"id", "created", "updated", "checksum", "block_type_id", "fields", "block_type", "capabilities", "version"}
+)
 
 
 @_attrs_define
@@ -100,10 +104,9 @@ class BlockSchema:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -112,7 +115,7 @@ class BlockSchema:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -121,35 +124,35 @@ class BlockSchema:
 
             updated = updated_type_0
 
-        checksum = d.pop("checksum")
-        _block_type_id = d.pop("block_type_id")
+        checksum = src_dict["checksum"]
+        _block_type_id = src_dict["block_type_id"]
         block_type_id: None | UUID
         if _block_type_id is None:
             block_type_id = _block_type_id
         else:
-            block_type_id_type_0 = UUID(_block_type_id)
+            block_type_id_type_0 = parse_uuid(_block_type_id)
 
             block_type_id = block_type_id_type_0
 
-        _fields = d.pop("fields", UNSET)
+        _fields = src_dict.get("fields", UNSET)
         fields: BlockSchemaFields | Unset
-        if isinstance(_fields, Unset):
+        if _fields is UNSET:
             fields = UNSET
         else:
             fields = BlockSchemaFields.from_dict(_fields)
 
-        _block_type = d.pop("block_type", UNSET)
+        _block_type = src_dict.get("block_type", UNSET)
         block_type: BlockType | None | Unset
-        if _block_type is None or isinstance(_block_type, Unset):
+        if _block_type is None or _block_type is UNSET:
             block_type = _block_type
         else:
             block_type_type_0 = BlockType.from_dict(_block_type)
 
             block_type = block_type_type_0
 
-        capabilities = cast(list[str], d.pop("capabilities", UNSET))
+        capabilities = cast(list[str], src_dict.get("capabilities", UNSET))
 
-        version = d.pop("version", UNSET)
+        version = src_dict.get("version", UNSET)
         block_schema = cls(
             id=id,
             created=created,
@@ -161,7 +164,10 @@ class BlockSchema:
             capabilities=capabilities,
             version=version,
         )
-        block_schema.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            block_schema.additional_properties = extra
         return block_schema
 
     @property

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="BlockSchemaCreate")
 
@@ -53,19 +53,18 @@ class BlockSchemaCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        block_type_id = UUID(d.pop("block_type_id"))
+        block_type_id = parse_uuid(src_dict["block_type_id"])
 
-        _fields = d.pop("fields", UNSET)
+        _fields = src_dict.get("fields", UNSET)
         fields: BlockSchemaCreateFields | Unset
-        if isinstance(_fields, Unset):
+        if _fields is UNSET:
             fields = UNSET
         else:
             fields = BlockSchemaCreateFields.from_dict(_fields)
 
-        capabilities = cast(list[str], d.pop("capabilities", UNSET))
+        capabilities = cast(list[str], src_dict.get("capabilities", UNSET))
 
-        version = d.pop("version", UNSET)
+        version = src_dict.get("version", UNSET)
         block_schema_create = cls(
             block_type_id=block_type_id,
             fields=fields,

@@ -26,9 +26,10 @@ class BlockSchemaCreateFields:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         block_schema_create_fields = cls()
-        block_schema_create_fields.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            block_schema_create_fields.additional_properties = extra
         return block_schema_create_fields
 
     @property

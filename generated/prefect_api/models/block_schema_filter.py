@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -85,44 +85,43 @@ class BlockSchemaFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _operator = d.pop("operator", UNSET)
+        _operator = src_dict.get("operator", UNSET)
         operator: Operator | Unset
-        if isinstance(_operator, Unset):
+        if _operator is UNSET:
             operator = UNSET
         else:
-            operator = Operator(_operator)
+            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-        _block_type_id = d.pop("block_type_id", UNSET)
+        _block_type_id = src_dict.get("block_type_id", UNSET)
         block_type_id: BlockSchemaFilterBlockTypeId | None | Unset
-        if _block_type_id is None or isinstance(_block_type_id, Unset):
+        if _block_type_id is None or _block_type_id is UNSET:
             block_type_id = _block_type_id
         else:
             block_type_id_type_0 = BlockSchemaFilterBlockTypeId.from_dict(_block_type_id)
 
             block_type_id = block_type_id_type_0
 
-        _block_capabilities = d.pop("block_capabilities", UNSET)
+        _block_capabilities = src_dict.get("block_capabilities", UNSET)
         block_capabilities: BlockSchemaFilterCapabilities | None | Unset
-        if _block_capabilities is None or isinstance(_block_capabilities, Unset):
+        if _block_capabilities is None or _block_capabilities is UNSET:
             block_capabilities = _block_capabilities
         else:
             block_capabilities_type_0 = BlockSchemaFilterCapabilities.from_dict(_block_capabilities)
 
             block_capabilities = block_capabilities_type_0
 
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: BlockSchemaFilterId | None | Unset
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
             id_type_0 = BlockSchemaFilterId.from_dict(_id)
 
             id = id_type_0
 
-        _version = d.pop("version", UNSET)
+        _version = src_dict.get("version", UNSET)
         version: BlockSchemaFilterVersion | None | Unset
-        if _version is None or isinstance(_version, Unset):
+        if _version is None or _version is UNSET:
             version = _version
         else:
             version_type_0 = BlockSchemaFilterVersion.from_dict(_version)

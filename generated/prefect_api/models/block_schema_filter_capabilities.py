@@ -41,10 +41,9 @@ class BlockSchemaFilterCapabilities:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _all_ = d.pop("all_", UNSET)
+        _all_ = src_dict.get("all_", UNSET)
         all_: list[str] | None | Unset
-        if _all_ is None or isinstance(_all_, Unset):
+        if _all_ is None or _all_ is UNSET:
             all_ = _all_
         else:
             all_type_0 = cast(list[str], _all_)

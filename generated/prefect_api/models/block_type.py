@@ -9,9 +9,24 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="BlockType")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "id",
+        "created",
+        "updated",
+        "name",
+        "slug",
+        "logo_url",
+        "documentation_url",
+        "description",
+        "code_example",
+        "is_protected",
+    }
+)
 
 
 @_attrs_define
@@ -108,10 +123,9 @@ class BlockType:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -120,7 +134,7 @@ class BlockType:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -129,17 +143,17 @@ class BlockType:
 
             updated = updated_type_0
 
-        name = d.pop("name")
-        slug = d.pop("slug")
-        logo_url: None | str | Unset = d.pop("logo_url", UNSET)
+        name = src_dict["name"]
+        slug = src_dict["slug"]
+        logo_url: None | str | Unset = src_dict.get("logo_url", UNSET)
 
-        documentation_url: None | str | Unset = d.pop("documentation_url", UNSET)
+        documentation_url: None | str | Unset = src_dict.get("documentation_url", UNSET)
 
-        description: None | str | Unset = d.pop("description", UNSET)
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
-        code_example: None | str | Unset = d.pop("code_example", UNSET)
+        code_example: None | str | Unset = src_dict.get("code_example", UNSET)
 
-        is_protected = d.pop("is_protected", UNSET)
+        is_protected = src_dict.get("is_protected", UNSET)
         block_type = cls(
             id=id,
             created=created,
@@ -152,7 +166,10 @@ class BlockType:
             code_example=code_example,
             is_protected=is_protected,
         )
-        block_type.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            block_type.additional_properties = extra
         return block_type
 
     @property

@@ -75,16 +75,15 @@ class BlockTypeCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name = d.pop("name")
-        slug = d.pop("slug")
-        logo_url: None | str | Unset = d.pop("logo_url", UNSET)
+        name = src_dict["name"]
+        slug = src_dict["slug"]
+        logo_url: None | str | Unset = src_dict.get("logo_url", UNSET)
 
-        documentation_url: None | str | Unset = d.pop("documentation_url", UNSET)
+        documentation_url: None | str | Unset = src_dict.get("documentation_url", UNSET)
 
-        description: None | str | Unset = d.pop("description", UNSET)
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
-        code_example: None | str | Unset = d.pop("code_example", UNSET)
+        code_example: None | str | Unset = src_dict.get("code_example", UNSET)
 
         block_type_create = cls(
             name=name,

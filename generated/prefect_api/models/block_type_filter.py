@@ -51,19 +51,18 @@ class BlockTypeFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _name = d.pop("name", UNSET)
+        _name = src_dict.get("name", UNSET)
         name: BlockTypeFilterName | None | Unset
-        if _name is None or isinstance(_name, Unset):
+        if _name is None or _name is UNSET:
             name = _name
         else:
             name_type_0 = BlockTypeFilterName.from_dict(_name)
 
             name = name_type_0
 
-        _slug = d.pop("slug", UNSET)
+        _slug = src_dict.get("slug", UNSET)
         slug: BlockTypeFilterSlug | None | Unset
-        if _slug is None or isinstance(_slug, Unset):
+        if _slug is None or _slug is UNSET:
             slug = _slug
         else:
             slug_type_0 = BlockTypeFilterSlug.from_dict(_slug)

@@ -67,14 +67,13 @@ class BlockTypeUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        logo_url: None | str | Unset = d.pop("logo_url", UNSET)
+        logo_url: None | str | Unset = src_dict.get("logo_url", UNSET)
 
-        documentation_url: None | str | Unset = d.pop("documentation_url", UNSET)
+        documentation_url: None | str | Unset = src_dict.get("documentation_url", UNSET)
 
-        description: None | str | Unset = d.pop("description", UNSET)
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
-        code_example: None | str | Unset = d.pop("code_example", UNSET)
+        code_example: None | str | Unset = src_dict.get("code_example", UNSET)
 
         block_type_update = cls(
             logo_url=logo_url,

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkDecrementActiveSlotsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"slots", "names", "occupancy_seconds", "create_if_missing"})
 
 
 @_attrs_define
@@ -53,20 +55,22 @@ class BulkDecrementActiveSlotsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        slots = d.pop("slots")
-        names = cast(list[str], d.pop("names"))
+        slots = src_dict["slots"]
+        names = cast(list[str], src_dict["names"])
 
-        occupancy_seconds: float | None | Unset = d.pop("occupancy_seconds", UNSET)
+        occupancy_seconds: float | None | Unset = src_dict.get("occupancy_seconds", UNSET)
 
-        create_if_missing = d.pop("create_if_missing", UNSET)
+        create_if_missing = src_dict.get("create_if_missing", UNSET)
         bulk_decrement_active_slots_body = cls(
             slots=slots,
             names=names,
             occupancy_seconds=occupancy_seconds,
             create_if_missing=create_if_missing,
         )
-        bulk_decrement_active_slots_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            bulk_decrement_active_slots_body.additional_properties = extra
         return bulk_decrement_active_slots_body
 
     @property

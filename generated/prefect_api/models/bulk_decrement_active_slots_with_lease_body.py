@@ -8,7 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import parse_uuid
+
 T = TypeVar("T", bound="BulkDecrementActiveSlotsWithLeaseBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"lease_id"})
 
 
 @_attrs_define
@@ -32,13 +36,15 @@ class BulkDecrementActiveSlotsWithLeaseBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        lease_id = UUID(d.pop("lease_id"))
+        lease_id = parse_uuid(src_dict["lease_id"])
 
         bulk_decrement_active_slots_with_lease_body = cls(
             lease_id=lease_id,
         )
-        bulk_decrement_active_slots_with_lease_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            bulk_decrement_active_slots_with_lease_body.additional_properties = extra
         return bulk_decrement_active_slots_with_lease_body
 
     @property

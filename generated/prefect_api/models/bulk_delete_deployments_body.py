@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkDeleteDeploymentsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"deployments", "limit"})
 
 
 @_attrs_define
@@ -46,22 +48,24 @@ class BulkDeleteDeploymentsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _deployments = d.pop("deployments", UNSET)
+        _deployments = src_dict.get("deployments", UNSET)
         deployments: DeploymentFilter | None | Unset
-        if _deployments is None or isinstance(_deployments, Unset):
+        if _deployments is None or _deployments is UNSET:
             deployments = _deployments
         else:
             deployments_type_0 = DeploymentFilter.from_dict(_deployments)
 
             deployments = deployments_type_0
 
-        limit = d.pop("limit", UNSET)
+        limit = src_dict.get("limit", UNSET)
         bulk_delete_deployments_body = cls(
             deployments=deployments,
             limit=limit,
         )
-        bulk_delete_deployments_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            bulk_delete_deployments_body.additional_properties = extra
         return bulk_delete_deployments_body
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkDeleteFlowRunsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"flow_runs", "limit"})
 
 
 @_attrs_define
@@ -46,22 +48,24 @@ class BulkDeleteFlowRunsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _flow_runs = d.pop("flow_runs", UNSET)
+        _flow_runs = src_dict.get("flow_runs", UNSET)
         flow_runs: FlowRunFilter | None | Unset
-        if _flow_runs is None or isinstance(_flow_runs, Unset):
+        if _flow_runs is None or _flow_runs is UNSET:
             flow_runs = _flow_runs
         else:
             flow_runs_type_0 = FlowRunFilter.from_dict(_flow_runs)
 
             flow_runs = flow_runs_type_0
 
-        limit = d.pop("limit", UNSET)
+        limit = src_dict.get("limit", UNSET)
         bulk_delete_flow_runs_body = cls(
             flow_runs=flow_runs,
             limit=limit,
         )
-        bulk_delete_flow_runs_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            bulk_delete_flow_runs_body.additional_properties = extra
         return bulk_delete_flow_runs_body
 
     @property

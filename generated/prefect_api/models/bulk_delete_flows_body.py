@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkDeleteFlowsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"flows", "limit"})
 
 
 @_attrs_define
@@ -46,22 +48,24 @@ class BulkDeleteFlowsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _flows = d.pop("flows", UNSET)
+        _flows = src_dict.get("flows", UNSET)
         flows: FlowFilter | None | Unset
-        if _flows is None or isinstance(_flows, Unset):
+        if _flows is None or _flows is UNSET:
             flows = _flows
         else:
             flows_type_0 = FlowFilter.from_dict(_flows)
 
             flows = flows_type_0
 
-        limit = d.pop("limit", UNSET)
+        limit = src_dict.get("limit", UNSET)
         bulk_delete_flows_body = cls(
             flows=flows,
             limit=limit,
         )
-        bulk_delete_flows_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            bulk_delete_flows_body.additional_properties = extra
         return bulk_delete_flows_body
 
     @property

@@ -11,6 +11,8 @@ from ..models.bulk_increment_active_slots_body_mode import BulkIncrementActiveSl
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkIncrementActiveSlotsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"slots", "names", "mode", "create_if_missing"})
 
 
 @_attrs_define
@@ -56,18 +58,21 @@ class BulkIncrementActiveSlotsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        slots = d.pop("slots")
-        names = cast(list[str], d.pop("names"))
+        slots = src_dict["slots"]
+        names = cast(list[str], src_dict["names"])
 
-        _mode = d.pop("mode", UNSET)
+        _mode = src_dict.get("mode", UNSET)
         mode: BulkIncrementActiveSlotsBodyMode | Unset
-        if isinstance(_mode, Unset):
+        if _mode is UNSET:
             mode = UNSET
         else:
-            mode = BulkIncrementActiveSlotsBodyMode(_mode)
+            mode = cast(
+                BulkIncrementActiveSlotsBodyMode,
+                BulkIncrementActiveSlotsBodyMode._value2member_map_.get(_mode)
+                or BulkIncrementActiveSlotsBodyMode(_mode),
+            )
 
-        create_if_missing: bool | None | Unset = d.pop("create_if_missing", UNSET)
+        create_if_missing: bool | None | Unset = src_dict.get("create_if_missing", UNSET)
 
         bulk_increment_active_slots_body = cls(
             slots=slots,
@@ -75,7 +80,10 @@ class BulkIncrementActiveSlotsBody:
             mode=mode,
             create_if_missing=create_if_missing,
         )
-        bulk_increment_active_slots_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            bulk_increment_active_slots_body.additional_properties = extra
         return bulk_increment_active_slots_body
 
     @property

@@ -11,6 +11,8 @@ from ..models.bulk_increment_active_slots_with_lease_body_mode import BulkIncrem
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkIncrementActiveSlotsWithLeaseBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"slots", "names", "mode", "lease_duration", "holder"})
 
 
 @_attrs_define
@@ -65,21 +67,24 @@ class BulkIncrementActiveSlotsWithLeaseBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        slots = d.pop("slots")
-        names = cast(list[str], d.pop("names"))
+        slots = src_dict["slots"]
+        names = cast(list[str], src_dict["names"])
 
-        _mode = d.pop("mode", UNSET)
+        _mode = src_dict.get("mode", UNSET)
         mode: BulkIncrementActiveSlotsWithLeaseBodyMode | Unset
-        if isinstance(_mode, Unset):
+        if _mode is UNSET:
             mode = UNSET
         else:
-            mode = BulkIncrementActiveSlotsWithLeaseBodyMode(_mode)
+            mode = cast(
+                BulkIncrementActiveSlotsWithLeaseBodyMode,
+                BulkIncrementActiveSlotsWithLeaseBodyMode._value2member_map_.get(_mode)
+                or BulkIncrementActiveSlotsWithLeaseBodyMode(_mode),
+            )
 
-        lease_duration = d.pop("lease_duration", UNSET)
-        _holder = d.pop("holder", UNSET)
+        lease_duration = src_dict.get("lease_duration", UNSET)
+        _holder = src_dict.get("holder", UNSET)
         holder: ConcurrencyLeaseHolder | None | Unset
-        if _holder is None or isinstance(_holder, Unset):
+        if _holder is None or _holder is UNSET:
             holder = _holder
         else:
             holder_type_0 = ConcurrencyLeaseHolder.from_dict(_holder)
@@ -93,7 +98,10 @@ class BulkIncrementActiveSlotsWithLeaseBody:
             lease_duration=lease_duration,
             holder=holder,
         )
-        bulk_increment_active_slots_with_lease_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            bulk_increment_active_slots_with_lease_body.additional_properties = extra
         return bulk_increment_active_slots_with_lease_body
 
     @property

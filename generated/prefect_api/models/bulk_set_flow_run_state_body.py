@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkSetFlowRunStateBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"state", "flow_runs", "force", "limit"})
 
 
 @_attrs_define
@@ -56,27 +58,29 @@ class BulkSetFlowRunStateBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        state = StateCreate.from_dict(d.pop("state"))
+        state = StateCreate.from_dict(src_dict["state"])
 
-        _flow_runs = d.pop("flow_runs", UNSET)
+        _flow_runs = src_dict.get("flow_runs", UNSET)
         flow_runs: FlowRunFilter | None | Unset
-        if _flow_runs is None or isinstance(_flow_runs, Unset):
+        if _flow_runs is None or _flow_runs is UNSET:
             flow_runs = _flow_runs
         else:
             flow_runs_type_0 = FlowRunFilter.from_dict(_flow_runs)
 
             flow_runs = flow_runs_type_0
 
-        force = d.pop("force", UNSET)
-        limit = d.pop("limit", UNSET)
+        force = src_dict.get("force", UNSET)
+        limit = src_dict.get("limit", UNSET)
         bulk_set_flow_run_state_body = cls(
             state=state,
             flow_runs=flow_runs,
             force=force,
             limit=limit,
         )
-        bulk_set_flow_run_state_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            bulk_set_flow_run_state_body.additional_properties = extra
         return bulk_set_flow_run_state_body
 
     @property

@@ -8,9 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="CallWebhook")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"block_document_id", "type", "payload"})
 
 
 @_attrs_define
@@ -46,19 +48,21 @@ class CallWebhook:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        block_document_id = UUID(d.pop("block_document_id"))
+        block_document_id = parse_uuid(src_dict["block_document_id"])
 
-        type_ = cast(Literal["call-webhook"] | Unset, d.pop("type", UNSET))
+        type_ = cast(Literal["call-webhook"] | Unset, src_dict.get("type", UNSET))
         if type_ != "call-webhook" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'call-webhook', got '{type_}'")
-        payload = d.pop("payload", UNSET)
+        payload = src_dict.get("payload", UNSET)
         call_webhook = cls(
             block_document_id=block_document_id,
             type_=type_,
             payload=payload,
         )
-        call_webhook.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            call_webhook.additional_properties = extra
         return call_webhook
 
     @property

@@ -11,6 +11,8 @@ from ..models.state_type import StateType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ChangeFlowRunState")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"state", "type", "name", "message", "force"})
 
 
 @_attrs_define
@@ -66,17 +68,16 @@ class ChangeFlowRunState:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        state = StateType(d.pop("state"))
+        state = cast(StateType, StateType._value2member_map_.get(src_dict["state"]) or StateType(src_dict["state"]))
 
-        type_ = cast(Literal["change-flow-run-state"] | Unset, d.pop("type", UNSET))
+        type_ = cast(Literal["change-flow-run-state"] | Unset, src_dict.get("type", UNSET))
         if type_ != "change-flow-run-state" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'change-flow-run-state', got '{type_}'")
-        name: None | str | Unset = d.pop("name", UNSET)
+        name: None | str | Unset = src_dict.get("name", UNSET)
 
-        message: None | str | Unset = d.pop("message", UNSET)
+        message: None | str | Unset = src_dict.get("message", UNSET)
 
-        force = d.pop("force", UNSET)
+        force = src_dict.get("force", UNSET)
         change_flow_run_state = cls(
             state=state,
             type_=type_,
@@ -84,7 +85,10 @@ class ChangeFlowRunState:
             message=message,
             force=force,
         )
-        change_flow_run_state.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            change_flow_run_state.additional_properties = extra
         return change_flow_run_state
 
     @property

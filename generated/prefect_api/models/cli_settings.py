@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CLISettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"colors", "prompt", "wrap_lines"})
 
 
 @_attrs_define
@@ -55,17 +57,19 @@ class CLISettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        colors = d.pop("colors", UNSET)
-        prompt: bool | None | Unset = d.pop("prompt", UNSET)
+        colors = src_dict.get("colors", UNSET)
+        prompt: bool | None | Unset = src_dict.get("prompt", UNSET)
 
-        wrap_lines = d.pop("wrap_lines", UNSET)
+        wrap_lines = src_dict.get("wrap_lines", UNSET)
         cli_settings = cls(
             colors=colors,
             prompt=prompt,
             wrap_lines=wrap_lines,
         )
-        cli_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            cli_settings.additional_properties = extra
         return cli_settings
 
     @property

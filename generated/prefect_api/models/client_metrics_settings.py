@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ClientMetricsSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"enabled", "port"})
 
 
 @_attrs_define
@@ -41,14 +43,16 @@ class ClientMetricsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enabled = d.pop("enabled", UNSET)
-        port = d.pop("port", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        port = src_dict.get("port", UNSET)
         client_metrics_settings = cls(
             enabled=enabled,
             port=port,
         )
-        client_metrics_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            client_metrics_settings.additional_properties = extra
         return client_metrics_settings
 
     @property

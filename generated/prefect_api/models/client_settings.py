@@ -10,6 +10,18 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ClientSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "max_retries",
+        "retry_jitter_factor",
+        "retry_extra_codes",
+        "csrf_support_enabled",
+        "custom_headers",
+        "server_version_check_enabled",
+        "metrics",
+    }
+)
 
 
 @_attrs_define
@@ -108,14 +120,13 @@ class ClientSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        max_retries = d.pop("max_retries", UNSET)
-        retry_jitter_factor = d.pop("retry_jitter_factor", UNSET)
+        max_retries = src_dict.get("max_retries", UNSET)
+        retry_jitter_factor = src_dict.get("retry_jitter_factor", UNSET)
 
         def _parse_retry_extra_codes(data: object) -> int | list[int] | None | str | Unset:
             if data is None:
                 return data
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, list):
@@ -127,20 +138,20 @@ class ClientSettings:
                 pass  # not this type: try the next
             return cast(int | list[int] | None | str | Unset, data)
 
-        retry_extra_codes = _parse_retry_extra_codes(d.pop("retry_extra_codes", UNSET))
+        retry_extra_codes = _parse_retry_extra_codes(src_dict.get("retry_extra_codes", UNSET))
 
-        csrf_support_enabled = d.pop("csrf_support_enabled", UNSET)
-        _custom_headers = d.pop("custom_headers", UNSET)
+        csrf_support_enabled = src_dict.get("csrf_support_enabled", UNSET)
+        _custom_headers = src_dict.get("custom_headers", UNSET)
         custom_headers: ClientSettingsCustomHeaders | Unset
-        if isinstance(_custom_headers, Unset):
+        if _custom_headers is UNSET:
             custom_headers = UNSET
         else:
             custom_headers = ClientSettingsCustomHeaders.from_dict(_custom_headers)
 
-        server_version_check_enabled = d.pop("server_version_check_enabled", UNSET)
-        _metrics = d.pop("metrics", UNSET)
+        server_version_check_enabled = src_dict.get("server_version_check_enabled", UNSET)
+        _metrics = src_dict.get("metrics", UNSET)
         metrics: ClientMetricsSettings | Unset
-        if isinstance(_metrics, Unset):
+        if _metrics is UNSET:
             metrics = UNSET
         else:
             metrics = ClientMetricsSettings.from_dict(_metrics)
@@ -154,7 +165,10 @@ class ClientSettings:
             server_version_check_enabled=server_version_check_enabled,
             metrics=metrics,
         )
-        client_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            client_settings.additional_properties = extra
         return client_settings
 
     @property

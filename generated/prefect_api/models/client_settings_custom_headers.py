@@ -32,9 +32,10 @@ class ClientSettingsCustomHeaders:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         client_settings_custom_headers = cls()
-        client_settings_custom_headers.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            client_settings_custom_headers.additional_properties = extra
         return client_settings_custom_headers
 
     @property

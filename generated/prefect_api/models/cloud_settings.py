@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CloudSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"api_url", "enable_orchestration_telemetry", "max_log_size", "ui_url"})
 
 
 @_attrs_define
@@ -57,11 +59,10 @@ class CloudSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        api_url = d.pop("api_url", UNSET)
-        enable_orchestration_telemetry = d.pop("enable_orchestration_telemetry", UNSET)
-        max_log_size = d.pop("max_log_size", UNSET)
-        ui_url: None | str | Unset = d.pop("ui_url", UNSET)
+        api_url = src_dict.get("api_url", UNSET)
+        enable_orchestration_telemetry = src_dict.get("enable_orchestration_telemetry", UNSET)
+        max_log_size = src_dict.get("max_log_size", UNSET)
+        ui_url: None | str | Unset = src_dict.get("ui_url", UNSET)
 
         cloud_settings = cls(
             api_url=api_url,
@@ -69,7 +70,10 @@ class CloudSettings:
             max_log_size=max_log_size,
             ui_url=ui_url,
         )
-        cloud_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            cloud_settings.additional_properties = extra
         return cloud_settings
 
     @property

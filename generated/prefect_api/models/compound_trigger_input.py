@@ -9,9 +9,11 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.compound_trigger_input_require_type_1 import CompoundTriggerInputRequireType1
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="CompoundTriggerInput")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"triggers", "within", "require", "type", "id"})
 
 
 @_attrs_define
@@ -76,9 +78,8 @@ class CompoundTriggerInput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         triggers = []
-        _triggers = d.pop("triggers")
+        _triggers = src_dict["triggers"]
         for triggers_item_data in _triggers:
 
             def _parse_triggers_item(data: object) -> CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput:
@@ -114,35 +115,34 @@ class CompoundTriggerInput:
 
             triggers.append(triggers_item)
 
-        def _parse_within(data: object) -> float | None | str:
-            if data is None:
-                return data
-            return cast(float | None | str, data)
-
-        within = _parse_within(d.pop("within"))
+        within: float | None | str = src_dict["within"]
 
         def _parse_require(data: object) -> CompoundTriggerInputRequireType1 | int:
             try:
                 if not isinstance(data, str):
                     raise TypeError
-                require_type_1 = CompoundTriggerInputRequireType1(data)
+                require_type_1 = cast(
+                    CompoundTriggerInputRequireType1,
+                    CompoundTriggerInputRequireType1._value2member_map_.get(data)
+                    or CompoundTriggerInputRequireType1(data),
+                )
 
                 return require_type_1
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass  # not this type: try the next
             return cast(CompoundTriggerInputRequireType1 | int, data)
 
-        require = _parse_require(d.pop("require"))
+        require = _parse_require(src_dict["require"])
 
-        type_ = cast(Literal["compound"] | Unset, d.pop("type", UNSET))
+        type_ = cast(Literal["compound"] | Unset, src_dict.get("type", UNSET))
         if type_ != "compound" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'compound', got '{type_}'")
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: UUID | Unset
-        if isinstance(_id, Unset):
+        if _id is UNSET:
             id = UNSET
         else:
-            id = UUID(_id)
+            id = parse_uuid(_id)
 
         compound_trigger_input = cls(
             triggers=triggers,
@@ -151,7 +151,10 @@ class CompoundTriggerInput:
             type_=type_,
             id=id,
         )
-        compound_trigger_input.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            compound_trigger_input.additional_properties = extra
         return compound_trigger_input
 
     @property

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 
 from ..models.concurrency_lease_holder_type import ConcurrencyLeaseHolderType
+from ..types import parse_uuid
 
 T = TypeVar("T", bound="ConcurrencyLeaseHolder")
 
@@ -37,10 +38,13 @@ class ConcurrencyLeaseHolder:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        type_ = ConcurrencyLeaseHolderType(d.pop("type"))
+        type_ = cast(
+            ConcurrencyLeaseHolderType,
+            ConcurrencyLeaseHolderType._value2member_map_.get(src_dict["type"])
+            or ConcurrencyLeaseHolderType(src_dict["type"]),
+        )
 
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
         concurrency_lease_holder = cls(
             type_=type_,

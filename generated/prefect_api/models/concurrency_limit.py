@@ -9,9 +9,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="ConcurrencyLimit")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "created", "updated", "tag", "concurrency_limit", "active_slots"})
 
 
 @_attrs_define
@@ -73,10 +75,9 @@ class ConcurrencyLimit:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -85,7 +86,7 @@ class ConcurrencyLimit:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -94,14 +95,14 @@ class ConcurrencyLimit:
 
             updated = updated_type_0
 
-        tag = d.pop("tag")
-        concurrency_limit = d.pop("concurrency_limit")
-        _active_slots = d.pop("active_slots", UNSET)
+        tag = src_dict["tag"]
+        concurrency_limit = src_dict["concurrency_limit"]
+        _active_slots = src_dict.get("active_slots", UNSET)
         active_slots: list[UUID] | Unset = UNSET
         if _active_slots is not UNSET:
             active_slots = []
             for active_slots_item_data in _active_slots:
-                active_slots_item = UUID(active_slots_item_data)
+                active_slots_item = parse_uuid(active_slots_item_data)
 
                 active_slots.append(active_slots_item)
 
@@ -113,7 +114,10 @@ class ConcurrencyLimit:
             concurrency_limit=concurrency_limit,
             active_slots=active_slots,
         )
-        concurrency_limit.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            concurrency_limit.additional_properties = extra
         return concurrency_limit
 
     @property

@@ -34,9 +34,8 @@ class ConcurrencyLimitCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        tag = d.pop("tag")
-        concurrency_limit = d.pop("concurrency_limit")
+        tag = src_dict["tag"]
+        concurrency_limit = src_dict["concurrency_limit"]
         concurrency_limit_create = cls(
             tag=tag,
             concurrency_limit=concurrency_limit,

@@ -9,9 +9,24 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="ConcurrencyLimitV2")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "id",
+        "created",
+        "updated",
+        "name",
+        "limit",
+        "active",
+        "active_slots",
+        "denied_slots",
+        "slot_decay_per_second",
+        "avg_slot_occupancy_seconds",
+    }
+)
 
 
 @_attrs_define
@@ -88,10 +103,9 @@ class ConcurrencyLimitV2:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -100,7 +114,7 @@ class ConcurrencyLimitV2:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -109,13 +123,13 @@ class ConcurrencyLimitV2:
 
             updated = updated_type_0
 
-        name = d.pop("name")
-        limit = d.pop("limit")
-        active = d.pop("active", UNSET)
-        active_slots = d.pop("active_slots", UNSET)
-        denied_slots = d.pop("denied_slots", UNSET)
-        slot_decay_per_second = d.pop("slot_decay_per_second", UNSET)
-        avg_slot_occupancy_seconds = d.pop("avg_slot_occupancy_seconds", UNSET)
+        name = src_dict["name"]
+        limit = src_dict["limit"]
+        active = src_dict.get("active", UNSET)
+        active_slots = src_dict.get("active_slots", UNSET)
+        denied_slots = src_dict.get("denied_slots", UNSET)
+        slot_decay_per_second = src_dict.get("slot_decay_per_second", UNSET)
+        avg_slot_occupancy_seconds = src_dict.get("avg_slot_occupancy_seconds", UNSET)
         concurrency_limit_v2 = cls(
             id=id,
             created=created,
@@ -128,7 +142,10 @@ class ConcurrencyLimitV2:
             slot_decay_per_second=slot_decay_per_second,
             avg_slot_occupancy_seconds=avg_slot_occupancy_seconds,
         )
-        concurrency_limit_v2.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            concurrency_limit_v2.additional_properties = extra
         return concurrency_limit_v2
 
     @property

@@ -56,13 +56,12 @@ class ConcurrencyLimitV2Create:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name = d.pop("name")
-        limit = d.pop("limit")
-        active = d.pop("active", UNSET)
-        active_slots = d.pop("active_slots", UNSET)
-        denied_slots = d.pop("denied_slots", UNSET)
-        slot_decay_per_second = d.pop("slot_decay_per_second", UNSET)
+        name = src_dict["name"]
+        limit = src_dict["limit"]
+        active = src_dict.get("active", UNSET)
+        active_slots = src_dict.get("active_slots", UNSET)
+        denied_slots = src_dict.get("denied_slots", UNSET)
+        slot_decay_per_second = src_dict.get("slot_decay_per_second", UNSET)
         concurrency_limit_v2_create = cls(
             name=name,
             limit=limit,

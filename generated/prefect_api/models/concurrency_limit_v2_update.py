@@ -87,18 +87,17 @@ class ConcurrencyLimitV2Update:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        active: bool | None | Unset = d.pop("active", UNSET)
+        active: bool | None | Unset = src_dict.get("active", UNSET)
 
-        name: None | str | Unset = d.pop("name", UNSET)
+        name: None | str | Unset = src_dict.get("name", UNSET)
 
-        limit: int | None | Unset = d.pop("limit", UNSET)
+        limit: int | None | Unset = src_dict.get("limit", UNSET)
 
-        active_slots: int | None | Unset = d.pop("active_slots", UNSET)
+        active_slots: int | None | Unset = src_dict.get("active_slots", UNSET)
 
-        denied_slots: int | None | Unset = d.pop("denied_slots", UNSET)
+        denied_slots: int | None | Unset = src_dict.get("denied_slots", UNSET)
 
-        slot_decay_per_second: float | None | Unset = d.pop("slot_decay_per_second", UNSET)
+        slot_decay_per_second: float | None | Unset = src_dict.get("slot_decay_per_second", UNSET)
 
         concurrency_limit_v2_update = cls(
             active=active,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,6 +11,8 @@ from ..models.concurrency_limit_strategy import ConcurrencyLimitStrategy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ConcurrencyOptions")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"collision_strategy", "grace_period_seconds"})
 
 
 @_attrs_define
@@ -46,16 +48,22 @@ class ConcurrencyOptions:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        collision_strategy = ConcurrencyLimitStrategy(d.pop("collision_strategy"))
+        collision_strategy = cast(
+            ConcurrencyLimitStrategy,
+            ConcurrencyLimitStrategy._value2member_map_.get(src_dict["collision_strategy"])
+            or ConcurrencyLimitStrategy(src_dict["collision_strategy"]),
+        )
 
-        grace_period_seconds: int | None | Unset = d.pop("grace_period_seconds", UNSET)
+        grace_period_seconds: int | None | Unset = src_dict.get("grace_period_seconds", UNSET)
 
         concurrency_options = cls(
             collision_strategy=collision_strategy,
             grace_period_seconds=grace_period_seconds,
         )
-        concurrency_options.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            concurrency_options.additional_properties = extra
         return concurrency_options
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Constant")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"type", "input_type"})
 
 
 @_attrs_define
@@ -40,16 +42,18 @@ class Constant:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        type_ = d.pop("type")
-        input_type = cast(Literal["constant"] | Unset, d.pop("input_type", UNSET))
+        type_ = src_dict["type"]
+        input_type = cast(Literal["constant"] | Unset, src_dict.get("input_type", UNSET))
         if input_type != "constant" and not isinstance(input_type, Unset):
             raise ValueError(f"input_type must match const 'constant', got '{input_type}'")
         constant = cls(
             type_=type_,
             input_type=input_type,
         )
-        constant.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            constant.additional_properties = extra
         return constant
 
     @property

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,6 +11,8 @@ from ..models.time_unit import TimeUnit
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CountAccountEventsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"filter", "time_unit", "time_interval"})
 
 
 @_attrs_define
@@ -47,23 +49,25 @@ class CountAccountEventsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        filter_ = EventFilter.from_dict(d.pop("filter"))
+        filter_ = EventFilter.from_dict(src_dict["filter"])
 
-        _time_unit = d.pop("time_unit", UNSET)
+        _time_unit = src_dict.get("time_unit", UNSET)
         time_unit: TimeUnit | Unset
-        if isinstance(_time_unit, Unset):
+        if _time_unit is UNSET:
             time_unit = UNSET
         else:
-            time_unit = TimeUnit(_time_unit)
+            time_unit = cast(TimeUnit, TimeUnit._value2member_map_.get(_time_unit) or TimeUnit(_time_unit))
 
-        time_interval = d.pop("time_interval", UNSET)
+        time_interval = src_dict.get("time_interval", UNSET)
         count_account_events_body = cls(
             filter_=filter_,
             time_unit=time_unit,
             time_interval=time_interval,
         )
-        count_account_events_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            count_account_events_body.additional_properties = extra
         return count_account_events_body
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CountAutomationsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"automations"})
 
 
 @_attrs_define
@@ -40,10 +42,9 @@ class CountAutomationsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _automations = d.pop("automations", UNSET)
+        _automations = src_dict.get("automations", UNSET)
         automations: AutomationFilter | None | Unset
-        if _automations is None or isinstance(_automations, Unset):
+        if _automations is None or _automations is UNSET:
             automations = _automations
         else:
             automations_type_0 = AutomationFilter.from_dict(_automations)
@@ -53,7 +54,10 @@ class CountAutomationsBody:
         count_automations_body = cls(
             automations=automations,
         )
-        count_automations_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            count_automations_body.additional_properties = extra
         return count_automations_body
 
     @property

@@ -10,6 +10,10 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CountByState")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"COMPLETED", "PENDING", "RUNNING", "FAILED", "CANCELLED", "CRASHED", "PAUSED", "CANCELLING", "SCHEDULED"}
+)
 
 
 @_attrs_define
@@ -74,16 +78,15 @@ class CountByState:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        completed = d.pop("COMPLETED", UNSET)
-        pending = d.pop("PENDING", UNSET)
-        running = d.pop("RUNNING", UNSET)
-        failed = d.pop("FAILED", UNSET)
-        cancelled = d.pop("CANCELLED", UNSET)
-        crashed = d.pop("CRASHED", UNSET)
-        paused = d.pop("PAUSED", UNSET)
-        cancelling = d.pop("CANCELLING", UNSET)
-        scheduled = d.pop("SCHEDULED", UNSET)
+        completed = src_dict.get("COMPLETED", UNSET)
+        pending = src_dict.get("PENDING", UNSET)
+        running = src_dict.get("RUNNING", UNSET)
+        failed = src_dict.get("FAILED", UNSET)
+        cancelled = src_dict.get("CANCELLED", UNSET)
+        crashed = src_dict.get("CRASHED", UNSET)
+        paused = src_dict.get("PAUSED", UNSET)
+        cancelling = src_dict.get("CANCELLING", UNSET)
+        scheduled = src_dict.get("SCHEDULED", UNSET)
         count_by_state = cls(
             completed=completed,
             pending=pending,
@@ -95,7 +98,10 @@ class CountByState:
             cancelling=cancelling,
             scheduled=scheduled,
         )
-        count_by_state.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            count_by_state.additional_properties = extra
         return count_by_state
 
     @property

@@ -24,9 +24,10 @@ class CountDeploymentsByFlowResponseCountDeploymentsByFlowUiFlowsCountDeployment
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         count_deployments_by_flow_response_count_deployments_by_flow_ui_flows_count_deployments_post = cls()
-        count_deployments_by_flow_response_count_deployments_by_flow_ui_flows_count_deployments_post.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            count_deployments_by_flow_response_count_deployments_by_flow_ui_flows_count_deployments_post.additional_properties = extra
         return count_deployments_by_flow_response_count_deployments_by_flow_ui_flows_count_deployments_post
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CountLatestArtifactsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"artifacts", "flow_runs", "task_runs", "flows", "deployments"})
 
 
 @_attrs_define
@@ -66,38 +68,37 @@ class CountLatestArtifactsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _artifacts = d.pop("artifacts", UNSET)
+        _artifacts = src_dict.get("artifacts", UNSET)
         artifacts: ArtifactCollectionFilter | Unset
-        if isinstance(_artifacts, Unset):
+        if _artifacts is UNSET:
             artifacts = UNSET
         else:
             artifacts = ArtifactCollectionFilter.from_dict(_artifacts)
 
-        _flow_runs = d.pop("flow_runs", UNSET)
+        _flow_runs = src_dict.get("flow_runs", UNSET)
         flow_runs: FlowRunFilter | Unset
-        if isinstance(_flow_runs, Unset):
+        if _flow_runs is UNSET:
             flow_runs = UNSET
         else:
             flow_runs = FlowRunFilter.from_dict(_flow_runs)
 
-        _task_runs = d.pop("task_runs", UNSET)
+        _task_runs = src_dict.get("task_runs", UNSET)
         task_runs: TaskRunFilter | Unset
-        if isinstance(_task_runs, Unset):
+        if _task_runs is UNSET:
             task_runs = UNSET
         else:
             task_runs = TaskRunFilter.from_dict(_task_runs)
 
-        _flows = d.pop("flows", UNSET)
+        _flows = src_dict.get("flows", UNSET)
         flows: FlowFilter | Unset
-        if isinstance(_flows, Unset):
+        if _flows is UNSET:
             flows = UNSET
         else:
             flows = FlowFilter.from_dict(_flows)
 
-        _deployments = d.pop("deployments", UNSET)
+        _deployments = src_dict.get("deployments", UNSET)
         deployments: DeploymentFilter | Unset
-        if isinstance(_deployments, Unset):
+        if _deployments is UNSET:
             deployments = UNSET
         else:
             deployments = DeploymentFilter.from_dict(_deployments)
@@ -109,7 +110,10 @@ class CountLatestArtifactsBody:
             flows=flows,
             deployments=deployments,
         )
-        count_latest_artifacts_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            count_latest_artifacts_body.additional_properties = extra
         return count_latest_artifacts_body
 
     @property

@@ -8,7 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import parse_uuid
+
 T = TypeVar("T", bound="CountTaskRunsByFlowRunBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"flow_run_ids"})
 
 
 @_attrs_define
@@ -35,18 +39,20 @@ class CountTaskRunsByFlowRunBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         flow_run_ids = []
-        _flow_run_ids = d.pop("flow_run_ids")
+        _flow_run_ids = src_dict["flow_run_ids"]
         for flow_run_ids_item_data in _flow_run_ids:
-            flow_run_ids_item = UUID(flow_run_ids_item_data)
+            flow_run_ids_item = parse_uuid(flow_run_ids_item_data)
 
             flow_run_ids.append(flow_run_ids_item)
 
         count_task_runs_by_flow_run_body = cls(
             flow_run_ids=flow_run_ids,
         )
-        count_task_runs_by_flow_run_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            count_task_runs_by_flow_run_body.additional_properties = extra
         return count_task_runs_by_flow_run_body
 
     @property

@@ -24,9 +24,10 @@ class CountTaskRunsByFlowRunResponseCountTaskRunsByFlowRunUiFlowRunsCountTaskRun
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         count_task_runs_by_flow_run_response_count_task_runs_by_flow_run_ui_flow_runs_count_task_runs_post = cls()
-        count_task_runs_by_flow_run_response_count_task_runs_by_flow_run_ui_flow_runs_count_task_runs_post.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            count_task_runs_by_flow_run_response_count_task_runs_by_flow_run_ui_flow_runs_count_task_runs_post.additional_properties = extra
         return count_task_runs_by_flow_run_response_count_task_runs_by_flow_run_ui_flow_runs_count_task_runs_post
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CountVariablesBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"variables"})
 
 
 @_attrs_define
@@ -40,10 +42,9 @@ class CountVariablesBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _variables = d.pop("variables", UNSET)
+        _variables = src_dict.get("variables", UNSET)
         variables: None | Unset | VariableFilter
-        if _variables is None or isinstance(_variables, Unset):
+        if _variables is None or _variables is UNSET:
             variables = _variables
         else:
             variables_type_0 = VariableFilter.from_dict(_variables)
@@ -53,7 +54,10 @@ class CountVariablesBody:
         count_variables_body = cls(
             variables=variables,
         )
-        count_variables_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            count_variables_body.additional_properties = extra
         return count_variables_body
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CountWorkPoolsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"work_pools"})
 
 
 @_attrs_define
@@ -40,10 +42,9 @@ class CountWorkPoolsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _work_pools = d.pop("work_pools", UNSET)
+        _work_pools = src_dict.get("work_pools", UNSET)
         work_pools: None | Unset | WorkPoolFilter
-        if _work_pools is None or isinstance(_work_pools, Unset):
+        if _work_pools is None or _work_pools is UNSET:
             work_pools = _work_pools
         else:
             work_pools_type_0 = WorkPoolFilter.from_dict(_work_pools)
@@ -53,7 +54,10 @@ class CountWorkPoolsBody:
         count_work_pools_body = cls(
             work_pools=work_pools,
         )
-        count_work_pools_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            count_work_pools_body.additional_properties = extra
         return count_work_pools_body
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CreateFlowRunInputBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"key", "value", "sender"})
 
 
 @_attrs_define
@@ -46,17 +48,19 @@ class CreateFlowRunInputBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        key = d.pop("key")
-        value = d.pop("value")
-        sender: None | str | Unset = d.pop("sender", UNSET)
+        key = src_dict["key"]
+        value = src_dict["value"]
+        sender: None | str | Unset = src_dict.get("sender", UNSET)
 
         create_flow_run_input_body = cls(
             key=key,
             value=value,
             sender=sender,
         )
-        create_flow_run_input_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            create_flow_run_input_body.additional_properties = extra
         return create_flow_run_input_body
 
     @property

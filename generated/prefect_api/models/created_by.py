@@ -8,9 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="CreatedBy")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "type", "display_value"})
 
 
 @_attrs_define
@@ -61,26 +63,28 @@ class CreatedBy:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: None | Unset | UUID
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
-            id_type_0 = UUID(_id)
+            id_type_0 = parse_uuid(_id)
 
             id = id_type_0
 
-        type_: None | str | Unset = d.pop("type", UNSET)
+        type_: None | str | Unset = src_dict.get("type", UNSET)
 
-        display_value: None | str | Unset = d.pop("display_value", UNSET)
+        display_value: None | str | Unset = src_dict.get("display_value", UNSET)
 
         created_by = cls(
             id=id,
             type_=type_,
             display_value=display_value,
         )
-        created_by.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            created_by.additional_properties = extra
         return created_by
 
     @property

@@ -66,11 +66,10 @@ class CronSchedule:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        cron = d.pop("cron")
-        timezone: None | str | Unset = d.pop("timezone", UNSET)
+        cron = src_dict["cron"]
+        timezone: None | str | Unset = src_dict.get("timezone", UNSET)
 
-        day_or = d.pop("day_or", UNSET)
+        day_or = src_dict.get("day_or", UNSET)
         cron_schedule = cls(
             cron=cron,
             timezone=timezone,

@@ -9,9 +9,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import parse_datetime
+from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="CsrfToken")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "created", "updated", "token", "client", "expiration"})
 
 
 @_attrs_define
@@ -65,10 +67,9 @@ class CsrfToken:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -77,7 +78,7 @@ class CsrfToken:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -86,9 +87,9 @@ class CsrfToken:
 
             updated = updated_type_0
 
-        token = d.pop("token")
-        client = d.pop("client")
-        expiration = parse_datetime(d.pop("expiration"))
+        token = src_dict["token"]
+        client = src_dict["client"]
+        expiration = parse_datetime(src_dict["expiration"])
 
         csrf_token = cls(
             id=id,
@@ -98,7 +99,10 @@ class CsrfToken:
             client=client,
             expiration=expiration,
         )
-        csrf_token.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            csrf_token.additional_properties = extra
         return csrf_token
 
     @property

@@ -8,7 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import parse_uuid
+
 T = TypeVar("T", bound="DecrementConcurrencyLimitsV1Body")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"names", "task_run_id"})
 
 
 @_attrs_define
@@ -37,16 +41,18 @@ class DecrementConcurrencyLimitsV1Body:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        names = cast(list[str], d.pop("names"))
+        names = cast(list[str], src_dict["names"])
 
-        task_run_id = UUID(d.pop("task_run_id"))
+        task_run_id = parse_uuid(src_dict["task_run_id"])
 
         decrement_concurrency_limits_v1_body = cls(
             names=names,
             task_run_id=task_run_id,
         )
-        decrement_concurrency_limits_v1_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            decrement_concurrency_limits_v1_body.additional_properties = extra
         return decrement_concurrency_limits_v1_body
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="DeleteFlowRun")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"type"})
 
 
 @_attrs_define
@@ -36,14 +38,16 @@ class DeleteFlowRun:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        type_ = cast(Literal["delete-flow-run"] | Unset, d.pop("type", UNSET))
+        type_ = cast(Literal["delete-flow-run"] | Unset, src_dict.get("type", UNSET))
         if type_ != "delete-flow-run" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'delete-flow-run', got '{type_}'")
         delete_flow_run = cls(
             type_=type_,
         )
-        delete_flow_run.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            delete_flow_run.additional_properties = extra
         return delete_flow_run
 
     @property

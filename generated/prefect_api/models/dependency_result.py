@@ -9,9 +9,24 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import parse_datetime
+from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="DependencyResult")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "id",
+        "name",
+        "upstream_dependencies",
+        "state",
+        "expected_start_time",
+        "start_time",
+        "end_time",
+        "total_run_time",
+        "estimated_run_time",
+        "untrackable_result",
+    }
+)
 
 
 @_attrs_define
@@ -99,18 +114,17 @@ class DependencyResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        name = d.pop("name")
+        name = src_dict["name"]
         upstream_dependencies = []
-        _upstream_dependencies = d.pop("upstream_dependencies")
+        _upstream_dependencies = src_dict["upstream_dependencies"]
         for upstream_dependencies_item_data in _upstream_dependencies:
             upstream_dependencies_item = TaskRunResult.from_dict(upstream_dependencies_item_data)
 
             upstream_dependencies.append(upstream_dependencies_item)
 
-        _state = d.pop("state")
+        _state = src_dict["state"]
         state: None | State
         if _state is None:
             state = _state
@@ -119,7 +133,7 @@ class DependencyResult:
 
             state = state_type_0
 
-        _expected_start_time = d.pop("expected_start_time")
+        _expected_start_time = src_dict["expected_start_time"]
         expected_start_time: datetime.datetime | None
         if _expected_start_time is None:
             expected_start_time = _expected_start_time
@@ -128,7 +142,7 @@ class DependencyResult:
 
             expected_start_time = expected_start_time_type_0
 
-        _start_time = d.pop("start_time")
+        _start_time = src_dict["start_time"]
         start_time: datetime.datetime | None
         if _start_time is None:
             start_time = _start_time
@@ -137,7 +151,7 @@ class DependencyResult:
 
             start_time = start_time_type_0
 
-        _end_time = d.pop("end_time")
+        _end_time = src_dict["end_time"]
         end_time: datetime.datetime | None
         if _end_time is None:
             end_time = _end_time
@@ -146,11 +160,11 @@ class DependencyResult:
 
             end_time = end_time_type_0
 
-        total_run_time: float | None = d.pop("total_run_time")
+        total_run_time: float | None = src_dict["total_run_time"]
 
-        estimated_run_time: float | None = d.pop("estimated_run_time")
+        estimated_run_time: float | None = src_dict["estimated_run_time"]
 
-        untrackable_result = d.pop("untrackable_result")
+        untrackable_result = src_dict["untrackable_result"]
         dependency_result = cls(
             id=id,
             name=name,
@@ -163,7 +177,10 @@ class DependencyResult:
             estimated_run_time=estimated_run_time,
             untrackable_result=untrackable_result,
         )
-        dependency_result.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            dependency_result.additional_properties = extra
         return dependency_result
 
     @property

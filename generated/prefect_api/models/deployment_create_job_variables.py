@@ -26,9 +26,10 @@ class DeploymentCreateJobVariables:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         deployment_create_job_variables = cls()
-        deployment_create_job_variables.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            deployment_create_job_variables.additional_properties = extra
         return deployment_create_job_variables
 
     @property

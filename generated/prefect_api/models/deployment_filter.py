@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -123,71 +123,70 @@ class DeploymentFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _operator = d.pop("operator", UNSET)
+        _operator = src_dict.get("operator", UNSET)
         operator: Operator | Unset
-        if isinstance(_operator, Unset):
+        if _operator is UNSET:
             operator = UNSET
         else:
-            operator = Operator(_operator)
+            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: DeploymentFilterId | None | Unset
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
             id_type_0 = DeploymentFilterId.from_dict(_id)
 
             id = id_type_0
 
-        _name = d.pop("name", UNSET)
+        _name = src_dict.get("name", UNSET)
         name: DeploymentFilterName | None | Unset
-        if _name is None or isinstance(_name, Unset):
+        if _name is None or _name is UNSET:
             name = _name
         else:
             name_type_0 = DeploymentFilterName.from_dict(_name)
 
             name = name_type_0
 
-        _flow_or_deployment_name = d.pop("flow_or_deployment_name", UNSET)
+        _flow_or_deployment_name = src_dict.get("flow_or_deployment_name", UNSET)
         flow_or_deployment_name: DeploymentOrFlowNameFilter | None | Unset
-        if _flow_or_deployment_name is None or isinstance(_flow_or_deployment_name, Unset):
+        if _flow_or_deployment_name is None or _flow_or_deployment_name is UNSET:
             flow_or_deployment_name = _flow_or_deployment_name
         else:
             flow_or_deployment_name_type_0 = DeploymentOrFlowNameFilter.from_dict(_flow_or_deployment_name)
 
             flow_or_deployment_name = flow_or_deployment_name_type_0
 
-        _paused = d.pop("paused", UNSET)
+        _paused = src_dict.get("paused", UNSET)
         paused: DeploymentFilterPaused | None | Unset
-        if _paused is None or isinstance(_paused, Unset):
+        if _paused is None or _paused is UNSET:
             paused = _paused
         else:
             paused_type_0 = DeploymentFilterPaused.from_dict(_paused)
 
             paused = paused_type_0
 
-        _tags = d.pop("tags", UNSET)
+        _tags = src_dict.get("tags", UNSET)
         tags: DeploymentFilterTags | None | Unset
-        if _tags is None or isinstance(_tags, Unset):
+        if _tags is None or _tags is UNSET:
             tags = _tags
         else:
             tags_type_0 = DeploymentFilterTags.from_dict(_tags)
 
             tags = tags_type_0
 
-        _work_queue_name = d.pop("work_queue_name", UNSET)
+        _work_queue_name = src_dict.get("work_queue_name", UNSET)
         work_queue_name: DeploymentFilterWorkQueueName | None | Unset
-        if _work_queue_name is None or isinstance(_work_queue_name, Unset):
+        if _work_queue_name is None or _work_queue_name is UNSET:
             work_queue_name = _work_queue_name
         else:
             work_queue_name_type_0 = DeploymentFilterWorkQueueName.from_dict(_work_queue_name)
 
             work_queue_name = work_queue_name_type_0
 
-        _concurrency_limit = d.pop("concurrency_limit", UNSET)
+        _concurrency_limit = src_dict.get("concurrency_limit", UNSET)
         concurrency_limit: DeploymentFilterConcurrencyLimit | None | Unset
-        if _concurrency_limit is None or isinstance(_concurrency_limit, Unset):
+        if _concurrency_limit is None or _concurrency_limit is UNSET:
             concurrency_limit = _concurrency_limit
         else:
             concurrency_limit_type_0 = DeploymentFilterConcurrencyLimit.from_dict(_concurrency_limit)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="DeploymentFilterId")
 
@@ -60,30 +60,29 @@ class DeploymentFilterId:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _any_ = d.pop("any_", UNSET)
+        _any_ = src_dict.get("any_", UNSET)
         any_: list[UUID] | None | Unset
-        if _any_ is None or isinstance(_any_, Unset):
+        if _any_ is None or _any_ is UNSET:
             any_ = _any_
         else:
             any_type_0 = []
             _any_type_0 = _any_
             for any_type_0_item_data in _any_type_0:
-                any_type_0_item = UUID(any_type_0_item_data)
+                any_type_0_item = parse_uuid(any_type_0_item_data)
 
                 any_type_0.append(any_type_0_item)
 
             any_ = any_type_0
 
-        _not_any = d.pop("not_any_", UNSET)
+        _not_any = src_dict.get("not_any_", UNSET)
         not_any: list[UUID] | None | Unset
-        if _not_any is None or isinstance(_not_any, Unset):
+        if _not_any is None or _not_any is UNSET:
             not_any = _not_any
         else:
             not_any_type_0 = []
             _not_any_type_0 = _not_any
             for not_any_type_0_item_data in _not_any_type_0:
-                not_any_type_0_item = UUID(not_any_type_0_item_data)
+                not_any_type_0_item = parse_uuid(not_any_type_0_item_data)
 
                 not_any_type_0.append(not_any_type_0_item)
 

@@ -73,33 +73,32 @@ class DeploymentFilterTags:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _operator = d.pop("operator", UNSET)
+        _operator = src_dict.get("operator", UNSET)
         operator: Operator | Unset
-        if isinstance(_operator, Unset):
+        if _operator is UNSET:
             operator = UNSET
         else:
-            operator = Operator(_operator)
+            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-        _all_ = d.pop("all_", UNSET)
+        _all_ = src_dict.get("all_", UNSET)
         all_: list[str] | None | Unset
-        if _all_ is None or isinstance(_all_, Unset):
+        if _all_ is None or _all_ is UNSET:
             all_ = _all_
         else:
             all_type_0 = cast(list[str], _all_)
 
             all_ = all_type_0
 
-        _any_ = d.pop("any_", UNSET)
+        _any_ = src_dict.get("any_", UNSET)
         any_: list[str] | None | Unset
-        if _any_ is None or isinstance(_any_, Unset):
+        if _any_ is None or _any_ is UNSET:
             any_ = _any_
         else:
             any_type_0 = cast(list[str], _any_)
 
             any_ = any_type_0
 
-        is_null: bool | None | Unset = d.pop("is_null_", UNSET)
+        is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
 
         deployment_filter_tags = cls(
             operator=operator,

@@ -24,9 +24,10 @@ class DeploymentFlowRunCreateContext:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         deployment_flow_run_create_context = cls()
-        deployment_flow_run_create_context.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            deployment_flow_run_create_context.additional_properties = extra
         return deployment_flow_run_create_context
 
     @property

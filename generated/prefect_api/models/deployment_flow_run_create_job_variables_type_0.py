@@ -24,9 +24,10 @@ class DeploymentFlowRunCreateJobVariablesType0:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         deployment_flow_run_create_job_variables_type_0 = cls()
-        deployment_flow_run_create_job_variables_type_0.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            deployment_flow_run_create_job_variables_type_0.additional_properties = extra
         return deployment_flow_run_create_job_variables_type_0
 
     @property

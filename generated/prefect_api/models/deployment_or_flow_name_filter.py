@@ -38,8 +38,7 @@ class DeploymentOrFlowNameFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        like: None | str | Unset = d.pop("like_", UNSET)
+        like: None | str | Unset = src_dict.get("like_", UNSET)
 
         deployment_or_flow_name_filter = cls(
             like=like,

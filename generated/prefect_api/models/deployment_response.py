@@ -10,9 +10,44 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.deployment_status import DeploymentStatus
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="DeploymentResponse")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "id",
+        "created",
+        "updated",
+        "name",
+        "flow_id",
+        "version",
+        "description",
+        "paused",
+        "schedules",
+        "concurrency_limit",
+        "global_concurrency_limit",
+        "concurrency_options",
+        "job_variables",
+        "parameters",
+        "tags",
+        "labels",
+        "work_queue_name",
+        "work_queue_id",
+        "last_polled",
+        "parameter_openapi_schema",
+        "path",
+        "pull_steps",
+        "entrypoint",
+        "storage_document_id",
+        "infrastructure_document_id",
+        "created_by",
+        "updated_by",
+        "work_pool_name",
+        "status",
+        "enforce_parameter_schema",
+    }
+)
 
 
 @_attrs_define
@@ -329,10 +364,9 @@ class DeploymentResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -341,7 +375,7 @@ class DeploymentResponse:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -350,15 +384,15 @@ class DeploymentResponse:
 
             updated = updated_type_0
 
-        name = d.pop("name")
-        flow_id = UUID(d.pop("flow_id"))
+        name = src_dict["name"]
+        flow_id = parse_uuid(src_dict["flow_id"])
 
-        version: None | str | Unset = d.pop("version", UNSET)
+        version: None | str | Unset = src_dict.get("version", UNSET)
 
-        description: None | str | Unset = d.pop("description", UNSET)
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
-        paused = d.pop("paused", UNSET)
-        _schedules = d.pop("schedules", UNSET)
+        paused = src_dict.get("paused", UNSET)
+        _schedules = src_dict.get("schedules", UNSET)
         schedules: list[DeploymentSchedule] | Unset = UNSET
         if _schedules is not UNSET:
             schedules = []
@@ -367,72 +401,72 @@ class DeploymentResponse:
 
                 schedules.append(schedules_item)
 
-        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
+        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-        _global_concurrency_limit = d.pop("global_concurrency_limit", UNSET)
+        _global_concurrency_limit = src_dict.get("global_concurrency_limit", UNSET)
         global_concurrency_limit: GlobalConcurrencyLimitResponse | None | Unset
-        if _global_concurrency_limit is None or isinstance(_global_concurrency_limit, Unset):
+        if _global_concurrency_limit is None or _global_concurrency_limit is UNSET:
             global_concurrency_limit = _global_concurrency_limit
         else:
             global_concurrency_limit_type_0 = GlobalConcurrencyLimitResponse.from_dict(_global_concurrency_limit)
 
             global_concurrency_limit = global_concurrency_limit_type_0
 
-        _concurrency_options = d.pop("concurrency_options", UNSET)
+        _concurrency_options = src_dict.get("concurrency_options", UNSET)
         concurrency_options: ConcurrencyOptions | None | Unset
-        if _concurrency_options is None or isinstance(_concurrency_options, Unset):
+        if _concurrency_options is None or _concurrency_options is UNSET:
             concurrency_options = _concurrency_options
         else:
             concurrency_options_type_0 = ConcurrencyOptions.from_dict(_concurrency_options)
 
             concurrency_options = concurrency_options_type_0
 
-        _job_variables = d.pop("job_variables", UNSET)
+        _job_variables = src_dict.get("job_variables", UNSET)
         job_variables: DeploymentResponseJobVariables | Unset
-        if isinstance(_job_variables, Unset):
+        if _job_variables is UNSET:
             job_variables = UNSET
         else:
             job_variables = DeploymentResponseJobVariables.from_dict(_job_variables)
 
-        _parameters = d.pop("parameters", UNSET)
+        _parameters = src_dict.get("parameters", UNSET)
         parameters: DeploymentResponseParameters | Unset
-        if isinstance(_parameters, Unset):
+        if _parameters is UNSET:
             parameters = UNSET
         else:
             parameters = DeploymentResponseParameters.from_dict(_parameters)
 
-        tags = cast(list[str], d.pop("tags", UNSET))
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        _labels = d.pop("labels", UNSET)
+        _labels = src_dict.get("labels", UNSET)
         labels: DeploymentResponseLabels | Unset
-        if isinstance(_labels, Unset):
+        if _labels is UNSET:
             labels = UNSET
         else:
             labels = DeploymentResponseLabels.from_dict(_labels)
 
-        work_queue_name: None | str | Unset = d.pop("work_queue_name", UNSET)
+        work_queue_name: None | str | Unset = src_dict.get("work_queue_name", UNSET)
 
-        _work_queue_id = d.pop("work_queue_id", UNSET)
+        _work_queue_id = src_dict.get("work_queue_id", UNSET)
         work_queue_id: None | Unset | UUID
-        if _work_queue_id is None or isinstance(_work_queue_id, Unset):
+        if _work_queue_id is None or _work_queue_id is UNSET:
             work_queue_id = _work_queue_id
         else:
-            work_queue_id_type_0 = UUID(_work_queue_id)
+            work_queue_id_type_0 = parse_uuid(_work_queue_id)
 
             work_queue_id = work_queue_id_type_0
 
-        _last_polled = d.pop("last_polled", UNSET)
+        _last_polled = src_dict.get("last_polled", UNSET)
         last_polled: datetime.datetime | None | Unset
-        if _last_polled is None or isinstance(_last_polled, Unset):
+        if _last_polled is None or _last_polled is UNSET:
             last_polled = _last_polled
         else:
             last_polled_type_0 = parse_datetime(_last_polled)
 
             last_polled = last_polled_type_0
 
-        _parameter_openapi_schema = d.pop("parameter_openapi_schema", UNSET)
+        _parameter_openapi_schema = src_dict.get("parameter_openapi_schema", UNSET)
         parameter_openapi_schema: DeploymentResponseParameterOpenapiSchemaType0 | None | Unset
-        if _parameter_openapi_schema is None or isinstance(_parameter_openapi_schema, Unset):
+        if _parameter_openapi_schema is None or _parameter_openapi_schema is UNSET:
             parameter_openapi_schema = _parameter_openapi_schema
         else:
             parameter_openapi_schema_type_0 = DeploymentResponseParameterOpenapiSchemaType0.from_dict(
@@ -441,11 +475,11 @@ class DeploymentResponse:
 
             parameter_openapi_schema = parameter_openapi_schema_type_0
 
-        path: None | str | Unset = d.pop("path", UNSET)
+        path: None | str | Unset = src_dict.get("path", UNSET)
 
-        _pull_steps = d.pop("pull_steps", UNSET)
+        _pull_steps = src_dict.get("pull_steps", UNSET)
         pull_steps: list[DeploymentResponsePullStepsType0Item] | None | Unset
-        if _pull_steps is None or isinstance(_pull_steps, Unset):
+        if _pull_steps is None or _pull_steps is UNSET:
             pull_steps = _pull_steps
         else:
             pull_steps_type_0 = []
@@ -457,56 +491,58 @@ class DeploymentResponse:
 
             pull_steps = pull_steps_type_0
 
-        entrypoint: None | str | Unset = d.pop("entrypoint", UNSET)
+        entrypoint: None | str | Unset = src_dict.get("entrypoint", UNSET)
 
-        _storage_document_id = d.pop("storage_document_id", UNSET)
+        _storage_document_id = src_dict.get("storage_document_id", UNSET)
         storage_document_id: None | Unset | UUID
-        if _storage_document_id is None or isinstance(_storage_document_id, Unset):
+        if _storage_document_id is None or _storage_document_id is UNSET:
             storage_document_id = _storage_document_id
         else:
-            storage_document_id_type_0 = UUID(_storage_document_id)
+            storage_document_id_type_0 = parse_uuid(_storage_document_id)
 
             storage_document_id = storage_document_id_type_0
 
-        _infrastructure_document_id = d.pop("infrastructure_document_id", UNSET)
+        _infrastructure_document_id = src_dict.get("infrastructure_document_id", UNSET)
         infrastructure_document_id: None | Unset | UUID
-        if _infrastructure_document_id is None or isinstance(_infrastructure_document_id, Unset):
+        if _infrastructure_document_id is None or _infrastructure_document_id is UNSET:
             infrastructure_document_id = _infrastructure_document_id
         else:
-            infrastructure_document_id_type_0 = UUID(_infrastructure_document_id)
+            infrastructure_document_id_type_0 = parse_uuid(_infrastructure_document_id)
 
             infrastructure_document_id = infrastructure_document_id_type_0
 
-        _created_by = d.pop("created_by", UNSET)
+        _created_by = src_dict.get("created_by", UNSET)
         created_by: CreatedBy | None | Unset
-        if _created_by is None or isinstance(_created_by, Unset):
+        if _created_by is None or _created_by is UNSET:
             created_by = _created_by
         else:
             created_by_type_0 = CreatedBy.from_dict(_created_by)
 
             created_by = created_by_type_0
 
-        _updated_by = d.pop("updated_by", UNSET)
+        _updated_by = src_dict.get("updated_by", UNSET)
         updated_by: None | Unset | UpdatedBy
-        if _updated_by is None or isinstance(_updated_by, Unset):
+        if _updated_by is None or _updated_by is UNSET:
             updated_by = _updated_by
         else:
             updated_by_type_0 = UpdatedBy.from_dict(_updated_by)
 
             updated_by = updated_by_type_0
 
-        work_pool_name: None | str | Unset = d.pop("work_pool_name", UNSET)
+        work_pool_name: None | str | Unset = src_dict.get("work_pool_name", UNSET)
 
-        _status = d.pop("status", UNSET)
+        _status = src_dict.get("status", UNSET)
         status: DeploymentStatus | None | Unset
-        if _status is None or isinstance(_status, Unset):
+        if _status is None or _status is UNSET:
             status = _status
         else:
-            status_type_0 = DeploymentStatus(_status)
+            status_type_0 = cast(
+                DeploymentStatus, DeploymentStatus._value2member_map_.get(_status) or DeploymentStatus(_status)
+            )
 
             status = status_type_0
 
-        enforce_parameter_schema = d.pop("enforce_parameter_schema", UNSET)
+        enforce_parameter_schema = src_dict.get("enforce_parameter_schema", UNSET)
         deployment_response = cls(
             id=id,
             created=created,
@@ -539,7 +575,10 @@ class DeploymentResponse:
             status=status,
             enforce_parameter_schema=enforce_parameter_schema,
         )
-        deployment_response.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            deployment_response.additional_properties = extra
         return deployment_response
 
     @property

@@ -24,9 +24,10 @@ class DeploymentResponsePullStepsType0Item:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         deployment_response_pull_steps_type_0_item = cls()
-        deployment_response_pull_steps_type_0_item.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            deployment_response_pull_steps_type_0_item.additional_properties = extra
         return deployment_response_pull_steps_type_0_item
 
     @property

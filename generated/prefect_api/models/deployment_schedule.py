@@ -9,9 +9,13 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="DeploymentSchedule")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"id", "created", "updated", "schedule", "deployment_id", "active", "max_scheduled_runs", "parameters", "slug"}
+)
 
 
 @_attrs_define
@@ -107,10 +111,9 @@ class DeploymentSchedule:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -119,7 +122,7 @@ class DeploymentSchedule:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -155,28 +158,28 @@ class DeploymentSchedule:
                 pass  # not this type: try the next
             raise TypeError(f"schedule: {data!r:.200} is none of CronSchedule | IntervalScheduleOutput | RRuleSchedule")
 
-        schedule = _parse_schedule(d.pop("schedule"))
+        schedule = _parse_schedule(src_dict["schedule"])
 
-        _deployment_id = d.pop("deployment_id", UNSET)
+        _deployment_id = src_dict.get("deployment_id", UNSET)
         deployment_id: None | Unset | UUID
-        if _deployment_id is None or isinstance(_deployment_id, Unset):
+        if _deployment_id is None or _deployment_id is UNSET:
             deployment_id = _deployment_id
         else:
-            deployment_id_type_0 = UUID(_deployment_id)
+            deployment_id_type_0 = parse_uuid(_deployment_id)
 
             deployment_id = deployment_id_type_0
 
-        active = d.pop("active", UNSET)
-        max_scheduled_runs: int | None | Unset = d.pop("max_scheduled_runs", UNSET)
+        active = src_dict.get("active", UNSET)
+        max_scheduled_runs: int | None | Unset = src_dict.get("max_scheduled_runs", UNSET)
 
-        _parameters = d.pop("parameters", UNSET)
+        _parameters = src_dict.get("parameters", UNSET)
         parameters: DeploymentScheduleParameters | Unset
-        if isinstance(_parameters, Unset):
+        if _parameters is UNSET:
             parameters = UNSET
         else:
             parameters = DeploymentScheduleParameters.from_dict(_parameters)
 
-        slug: None | str | Unset = d.pop("slug", UNSET)
+        slug: None | str | Unset = src_dict.get("slug", UNSET)
 
         deployment_schedule = cls(
             id=id,
@@ -189,7 +192,10 @@ class DeploymentSchedule:
             parameters=parameters,
             slug=slug,
         )
-        deployment_schedule.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            deployment_schedule.additional_properties = extra
         return deployment_schedule
 
     @property

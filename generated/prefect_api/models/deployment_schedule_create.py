@@ -79,7 +79,6 @@ class DeploymentScheduleCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
 
         def _parse_schedule(data: object) -> CronSchedule | IntervalScheduleInput | RRuleSchedule:
             try:
@@ -108,21 +107,21 @@ class DeploymentScheduleCreate:
                 pass  # not this type: try the next
             raise TypeError(f"schedule: {data!r:.200} is none of CronSchedule | IntervalScheduleInput | RRuleSchedule")
 
-        schedule = _parse_schedule(d.pop("schedule"))
+        schedule = _parse_schedule(src_dict["schedule"])
 
-        active = d.pop("active", UNSET)
-        max_scheduled_runs: int | None | Unset = d.pop("max_scheduled_runs", UNSET)
+        active = src_dict.get("active", UNSET)
+        max_scheduled_runs: int | None | Unset = src_dict.get("max_scheduled_runs", UNSET)
 
-        _parameters = d.pop("parameters", UNSET)
+        _parameters = src_dict.get("parameters", UNSET)
         parameters: DeploymentScheduleCreateParameters | Unset
-        if isinstance(_parameters, Unset):
+        if _parameters is UNSET:
             parameters = UNSET
         else:
             parameters = DeploymentScheduleCreateParameters.from_dict(_parameters)
 
-        slug: None | str | Unset = d.pop("slug", UNSET)
+        slug: None | str | Unset = src_dict.get("slug", UNSET)
 
-        replaces: None | str | Unset = d.pop("replaces", UNSET)
+        replaces: None | str | Unset = src_dict.get("replaces", UNSET)
 
         deployment_schedule_create = cls(
             schedule=schedule,

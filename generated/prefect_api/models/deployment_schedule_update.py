@@ -89,13 +89,12 @@ class DeploymentScheduleUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        active: bool | None | Unset = d.pop("active", UNSET)
+        active: bool | None | Unset = src_dict.get("active", UNSET)
 
         def _parse_schedule(data: object) -> CronSchedule | IntervalScheduleInput | None | RRuleSchedule | Unset:
             if data is None:
                 return data
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, dict):
@@ -125,20 +124,20 @@ class DeploymentScheduleUpdate:
                 f"schedule: {data!r:.200} is none of CronSchedule | IntervalScheduleInput | None | RRuleSchedule | Unset"
             )
 
-        schedule = _parse_schedule(d.pop("schedule", UNSET))
+        schedule = _parse_schedule(src_dict.get("schedule", UNSET))
 
-        max_scheduled_runs: int | None | Unset = d.pop("max_scheduled_runs", UNSET)
+        max_scheduled_runs: int | None | Unset = src_dict.get("max_scheduled_runs", UNSET)
 
-        _parameters = d.pop("parameters", UNSET)
+        _parameters = src_dict.get("parameters", UNSET)
         parameters: DeploymentScheduleUpdateParameters | Unset
-        if isinstance(_parameters, Unset):
+        if _parameters is UNSET:
             parameters = UNSET
         else:
             parameters = DeploymentScheduleUpdateParameters.from_dict(_parameters)
 
-        slug: None | str | Unset = d.pop("slug", UNSET)
+        slug: None | str | Unset = src_dict.get("slug", UNSET)
 
-        replaces: None | str | Unset = d.pop("replaces", UNSET)
+        replaces: None | str | Unset = src_dict.get("replaces", UNSET)
 
         deployment_schedule_update = cls(
             active=active,

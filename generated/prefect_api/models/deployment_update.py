@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="DeploymentUpdate")
 
@@ -249,13 +249,12 @@ class DeploymentUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        version: None | str | Unset = d.pop("version", UNSET)
+        version: None | str | Unset = src_dict.get("version", UNSET)
 
-        description: None | str | Unset = d.pop("description", UNSET)
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
-        paused = d.pop("paused", UNSET)
-        _schedules = d.pop("schedules", UNSET)
+        paused = src_dict.get("paused", UNSET)
+        _schedules = src_dict.get("schedules", UNSET)
         schedules: list[DeploymentScheduleUpdate] | Unset = UNSET
         if _schedules is not UNSET:
             schedules = []
@@ -264,38 +263,38 @@ class DeploymentUpdate:
 
                 schedules.append(schedules_item)
 
-        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
+        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-        _concurrency_options = d.pop("concurrency_options", UNSET)
+        _concurrency_options = src_dict.get("concurrency_options", UNSET)
         concurrency_options: ConcurrencyOptions | None | Unset
-        if _concurrency_options is None or isinstance(_concurrency_options, Unset):
+        if _concurrency_options is None or _concurrency_options is UNSET:
             concurrency_options = _concurrency_options
         else:
             concurrency_options_type_0 = ConcurrencyOptions.from_dict(_concurrency_options)
 
             concurrency_options = concurrency_options_type_0
 
-        _global_concurrency_limit_id = d.pop("global_concurrency_limit_id", UNSET)
+        _global_concurrency_limit_id = src_dict.get("global_concurrency_limit_id", UNSET)
         global_concurrency_limit_id: None | Unset | UUID
-        if _global_concurrency_limit_id is None or isinstance(_global_concurrency_limit_id, Unset):
+        if _global_concurrency_limit_id is None or _global_concurrency_limit_id is UNSET:
             global_concurrency_limit_id = _global_concurrency_limit_id
         else:
-            global_concurrency_limit_id_type_0 = UUID(_global_concurrency_limit_id)
+            global_concurrency_limit_id_type_0 = parse_uuid(_global_concurrency_limit_id)
 
             global_concurrency_limit_id = global_concurrency_limit_id_type_0
 
-        _parameters = d.pop("parameters", UNSET)
+        _parameters = src_dict.get("parameters", UNSET)
         parameters: DeploymentUpdateParametersType0 | None | Unset
-        if _parameters is None or isinstance(_parameters, Unset):
+        if _parameters is None or _parameters is UNSET:
             parameters = _parameters
         else:
             parameters_type_0 = DeploymentUpdateParametersType0.from_dict(_parameters)
 
             parameters = parameters_type_0
 
-        _parameter_openapi_schema = d.pop("parameter_openapi_schema", UNSET)
+        _parameter_openapi_schema = src_dict.get("parameter_openapi_schema", UNSET)
         parameter_openapi_schema: DeploymentUpdateParameterOpenapiSchemaType0 | None | Unset
-        if _parameter_openapi_schema is None or isinstance(_parameter_openapi_schema, Unset):
+        if _parameter_openapi_schema is None or _parameter_openapi_schema is UNSET:
             parameter_openapi_schema = _parameter_openapi_schema
         else:
             parameter_openapi_schema_type_0 = DeploymentUpdateParameterOpenapiSchemaType0.from_dict(
@@ -304,26 +303,26 @@ class DeploymentUpdate:
 
             parameter_openapi_schema = parameter_openapi_schema_type_0
 
-        tags = cast(list[str], d.pop("tags", UNSET))
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        work_queue_name: None | str | Unset = d.pop("work_queue_name", UNSET)
+        work_queue_name: None | str | Unset = src_dict.get("work_queue_name", UNSET)
 
-        work_pool_name: None | str | Unset = d.pop("work_pool_name", UNSET)
+        work_pool_name: None | str | Unset = src_dict.get("work_pool_name", UNSET)
 
-        path: None | str | Unset = d.pop("path", UNSET)
+        path: None | str | Unset = src_dict.get("path", UNSET)
 
-        _job_variables = d.pop("job_variables", UNSET)
+        _job_variables = src_dict.get("job_variables", UNSET)
         job_variables: DeploymentUpdateJobVariablesType0 | None | Unset
-        if _job_variables is None or isinstance(_job_variables, Unset):
+        if _job_variables is None or _job_variables is UNSET:
             job_variables = _job_variables
         else:
             job_variables_type_0 = DeploymentUpdateJobVariablesType0.from_dict(_job_variables)
 
             job_variables = job_variables_type_0
 
-        _pull_steps = d.pop("pull_steps", UNSET)
+        _pull_steps = src_dict.get("pull_steps", UNSET)
         pull_steps: list[DeploymentUpdatePullStepsType0Item] | None | Unset
-        if _pull_steps is None or isinstance(_pull_steps, Unset):
+        if _pull_steps is None or _pull_steps is UNSET:
             pull_steps = _pull_steps
         else:
             pull_steps_type_0 = []
@@ -335,31 +334,31 @@ class DeploymentUpdate:
 
             pull_steps = pull_steps_type_0
 
-        entrypoint: None | str | Unset = d.pop("entrypoint", UNSET)
+        entrypoint: None | str | Unset = src_dict.get("entrypoint", UNSET)
 
-        _storage_document_id = d.pop("storage_document_id", UNSET)
+        _storage_document_id = src_dict.get("storage_document_id", UNSET)
         storage_document_id: None | Unset | UUID
-        if _storage_document_id is None or isinstance(_storage_document_id, Unset):
+        if _storage_document_id is None or _storage_document_id is UNSET:
             storage_document_id = _storage_document_id
         else:
-            storage_document_id_type_0 = UUID(_storage_document_id)
+            storage_document_id_type_0 = parse_uuid(_storage_document_id)
 
             storage_document_id = storage_document_id_type_0
 
-        _infrastructure_document_id = d.pop("infrastructure_document_id", UNSET)
+        _infrastructure_document_id = src_dict.get("infrastructure_document_id", UNSET)
         infrastructure_document_id: None | Unset | UUID
-        if _infrastructure_document_id is None or isinstance(_infrastructure_document_id, Unset):
+        if _infrastructure_document_id is None or _infrastructure_document_id is UNSET:
             infrastructure_document_id = _infrastructure_document_id
         else:
-            infrastructure_document_id_type_0 = UUID(_infrastructure_document_id)
+            infrastructure_document_id_type_0 = parse_uuid(_infrastructure_document_id)
 
             infrastructure_document_id = infrastructure_document_id_type_0
 
-        enforce_parameter_schema: bool | None | Unset = d.pop("enforce_parameter_schema", UNSET)
+        enforce_parameter_schema: bool | None | Unset = src_dict.get("enforce_parameter_schema", UNSET)
 
-        _version_info = d.pop("version_info", UNSET)
+        _version_info = src_dict.get("version_info", UNSET)
         version_info: None | Unset | VersionInfo
-        if _version_info is None or isinstance(_version_info, Unset):
+        if _version_info is None or _version_info is UNSET:
             version_info = _version_info
         else:
             version_info_type_0 = VersionInfo.from_dict(_version_info)

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="DeploymentsSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"clear_schedules_on_empty", "default_work_pool_name", "default_docker_build_namespace"})
 
 
 @_attrs_define
@@ -58,18 +60,20 @@ class DeploymentsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        clear_schedules_on_empty = d.pop("clear_schedules_on_empty", UNSET)
-        default_work_pool_name: None | str | Unset = d.pop("default_work_pool_name", UNSET)
+        clear_schedules_on_empty = src_dict.get("clear_schedules_on_empty", UNSET)
+        default_work_pool_name: None | str | Unset = src_dict.get("default_work_pool_name", UNSET)
 
-        default_docker_build_namespace: None | str | Unset = d.pop("default_docker_build_namespace", UNSET)
+        default_docker_build_namespace: None | str | Unset = src_dict.get("default_docker_build_namespace", UNSET)
 
         deployments_settings = cls(
             clear_schedules_on_empty=clear_schedules_on_empty,
             default_work_pool_name=default_work_pool_name,
             default_docker_build_namespace=default_docker_build_namespace,
         )
-        deployments_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            deployments_settings.additional_properties = extra
         return deployments_settings
 
     @property

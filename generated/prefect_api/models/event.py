@@ -9,9 +9,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="Event")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"occurred", "event", "resource", "id", "related", "payload", "follows"})
 
 
 @_attrs_define
@@ -80,15 +82,14 @@ class Event:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        occurred = parse_datetime(d.pop("occurred"))
+        occurred = parse_datetime(src_dict["occurred"])
 
-        event = d.pop("event")
-        resource = Resource.from_dict(d.pop("resource"))
+        event = src_dict["event"]
+        resource = Resource.from_dict(src_dict["resource"])
 
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _related = d.pop("related", UNSET)
+        _related = src_dict.get("related", UNSET)
         related: list[RelatedResource] | Unset = UNSET
         if _related is not UNSET:
             related = []
@@ -97,19 +98,19 @@ class Event:
 
                 related.append(related_item)
 
-        _payload = d.pop("payload", UNSET)
+        _payload = src_dict.get("payload", UNSET)
         payload: EventPayload | Unset
-        if isinstance(_payload, Unset):
+        if _payload is UNSET:
             payload = UNSET
         else:
             payload = EventPayload.from_dict(_payload)
 
-        _follows = d.pop("follows", UNSET)
+        _follows = src_dict.get("follows", UNSET)
         follows: None | Unset | UUID
-        if _follows is None or isinstance(_follows, Unset):
+        if _follows is None or _follows is UNSET:
             follows = _follows
         else:
-            follows_type_0 = UUID(_follows)
+            follows_type_0 = parse_uuid(_follows)
 
             follows = follows_type_0
 
@@ -122,7 +123,10 @@ class Event:
             payload=payload,
             follows=follows,
         )
-        event.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            event.additional_properties = extra
         return event
 
     @property

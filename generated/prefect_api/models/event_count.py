@@ -11,6 +11,8 @@ from attrs import field as _attrs_field
 from ..types import parse_datetime
 
 T = TypeVar("T", bound="EventCount")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"value", "label", "count", "start_time", "end_time"})
 
 
 @_attrs_define
@@ -52,13 +54,12 @@ class EventCount:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        value = d.pop("value")
-        label = d.pop("label")
-        count = d.pop("count")
-        start_time = parse_datetime(d.pop("start_time"))
+        value = src_dict["value"]
+        label = src_dict["label"]
+        count = src_dict["count"]
+        start_time = parse_datetime(src_dict["start_time"])
 
-        end_time = parse_datetime(d.pop("end_time"))
+        end_time = parse_datetime(src_dict["end_time"])
 
         event_count = cls(
             value=value,
@@ -67,7 +68,10 @@ class EventCount:
             start_time=start_time,
             end_time=end_time,
         )
-        event_count.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            event_count.additional_properties = extra
         return event_count
 
     @property

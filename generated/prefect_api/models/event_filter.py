@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -122,26 +122,25 @@ class EventFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _occurred = d.pop("occurred", UNSET)
+        _occurred = src_dict.get("occurred", UNSET)
         occurred: EventOccurredFilter | Unset
-        if isinstance(_occurred, Unset):
+        if _occurred is UNSET:
             occurred = UNSET
         else:
             occurred = EventOccurredFilter.from_dict(_occurred)
 
-        _event = d.pop("event", UNSET)
+        _event = src_dict.get("event", UNSET)
         event: EventNameFilter | None | Unset
-        if _event is None or isinstance(_event, Unset):
+        if _event is None or _event is UNSET:
             event = _event
         else:
             event_type_0 = EventNameFilter.from_dict(_event)
 
             event = event_type_0
 
-        _resource = d.pop("resource", UNSET)
+        _resource = src_dict.get("resource", UNSET)
         resource: EventResourceFilter | None | Unset
-        if _resource is None or isinstance(_resource, Unset):
+        if _resource is None or _resource is UNSET:
             resource = _resource
         else:
             resource_type_0 = EventResourceFilter.from_dict(_resource)
@@ -151,7 +150,7 @@ class EventFilter:
         def _parse_related(data: object) -> EventRelatedFilter | list[EventRelatedFilter] | None | Unset:
             if data is None:
                 return data
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, dict):
@@ -178,12 +177,12 @@ class EventFilter:
                 f"related: {data!r:.200} is none of EventRelatedFilter | list[EventRelatedFilter] | None | Unset"
             )
 
-        related = _parse_related(d.pop("related", UNSET))
+        related = _parse_related(src_dict.get("related", UNSET))
 
         def _parse_any_resource(data: object) -> EventAnyResourceFilter | list[EventAnyResourceFilter] | None | Unset:
             if data is None:
                 return data
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, dict):
@@ -210,30 +209,30 @@ class EventFilter:
                 f"any_resource: {data!r:.200} is none of EventAnyResourceFilter | list[EventAnyResourceFilter] | None | Unset"
             )
 
-        any_resource = _parse_any_resource(d.pop("any_resource", UNSET))
+        any_resource = _parse_any_resource(src_dict.get("any_resource", UNSET))
 
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: EventIDFilter | Unset
-        if isinstance(_id, Unset):
+        if _id is UNSET:
             id = UNSET
         else:
             id = EventIDFilter.from_dict(_id)
 
-        _text = d.pop("text", UNSET)
+        _text = src_dict.get("text", UNSET)
         text: EventTextFilter | None | Unset
-        if _text is None or isinstance(_text, Unset):
+        if _text is None or _text is UNSET:
             text = _text
         else:
             text_type_0 = EventTextFilter.from_dict(_text)
 
             text = text_type_0
 
-        _order = d.pop("order", UNSET)
+        _order = src_dict.get("order", UNSET)
         order: EventOrder | Unset
-        if isinstance(_order, Unset):
+        if _order is UNSET:
             order = UNSET
         else:
-            order = EventOrder(_order)
+            order = cast(EventOrder, EventOrder._value2member_map_.get(_order) or EventOrder(_order))
 
         event_filter = cls(
             occurred=occurred,

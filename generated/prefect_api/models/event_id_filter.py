@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="EventIDFilter")
 
@@ -42,16 +42,15 @@ class EventIDFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: list[UUID] | None | Unset
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
             id_type_0 = []
             _id_type_0 = _id
             for id_type_0_item_data in _id_type_0:
-                id_type_0_item = UUID(id_type_0_item_data)
+                id_type_0_item = parse_uuid(id_type_0_item_data)
 
                 id_type_0.append(id_type_0_item)
 

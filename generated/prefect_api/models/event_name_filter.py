@@ -77,37 +77,36 @@ class EventNameFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _prefix = d.pop("prefix", UNSET)
+        _prefix = src_dict.get("prefix", UNSET)
         prefix: list[str] | None | Unset
-        if _prefix is None or isinstance(_prefix, Unset):
+        if _prefix is None or _prefix is UNSET:
             prefix = _prefix
         else:
             prefix_type_0 = cast(list[str], _prefix)
 
             prefix = prefix_type_0
 
-        _exclude_prefix = d.pop("exclude_prefix", UNSET)
+        _exclude_prefix = src_dict.get("exclude_prefix", UNSET)
         exclude_prefix: list[str] | None | Unset
-        if _exclude_prefix is None or isinstance(_exclude_prefix, Unset):
+        if _exclude_prefix is None or _exclude_prefix is UNSET:
             exclude_prefix = _exclude_prefix
         else:
             exclude_prefix_type_0 = cast(list[str], _exclude_prefix)
 
             exclude_prefix = exclude_prefix_type_0
 
-        _name = d.pop("name", UNSET)
+        _name = src_dict.get("name", UNSET)
         name: list[str] | None | Unset
-        if _name is None or isinstance(_name, Unset):
+        if _name is None or _name is UNSET:
             name = _name
         else:
             name_type_0 = cast(list[str], _name)
 
             name = name_type_0
 
-        _exclude_name = d.pop("exclude_name", UNSET)
+        _exclude_name = src_dict.get("exclude_name", UNSET)
         exclude_name: list[str] | None | Unset
-        if _exclude_name is None or isinstance(_exclude_name, Unset):
+        if _exclude_name is None or _exclude_name is UNSET:
             exclude_name = _exclude_name
         else:
             exclude_name_type_0 = cast(list[str], _exclude_name)

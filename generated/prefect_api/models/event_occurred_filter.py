@@ -41,17 +41,16 @@ class EventOccurredFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _since = d.pop("since", UNSET)
+        _since = src_dict.get("since", UNSET)
         since: datetime.datetime | Unset
-        if isinstance(_since, Unset):
+        if _since is UNSET:
             since = UNSET
         else:
             since = parse_datetime(_since)
 
-        _until = d.pop("until", UNSET)
+        _until = src_dict.get("until", UNSET)
         until: datetime.datetime | Unset
-        if isinstance(_until, Unset):
+        if _until is UNSET:
             until = UNSET
         else:
             until = parse_datetime(_until)

@@ -8,6 +8,8 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="EventPage")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"events", "total", "next_page"})
 
 
 @_attrs_define
@@ -47,23 +49,25 @@ class EventPage:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         events = []
-        _events = d.pop("events")
+        _events = src_dict["events"]
         for events_item_data in _events:
             events_item = ReceivedEvent.from_dict(events_item_data)
 
             events.append(events_item)
 
-        total = d.pop("total")
-        next_page: None | str = d.pop("next_page")
+        total = src_dict["total"]
+        next_page: None | str = src_dict["next_page"]
 
         event_page = cls(
             events=events,
             total=total,
             next_page=next_page,
         )
-        event_page.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            event_page.additional_properties = extra
         return event_page
 
     @property

@@ -26,9 +26,10 @@ class EventPayload:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         event_payload = cls()
-        event_payload.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            event_payload.additional_properties = extra
         return event_payload
 
     @property

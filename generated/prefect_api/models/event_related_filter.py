@@ -86,28 +86,27 @@ class EventRelatedFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: list[str] | None | Unset
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
             id_type_0 = cast(list[str], _id)
 
             id = id_type_0
 
-        _role = d.pop("role", UNSET)
+        _role = src_dict.get("role", UNSET)
         role: list[str] | None | Unset
-        if _role is None or isinstance(_role, Unset):
+        if _role is None or _role is UNSET:
             role = _role
         else:
             role_type_0 = cast(list[str], _role)
 
             role = role_type_0
 
-        _resources_in_roles = d.pop("resources_in_roles", UNSET)
+        _resources_in_roles = src_dict.get("resources_in_roles", UNSET)
         resources_in_roles: list[list[str]] | None | Unset
-        if _resources_in_roles is None or isinstance(_resources_in_roles, Unset):
+        if _resources_in_roles is None or _resources_in_roles is UNSET:
             resources_in_roles = _resources_in_roles
         else:
             resources_in_roles_type_0 = []
@@ -124,9 +123,9 @@ class EventRelatedFilter:
 
             resources_in_roles = resources_in_roles_type_0
 
-        _labels = d.pop("labels", UNSET)
+        _labels = src_dict.get("labels", UNSET)
         labels: None | ResourceSpecification | Unset
-        if _labels is None or isinstance(_labels, Unset):
+        if _labels is None or _labels is UNSET:
             labels = _labels
         else:
             labels_type_0 = ResourceSpecification.from_dict(_labels)

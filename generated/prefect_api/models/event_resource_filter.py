@@ -69,35 +69,34 @@ class EventResourceFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: list[str] | None | Unset
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
             id_type_0 = cast(list[str], _id)
 
             id = id_type_0
 
-        _id_prefix = d.pop("id_prefix", UNSET)
+        _id_prefix = src_dict.get("id_prefix", UNSET)
         id_prefix: list[str] | None | Unset
-        if _id_prefix is None or isinstance(_id_prefix, Unset):
+        if _id_prefix is None or _id_prefix is UNSET:
             id_prefix = _id_prefix
         else:
             id_prefix_type_0 = cast(list[str], _id_prefix)
 
             id_prefix = id_prefix_type_0
 
-        _labels = d.pop("labels", UNSET)
+        _labels = src_dict.get("labels", UNSET)
         labels: None | ResourceSpecification | Unset
-        if _labels is None or isinstance(_labels, Unset):
+        if _labels is None or _labels is UNSET:
             labels = _labels
         else:
             labels_type_0 = ResourceSpecification.from_dict(_labels)
 
             labels = labels_type_0
 
-        distinct = d.pop("distinct", UNSET)
+        distinct = src_dict.get("distinct", UNSET)
         event_resource_filter = cls(
             id=id,
             id_prefix=id_prefix,

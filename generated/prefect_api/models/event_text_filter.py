@@ -30,8 +30,7 @@ class EventTextFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        query = d.pop("query")
+        query = src_dict["query"]
         event_text_filter = cls(
             query=query,
         )

@@ -9,9 +9,13 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.event_trigger_input_posture import EventTriggerInputPosture
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="EventTriggerInput")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"posture", "type", "id", "match", "match_related", "after", "expect", "for_each", "threshold", "within"}
+)
 
 
 @_attrs_define
@@ -140,21 +144,24 @@ class EventTriggerInput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        posture = EventTriggerInputPosture(d.pop("posture"))
+        posture = cast(
+            EventTriggerInputPosture,
+            EventTriggerInputPosture._value2member_map_.get(src_dict["posture"])
+            or EventTriggerInputPosture(src_dict["posture"]),
+        )
 
-        type_ = cast(Literal["event"] | Unset, d.pop("type", UNSET))
+        type_ = cast(Literal["event"] | Unset, src_dict.get("type", UNSET))
         if type_ != "event" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'event', got '{type_}'")
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: UUID | Unset
-        if isinstance(_id, Unset):
+        if _id is UNSET:
             id = UNSET
         else:
-            id = UUID(_id)
+            id = parse_uuid(_id)
 
         def _parse_match(data: object) -> EventTriggerInputMatchType1 | ResourceSpecification | Unset:
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, dict):
@@ -176,7 +183,7 @@ class EventTriggerInput:
                 f"match: {data!r:.200} is none of EventTriggerInputMatchType1 | ResourceSpecification | Unset"
             )
 
-        match = _parse_match(d.pop("match", UNSET))
+        match = _parse_match(src_dict.get("match", UNSET))
 
         def _parse_match_related(
             data: object,
@@ -186,7 +193,7 @@ class EventTriggerInput:
             | ResourceSpecification
             | Unset
         ):
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, dict):
@@ -247,22 +254,16 @@ class EventTriggerInput:
                 f"match_related: {data!r:.200} is none of EventTriggerInputMatchRelatedType1 | list[EventTriggerInputMatchRelatedType2ItemType1 | ResourceSpecification] | ResourceSpecification | Unset"
             )
 
-        match_related = _parse_match_related(d.pop("match_related", UNSET))
+        match_related = _parse_match_related(src_dict.get("match_related", UNSET))
 
-        after = cast(list[str], d.pop("after", UNSET))
+        after = cast(list[str], src_dict.get("after", UNSET))
 
-        expect = cast(list[str], d.pop("expect", UNSET))
+        expect = cast(list[str], src_dict.get("expect", UNSET))
 
-        for_each = cast(list[str], d.pop("for_each", UNSET))
+        for_each = cast(list[str], src_dict.get("for_each", UNSET))
 
-        threshold = d.pop("threshold", UNSET)
-
-        def _parse_within(data: object) -> float | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            return cast(float | str | Unset, data)
-
-        within = _parse_within(d.pop("within", UNSET))
+        threshold = src_dict.get("threshold", UNSET)
+        within: float | str | Unset = src_dict.get("within", UNSET)
 
         event_trigger_input = cls(
             posture=posture,
@@ -276,7 +277,10 @@ class EventTriggerInput:
             threshold=threshold,
             within=within,
         )
-        event_trigger_input.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            event_trigger_input.additional_properties = extra
         return event_trigger_input
 
     @property

@@ -30,26 +30,27 @@ class EventTriggerInputMatchType1:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         event_trigger_input_match_type_1 = cls()
-        additional_properties = {}
-        for prop_name, prop_dict in d.items():
+        extra = dict(src_dict)
+        if extra:
+            additional_properties = {}
+            for prop_name, prop_dict in extra.items():
 
-            def _parse_additional_property(data: object) -> list[str] | str:
-                try:
-                    if not isinstance(data, list):
-                        raise TypeError
-                    additional_property_type_1 = cast(list[str], data)
+                def _parse_additional_property(data: object) -> list[str] | str:
+                    try:
+                        if not isinstance(data, list):
+                            raise TypeError
+                        additional_property_type_1 = cast(list[str], data)
 
-                    return additional_property_type_1
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                return cast(list[str] | str, data)
+                        return additional_property_type_1
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    return cast(list[str] | str, data)
 
-            additional_property = _parse_additional_property(prop_dict)
+                additional_property = _parse_additional_property(prop_dict)
 
-            additional_properties[prop_name] = additional_property
-        event_trigger_input_match_type_1.additional_properties = additional_properties
+                additional_properties[prop_name] = additional_property
+            event_trigger_input_match_type_1.additional_properties = additional_properties
         return event_trigger_input_match_type_1
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="EventsSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"worker_max_queue_size"})
 
 
 @_attrs_define
@@ -43,12 +45,14 @@ class EventsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        worker_max_queue_size = d.pop("worker_max_queue_size", UNSET)
+        worker_max_queue_size = src_dict.get("worker_max_queue_size", UNSET)
         events_settings = cls(
             worker_max_queue_size=worker_max_queue_size,
         )
-        events_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            events_settings.additional_properties = extra
         return events_settings
 
     @property

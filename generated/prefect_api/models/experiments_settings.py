@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ExperimentsSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"warn"})
 
 
 @_attrs_define
@@ -36,12 +38,14 @@ class ExperimentsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        warn = d.pop("warn", UNSET)
+        warn = src_dict.get("warn", UNSET)
         experiments_settings = cls(
             warn=warn,
         )
-        experiments_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            experiments_settings.additional_properties = extra
         return experiments_settings
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FilterFlowRunInputBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"prefix", "limit", "exclude_keys"})
 
 
 @_attrs_define
@@ -45,17 +47,19 @@ class FilterFlowRunInputBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        prefix = d.pop("prefix")
-        limit = d.pop("limit", UNSET)
-        exclude_keys = cast(list[str], d.pop("exclude_keys", UNSET))
+        prefix = src_dict["prefix"]
+        limit = src_dict.get("limit", UNSET)
+        exclude_keys = cast(list[str], src_dict.get("exclude_keys", UNSET))
 
         filter_flow_run_input_body = cls(
             prefix=prefix,
             limit=limit,
             exclude_keys=exclude_keys,
         )
-        filter_flow_run_input_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            filter_flow_run_input_body.additional_properties = extra
         return filter_flow_run_input_body
 
     @property

@@ -9,9 +9,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="Flow")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "created", "updated", "name", "tags", "labels"})
 
 
 @_attrs_define
@@ -79,10 +81,9 @@ class Flow:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -91,7 +92,7 @@ class Flow:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -100,12 +101,12 @@ class Flow:
 
             updated = updated_type_0
 
-        name = d.pop("name")
-        tags = cast(list[str], d.pop("tags", UNSET))
+        name = src_dict["name"]
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        _labels = d.pop("labels", UNSET)
+        _labels = src_dict.get("labels", UNSET)
         labels: FlowLabelsType0 | None | Unset
-        if _labels is None or isinstance(_labels, Unset):
+        if _labels is None or _labels is UNSET:
             labels = _labels
         else:
             labels_type_0 = FlowLabelsType0.from_dict(_labels)
@@ -120,7 +121,10 @@ class Flow:
             tags=tags,
             labels=labels,
         )
-        flow.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            flow.additional_properties = extra
         return flow
 
     @property

@@ -52,13 +52,12 @@ class FlowCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name = d.pop("name")
-        tags = cast(list[str], d.pop("tags", UNSET))
+        name = src_dict["name"]
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        _labels = d.pop("labels", UNSET)
+        _labels = src_dict.get("labels", UNSET)
         labels: FlowCreateLabelsType0 | None | Unset
-        if _labels is None or isinstance(_labels, Unset):
+        if _labels is None or _labels is UNSET:
             labels = _labels
         else:
             labels_type_0 = FlowCreateLabelsType0.from_dict(_labels)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -84,44 +84,43 @@ class FlowFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _operator = d.pop("operator", UNSET)
+        _operator = src_dict.get("operator", UNSET)
         operator: Operator | Unset
-        if isinstance(_operator, Unset):
+        if _operator is UNSET:
             operator = UNSET
         else:
-            operator = Operator(_operator)
+            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: FlowFilterId | None | Unset
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
             id_type_0 = FlowFilterId.from_dict(_id)
 
             id = id_type_0
 
-        _deployment = d.pop("deployment", UNSET)
+        _deployment = src_dict.get("deployment", UNSET)
         deployment: FlowFilterDeployment | None | Unset
-        if _deployment is None or isinstance(_deployment, Unset):
+        if _deployment is None or _deployment is UNSET:
             deployment = _deployment
         else:
             deployment_type_0 = FlowFilterDeployment.from_dict(_deployment)
 
             deployment = deployment_type_0
 
-        _name = d.pop("name", UNSET)
+        _name = src_dict.get("name", UNSET)
         name: FlowFilterName | None | Unset
-        if _name is None or isinstance(_name, Unset):
+        if _name is None or _name is UNSET:
             name = _name
         else:
             name_type_0 = FlowFilterName.from_dict(_name)
 
             name = name_type_0
 
-        _tags = d.pop("tags", UNSET)
+        _tags = src_dict.get("tags", UNSET)
         tags: FlowFilterTags | None | Unset
-        if _tags is None or isinstance(_tags, Unset):
+        if _tags is None or _tags is UNSET:
             tags = _tags
         else:
             tags_type_0 = FlowFilterTags.from_dict(_tags)

@@ -8,9 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="FlowRunBulkDeleteResponse")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"deleted"})
 
 
 @_attrs_define
@@ -42,20 +44,22 @@ class FlowRunBulkDeleteResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _deleted = d.pop("deleted", UNSET)
+        _deleted = src_dict.get("deleted", UNSET)
         deleted: list[UUID] | Unset = UNSET
         if _deleted is not UNSET:
             deleted = []
             for deleted_item_data in _deleted:
-                deleted_item = UUID(deleted_item_data)
+                deleted_item = parse_uuid(deleted_item_data)
 
                 deleted.append(deleted_item)
 
         flow_run_bulk_delete_response = cls(
             deleted=deleted,
         )
-        flow_run_bulk_delete_response.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            flow_run_bulk_delete_response.additional_properties = extra
         return flow_run_bulk_delete_response
 
     @property

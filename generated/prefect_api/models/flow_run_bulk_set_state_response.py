@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowRunBulkSetStateResponse")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"results"})
 
 
 @_attrs_define
@@ -41,8 +43,7 @@ class FlowRunBulkSetStateResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _results = d.pop("results", UNSET)
+        _results = src_dict.get("results", UNSET)
         results: list[FlowRunOrchestrationResult] | Unset = UNSET
         if _results is not UNSET:
             results = []
@@ -54,7 +55,10 @@ class FlowRunBulkSetStateResponse:
         flow_run_bulk_set_state_response = cls(
             results=results,
         )
-        flow_run_bulk_set_state_response.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            flow_run_bulk_set_state_response.additional_properties = extra
         return flow_run_bulk_set_state_response
 
     @property

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="FlowRunCreate")
 
@@ -182,92 +182,91 @@ class FlowRunCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        flow_id = UUID(d.pop("flow_id"))
+        flow_id = parse_uuid(src_dict["flow_id"])
 
-        _state = d.pop("state", UNSET)
+        _state = src_dict.get("state", UNSET)
         state: None | StateCreate | Unset
-        if _state is None or isinstance(_state, Unset):
+        if _state is None or _state is UNSET:
             state = _state
         else:
             state_type_0 = StateCreate.from_dict(_state)
 
             state = state_type_0
 
-        name = d.pop("name", UNSET)
-        flow_version: None | str | Unset = d.pop("flow_version", UNSET)
+        name = src_dict.get("name", UNSET)
+        flow_version: None | str | Unset = src_dict.get("flow_version", UNSET)
 
-        _parameters = d.pop("parameters", UNSET)
+        _parameters = src_dict.get("parameters", UNSET)
         parameters: FlowRunCreateParameters | Unset
-        if isinstance(_parameters, Unset):
+        if _parameters is UNSET:
             parameters = UNSET
         else:
             parameters = FlowRunCreateParameters.from_dict(_parameters)
 
-        _context = d.pop("context", UNSET)
+        _context = src_dict.get("context", UNSET)
         context: FlowRunCreateContext | Unset
-        if isinstance(_context, Unset):
+        if _context is UNSET:
             context = UNSET
         else:
             context = FlowRunCreateContext.from_dict(_context)
 
-        _parent_task_run_id = d.pop("parent_task_run_id", UNSET)
+        _parent_task_run_id = src_dict.get("parent_task_run_id", UNSET)
         parent_task_run_id: None | Unset | UUID
-        if _parent_task_run_id is None or isinstance(_parent_task_run_id, Unset):
+        if _parent_task_run_id is None or _parent_task_run_id is UNSET:
             parent_task_run_id = _parent_task_run_id
         else:
-            parent_task_run_id_type_0 = UUID(_parent_task_run_id)
+            parent_task_run_id_type_0 = parse_uuid(_parent_task_run_id)
 
             parent_task_run_id = parent_task_run_id_type_0
 
-        _infrastructure_document_id = d.pop("infrastructure_document_id", UNSET)
+        _infrastructure_document_id = src_dict.get("infrastructure_document_id", UNSET)
         infrastructure_document_id: None | Unset | UUID
-        if _infrastructure_document_id is None or isinstance(_infrastructure_document_id, Unset):
+        if _infrastructure_document_id is None or _infrastructure_document_id is UNSET:
             infrastructure_document_id = _infrastructure_document_id
         else:
-            infrastructure_document_id_type_0 = UUID(_infrastructure_document_id)
+            infrastructure_document_id_type_0 = parse_uuid(_infrastructure_document_id)
 
             infrastructure_document_id = infrastructure_document_id_type_0
 
-        _empirical_policy = d.pop("empirical_policy", UNSET)
+        _empirical_policy = src_dict.get("empirical_policy", UNSET)
         empirical_policy: FlowRunPolicy | Unset
-        if isinstance(_empirical_policy, Unset):
+        if _empirical_policy is UNSET:
             empirical_policy = UNSET
         else:
             empirical_policy = FlowRunPolicy.from_dict(_empirical_policy)
 
-        tags = cast(list[str], d.pop("tags", UNSET))
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        _labels = d.pop("labels", UNSET)
+        _labels = src_dict.get("labels", UNSET)
         labels: FlowRunCreateLabelsType0 | None | Unset
-        if _labels is None or isinstance(_labels, Unset):
+        if _labels is None or _labels is UNSET:
             labels = _labels
         else:
             labels_type_0 = FlowRunCreateLabelsType0.from_dict(_labels)
 
             labels = labels_type_0
 
-        idempotency_key: None | str | Unset = d.pop("idempotency_key", UNSET)
+        idempotency_key: None | str | Unset = src_dict.get("idempotency_key", UNSET)
 
-        work_pool_name: None | str | Unset = d.pop("work_pool_name", UNSET)
+        work_pool_name: None | str | Unset = src_dict.get("work_pool_name", UNSET)
 
-        work_queue_name: None | str | Unset = d.pop("work_queue_name", UNSET)
+        work_queue_name: None | str | Unset = src_dict.get("work_queue_name", UNSET)
 
-        _job_variables = d.pop("job_variables", UNSET)
+        _job_variables = src_dict.get("job_variables", UNSET)
         job_variables: FlowRunCreateJobVariablesType0 | None | Unset
-        if _job_variables is None or isinstance(_job_variables, Unset):
+        if _job_variables is None or _job_variables is UNSET:
             job_variables = _job_variables
         else:
             job_variables_type_0 = FlowRunCreateJobVariablesType0.from_dict(_job_variables)
 
             job_variables = job_variables_type_0
 
-        _deployment_id = d.pop("deployment_id", UNSET)
+        _deployment_id = src_dict.get("deployment_id", UNSET)
         deployment_id: None | Unset | UUID
-        if _deployment_id is None or isinstance(_deployment_id, Unset):
+        if _deployment_id is None or _deployment_id is UNSET:
             deployment_id = _deployment_id
         else:
-            deployment_id_type_0 = UUID(_deployment_id)
+            deployment_id_type_0 = parse_uuid(_deployment_id)
 
             deployment_id = deployment_id_type_0
 

@@ -26,9 +26,10 @@ class FlowRunCreateContext:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         flow_run_create_context = cls()
-        flow_run_create_context.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            flow_run_create_context.additional_properties = extra
         return flow_run_create_context
 
     @property

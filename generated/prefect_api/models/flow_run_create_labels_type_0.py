@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -26,18 +26,15 @@ class FlowRunCreateLabelsType0:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         flow_run_create_labels_type_0 = cls()
-        additional_properties = {}
-        for prop_name, prop_dict in d.items():
+        extra = dict(src_dict)
+        if extra:
+            additional_properties = {}
+            for prop_name, prop_dict in extra.items():
+                additional_property: bool | float | int | str = prop_dict
 
-            def _parse_additional_property(data: object) -> bool | float | int | str:
-                return cast(bool | float | int | str, data)
-
-            additional_property = _parse_additional_property(prop_dict)
-
-            additional_properties[prop_name] = additional_property
-        flow_run_create_labels_type_0.additional_properties = additional_properties
+                additional_properties[prop_name] = additional_property
+            flow_run_create_labels_type_0.additional_properties = additional_properties
         return flow_run_create_labels_type_0
 
     @property

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.flow_run_create_result_status import FlowRunCreateResultStatus
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="FlowRunCreateResult")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"status", "flow_run_id", "error"})
 
 
 @_attrs_define
@@ -58,26 +60,32 @@ class FlowRunCreateResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        status = FlowRunCreateResultStatus(d.pop("status"))
+        status = cast(
+            FlowRunCreateResultStatus,
+            FlowRunCreateResultStatus._value2member_map_.get(src_dict["status"])
+            or FlowRunCreateResultStatus(src_dict["status"]),
+        )
 
-        _flow_run_id = d.pop("flow_run_id", UNSET)
+        _flow_run_id = src_dict.get("flow_run_id", UNSET)
         flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+        if _flow_run_id is None or _flow_run_id is UNSET:
             flow_run_id = _flow_run_id
         else:
-            flow_run_id_type_0 = UUID(_flow_run_id)
+            flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
             flow_run_id = flow_run_id_type_0
 
-        error: None | str | Unset = d.pop("error", UNSET)
+        error: None | str | Unset = src_dict.get("error", UNSET)
 
         flow_run_create_result = cls(
             status=status,
             flow_run_id=flow_run_id,
             error=error,
         )
-        flow_run_create_result.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            flow_run_create_result.additional_properties = extra
         return flow_run_create_result
 
     @property

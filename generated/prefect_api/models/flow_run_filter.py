@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -220,143 +220,142 @@ class FlowRunFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _operator = d.pop("operator", UNSET)
+        _operator = src_dict.get("operator", UNSET)
         operator: Operator | Unset
-        if isinstance(_operator, Unset):
+        if _operator is UNSET:
             operator = UNSET
         else:
-            operator = Operator(_operator)
+            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: FlowRunFilterId | None | Unset
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
             id_type_0 = FlowRunFilterId.from_dict(_id)
 
             id = id_type_0
 
-        _name = d.pop("name", UNSET)
+        _name = src_dict.get("name", UNSET)
         name: FlowRunFilterName | None | Unset
-        if _name is None or isinstance(_name, Unset):
+        if _name is None or _name is UNSET:
             name = _name
         else:
             name_type_0 = FlowRunFilterName.from_dict(_name)
 
             name = name_type_0
 
-        _tags = d.pop("tags", UNSET)
+        _tags = src_dict.get("tags", UNSET)
         tags: FlowRunFilterTags | None | Unset
-        if _tags is None or isinstance(_tags, Unset):
+        if _tags is None or _tags is UNSET:
             tags = _tags
         else:
             tags_type_0 = FlowRunFilterTags.from_dict(_tags)
 
             tags = tags_type_0
 
-        _deployment_id = d.pop("deployment_id", UNSET)
+        _deployment_id = src_dict.get("deployment_id", UNSET)
         deployment_id: FlowRunFilterDeploymentId | None | Unset
-        if _deployment_id is None or isinstance(_deployment_id, Unset):
+        if _deployment_id is None or _deployment_id is UNSET:
             deployment_id = _deployment_id
         else:
             deployment_id_type_0 = FlowRunFilterDeploymentId.from_dict(_deployment_id)
 
             deployment_id = deployment_id_type_0
 
-        _work_queue_name = d.pop("work_queue_name", UNSET)
+        _work_queue_name = src_dict.get("work_queue_name", UNSET)
         work_queue_name: FlowRunFilterWorkQueueName | None | Unset
-        if _work_queue_name is None or isinstance(_work_queue_name, Unset):
+        if _work_queue_name is None or _work_queue_name is UNSET:
             work_queue_name = _work_queue_name
         else:
             work_queue_name_type_0 = FlowRunFilterWorkQueueName.from_dict(_work_queue_name)
 
             work_queue_name = work_queue_name_type_0
 
-        _state = d.pop("state", UNSET)
+        _state = src_dict.get("state", UNSET)
         state: FlowRunFilterState | None | Unset
-        if _state is None or isinstance(_state, Unset):
+        if _state is None or _state is UNSET:
             state = _state
         else:
             state_type_0 = FlowRunFilterState.from_dict(_state)
 
             state = state_type_0
 
-        _flow_version = d.pop("flow_version", UNSET)
+        _flow_version = src_dict.get("flow_version", UNSET)
         flow_version: FlowRunFilterFlowVersion | None | Unset
-        if _flow_version is None or isinstance(_flow_version, Unset):
+        if _flow_version is None or _flow_version is UNSET:
             flow_version = _flow_version
         else:
             flow_version_type_0 = FlowRunFilterFlowVersion.from_dict(_flow_version)
 
             flow_version = flow_version_type_0
 
-        _start_time = d.pop("start_time", UNSET)
+        _start_time = src_dict.get("start_time", UNSET)
         start_time: FlowRunFilterStartTime | None | Unset
-        if _start_time is None or isinstance(_start_time, Unset):
+        if _start_time is None or _start_time is UNSET:
             start_time = _start_time
         else:
             start_time_type_0 = FlowRunFilterStartTime.from_dict(_start_time)
 
             start_time = start_time_type_0
 
-        _end_time = d.pop("end_time", UNSET)
+        _end_time = src_dict.get("end_time", UNSET)
         end_time: FlowRunFilterEndTime | None | Unset
-        if _end_time is None or isinstance(_end_time, Unset):
+        if _end_time is None or _end_time is UNSET:
             end_time = _end_time
         else:
             end_time_type_0 = FlowRunFilterEndTime.from_dict(_end_time)
 
             end_time = end_time_type_0
 
-        _expected_start_time = d.pop("expected_start_time", UNSET)
+        _expected_start_time = src_dict.get("expected_start_time", UNSET)
         expected_start_time: FlowRunFilterExpectedStartTime | None | Unset
-        if _expected_start_time is None or isinstance(_expected_start_time, Unset):
+        if _expected_start_time is None or _expected_start_time is UNSET:
             expected_start_time = _expected_start_time
         else:
             expected_start_time_type_0 = FlowRunFilterExpectedStartTime.from_dict(_expected_start_time)
 
             expected_start_time = expected_start_time_type_0
 
-        _next_scheduled_start_time = d.pop("next_scheduled_start_time", UNSET)
+        _next_scheduled_start_time = src_dict.get("next_scheduled_start_time", UNSET)
         next_scheduled_start_time: FlowRunFilterNextScheduledStartTime | None | Unset
-        if _next_scheduled_start_time is None or isinstance(_next_scheduled_start_time, Unset):
+        if _next_scheduled_start_time is None or _next_scheduled_start_time is UNSET:
             next_scheduled_start_time = _next_scheduled_start_time
         else:
             next_scheduled_start_time_type_0 = FlowRunFilterNextScheduledStartTime.from_dict(_next_scheduled_start_time)
 
             next_scheduled_start_time = next_scheduled_start_time_type_0
 
-        _parent_flow_run_id = d.pop("parent_flow_run_id", UNSET)
+        _parent_flow_run_id = src_dict.get("parent_flow_run_id", UNSET)
         parent_flow_run_id: FlowRunFilterParentFlowRunId | None | Unset
-        if _parent_flow_run_id is None or isinstance(_parent_flow_run_id, Unset):
+        if _parent_flow_run_id is None or _parent_flow_run_id is UNSET:
             parent_flow_run_id = _parent_flow_run_id
         else:
             parent_flow_run_id_type_0 = FlowRunFilterParentFlowRunId.from_dict(_parent_flow_run_id)
 
             parent_flow_run_id = parent_flow_run_id_type_0
 
-        _parent_task_run_id = d.pop("parent_task_run_id", UNSET)
+        _parent_task_run_id = src_dict.get("parent_task_run_id", UNSET)
         parent_task_run_id: FlowRunFilterParentTaskRunId | None | Unset
-        if _parent_task_run_id is None or isinstance(_parent_task_run_id, Unset):
+        if _parent_task_run_id is None or _parent_task_run_id is UNSET:
             parent_task_run_id = _parent_task_run_id
         else:
             parent_task_run_id_type_0 = FlowRunFilterParentTaskRunId.from_dict(_parent_task_run_id)
 
             parent_task_run_id = parent_task_run_id_type_0
 
-        _idempotency_key = d.pop("idempotency_key", UNSET)
+        _idempotency_key = src_dict.get("idempotency_key", UNSET)
         idempotency_key: FlowRunFilterIdempotencyKey | None | Unset
-        if _idempotency_key is None or isinstance(_idempotency_key, Unset):
+        if _idempotency_key is None or _idempotency_key is UNSET:
             idempotency_key = _idempotency_key
         else:
             idempotency_key_type_0 = FlowRunFilterIdempotencyKey.from_dict(_idempotency_key)
 
             idempotency_key = idempotency_key_type_0
 
-        _created_by = d.pop("created_by", UNSET)
+        _created_by = src_dict.get("created_by", UNSET)
         created_by: FlowRunFilterCreatedBy | None | Unset
-        if _created_by is None or isinstance(_created_by, Unset):
+        if _created_by is None or _created_by is UNSET:
             created_by = _created_by
         else:
             created_by_type_0 = FlowRunFilterCreatedBy.from_dict(_created_by)

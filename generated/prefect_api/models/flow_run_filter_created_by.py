@@ -8,7 +8,7 @@ from uuid import UUID
 from attrs import define as _attrs_define
 
 from ..models.operator import Operator
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="FlowRunFilterCreatedBy")
 
@@ -77,38 +77,37 @@ class FlowRunFilterCreatedBy:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _operator = d.pop("operator", UNSET)
+        _operator = src_dict.get("operator", UNSET)
         operator: Operator | Unset
-        if isinstance(_operator, Unset):
+        if _operator is UNSET:
             operator = UNSET
         else:
-            operator = Operator(_operator)
+            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-        _id = d.pop("id_", UNSET)
+        _id = src_dict.get("id_", UNSET)
         id: list[UUID] | None | Unset
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
             id_type_0 = []
             _id_type_0 = _id
             for id_type_0_item_data in _id_type_0:
-                id_type_0_item = UUID(id_type_0_item_data)
+                id_type_0_item = parse_uuid(id_type_0_item_data)
 
                 id_type_0.append(id_type_0_item)
 
             id = id_type_0
 
-        _type_ = d.pop("type_", UNSET)
+        _type_ = src_dict.get("type_", UNSET)
         type_: list[str] | None | Unset
-        if _type_ is None or isinstance(_type_, Unset):
+        if _type_ is None or _type_ is UNSET:
             type_ = _type_
         else:
             type_type_0 = cast(list[str], _type_)
 
             type_ = type_type_0
 
-        is_null: bool | None | Unset = d.pop("is_null_", UNSET)
+        is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
 
         flow_run_filter_created_by = cls(
             operator=operator,

@@ -54,19 +54,18 @@ class FlowRunFilterNextScheduledStartTime:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _before = d.pop("before_", UNSET)
+        _before = src_dict.get("before_", UNSET)
         before: datetime.datetime | None | Unset
-        if _before is None or isinstance(_before, Unset):
+        if _before is None or _before is UNSET:
             before = _before
         else:
             before_type_0 = parse_datetime(_before)
 
             before = before_type_0
 
-        _after = d.pop("after_", UNSET)
+        _after = src_dict.get("after_", UNSET)
         after: datetime.datetime | None | Unset
-        if _after is None or isinstance(_after, Unset):
+        if _after is None or _after is UNSET:
             after = _after
         else:
             after_type_0 = parse_datetime(_after)

@@ -9,9 +9,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="FlowRunInput")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "created", "updated", "flow_run_id", "key", "value", "sender"})
 
 
 @_attrs_define
@@ -74,10 +76,9 @@ class FlowRunInput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -86,7 +87,7 @@ class FlowRunInput:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -95,11 +96,11 @@ class FlowRunInput:
 
             updated = updated_type_0
 
-        flow_run_id = UUID(d.pop("flow_run_id"))
+        flow_run_id = parse_uuid(src_dict["flow_run_id"])
 
-        key = d.pop("key")
-        value = d.pop("value")
-        sender: None | str | Unset = d.pop("sender", UNSET)
+        key = src_dict["key"]
+        value = src_dict["value"]
+        sender: None | str | Unset = src_dict.get("sender", UNSET)
 
         flow_run_input = cls(
             id=id,
@@ -110,7 +111,10 @@ class FlowRunInput:
             value=value,
             sender=sender,
         )
-        flow_run_input.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            flow_run_input.additional_properties = extra
         return flow_run_input
 
     @property

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.set_state_status import SetStateStatus
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="FlowRunOrchestrationResult")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"flow_run_id", "status", "details", "state"})
 
 
 @_attrs_define
@@ -65,10 +67,12 @@ class FlowRunOrchestrationResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        flow_run_id = UUID(d.pop("flow_run_id"))
+        flow_run_id = parse_uuid(src_dict["flow_run_id"])
 
-        status = SetStateStatus(d.pop("status"))
+        status = cast(
+            SetStateStatus,
+            SetStateStatus._value2member_map_.get(src_dict["status"]) or SetStateStatus(src_dict["status"]),
+        )
 
         def _parse_details(
             data: object,
@@ -109,11 +113,11 @@ class FlowRunOrchestrationResult:
                 f"details: {data!r:.200} is none of StateAbortDetails | StateAcceptDetails | StateRejectDetails | StateWaitDetails"
             )
 
-        details = _parse_details(d.pop("details"))
+        details = _parse_details(src_dict["details"])
 
-        _state = d.pop("state", UNSET)
+        _state = src_dict.get("state", UNSET)
         state: None | State | Unset
-        if _state is None or isinstance(_state, Unset):
+        if _state is None or _state is UNSET:
             state = _state
         else:
             state_type_0 = State.from_dict(_state)
@@ -126,7 +130,10 @@ class FlowRunOrchestrationResult:
             details=details,
             state=state,
         )
-        flow_run_orchestration_result.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            flow_run_orchestration_result.additional_properties = extra
         return flow_run_orchestration_result
 
     @property

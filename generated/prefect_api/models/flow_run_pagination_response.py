@@ -8,6 +8,8 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="FlowRunPaginationResponse")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"results", "count", "limit", "pages", "page"})
 
 
 @_attrs_define
@@ -51,18 +53,17 @@ class FlowRunPaginationResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         results = []
-        _results = d.pop("results")
+        _results = src_dict["results"]
         for results_item_data in _results:
             results_item = FlowRunResponse.from_dict(results_item_data)
 
             results.append(results_item)
 
-        count = d.pop("count")
-        limit = d.pop("limit")
-        pages = d.pop("pages")
-        page = d.pop("page")
+        count = src_dict["count"]
+        limit = src_dict["limit"]
+        pages = src_dict["pages"]
+        page = src_dict["page"]
         flow_run_pagination_response = cls(
             results=results,
             count=count,
@@ -70,7 +71,10 @@ class FlowRunPaginationResponse:
             pages=pages,
             page=page,
         )
-        flow_run_pagination_response.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            flow_run_pagination_response.additional_properties = extra
         return flow_run_pagination_response
 
     @property

@@ -11,6 +11,10 @@ from ..models.flow_run_policy_retry_type_type_0 import FlowRunPolicyRetryTypeTyp
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowRunPolicy")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"max_retries", "retry_delay_seconds", "retries", "retry_delay", "pause_keys", "resuming", "retry_type"}
+)
 
 
 @_attrs_define
@@ -98,30 +102,33 @@ class FlowRunPolicy:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        max_retries = d.pop("max_retries", UNSET)
-        retry_delay_seconds = d.pop("retry_delay_seconds", UNSET)
-        retries: int | None | Unset = d.pop("retries", UNSET)
+        max_retries = src_dict.get("max_retries", UNSET)
+        retry_delay_seconds = src_dict.get("retry_delay_seconds", UNSET)
+        retries: int | None | Unset = src_dict.get("retries", UNSET)
 
-        retry_delay: int | None | Unset = d.pop("retry_delay", UNSET)
+        retry_delay: int | None | Unset = src_dict.get("retry_delay", UNSET)
 
-        _pause_keys = d.pop("pause_keys", UNSET)
+        _pause_keys = src_dict.get("pause_keys", UNSET)
         pause_keys: list[str] | None | Unset
-        if _pause_keys is None or isinstance(_pause_keys, Unset):
+        if _pause_keys is None or _pause_keys is UNSET:
             pause_keys = _pause_keys
         else:
             pause_keys_type_0 = cast(list[str], _pause_keys)
 
             pause_keys = pause_keys_type_0
 
-        resuming: bool | None | Unset = d.pop("resuming", UNSET)
+        resuming: bool | None | Unset = src_dict.get("resuming", UNSET)
 
-        _retry_type = d.pop("retry_type", UNSET)
+        _retry_type = src_dict.get("retry_type", UNSET)
         retry_type: FlowRunPolicyRetryTypeType0 | None | Unset
-        if _retry_type is None or isinstance(_retry_type, Unset):
+        if _retry_type is None or _retry_type is UNSET:
             retry_type = _retry_type
         else:
-            retry_type_type_0 = FlowRunPolicyRetryTypeType0(_retry_type)
+            retry_type_type_0 = cast(
+                FlowRunPolicyRetryTypeType0,
+                FlowRunPolicyRetryTypeType0._value2member_map_.get(_retry_type)
+                or FlowRunPolicyRetryTypeType0(_retry_type),
+            )
 
             retry_type = retry_type_type_0
 
@@ -134,7 +141,10 @@ class FlowRunPolicy:
             resuming=resuming,
             retry_type=retry_type,
         )
-        flow_run_policy.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            flow_run_policy.additional_properties = extra
         return flow_run_policy
 
     @property

@@ -8,9 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="FlowRunResult")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "input_type"})
 
 
 @_attrs_define
@@ -39,17 +41,19 @@ class FlowRunResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        input_type = cast(Literal["flow_run"] | Unset, d.pop("input_type", UNSET))
+        input_type = cast(Literal["flow_run"] | Unset, src_dict.get("input_type", UNSET))
         if input_type != "flow_run" and not isinstance(input_type, Unset):
             raise ValueError(f"input_type must match const 'flow_run', got '{input_type}'")
         flow_run_result = cls(
             id=id,
             input_type=input_type,
         )
-        flow_run_result.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            flow_run_result.additional_properties = extra
         return flow_run_result
 
     @property

@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.state_type import StateType
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="FlowRunSlotSummary")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"id", "name", "state_type", "state_name", "start_time", "state_timestamp", "time_in_current_state"}
+)
 
 
 @_attrs_define
@@ -97,40 +101,39 @@ class FlowRunSlotSummary:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        name = d.pop("name")
-        _state_type = d.pop("state_type", UNSET)
+        name = src_dict["name"]
+        _state_type = src_dict.get("state_type", UNSET)
         state_type: None | StateType | Unset
-        if _state_type is None or isinstance(_state_type, Unset):
+        if _state_type is None or _state_type is UNSET:
             state_type = _state_type
         else:
-            state_type_type_0 = StateType(_state_type)
+            state_type_type_0 = cast(StateType, StateType._value2member_map_.get(_state_type) or StateType(_state_type))
 
             state_type = state_type_type_0
 
-        state_name: None | str | Unset = d.pop("state_name", UNSET)
+        state_name: None | str | Unset = src_dict.get("state_name", UNSET)
 
-        _start_time = d.pop("start_time", UNSET)
+        _start_time = src_dict.get("start_time", UNSET)
         start_time: datetime.datetime | None | Unset
-        if _start_time is None or isinstance(_start_time, Unset):
+        if _start_time is None or _start_time is UNSET:
             start_time = _start_time
         else:
             start_time_type_0 = parse_datetime(_start_time)
 
             start_time = start_time_type_0
 
-        _state_timestamp = d.pop("state_timestamp", UNSET)
+        _state_timestamp = src_dict.get("state_timestamp", UNSET)
         state_timestamp: datetime.datetime | None | Unset
-        if _state_timestamp is None or isinstance(_state_timestamp, Unset):
+        if _state_timestamp is None or _state_timestamp is UNSET:
             state_timestamp = _state_timestamp
         else:
             state_timestamp_type_0 = parse_datetime(_state_timestamp)
 
             state_timestamp = state_timestamp_type_0
 
-        time_in_current_state: float | None | Unset = d.pop("time_in_current_state", UNSET)
+        time_in_current_state: float | None | Unset = src_dict.get("time_in_current_state", UNSET)
 
         flow_run_slot_summary = cls(
             id=id,
@@ -141,7 +144,10 @@ class FlowRunSlotSummary:
             state_timestamp=state_timestamp,
             time_in_current_state=time_in_current_state,
         )
-        flow_run_slot_summary.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            flow_run_slot_summary.additional_properties = extra
         return flow_run_slot_summary
 
     @property

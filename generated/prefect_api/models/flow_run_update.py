@@ -91,32 +91,31 @@ class FlowRunUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name: None | str | Unset = d.pop("name", UNSET)
+        name: None | str | Unset = src_dict.get("name", UNSET)
 
-        flow_version: None | str | Unset = d.pop("flow_version", UNSET)
+        flow_version: None | str | Unset = src_dict.get("flow_version", UNSET)
 
-        _parameters = d.pop("parameters", UNSET)
+        _parameters = src_dict.get("parameters", UNSET)
         parameters: FlowRunUpdateParameters | Unset
-        if isinstance(_parameters, Unset):
+        if _parameters is UNSET:
             parameters = UNSET
         else:
             parameters = FlowRunUpdateParameters.from_dict(_parameters)
 
-        _empirical_policy = d.pop("empirical_policy", UNSET)
+        _empirical_policy = src_dict.get("empirical_policy", UNSET)
         empirical_policy: FlowRunPolicy | Unset
-        if isinstance(_empirical_policy, Unset):
+        if _empirical_policy is UNSET:
             empirical_policy = UNSET
         else:
             empirical_policy = FlowRunPolicy.from_dict(_empirical_policy)
 
-        tags = cast(list[str], d.pop("tags", UNSET))
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        infrastructure_pid: None | str | Unset = d.pop("infrastructure_pid", UNSET)
+        infrastructure_pid: None | str | Unset = src_dict.get("infrastructure_pid", UNSET)
 
-        _job_variables = d.pop("job_variables", UNSET)
+        _job_variables = src_dict.get("job_variables", UNSET)
         job_variables: FlowRunUpdateJobVariablesType0 | None | Unset
-        if _job_variables is None or isinstance(_job_variables, Unset):
+        if _job_variables is None or _job_variables is UNSET:
             job_variables = _job_variables
         else:
             job_variables_type_0 = FlowRunUpdateJobVariablesType0.from_dict(_job_variables)

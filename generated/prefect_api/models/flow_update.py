@@ -35,8 +35,7 @@ class FlowUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        tags = cast(list[str], d.pop("tags", UNSET))
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
         flow_update = cls(
             tags=tags,

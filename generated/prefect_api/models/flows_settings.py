@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowsSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"heartbeat_frequency", "default_retries", "default_retry_delay_seconds"})
 
 
 @_attrs_define
@@ -60,13 +62,12 @@ class FlowsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        heartbeat_frequency: int | None | Unset = d.pop("heartbeat_frequency", UNSET)
+        heartbeat_frequency: int | None | Unset = src_dict.get("heartbeat_frequency", UNSET)
 
-        default_retries = d.pop("default_retries", UNSET)
+        default_retries = src_dict.get("default_retries", UNSET)
 
         def _parse_default_retry_delay_seconds(data: object) -> float | int | list[float] | Unset:
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, list):
@@ -78,14 +79,19 @@ class FlowsSettings:
                 pass  # not this type: try the next
             return cast(float | int | list[float] | Unset, data)
 
-        default_retry_delay_seconds = _parse_default_retry_delay_seconds(d.pop("default_retry_delay_seconds", UNSET))
+        default_retry_delay_seconds = _parse_default_retry_delay_seconds(
+            src_dict.get("default_retry_delay_seconds", UNSET)
+        )
 
         flows_settings = cls(
             heartbeat_frequency=heartbeat_frequency,
             default_retries=default_retries,
             default_retry_delay_seconds=default_retry_delay_seconds,
         )
-        flows_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            flows_settings.additional_properties = extra
         return flows_settings
 
     @property

@@ -11,6 +11,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="GetScheduledFlowRunsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"work_queue_names", "scheduled_before", "scheduled_after", "limit"})
 
 
 @_attrs_define
@@ -57,31 +59,33 @@ class GetScheduledFlowRunsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        work_queue_names = cast(list[str], d.pop("work_queue_names", UNSET))
+        work_queue_names = cast(list[str], src_dict.get("work_queue_names", UNSET))
 
-        _scheduled_before = d.pop("scheduled_before", UNSET)
+        _scheduled_before = src_dict.get("scheduled_before", UNSET)
         scheduled_before: datetime.datetime | Unset
-        if isinstance(_scheduled_before, Unset):
+        if _scheduled_before is UNSET:
             scheduled_before = UNSET
         else:
             scheduled_before = parse_datetime(_scheduled_before)
 
-        _scheduled_after = d.pop("scheduled_after", UNSET)
+        _scheduled_after = src_dict.get("scheduled_after", UNSET)
         scheduled_after: datetime.datetime | Unset
-        if isinstance(_scheduled_after, Unset):
+        if _scheduled_after is UNSET:
             scheduled_after = UNSET
         else:
             scheduled_after = parse_datetime(_scheduled_after)
 
-        limit = d.pop("limit", UNSET)
+        limit = src_dict.get("limit", UNSET)
         get_scheduled_flow_runs_body = cls(
             work_queue_names=work_queue_names,
             scheduled_before=scheduled_before,
             scheduled_after=scheduled_after,
             limit=limit,
         )
-        get_scheduled_flow_runs_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            get_scheduled_flow_runs_body.additional_properties = extra
         return get_scheduled_flow_runs_body
 
     @property

@@ -9,9 +9,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="GetScheduledFlowRunsForDeploymentsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"deployment_ids", "scheduled_before", "limit"})
 
 
 @_attrs_define
@@ -51,28 +53,30 @@ class GetScheduledFlowRunsForDeploymentsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         deployment_ids = []
-        _deployment_ids = d.pop("deployment_ids")
+        _deployment_ids = src_dict["deployment_ids"]
         for deployment_ids_item_data in _deployment_ids:
-            deployment_ids_item = UUID(deployment_ids_item_data)
+            deployment_ids_item = parse_uuid(deployment_ids_item_data)
 
             deployment_ids.append(deployment_ids_item)
 
-        _scheduled_before = d.pop("scheduled_before", UNSET)
+        _scheduled_before = src_dict.get("scheduled_before", UNSET)
         scheduled_before: datetime.datetime | Unset
-        if isinstance(_scheduled_before, Unset):
+        if _scheduled_before is UNSET:
             scheduled_before = UNSET
         else:
             scheduled_before = parse_datetime(_scheduled_before)
 
-        limit = d.pop("limit", UNSET)
+        limit = src_dict.get("limit", UNSET)
         get_scheduled_flow_runs_for_deployments_body = cls(
             deployment_ids=deployment_ids,
             scheduled_before=scheduled_before,
             limit=limit,
         )
-        get_scheduled_flow_runs_for_deployments_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            get_scheduled_flow_runs_for_deployments_body.additional_properties = extra
         return get_scheduled_flow_runs_for_deployments_body
 
     @property

@@ -9,9 +9,13 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="GlobalConcurrencyLimitResponse")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"id", "created", "updated", "name", "limit", "active_slots", "active", "slot_decay_per_second"}
+)
 
 
 @_attrs_define
@@ -77,10 +81,9 @@ class GlobalConcurrencyLimitResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -89,7 +92,7 @@ class GlobalConcurrencyLimitResponse:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -98,11 +101,11 @@ class GlobalConcurrencyLimitResponse:
 
             updated = updated_type_0
 
-        name = d.pop("name")
-        limit = d.pop("limit")
-        active_slots = d.pop("active_slots")
-        active = d.pop("active", UNSET)
-        slot_decay_per_second = d.pop("slot_decay_per_second", UNSET)
+        name = src_dict["name"]
+        limit = src_dict["limit"]
+        active_slots = src_dict["active_slots"]
+        active = src_dict.get("active", UNSET)
+        slot_decay_per_second = src_dict.get("slot_decay_per_second", UNSET)
         global_concurrency_limit_response = cls(
             id=id,
             created=created,
@@ -113,7 +116,10 @@ class GlobalConcurrencyLimitResponse:
             active=active,
             slot_decay_per_second=slot_decay_per_second,
         )
-        global_concurrency_limit_response.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            global_concurrency_limit_response.additional_properties = extra
         return global_concurrency_limit_response
 
     @property

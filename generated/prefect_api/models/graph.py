@@ -9,9 +9,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import parse_datetime
+from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="Graph")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"start_time", "end_time", "root_node_ids", "nodes", "artifacts", "states"})
 
 
 @_attrs_define
@@ -89,8 +91,7 @@ class Graph:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _start_time = d.pop("start_time")
+        _start_time = src_dict["start_time"]
         start_time: datetime.datetime | None
         if _start_time is None:
             start_time = _start_time
@@ -99,7 +100,7 @@ class Graph:
 
             start_time = start_time_type_0
 
-        _end_time = d.pop("end_time")
+        _end_time = src_dict["end_time"]
         end_time: datetime.datetime | None
         if _end_time is None:
             end_time = _end_time
@@ -109,14 +110,14 @@ class Graph:
             end_time = end_time_type_0
 
         root_node_ids = []
-        _root_node_ids = d.pop("root_node_ids")
+        _root_node_ids = src_dict["root_node_ids"]
         for root_node_ids_item_data in _root_node_ids:
-            root_node_ids_item = UUID(root_node_ids_item_data)
+            root_node_ids_item = parse_uuid(root_node_ids_item_data)
 
             root_node_ids.append(root_node_ids_item)
 
         nodes = []
-        _nodes = d.pop("nodes")
+        _nodes = src_dict["nodes"]
         for nodes_item_data in _nodes:
             nodes_item = []
             _nodes_item = nodes_item_data
@@ -126,7 +127,7 @@ class Graph:
                     try:
                         if not isinstance(data, str):
                             raise TypeError
-                        nodes_item_item_type_0 = UUID(data)
+                        nodes_item_item_type_0 = parse_uuid(data)
 
                         return nodes_item_item_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
@@ -148,14 +149,14 @@ class Graph:
             nodes.append(nodes_item)
 
         artifacts = []
-        _artifacts = d.pop("artifacts")
+        _artifacts = src_dict["artifacts"]
         for artifacts_item_data in _artifacts:
             artifacts_item = GraphArtifact.from_dict(artifacts_item_data)
 
             artifacts.append(artifacts_item)
 
         states = []
-        _states = d.pop("states")
+        _states = src_dict["states"]
         for states_item_data in _states:
             states_item = GraphState.from_dict(states_item_data)
 
@@ -169,7 +170,10 @@ class Graph:
             artifacts=artifacts,
             states=states,
         )
-        graph.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            graph.additional_properties = extra
         return graph
 
     @property

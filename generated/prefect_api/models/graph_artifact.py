@@ -9,9 +9,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import parse_datetime
+from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="GraphArtifact")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "created", "key", "type", "is_latest", "data"})
 
 
 @_attrs_define
@@ -60,17 +62,16 @@ class GraphArtifact:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        created = parse_datetime(d.pop("created"))
+        created = parse_datetime(src_dict["created"])
 
-        key: None | str = d.pop("key")
+        key: None | str = src_dict["key"]
 
-        type_: None | str = d.pop("type")
+        type_: None | str = src_dict["type"]
 
-        is_latest = d.pop("is_latest")
-        data: Any | None = d.pop("data")
+        is_latest = src_dict["is_latest"]
+        data: Any | None = src_dict["data"]
 
         graph_artifact = cls(
             id=id,
@@ -80,7 +81,10 @@ class GraphArtifact:
             is_latest=is_latest,
             data=data,
         )
-        graph_artifact.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            graph_artifact.additional_properties = extra
         return graph_artifact
 
     @property

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.state_type import StateType
-from ..types import parse_datetime
+from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="GraphState")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "timestamp", "type", "name"})
 
 
 @_attrs_define
@@ -48,21 +50,23 @@ class GraphState:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        timestamp = parse_datetime(d.pop("timestamp"))
+        timestamp = parse_datetime(src_dict["timestamp"])
 
-        type_ = StateType(d.pop("type"))
+        type_ = cast(StateType, StateType._value2member_map_.get(src_dict["type"]) or StateType(src_dict["type"]))
 
-        name = d.pop("name")
+        name = src_dict["name"]
         graph_state = cls(
             id=id,
             timestamp=timestamp,
             type_=type_,
             name=name,
         )
-        graph_state.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            graph_state.additional_properties = extra
         return graph_state
 
     @property

@@ -11,6 +11,8 @@ from attrs import field as _attrs_field
 from ..types import parse_datetime
 
 T = TypeVar("T", bound="HistoryResponse")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"interval_start", "interval_end", "states"})
 
 
 @_attrs_define
@@ -47,13 +49,12 @@ class HistoryResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        interval_start = parse_datetime(d.pop("interval_start"))
+        interval_start = parse_datetime(src_dict["interval_start"])
 
-        interval_end = parse_datetime(d.pop("interval_end"))
+        interval_end = parse_datetime(src_dict["interval_end"])
 
         states = []
-        _states = d.pop("states")
+        _states = src_dict["states"]
         for states_item_data in _states:
             states_item = HistoryResponseState.from_dict(states_item_data)
 
@@ -64,7 +65,10 @@ class HistoryResponse:
             interval_end=interval_end,
             states=states,
         )
-        history_response.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            history_response.additional_properties = extra
         return history_response
 
     @property

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..models.state_type import StateType
 
 T = TypeVar("T", bound="HistoryResponseState")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"state_type", "state_name", "count_runs", "sum_estimated_run_time", "sum_estimated_lateness"})
 
 
 @_attrs_define
@@ -52,13 +54,14 @@ class HistoryResponseState:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        state_type = StateType(d.pop("state_type"))
+        state_type = cast(
+            StateType, StateType._value2member_map_.get(src_dict["state_type"]) or StateType(src_dict["state_type"])
+        )
 
-        state_name = d.pop("state_name")
-        count_runs = d.pop("count_runs")
-        sum_estimated_run_time = d.pop("sum_estimated_run_time")
-        sum_estimated_lateness = d.pop("sum_estimated_lateness")
+        state_name = src_dict["state_name"]
+        count_runs = src_dict["count_runs"]
+        sum_estimated_run_time = src_dict["sum_estimated_run_time"]
+        sum_estimated_lateness = src_dict["sum_estimated_lateness"]
         history_response_state = cls(
             state_type=state_type,
             state_name=state_name,
@@ -66,7 +69,10 @@ class HistoryResponseState:
             sum_estimated_run_time=sum_estimated_run_time,
             sum_estimated_lateness=sum_estimated_lateness,
         )
-        history_response_state.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            history_response_state.additional_properties = extra
         return history_response_state
 
     @property

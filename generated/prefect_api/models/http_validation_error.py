@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="HTTPValidationError")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"detail"})
 
 
 @_attrs_define
@@ -39,8 +41,7 @@ class HTTPValidationError:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _detail = d.pop("detail", UNSET)
+        _detail = src_dict.get("detail", UNSET)
         detail: list[ValidationError] | Unset = UNSET
         if _detail is not UNSET:
             detail = []
@@ -52,7 +53,10 @@ class HTTPValidationError:
         http_validation_error = cls(
             detail=detail,
         )
-        http_validation_error.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            http_validation_error.additional_properties = extra
         return http_validation_error
 
     @property

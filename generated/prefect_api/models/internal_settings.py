@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,6 +11,8 @@ from ..models.internal_settings_logging_level import InternalSettingsLoggingLeve
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="InternalSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"logging_level"})
 
 
 @_attrs_define
@@ -38,18 +40,24 @@ class InternalSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _logging_level = d.pop("logging_level", UNSET)
+        _logging_level = src_dict.get("logging_level", UNSET)
         logging_level: InternalSettingsLoggingLevel | Unset
-        if isinstance(_logging_level, Unset):
+        if _logging_level is UNSET:
             logging_level = UNSET
         else:
-            logging_level = InternalSettingsLoggingLevel(_logging_level)
+            logging_level = cast(
+                InternalSettingsLoggingLevel,
+                InternalSettingsLoggingLevel._value2member_map_.get(_logging_level)
+                or InternalSettingsLoggingLevel(_logging_level),
+            )
 
         internal_settings = cls(
             logging_level=logging_level,
         )
-        internal_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            internal_settings.additional_properties = extra
         return internal_settings
 
     @property

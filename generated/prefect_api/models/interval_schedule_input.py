@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -75,21 +75,16 @@ class IntervalScheduleInput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
+        interval: float | str = src_dict["interval"]
 
-        def _parse_interval(data: object) -> float | str:
-            return cast(float | str, data)
-
-        interval = _parse_interval(d.pop("interval"))
-
-        _anchor_date = d.pop("anchor_date", UNSET)
+        _anchor_date = src_dict.get("anchor_date", UNSET)
         anchor_date: datetime.datetime | Unset
-        if isinstance(_anchor_date, Unset):
+        if _anchor_date is UNSET:
             anchor_date = UNSET
         else:
             anchor_date = parse_datetime(_anchor_date)
 
-        timezone: None | str | Unset = d.pop("timezone", UNSET)
+        timezone: None | str | Unset = src_dict.get("timezone", UNSET)
 
         interval_schedule_input = cls(
             interval=interval,

@@ -73,16 +73,15 @@ class IntervalScheduleOutput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        interval = d.pop("interval")
-        _anchor_date = d.pop("anchor_date", UNSET)
+        interval = src_dict["interval"]
+        _anchor_date = src_dict.get("anchor_date", UNSET)
         anchor_date: datetime.datetime | Unset
-        if isinstance(_anchor_date, Unset):
+        if _anchor_date is UNSET:
             anchor_date = UNSET
         else:
             anchor_date = parse_datetime(_anchor_date)
 
-        timezone: None | str | Unset = d.pop("timezone", UNSET)
+        timezone: None | str | Unset = src_dict.get("timezone", UNSET)
 
         interval_schedule_output = cls(
             interval=interval,

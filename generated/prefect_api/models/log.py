@@ -9,9 +9,13 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="Log")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"id", "created", "updated", "name", "level", "message", "timestamp", "flow_run_id", "task_run_id"}
+)
 
 
 @_attrs_define
@@ -94,10 +98,9 @@ class Log:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -106,7 +109,7 @@ class Log:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -115,26 +118,26 @@ class Log:
 
             updated = updated_type_0
 
-        name = d.pop("name")
-        level = d.pop("level")
-        message = d.pop("message")
-        timestamp = parse_datetime(d.pop("timestamp"))
+        name = src_dict["name"]
+        level = src_dict["level"]
+        message = src_dict["message"]
+        timestamp = parse_datetime(src_dict["timestamp"])
 
-        _flow_run_id = d.pop("flow_run_id", UNSET)
+        _flow_run_id = src_dict.get("flow_run_id", UNSET)
         flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+        if _flow_run_id is None or _flow_run_id is UNSET:
             flow_run_id = _flow_run_id
         else:
-            flow_run_id_type_0 = UUID(_flow_run_id)
+            flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
             flow_run_id = flow_run_id_type_0
 
-        _task_run_id = d.pop("task_run_id", UNSET)
+        _task_run_id = src_dict.get("task_run_id", UNSET)
         task_run_id: None | Unset | UUID
-        if _task_run_id is None or isinstance(_task_run_id, Unset):
+        if _task_run_id is None or _task_run_id is UNSET:
             task_run_id = _task_run_id
         else:
-            task_run_id_type_0 = UUID(_task_run_id)
+            task_run_id_type_0 = parse_uuid(_task_run_id)
 
             task_run_id = task_run_id_type_0
 
@@ -149,7 +152,10 @@ class Log:
             flow_run_id=flow_run_id,
             task_run_id=task_run_id,
         )
-        log.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            log.additional_properties = extra
         return log
 
     @property

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="LogCreate")
 
@@ -69,27 +69,26 @@ class LogCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name = d.pop("name")
-        level = d.pop("level")
-        message = d.pop("message")
-        timestamp = parse_datetime(d.pop("timestamp"))
+        name = src_dict["name"]
+        level = src_dict["level"]
+        message = src_dict["message"]
+        timestamp = parse_datetime(src_dict["timestamp"])
 
-        _flow_run_id = d.pop("flow_run_id", UNSET)
+        _flow_run_id = src_dict.get("flow_run_id", UNSET)
         flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+        if _flow_run_id is None or _flow_run_id is UNSET:
             flow_run_id = _flow_run_id
         else:
-            flow_run_id_type_0 = UUID(_flow_run_id)
+            flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
             flow_run_id = flow_run_id_type_0
 
-        _task_run_id = d.pop("task_run_id", UNSET)
+        _task_run_id = src_dict.get("task_run_id", UNSET)
         task_run_id: None | Unset | UUID
-        if _task_run_id is None or isinstance(_task_run_id, Unset):
+        if _task_run_id is None or _task_run_id is UNSET:
             task_run_id = _task_run_id
         else:
-            task_run_id_type_0 = UUID(_task_run_id)
+            task_run_id_type_0 = parse_uuid(_task_run_id)
 
             task_run_id = task_run_id_type_0
 

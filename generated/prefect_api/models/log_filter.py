@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -96,53 +96,52 @@ class LogFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _operator = d.pop("operator", UNSET)
+        _operator = src_dict.get("operator", UNSET)
         operator: Operator | Unset
-        if isinstance(_operator, Unset):
+        if _operator is UNSET:
             operator = UNSET
         else:
-            operator = Operator(_operator)
+            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-        _level = d.pop("level", UNSET)
+        _level = src_dict.get("level", UNSET)
         level: LogFilterLevel | None | Unset
-        if _level is None or isinstance(_level, Unset):
+        if _level is None or _level is UNSET:
             level = _level
         else:
             level_type_0 = LogFilterLevel.from_dict(_level)
 
             level = level_type_0
 
-        _timestamp = d.pop("timestamp", UNSET)
+        _timestamp = src_dict.get("timestamp", UNSET)
         timestamp: LogFilterTimestamp | None | Unset
-        if _timestamp is None or isinstance(_timestamp, Unset):
+        if _timestamp is None or _timestamp is UNSET:
             timestamp = _timestamp
         else:
             timestamp_type_0 = LogFilterTimestamp.from_dict(_timestamp)
 
             timestamp = timestamp_type_0
 
-        _flow_run_id = d.pop("flow_run_id", UNSET)
+        _flow_run_id = src_dict.get("flow_run_id", UNSET)
         flow_run_id: LogFilterFlowRunId | None | Unset
-        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+        if _flow_run_id is None or _flow_run_id is UNSET:
             flow_run_id = _flow_run_id
         else:
             flow_run_id_type_0 = LogFilterFlowRunId.from_dict(_flow_run_id)
 
             flow_run_id = flow_run_id_type_0
 
-        _task_run_id = d.pop("task_run_id", UNSET)
+        _task_run_id = src_dict.get("task_run_id", UNSET)
         task_run_id: LogFilterTaskRunId | None | Unset
-        if _task_run_id is None or isinstance(_task_run_id, Unset):
+        if _task_run_id is None or _task_run_id is UNSET:
             task_run_id = _task_run_id
         else:
             task_run_id_type_0 = LogFilterTaskRunId.from_dict(_task_run_id)
 
             task_run_id = task_run_id_type_0
 
-        _text = d.pop("text", UNSET)
+        _text = src_dict.get("text", UNSET)
         text: LogFilterTextSearch | None | Unset
-        if _text is None or isinstance(_text, Unset):
+        if _text is None or _text is UNSET:
             text = _text
         else:
             text_type_0 = LogFilterTextSearch.from_dict(_text)

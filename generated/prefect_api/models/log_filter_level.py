@@ -47,10 +47,9 @@ class LogFilterLevel:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        ge: int | None | Unset = d.pop("ge_", UNSET)
+        ge: int | None | Unset = src_dict.get("ge_", UNSET)
 
-        le: int | None | Unset = d.pop("le_", UNSET)
+        le: int | None | Unset = src_dict.get("le_", UNSET)
 
         log_filter_level = cls(
             ge=ge,

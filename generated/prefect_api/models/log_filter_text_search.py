@@ -30,8 +30,7 @@ class LogFilterTextSearch:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        query = d.pop("query")
+        query = src_dict["query"]
         log_filter_text_search = cls(
             query=query,
         )

@@ -11,6 +11,8 @@ from ..models.logging_settings_level import LoggingSettingsLevel
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="LoggingSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"level", "config_path", "extra_loggers", "log_prints", "colors", "markup", "to_api"})
 
 
 @_attrs_define
@@ -91,20 +93,22 @@ class LoggingSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _level = d.pop("level", UNSET)
+        _level = src_dict.get("level", UNSET)
         level: LoggingSettingsLevel | Unset
-        if isinstance(_level, Unset):
+        if _level is UNSET:
             level = UNSET
         else:
-            level = LoggingSettingsLevel(_level)
+            level = cast(
+                LoggingSettingsLevel,
+                LoggingSettingsLevel._value2member_map_.get(_level) or LoggingSettingsLevel(_level),
+            )
 
-        config_path = d.pop("config_path", UNSET)
+        config_path = src_dict.get("config_path", UNSET)
 
         def _parse_extra_loggers(data: object) -> list[str] | None | str | Unset:
             if data is None:
                 return data
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, list):
@@ -116,14 +120,14 @@ class LoggingSettings:
                 pass  # not this type: try the next
             return cast(list[str] | None | str | Unset, data)
 
-        extra_loggers = _parse_extra_loggers(d.pop("extra_loggers", UNSET))
+        extra_loggers = _parse_extra_loggers(src_dict.get("extra_loggers", UNSET))
 
-        log_prints = d.pop("log_prints", UNSET)
-        colors = d.pop("colors", UNSET)
-        markup = d.pop("markup", UNSET)
-        _to_api = d.pop("to_api", UNSET)
+        log_prints = src_dict.get("log_prints", UNSET)
+        colors = src_dict.get("colors", UNSET)
+        markup = src_dict.get("markup", UNSET)
+        _to_api = src_dict.get("to_api", UNSET)
         to_api: LoggingToAPISettings | Unset
-        if isinstance(_to_api, Unset):
+        if _to_api is UNSET:
             to_api = UNSET
         else:
             to_api = LoggingToAPISettings.from_dict(_to_api)
@@ -137,7 +141,10 @@ class LoggingSettings:
             markup=markup,
             to_api=to_api,
         )
-        logging_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            logging_settings.additional_properties = extra
         return logging_settings
 
     @property

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,6 +11,8 @@ from ..models.logging_to_api_settings_when_missing_flow import LoggingToAPISetti
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="LoggingToAPISettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"enabled", "batch_interval", "batch_size", "max_log_size", "when_missing_flow"})
 
 
 @_attrs_define
@@ -73,17 +75,20 @@ class LoggingToAPISettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enabled = d.pop("enabled", UNSET)
-        batch_interval = d.pop("batch_interval", UNSET)
-        batch_size = d.pop("batch_size", UNSET)
-        max_log_size = d.pop("max_log_size", UNSET)
-        _when_missing_flow = d.pop("when_missing_flow", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        batch_interval = src_dict.get("batch_interval", UNSET)
+        batch_size = src_dict.get("batch_size", UNSET)
+        max_log_size = src_dict.get("max_log_size", UNSET)
+        _when_missing_flow = src_dict.get("when_missing_flow", UNSET)
         when_missing_flow: LoggingToAPISettingsWhenMissingFlow | Unset
-        if isinstance(_when_missing_flow, Unset):
+        if _when_missing_flow is UNSET:
             when_missing_flow = UNSET
         else:
-            when_missing_flow = LoggingToAPISettingsWhenMissingFlow(_when_missing_flow)
+            when_missing_flow = cast(
+                LoggingToAPISettingsWhenMissingFlow,
+                LoggingToAPISettingsWhenMissingFlow._value2member_map_.get(_when_missing_flow)
+                or LoggingToAPISettingsWhenMissingFlow(_when_missing_flow),
+            )
 
         logging_to_api_settings = cls(
             enabled=enabled,
@@ -92,7 +97,10 @@ class LoggingToAPISettings:
             max_log_size=max_log_size,
             when_missing_flow=when_missing_flow,
         )
-        logging_to_api_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            logging_to_api_settings.additional_properties = extra
         return logging_to_api_settings
 
     @property

@@ -8,7 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import parse_uuid
+
 T = TypeVar("T", bound="MinimalConcurrencyLimitResponse")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "name", "limit"})
 
 
 @_attrs_define
@@ -40,17 +44,19 @@ class MinimalConcurrencyLimitResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        name = d.pop("name")
-        limit = d.pop("limit")
+        name = src_dict["name"]
+        limit = src_dict["limit"]
         minimal_concurrency_limit_response = cls(
             id=id,
             name=name,
             limit=limit,
         )
-        minimal_concurrency_limit_response.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            minimal_concurrency_limit_response.additional_properties = extra
         return minimal_concurrency_limit_response
 
     @property

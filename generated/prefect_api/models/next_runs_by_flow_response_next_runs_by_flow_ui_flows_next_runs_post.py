@@ -29,23 +29,24 @@ class NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post = cls()
-        additional_properties = {}
-        for prop_name, prop_dict in d.items():
-            _additional_property = prop_dict
-            additional_property: None | SimpleNextFlowRun
-            if _additional_property is None:
-                additional_property = _additional_property
-            else:
-                additional_property_type_0 = SimpleNextFlowRun.from_dict(_additional_property)
+        extra = dict(src_dict)
+        if extra:
+            additional_properties = {}
+            for prop_name, prop_dict in extra.items():
+                _additional_property = prop_dict
+                additional_property: None | SimpleNextFlowRun
+                if _additional_property is None:
+                    additional_property = _additional_property
+                else:
+                    additional_property_type_0 = SimpleNextFlowRun.from_dict(_additional_property)
 
-                additional_property = additional_property_type_0
+                    additional_property = additional_property_type_0
 
-            additional_properties[prop_name] = additional_property
-        next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post.additional_properties = (
-            additional_properties
-        )
+                additional_properties[prop_name] = additional_property
+            next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post.additional_properties = (
+                additional_properties
+            )
         return next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post
 
     @property

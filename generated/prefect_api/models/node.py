@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -11,9 +11,13 @@ from attrs import field as _attrs_field
 
 from ..models.node_kind import NodeKind
 from ..models.state_type import StateType
-from ..types import parse_datetime
+from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="Node")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"kind", "id", "label", "state_type", "start_time", "end_time", "parents", "children", "encapsulating", "artifacts"}
+)
 
 
 @_attrs_define
@@ -93,17 +97,18 @@ class Node:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        kind = NodeKind(d.pop("kind"))
+        kind = cast(NodeKind, NodeKind._value2member_map_.get(src_dict["kind"]) or NodeKind(src_dict["kind"]))
 
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        label = d.pop("label")
-        state_type = StateType(d.pop("state_type"))
+        label = src_dict["label"]
+        state_type = cast(
+            StateType, StateType._value2member_map_.get(src_dict["state_type"]) or StateType(src_dict["state_type"])
+        )
 
-        start_time = parse_datetime(d.pop("start_time"))
+        start_time = parse_datetime(src_dict["start_time"])
 
-        _end_time = d.pop("end_time")
+        _end_time = src_dict["end_time"]
         end_time: datetime.datetime | None
         if _end_time is None:
             end_time = _end_time
@@ -113,28 +118,28 @@ class Node:
             end_time = end_time_type_0
 
         parents = []
-        _parents = d.pop("parents")
+        _parents = src_dict["parents"]
         for parents_item_data in _parents:
             parents_item = Edge.from_dict(parents_item_data)
 
             parents.append(parents_item)
 
         children = []
-        _children = d.pop("children")
+        _children = src_dict["children"]
         for children_item_data in _children:
             children_item = Edge.from_dict(children_item_data)
 
             children.append(children_item)
 
         encapsulating = []
-        _encapsulating = d.pop("encapsulating")
+        _encapsulating = src_dict["encapsulating"]
         for encapsulating_item_data in _encapsulating:
             encapsulating_item = Edge.from_dict(encapsulating_item_data)
 
             encapsulating.append(encapsulating_item)
 
         artifacts = []
-        _artifacts = d.pop("artifacts")
+        _artifacts = src_dict["artifacts"]
         for artifacts_item_data in _artifacts:
             artifacts_item = GraphArtifact.from_dict(artifacts_item_data)
 
@@ -152,7 +157,10 @@ class Node:
             encapsulating=encapsulating,
             artifacts=artifacts,
         )
-        node.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            node.additional_properties = extra
         return node
 
     @property

@@ -11,6 +11,8 @@ from attrs import field as _attrs_field
 from ..types import parse_datetime
 
 T = TypeVar("T", bound="ObservedState")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"state_type", "state_name", "first_seen", "last_seen"})
 
 
 @_attrs_define
@@ -48,12 +50,11 @@ class ObservedState:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        state_type = d.pop("state_type")
-        state_name = d.pop("state_name")
-        first_seen = parse_datetime(d.pop("first_seen"))
+        state_type = src_dict["state_type"]
+        state_name = src_dict["state_name"]
+        first_seen = parse_datetime(src_dict["first_seen"])
 
-        last_seen = parse_datetime(d.pop("last_seen"))
+        last_seen = parse_datetime(src_dict["last_seen"])
 
         observed_state = cls(
             state_type=state_type,
@@ -61,7 +62,10 @@ class ObservedState:
             first_seen=first_seen,
             last_seen=last_seen,
         )
-        observed_state.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            observed_state.additional_properties = extra
         return observed_state
 
     @property

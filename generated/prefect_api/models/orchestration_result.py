@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..models.set_state_status import SetStateStatus
 
 T = TypeVar("T", bound="OrchestrationResult")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"state", "status", "details"})
 
 
 @_attrs_define
@@ -56,8 +58,7 @@ class OrchestrationResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _state = d.pop("state")
+        _state = src_dict["state"]
         state: None | State
         if _state is None:
             state = _state
@@ -66,7 +67,10 @@ class OrchestrationResult:
 
             state = state_type_0
 
-        status = SetStateStatus(d.pop("status"))
+        status = cast(
+            SetStateStatus,
+            SetStateStatus._value2member_map_.get(src_dict["status"]) or SetStateStatus(src_dict["status"]),
+        )
 
         def _parse_details(
             data: object,
@@ -107,14 +111,17 @@ class OrchestrationResult:
                 f"details: {data!r:.200} is none of StateAbortDetails | StateAcceptDetails | StateRejectDetails | StateWaitDetails"
             )
 
-        details = _parse_details(d.pop("details"))
+        details = _parse_details(src_dict["details"])
 
         orchestration_result = cls(
             state=state,
             status=status,
             details=details,
         )
-        orchestration_result.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            orchestration_result.additional_properties = extra
         return orchestration_result
 
     @property

@@ -9,9 +9,11 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.pause_deployment_source import PauseDeploymentSource
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="PauseDeployment")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"type", "source", "deployment_id"})
 
 
 @_attrs_define
@@ -60,23 +62,25 @@ class PauseDeployment:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        type_ = cast(Literal["pause-deployment"] | Unset, d.pop("type", UNSET))
+        type_ = cast(Literal["pause-deployment"] | Unset, src_dict.get("type", UNSET))
         if type_ != "pause-deployment" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'pause-deployment', got '{type_}'")
-        _source = d.pop("source", UNSET)
+        _source = src_dict.get("source", UNSET)
         source: PauseDeploymentSource | Unset
-        if isinstance(_source, Unset):
+        if _source is UNSET:
             source = UNSET
         else:
-            source = PauseDeploymentSource(_source)
+            source = cast(
+                PauseDeploymentSource,
+                PauseDeploymentSource._value2member_map_.get(_source) or PauseDeploymentSource(_source),
+            )
 
-        _deployment_id = d.pop("deployment_id", UNSET)
+        _deployment_id = src_dict.get("deployment_id", UNSET)
         deployment_id: None | Unset | UUID
-        if _deployment_id is None or isinstance(_deployment_id, Unset):
+        if _deployment_id is None or _deployment_id is UNSET:
             deployment_id = _deployment_id
         else:
-            deployment_id_type_0 = UUID(_deployment_id)
+            deployment_id_type_0 = parse_uuid(_deployment_id)
 
             deployment_id = deployment_id_type_0
 
@@ -85,7 +89,10 @@ class PauseDeployment:
             source=source,
             deployment_id=deployment_id,
         )
-        pause_deployment.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            pause_deployment.additional_properties = extra
         return pause_deployment
 
     @property

@@ -9,9 +9,11 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.pause_work_pool_source import PauseWorkPoolSource
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="PauseWorkPool")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"type", "source", "work_pool_id"})
 
 
 @_attrs_define
@@ -60,23 +62,24 @@ class PauseWorkPool:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        type_ = cast(Literal["pause-work-pool"] | Unset, d.pop("type", UNSET))
+        type_ = cast(Literal["pause-work-pool"] | Unset, src_dict.get("type", UNSET))
         if type_ != "pause-work-pool" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'pause-work-pool', got '{type_}'")
-        _source = d.pop("source", UNSET)
+        _source = src_dict.get("source", UNSET)
         source: PauseWorkPoolSource | Unset
-        if isinstance(_source, Unset):
+        if _source is UNSET:
             source = UNSET
         else:
-            source = PauseWorkPoolSource(_source)
+            source = cast(
+                PauseWorkPoolSource, PauseWorkPoolSource._value2member_map_.get(_source) or PauseWorkPoolSource(_source)
+            )
 
-        _work_pool_id = d.pop("work_pool_id", UNSET)
+        _work_pool_id = src_dict.get("work_pool_id", UNSET)
         work_pool_id: None | Unset | UUID
-        if _work_pool_id is None or isinstance(_work_pool_id, Unset):
+        if _work_pool_id is None or _work_pool_id is UNSET:
             work_pool_id = _work_pool_id
         else:
-            work_pool_id_type_0 = UUID(_work_pool_id)
+            work_pool_id_type_0 = parse_uuid(_work_pool_id)
 
             work_pool_id = work_pool_id_type_0
 
@@ -85,7 +88,10 @@ class PauseWorkPool:
             source=source,
             work_pool_id=work_pool_id,
         )
-        pause_work_pool.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            pause_work_pool.additional_properties = extra
         return pause_work_pool
 
     @property

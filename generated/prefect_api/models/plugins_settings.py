@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PluginsSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"enabled", "allow", "deny", "setup_timeout_seconds", "strict", "safe_mode"})
 
 
 @_attrs_define
@@ -85,29 +87,28 @@ class PluginsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enabled = d.pop("enabled", UNSET)
-        _allow = d.pop("allow", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        _allow = src_dict.get("allow", UNSET)
         allow: list[str] | None | Unset
-        if _allow is None or isinstance(_allow, Unset):
+        if _allow is None or _allow is UNSET:
             allow = _allow
         else:
             allow_type_0 = cast(list[str], _allow)
 
             allow = allow_type_0
 
-        _deny = d.pop("deny", UNSET)
+        _deny = src_dict.get("deny", UNSET)
         deny: list[str] | None | Unset
-        if _deny is None or isinstance(_deny, Unset):
+        if _deny is None or _deny is UNSET:
             deny = _deny
         else:
             deny_type_0 = cast(list[str], _deny)
 
             deny = deny_type_0
 
-        setup_timeout_seconds = d.pop("setup_timeout_seconds", UNSET)
-        strict = d.pop("strict", UNSET)
-        safe_mode = d.pop("safe_mode", UNSET)
+        setup_timeout_seconds = src_dict.get("setup_timeout_seconds", UNSET)
+        strict = src_dict.get("strict", UNSET)
+        safe_mode = src_dict.get("safe_mode", UNSET)
         plugins_settings = cls(
             enabled=enabled,
             allow=allow,
@@ -116,7 +117,10 @@ class PluginsSettings:
             strict=strict,
             safe_mode=safe_mode,
         )
-        plugins_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            plugins_settings.additional_properties = extra
         return plugins_settings
 
     @property

@@ -8,9 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="QueueFilter")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"tags", "deployment_ids"})
 
 
 @_attrs_define
@@ -60,25 +62,24 @@ class QueueFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _tags = d.pop("tags", UNSET)
+        _tags = src_dict.get("tags", UNSET)
         tags: list[str] | None | Unset
-        if _tags is None or isinstance(_tags, Unset):
+        if _tags is None or _tags is UNSET:
             tags = _tags
         else:
             tags_type_0 = cast(list[str], _tags)
 
             tags = tags_type_0
 
-        _deployment_ids = d.pop("deployment_ids", UNSET)
+        _deployment_ids = src_dict.get("deployment_ids", UNSET)
         deployment_ids: list[UUID] | None | Unset
-        if _deployment_ids is None or isinstance(_deployment_ids, Unset):
+        if _deployment_ids is None or _deployment_ids is UNSET:
             deployment_ids = _deployment_ids
         else:
             deployment_ids_type_0 = []
             _deployment_ids_type_0 = _deployment_ids
             for deployment_ids_type_0_item_data in _deployment_ids_type_0:
-                deployment_ids_type_0_item = UUID(deployment_ids_type_0_item_data)
+                deployment_ids_type_0_item = parse_uuid(deployment_ids_type_0_item_data)
 
                 deployment_ids_type_0.append(deployment_ids_type_0_item)
 
@@ -88,7 +89,10 @@ class QueueFilter:
             tags=tags,
             deployment_ids=deployment_ids,
         )
-        queue_filter.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            queue_filter.additional_properties = extra
         return queue_filter
 
     @property

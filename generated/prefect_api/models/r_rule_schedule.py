@@ -56,9 +56,8 @@ class RRuleSchedule:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        rrule = d.pop("rrule")
-        timezone: None | str | Unset = d.pop("timezone", UNSET)
+        rrule = src_dict["rrule"]
+        timezone: None | str | Unset = src_dict.get("timezone", UNSET)
 
         r_rule_schedule = cls(
             rrule=rrule,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,6 +11,8 @@ from ..models.automation_sort import AutomationSort
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadAutomationsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"sort", "offset", "automations", "limit"})
 
 
 @_attrs_define
@@ -60,32 +62,34 @@ class ReadAutomationsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _sort = d.pop("sort", UNSET)
+        _sort = src_dict.get("sort", UNSET)
         sort: AutomationSort | Unset
-        if isinstance(_sort, Unset):
+        if _sort is UNSET:
             sort = UNSET
         else:
-            sort = AutomationSort(_sort)
+            sort = cast(AutomationSort, AutomationSort._value2member_map_.get(_sort) or AutomationSort(_sort))
 
-        offset = d.pop("offset", UNSET)
-        _automations = d.pop("automations", UNSET)
+        offset = src_dict.get("offset", UNSET)
+        _automations = src_dict.get("automations", UNSET)
         automations: AutomationFilter | None | Unset
-        if _automations is None or isinstance(_automations, Unset):
+        if _automations is None or _automations is UNSET:
             automations = _automations
         else:
             automations_type_0 = AutomationFilter.from_dict(_automations)
 
             automations = automations_type_0
 
-        limit = d.pop("limit", UNSET)
+        limit = src_dict.get("limit", UNSET)
         read_automations_body = cls(
             sort=sort,
             offset=offset,
             automations=automations,
             limit=limit,
         )
-        read_automations_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            read_automations_body.additional_properties = extra
         return read_automations_body
 
     @property

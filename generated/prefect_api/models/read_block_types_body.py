@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadBlockTypesBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"block_types", "block_schemas", "offset", "limit"})
 
 
 @_attrs_define
@@ -63,34 +65,36 @@ class ReadBlockTypesBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _block_types = d.pop("block_types", UNSET)
+        _block_types = src_dict.get("block_types", UNSET)
         block_types: BlockTypeFilter | None | Unset
-        if _block_types is None or isinstance(_block_types, Unset):
+        if _block_types is None or _block_types is UNSET:
             block_types = _block_types
         else:
             block_types_type_0 = BlockTypeFilter.from_dict(_block_types)
 
             block_types = block_types_type_0
 
-        _block_schemas = d.pop("block_schemas", UNSET)
+        _block_schemas = src_dict.get("block_schemas", UNSET)
         block_schemas: BlockSchemaFilter | None | Unset
-        if _block_schemas is None or isinstance(_block_schemas, Unset):
+        if _block_schemas is None or _block_schemas is UNSET:
             block_schemas = _block_schemas
         else:
             block_schemas_type_0 = BlockSchemaFilter.from_dict(_block_schemas)
 
             block_schemas = block_schemas_type_0
 
-        offset = d.pop("offset", UNSET)
-        limit = d.pop("limit", UNSET)
+        offset = src_dict.get("offset", UNSET)
+        limit = src_dict.get("limit", UNSET)
         read_block_types_body = cls(
             block_types=block_types,
             block_schemas=block_schemas,
             offset=offset,
             limit=limit,
         )
-        read_block_types_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            read_block_types_body.additional_properties = extra
         return read_block_types_body
 
     @property

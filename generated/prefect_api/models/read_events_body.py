@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadEventsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"filter", "limit"})
 
 
 @_attrs_define
@@ -46,22 +48,24 @@ class ReadEventsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _filter_ = d.pop("filter", UNSET)
+        _filter_ = src_dict.get("filter", UNSET)
         filter_: EventFilter | None | Unset
-        if _filter_ is None or isinstance(_filter_, Unset):
+        if _filter_ is None or _filter_ is UNSET:
             filter_ = _filter_
         else:
             filter_type_0 = EventFilter.from_dict(_filter_)
 
             filter_ = filter_type_0
 
-        limit = d.pop("limit", UNSET)
+        limit = src_dict.get("limit", UNSET)
         read_events_body = cls(
             filter_=filter_,
             limit=limit,
         )
-        read_events_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            read_events_body.additional_properties = extra
         return read_events_body
 
     @property

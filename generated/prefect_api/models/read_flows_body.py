@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,6 +11,8 @@ from ..models.flow_sort import FlowSort
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadFlowsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"offset", "flows", "flow_runs", "task_runs", "deployments", "work_pools", "sort", "limit"})
 
 
 @_attrs_define
@@ -84,51 +86,50 @@ class ReadFlowsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        offset = d.pop("offset", UNSET)
-        _flows = d.pop("flows", UNSET)
+        offset = src_dict.get("offset", UNSET)
+        _flows = src_dict.get("flows", UNSET)
         flows: FlowFilter | Unset
-        if isinstance(_flows, Unset):
+        if _flows is UNSET:
             flows = UNSET
         else:
             flows = FlowFilter.from_dict(_flows)
 
-        _flow_runs = d.pop("flow_runs", UNSET)
+        _flow_runs = src_dict.get("flow_runs", UNSET)
         flow_runs: FlowRunFilter | Unset
-        if isinstance(_flow_runs, Unset):
+        if _flow_runs is UNSET:
             flow_runs = UNSET
         else:
             flow_runs = FlowRunFilter.from_dict(_flow_runs)
 
-        _task_runs = d.pop("task_runs", UNSET)
+        _task_runs = src_dict.get("task_runs", UNSET)
         task_runs: TaskRunFilter | Unset
-        if isinstance(_task_runs, Unset):
+        if _task_runs is UNSET:
             task_runs = UNSET
         else:
             task_runs = TaskRunFilter.from_dict(_task_runs)
 
-        _deployments = d.pop("deployments", UNSET)
+        _deployments = src_dict.get("deployments", UNSET)
         deployments: DeploymentFilter | Unset
-        if isinstance(_deployments, Unset):
+        if _deployments is UNSET:
             deployments = UNSET
         else:
             deployments = DeploymentFilter.from_dict(_deployments)
 
-        _work_pools = d.pop("work_pools", UNSET)
+        _work_pools = src_dict.get("work_pools", UNSET)
         work_pools: WorkPoolFilter | Unset
-        if isinstance(_work_pools, Unset):
+        if _work_pools is UNSET:
             work_pools = UNSET
         else:
             work_pools = WorkPoolFilter.from_dict(_work_pools)
 
-        _sort = d.pop("sort", UNSET)
+        _sort = src_dict.get("sort", UNSET)
         sort: FlowSort | Unset
-        if isinstance(_sort, Unset):
+        if _sort is UNSET:
             sort = UNSET
         else:
-            sort = FlowSort(_sort)
+            sort = cast(FlowSort, FlowSort._value2member_map_.get(_sort) or FlowSort(_sort))
 
-        limit = d.pop("limit", UNSET)
+        limit = src_dict.get("limit", UNSET)
         read_flows_body = cls(
             offset=offset,
             flows=flows,
@@ -139,7 +140,10 @@ class ReadFlowsBody:
             sort=sort,
             limit=limit,
         )
-        read_flows_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            read_flows_body.additional_properties = extra
         return read_flows_body
 
     @property

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,6 +11,8 @@ from ..models.log_sort import LogSort
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadLogsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"offset", "logs", "sort", "limit"})
 
 
 @_attrs_define
@@ -60,32 +62,34 @@ class ReadLogsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        offset = d.pop("offset", UNSET)
-        _logs = d.pop("logs", UNSET)
+        offset = src_dict.get("offset", UNSET)
+        _logs = src_dict.get("logs", UNSET)
         logs: LogFilter | None | Unset
-        if _logs is None or isinstance(_logs, Unset):
+        if _logs is None or _logs is UNSET:
             logs = _logs
         else:
             logs_type_0 = LogFilter.from_dict(_logs)
 
             logs = logs_type_0
 
-        _sort = d.pop("sort", UNSET)
+        _sort = src_dict.get("sort", UNSET)
         sort: LogSort | Unset
-        if isinstance(_sort, Unset):
+        if _sort is UNSET:
             sort = UNSET
         else:
-            sort = LogSort(_sort)
+            sort = cast(LogSort, LogSort._value2member_map_.get(_sort) or LogSort(_sort))
 
-        limit = d.pop("limit", UNSET)
+        limit = src_dict.get("limit", UNSET)
         read_logs_body = cls(
             offset=offset,
             logs=logs,
             sort=sort,
             limit=limit,
         )
-        read_logs_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            read_logs_body.additional_properties = extra
         return read_logs_body
 
     @property

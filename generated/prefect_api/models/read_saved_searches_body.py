@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadSavedSearchesBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"offset", "limit"})
 
 
 @_attrs_define
@@ -39,14 +41,16 @@ class ReadSavedSearchesBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        offset = d.pop("offset", UNSET)
-        limit = d.pop("limit", UNSET)
+        offset = src_dict.get("offset", UNSET)
+        limit = src_dict.get("limit", UNSET)
         read_saved_searches_body = cls(
             offset=offset,
             limit=limit,
         )
-        read_saved_searches_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            read_saved_searches_body.additional_properties = extra
         return read_saved_searches_body
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadTaskWorkersBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"task_worker_filter"})
 
 
 @_attrs_define
@@ -40,10 +42,9 @@ class ReadTaskWorkersBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _task_worker_filter = d.pop("task_worker_filter", UNSET)
+        _task_worker_filter = src_dict.get("task_worker_filter", UNSET)
         task_worker_filter: None | TaskWorkerFilter | Unset
-        if _task_worker_filter is None or isinstance(_task_worker_filter, Unset):
+        if _task_worker_filter is None or _task_worker_filter is UNSET:
             task_worker_filter = _task_worker_filter
         else:
             task_worker_filter_type_0 = TaskWorkerFilter.from_dict(_task_worker_filter)
@@ -53,7 +54,10 @@ class ReadTaskWorkersBody:
         read_task_workers_body = cls(
             task_worker_filter=task_worker_filter,
         )
-        read_task_workers_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            read_task_workers_body.additional_properties = extra
         return read_task_workers_body
 
     @property

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,6 +11,8 @@ from ..models.variable_sort import VariableSort
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadVariablesBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"offset", "variables", "sort", "limit"})
 
 
 @_attrs_define
@@ -60,32 +62,34 @@ class ReadVariablesBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        offset = d.pop("offset", UNSET)
-        _variables = d.pop("variables", UNSET)
+        offset = src_dict.get("offset", UNSET)
+        _variables = src_dict.get("variables", UNSET)
         variables: None | Unset | VariableFilter
-        if _variables is None or isinstance(_variables, Unset):
+        if _variables is None or _variables is UNSET:
             variables = _variables
         else:
             variables_type_0 = VariableFilter.from_dict(_variables)
 
             variables = variables_type_0
 
-        _sort = d.pop("sort", UNSET)
+        _sort = src_dict.get("sort", UNSET)
         sort: VariableSort | Unset
-        if isinstance(_sort, Unset):
+        if _sort is UNSET:
             sort = UNSET
         else:
-            sort = VariableSort(_sort)
+            sort = cast(VariableSort, VariableSort._value2member_map_.get(_sort) or VariableSort(_sort))
 
-        limit = d.pop("limit", UNSET)
+        limit = src_dict.get("limit", UNSET)
         read_variables_body = cls(
             offset=offset,
             variables=variables,
             sort=sort,
             limit=limit,
         )
-        read_variables_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            read_variables_body.additional_properties = extra
         return read_variables_body
 
     @property

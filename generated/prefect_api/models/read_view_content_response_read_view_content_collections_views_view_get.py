@@ -24,9 +24,10 @@ class ReadViewContentResponseReadViewContentCollectionsViewsViewGet:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         read_view_content_response_read_view_content_collections_views_view_get = cls()
-        read_view_content_response_read_view_content_collections_views_view_get.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            read_view_content_response_read_view_content_collections_views_view_get.additional_properties = extra
         return read_view_content_response_read_view_content_collections_views_view_get
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadWorkPoolConcurrencyStatusBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"page", "flow_run_limit", "limit"})
 
 
 @_attrs_define
@@ -44,16 +46,18 @@ class ReadWorkPoolConcurrencyStatusBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        page = d.pop("page", UNSET)
-        flow_run_limit = d.pop("flow_run_limit", UNSET)
-        limit = d.pop("limit", UNSET)
+        page = src_dict.get("page", UNSET)
+        flow_run_limit = src_dict.get("flow_run_limit", UNSET)
+        limit = src_dict.get("limit", UNSET)
         read_work_pool_concurrency_status_body = cls(
             page=page,
             flow_run_limit=flow_run_limit,
             limit=limit,
         )
-        read_work_pool_concurrency_status_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            read_work_pool_concurrency_status_body.additional_properties = extra
         return read_work_pool_concurrency_status_body
 
     @property

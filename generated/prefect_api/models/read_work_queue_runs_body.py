@@ -11,6 +11,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="ReadWorkQueueRunsBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"scheduled_before", "limit"})
 
 
 @_attrs_define
@@ -43,20 +45,22 @@ class ReadWorkQueueRunsBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _scheduled_before = d.pop("scheduled_before", UNSET)
+        _scheduled_before = src_dict.get("scheduled_before", UNSET)
         scheduled_before: datetime.datetime | Unset
-        if isinstance(_scheduled_before, Unset):
+        if _scheduled_before is UNSET:
             scheduled_before = UNSET
         else:
             scheduled_before = parse_datetime(_scheduled_before)
 
-        limit = d.pop("limit", UNSET)
+        limit = src_dict.get("limit", UNSET)
         read_work_queue_runs_body = cls(
             scheduled_before=scheduled_before,
             limit=limit,
         )
-        read_work_queue_runs_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            read_work_queue_runs_body.additional_properties = extra
         return read_work_queue_runs_body
 
     @property

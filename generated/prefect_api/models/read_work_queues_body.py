@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadWorkQueuesBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"work_queues", "offset", "limit"})
 
 
 @_attrs_define
@@ -47,22 +49,24 @@ class ReadWorkQueuesBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _work_queues = d.pop("work_queues", UNSET)
+        _work_queues = src_dict.get("work_queues", UNSET)
         work_queues: WorkQueueFilter | Unset
-        if isinstance(_work_queues, Unset):
+        if _work_queues is UNSET:
             work_queues = UNSET
         else:
             work_queues = WorkQueueFilter.from_dict(_work_queues)
 
-        offset = d.pop("offset", UNSET)
-        limit = d.pop("limit", UNSET)
+        offset = src_dict.get("offset", UNSET)
+        limit = src_dict.get("limit", UNSET)
         read_work_queues_body = cls(
             work_queues=work_queues,
             offset=offset,
             limit=limit,
         )
-        read_work_queues_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            read_work_queues_body.additional_properties = extra
         return read_work_queues_body
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadWorkersBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"workers", "offset", "limit"})
 
 
 @_attrs_define
@@ -51,24 +53,26 @@ class ReadWorkersBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _workers = d.pop("workers", UNSET)
+        _workers = src_dict.get("workers", UNSET)
         workers: None | Unset | WorkerFilter
-        if _workers is None or isinstance(_workers, Unset):
+        if _workers is None or _workers is UNSET:
             workers = _workers
         else:
             workers_type_0 = WorkerFilter.from_dict(_workers)
 
             workers = workers_type_0
 
-        offset = d.pop("offset", UNSET)
-        limit = d.pop("limit", UNSET)
+        offset = src_dict.get("offset", UNSET)
+        limit = src_dict.get("limit", UNSET)
         read_workers_body = cls(
             workers=workers,
             offset=offset,
             limit=limit,
         )
-        read_workers_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            read_workers_body.additional_properties = extra
         return read_workers_body
 
     @property

@@ -26,9 +26,10 @@ class ReceivedEventPayload:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         received_event_payload = cls()
-        received_event_payload.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            received_event_payload.additional_properties = extra
         return received_event_payload
 
     @property

@@ -26,9 +26,10 @@ class RelatedResource:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         related_resource = cls()
-        related_resource.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            related_resource.additional_properties = extra
         return related_resource
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RenewConcurrencyLeaseBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"lease_duration"})
 
 
 @_attrs_define
@@ -34,12 +36,14 @@ class RenewConcurrencyLeaseBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        lease_duration = d.pop("lease_duration", UNSET)
+        lease_duration = src_dict.get("lease_duration", UNSET)
         renew_concurrency_lease_body = cls(
             lease_duration=lease_duration,
         )
-        renew_concurrency_lease_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            renew_concurrency_lease_body.additional_properties = extra
         return renew_concurrency_lease_body
 
     @property

@@ -8,9 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="ResetConcurrencyLimitByTagBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"slot_override"})
 
 
 @_attrs_define
@@ -45,16 +47,15 @@ class ResetConcurrencyLimitByTagBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _slot_override = d.pop("slot_override", UNSET)
+        _slot_override = src_dict.get("slot_override", UNSET)
         slot_override: list[UUID] | None | Unset
-        if _slot_override is None or isinstance(_slot_override, Unset):
+        if _slot_override is None or _slot_override is UNSET:
             slot_override = _slot_override
         else:
             slot_override_type_0 = []
             _slot_override_type_0 = _slot_override
             for slot_override_type_0_item_data in _slot_override_type_0:
-                slot_override_type_0_item = UUID(slot_override_type_0_item_data)
+                slot_override_type_0_item = parse_uuid(slot_override_type_0_item_data)
 
                 slot_override_type_0.append(slot_override_type_0_item)
 
@@ -63,7 +64,10 @@ class ResetConcurrencyLimitByTagBody:
         reset_concurrency_limit_by_tag_body = cls(
             slot_override=slot_override,
         )
-        reset_concurrency_limit_by_tag_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            reset_concurrency_limit_by_tag_body.additional_properties = extra
         return reset_concurrency_limit_by_tag_body
 
     @property

@@ -26,9 +26,10 @@ class Resource:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         resource = cls()
-        resource.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            resource.additional_properties = extra
         return resource
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ResultsSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"default_serializer", "persist_by_default", "default_storage_block", "local_storage_path"})
 
 
 @_attrs_define
@@ -59,19 +61,21 @@ class ResultsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        default_serializer = d.pop("default_serializer", UNSET)
-        persist_by_default = d.pop("persist_by_default", UNSET)
-        default_storage_block: None | str | Unset = d.pop("default_storage_block", UNSET)
+        default_serializer = src_dict.get("default_serializer", UNSET)
+        persist_by_default = src_dict.get("persist_by_default", UNSET)
+        default_storage_block: None | str | Unset = src_dict.get("default_storage_block", UNSET)
 
-        local_storage_path = d.pop("local_storage_path", UNSET)
+        local_storage_path = src_dict.get("local_storage_path", UNSET)
         results_settings = cls(
             default_serializer=default_serializer,
             persist_by_default=persist_by_default,
             default_storage_block=default_storage_block,
             local_storage_path=local_storage_path,
         )
-        results_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            results_settings.additional_properties = extra
         return results_settings
 
     @property

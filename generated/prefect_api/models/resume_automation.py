@@ -9,9 +9,11 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.resume_automation_source import ResumeAutomationSource
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="ResumeAutomation")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"type", "source", "automation_id"})
 
 
 @_attrs_define
@@ -60,23 +62,25 @@ class ResumeAutomation:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        type_ = cast(Literal["resume-automation"] | Unset, d.pop("type", UNSET))
+        type_ = cast(Literal["resume-automation"] | Unset, src_dict.get("type", UNSET))
         if type_ != "resume-automation" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'resume-automation', got '{type_}'")
-        _source = d.pop("source", UNSET)
+        _source = src_dict.get("source", UNSET)
         source: ResumeAutomationSource | Unset
-        if isinstance(_source, Unset):
+        if _source is UNSET:
             source = UNSET
         else:
-            source = ResumeAutomationSource(_source)
+            source = cast(
+                ResumeAutomationSource,
+                ResumeAutomationSource._value2member_map_.get(_source) or ResumeAutomationSource(_source),
+            )
 
-        _automation_id = d.pop("automation_id", UNSET)
+        _automation_id = src_dict.get("automation_id", UNSET)
         automation_id: None | Unset | UUID
-        if _automation_id is None or isinstance(_automation_id, Unset):
+        if _automation_id is None or _automation_id is UNSET:
             automation_id = _automation_id
         else:
-            automation_id_type_0 = UUID(_automation_id)
+            automation_id_type_0 = parse_uuid(_automation_id)
 
             automation_id = automation_id_type_0
 
@@ -85,7 +89,10 @@ class ResumeAutomation:
             source=source,
             automation_id=automation_id,
         )
-        resume_automation.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            resume_automation.additional_properties = extra
         return resume_automation
 
     @property

@@ -9,9 +9,11 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.resume_deployment_source import ResumeDeploymentSource
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="ResumeDeployment")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"type", "source", "deployment_id"})
 
 
 @_attrs_define
@@ -60,23 +62,25 @@ class ResumeDeployment:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        type_ = cast(Literal["resume-deployment"] | Unset, d.pop("type", UNSET))
+        type_ = cast(Literal["resume-deployment"] | Unset, src_dict.get("type", UNSET))
         if type_ != "resume-deployment" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'resume-deployment', got '{type_}'")
-        _source = d.pop("source", UNSET)
+        _source = src_dict.get("source", UNSET)
         source: ResumeDeploymentSource | Unset
-        if isinstance(_source, Unset):
+        if _source is UNSET:
             source = UNSET
         else:
-            source = ResumeDeploymentSource(_source)
+            source = cast(
+                ResumeDeploymentSource,
+                ResumeDeploymentSource._value2member_map_.get(_source) or ResumeDeploymentSource(_source),
+            )
 
-        _deployment_id = d.pop("deployment_id", UNSET)
+        _deployment_id = src_dict.get("deployment_id", UNSET)
         deployment_id: None | Unset | UUID
-        if _deployment_id is None or isinstance(_deployment_id, Unset):
+        if _deployment_id is None or _deployment_id is UNSET:
             deployment_id = _deployment_id
         else:
-            deployment_id_type_0 = UUID(_deployment_id)
+            deployment_id_type_0 = parse_uuid(_deployment_id)
 
             deployment_id = deployment_id_type_0
 
@@ -85,7 +89,10 @@ class ResumeDeployment:
             source=source,
             deployment_id=deployment_id,
         )
-        resume_deployment.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            resume_deployment.additional_properties = extra
         return resume_deployment
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ResumeFlowRunBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"run_input"})
 
 
 @_attrs_define
@@ -40,10 +42,9 @@ class ResumeFlowRunBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _run_input = d.pop("run_input", UNSET)
+        _run_input = src_dict.get("run_input", UNSET)
         run_input: None | ResumeFlowRunBodyRunInputType0 | Unset
-        if _run_input is None or isinstance(_run_input, Unset):
+        if _run_input is None or _run_input is UNSET:
             run_input = _run_input
         else:
             run_input_type_0 = ResumeFlowRunBodyRunInputType0.from_dict(_run_input)
@@ -53,7 +54,10 @@ class ResumeFlowRunBody:
         resume_flow_run_body = cls(
             run_input=run_input,
         )
-        resume_flow_run_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            resume_flow_run_body.additional_properties = extra
         return resume_flow_run_body
 
     @property

@@ -9,9 +9,11 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.resume_work_queue_source import ResumeWorkQueueSource
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="ResumeWorkQueue")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"type", "source", "work_queue_id"})
 
 
 @_attrs_define
@@ -60,23 +62,25 @@ class ResumeWorkQueue:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        type_ = cast(Literal["resume-work-queue"] | Unset, d.pop("type", UNSET))
+        type_ = cast(Literal["resume-work-queue"] | Unset, src_dict.get("type", UNSET))
         if type_ != "resume-work-queue" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'resume-work-queue', got '{type_}'")
-        _source = d.pop("source", UNSET)
+        _source = src_dict.get("source", UNSET)
         source: ResumeWorkQueueSource | Unset
-        if isinstance(_source, Unset):
+        if _source is UNSET:
             source = UNSET
         else:
-            source = ResumeWorkQueueSource(_source)
+            source = cast(
+                ResumeWorkQueueSource,
+                ResumeWorkQueueSource._value2member_map_.get(_source) or ResumeWorkQueueSource(_source),
+            )
 
-        _work_queue_id = d.pop("work_queue_id", UNSET)
+        _work_queue_id = src_dict.get("work_queue_id", UNSET)
         work_queue_id: None | Unset | UUID
-        if _work_queue_id is None or isinstance(_work_queue_id, Unset):
+        if _work_queue_id is None or _work_queue_id is UNSET:
             work_queue_id = _work_queue_id
         else:
-            work_queue_id_type_0 = UUID(_work_queue_id)
+            work_queue_id_type_0 = parse_uuid(_work_queue_id)
 
             work_queue_id = work_queue_id_type_0
 
@@ -85,7 +89,10 @@ class ResumeWorkQueue:
             source=source,
             work_queue_id=work_queue_id,
         )
-        resume_work_queue.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            resume_work_queue.additional_properties = extra
         return resume_work_queue
 
     @property

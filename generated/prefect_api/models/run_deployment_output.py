@@ -9,9 +9,11 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.run_deployment_output_source import RunDeploymentOutputSource
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="RunDeploymentOutput")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"type", "source", "deployment_id", "parameters", "job_variables", "schedule_after"})
 
 
 @_attrs_define
@@ -93,45 +95,47 @@ class RunDeploymentOutput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        type_ = cast(Literal["run-deployment"] | Unset, d.pop("type", UNSET))
+        type_ = cast(Literal["run-deployment"] | Unset, src_dict.get("type", UNSET))
         if type_ != "run-deployment" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'run-deployment', got '{type_}'")
-        _source = d.pop("source", UNSET)
+        _source = src_dict.get("source", UNSET)
         source: RunDeploymentOutputSource | Unset
-        if isinstance(_source, Unset):
+        if _source is UNSET:
             source = UNSET
         else:
-            source = RunDeploymentOutputSource(_source)
+            source = cast(
+                RunDeploymentOutputSource,
+                RunDeploymentOutputSource._value2member_map_.get(_source) or RunDeploymentOutputSource(_source),
+            )
 
-        _deployment_id = d.pop("deployment_id", UNSET)
+        _deployment_id = src_dict.get("deployment_id", UNSET)
         deployment_id: None | Unset | UUID
-        if _deployment_id is None or isinstance(_deployment_id, Unset):
+        if _deployment_id is None or _deployment_id is UNSET:
             deployment_id = _deployment_id
         else:
-            deployment_id_type_0 = UUID(_deployment_id)
+            deployment_id_type_0 = parse_uuid(_deployment_id)
 
             deployment_id = deployment_id_type_0
 
-        _parameters = d.pop("parameters", UNSET)
+        _parameters = src_dict.get("parameters", UNSET)
         parameters: None | RunDeploymentOutputParametersType0 | Unset
-        if _parameters is None or isinstance(_parameters, Unset):
+        if _parameters is None or _parameters is UNSET:
             parameters = _parameters
         else:
             parameters_type_0 = RunDeploymentOutputParametersType0.from_dict(_parameters)
 
             parameters = parameters_type_0
 
-        _job_variables = d.pop("job_variables", UNSET)
+        _job_variables = src_dict.get("job_variables", UNSET)
         job_variables: None | RunDeploymentOutputJobVariablesType0 | Unset
-        if _job_variables is None or isinstance(_job_variables, Unset):
+        if _job_variables is None or _job_variables is UNSET:
             job_variables = _job_variables
         else:
             job_variables_type_0 = RunDeploymentOutputJobVariablesType0.from_dict(_job_variables)
 
             job_variables = job_variables_type_0
 
-        schedule_after = d.pop("schedule_after", UNSET)
+        schedule_after = src_dict.get("schedule_after", UNSET)
         run_deployment_output = cls(
             type_=type_,
             source=source,
@@ -140,7 +144,10 @@ class RunDeploymentOutput:
             job_variables=job_variables,
             schedule_after=schedule_after,
         )
-        run_deployment_output.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            run_deployment_output.additional_properties = extra
         return run_deployment_output
 
     @property

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,6 +11,8 @@ from ..models.runner_server_settings_log_level import RunnerServerSettingsLogLev
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RunnerServerSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"enable", "host", "port", "log_level", "missed_polls_tolerance"})
 
 
 @_attrs_define
@@ -62,18 +64,21 @@ class RunnerServerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enable = d.pop("enable", UNSET)
-        host = d.pop("host", UNSET)
-        port = d.pop("port", UNSET)
-        _log_level = d.pop("log_level", UNSET)
+        enable = src_dict.get("enable", UNSET)
+        host = src_dict.get("host", UNSET)
+        port = src_dict.get("port", UNSET)
+        _log_level = src_dict.get("log_level", UNSET)
         log_level: RunnerServerSettingsLogLevel | Unset
-        if isinstance(_log_level, Unset):
+        if _log_level is UNSET:
             log_level = UNSET
         else:
-            log_level = RunnerServerSettingsLogLevel(_log_level)
+            log_level = cast(
+                RunnerServerSettingsLogLevel,
+                RunnerServerSettingsLogLevel._value2member_map_.get(_log_level)
+                or RunnerServerSettingsLogLevel(_log_level),
+            )
 
-        missed_polls_tolerance = d.pop("missed_polls_tolerance", UNSET)
+        missed_polls_tolerance = src_dict.get("missed_polls_tolerance", UNSET)
         runner_server_settings = cls(
             enable=enable,
             host=host,
@@ -81,7 +86,10 @@ class RunnerServerSettings:
             log_level=log_level,
             missed_polls_tolerance=missed_polls_tolerance,
         )
-        runner_server_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            runner_server_settings.additional_properties = extra
         return runner_server_settings
 
     @property

@@ -10,6 +10,10 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RunnerSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"process_limit", "poll_frequency", "crash_on_cancellation_failure", "auto_install_dependencies", "server"}
+)
 
 
 @_attrs_define
@@ -63,14 +67,13 @@ class RunnerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        process_limit = d.pop("process_limit", UNSET)
-        poll_frequency = d.pop("poll_frequency", UNSET)
-        crash_on_cancellation_failure = d.pop("crash_on_cancellation_failure", UNSET)
-        auto_install_dependencies = d.pop("auto_install_dependencies", UNSET)
-        _server = d.pop("server", UNSET)
+        process_limit = src_dict.get("process_limit", UNSET)
+        poll_frequency = src_dict.get("poll_frequency", UNSET)
+        crash_on_cancellation_failure = src_dict.get("crash_on_cancellation_failure", UNSET)
+        auto_install_dependencies = src_dict.get("auto_install_dependencies", UNSET)
+        _server = src_dict.get("server", UNSET)
         server: RunnerServerSettings | Unset
-        if isinstance(_server, Unset):
+        if _server is UNSET:
             server = UNSET
         else:
             server = RunnerServerSettings.from_dict(_server)
@@ -82,7 +85,10 @@ class RunnerSettings:
             auto_install_dependencies=auto_install_dependencies,
             server=server,
         )
-        runner_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            runner_settings.additional_properties = extra
         return runner_settings
 
     @property

@@ -9,9 +9,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="SavedSearch")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "created", "updated", "name", "filters"})
 
 
 @_attrs_define
@@ -69,10 +71,9 @@ class SavedSearch:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -81,7 +82,7 @@ class SavedSearch:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -90,8 +91,8 @@ class SavedSearch:
 
             updated = updated_type_0
 
-        name = d.pop("name")
-        _filters = d.pop("filters", UNSET)
+        name = src_dict["name"]
+        _filters = src_dict.get("filters", UNSET)
         filters: list[SavedSearchFilter] | Unset = UNSET
         if _filters is not UNSET:
             filters = []
@@ -107,7 +108,10 @@ class SavedSearch:
             name=name,
             filters=filters,
         )
-        saved_search.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            saved_search.additional_properties = extra
         return saved_search
 
     @property

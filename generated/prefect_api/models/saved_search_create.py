@@ -42,9 +42,8 @@ class SavedSearchCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name = d.pop("name")
-        _filters = d.pop("filters", UNSET)
+        name = src_dict["name"]
+        _filters = src_dict.get("filters", UNSET)
         filters: list[SavedSearchFilter] | Unset = UNSET
         if _filters is not UNSET:
             filters = []

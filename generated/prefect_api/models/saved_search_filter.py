@@ -8,6 +8,8 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="SavedSearchFilter")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"object", "property", "type", "operation", "value"})
 
 
 @_attrs_define
@@ -49,12 +51,11 @@ class SavedSearchFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        object_ = d.pop("object")
-        property_ = d.pop("property")
-        type_ = d.pop("type")
-        operation = d.pop("operation")
-        value = d.pop("value")
+        object_ = src_dict["object"]
+        property_ = src_dict["property"]
+        type_ = src_dict["type"]
+        operation = src_dict["operation"]
+        value = src_dict["value"]
         saved_search_filter = cls(
             object_=object_,
             property_=property_,
@@ -62,7 +63,10 @@ class SavedSearchFilter:
             operation=operation,
             value=value,
         )
-        saved_search_filter.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            saved_search_filter.additional_properties = extra
         return saved_search_filter
 
     @property

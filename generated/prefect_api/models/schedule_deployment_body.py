@@ -11,6 +11,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="ScheduleDeploymentBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"start_time", "end_time", "min_time", "min_runs", "max_runs"})
 
 
 @_attrs_define
@@ -59,24 +61,23 @@ class ScheduleDeploymentBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _start_time = d.pop("start_time", UNSET)
+        _start_time = src_dict.get("start_time", UNSET)
         start_time: datetime.datetime | Unset
-        if isinstance(_start_time, Unset):
+        if _start_time is UNSET:
             start_time = UNSET
         else:
             start_time = parse_datetime(_start_time)
 
-        _end_time = d.pop("end_time", UNSET)
+        _end_time = src_dict.get("end_time", UNSET)
         end_time: datetime.datetime | Unset
-        if isinstance(_end_time, Unset):
+        if _end_time is UNSET:
             end_time = UNSET
         else:
             end_time = parse_datetime(_end_time)
 
-        min_time = d.pop("min_time", UNSET)
-        min_runs = d.pop("min_runs", UNSET)
-        max_runs = d.pop("max_runs", UNSET)
+        min_time = src_dict.get("min_time", UNSET)
+        min_runs = src_dict.get("min_runs", UNSET)
+        max_runs = src_dict.get("max_runs", UNSET)
         schedule_deployment_body = cls(
             start_time=start_time,
             end_time=end_time,
@@ -84,7 +85,10 @@ class ScheduleDeploymentBody:
             min_runs=min_runs,
             max_runs=max_runs,
         )
-        schedule_deployment_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            schedule_deployment_body.additional_properties = extra
         return schedule_deployment_body
 
     @property

@@ -8,6 +8,8 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="SchemaValueIndexError")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"index", "errors"})
 
 
 @_attrs_define
@@ -45,10 +47,9 @@ class SchemaValueIndexError:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        index = d.pop("index")
+        index = src_dict["index"]
         errors = []
-        _errors = d.pop("errors")
+        _errors = src_dict["errors"]
         for errors_item_data in _errors:
 
             def _parse_errors_item(data: object) -> SchemaValueIndexError | SchemaValuePropertyError | str:
@@ -78,7 +79,10 @@ class SchemaValueIndexError:
             index=index,
             errors=errors,
         )
-        schema_value_index_error.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            schema_value_index_error.additional_properties = extra
         return schema_value_index_error
 
     @property

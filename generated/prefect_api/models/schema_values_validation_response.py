@@ -8,6 +8,8 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="SchemaValuesValidationResponse")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"errors", "valid"})
 
 
 @_attrs_define
@@ -46,9 +48,8 @@ class SchemaValuesValidationResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         errors = []
-        _errors = d.pop("errors")
+        _errors = src_dict["errors"]
         for errors_item_data in _errors:
 
             def _parse_errors_item(data: object) -> SchemaValueIndexError | SchemaValuePropertyError | str:
@@ -74,12 +75,15 @@ class SchemaValuesValidationResponse:
 
             errors.append(errors_item)
 
-        valid = d.pop("valid")
+        valid = src_dict["valid"]
         schema_values_validation_response = cls(
             errors=errors,
             valid=valid,
         )
-        schema_values_validation_response.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            schema_values_validation_response.additional_properties = extra
         return schema_values_validation_response
 
     @property

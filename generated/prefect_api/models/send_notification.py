@@ -8,9 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="SendNotification")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"block_document_id", "body", "type", "subject"})
 
 
 @_attrs_define
@@ -50,21 +52,23 @@ class SendNotification:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        block_document_id = UUID(d.pop("block_document_id"))
+        block_document_id = parse_uuid(src_dict["block_document_id"])
 
-        body = d.pop("body")
-        type_ = cast(Literal["send-notification"] | Unset, d.pop("type", UNSET))
+        body = src_dict["body"]
+        type_ = cast(Literal["send-notification"] | Unset, src_dict.get("type", UNSET))
         if type_ != "send-notification" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'send-notification', got '{type_}'")
-        subject = d.pop("subject", UNSET)
+        subject = src_dict.get("subject", UNSET)
         send_notification = cls(
             block_document_id=block_document_id,
             body=body,
             type_=type_,
             subject=subject,
         )
-        send_notification.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            send_notification.additional_properties = extra
         return send_notification
 
     @property

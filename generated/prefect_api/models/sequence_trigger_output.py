@@ -8,9 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="SequenceTriggerOutput")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"triggers", "within", "type", "id"})
 
 
 @_attrs_define
@@ -66,9 +68,8 @@ class SequenceTriggerOutput:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         triggers = []
-        _triggers = d.pop("triggers")
+        _triggers = src_dict["triggers"]
         for triggers_item_data in _triggers:
 
             def _parse_triggers_item(
@@ -106,17 +107,17 @@ class SequenceTriggerOutput:
 
             triggers.append(triggers_item)
 
-        within: float | None = d.pop("within")
+        within: float | None = src_dict["within"]
 
-        type_ = cast(Literal["sequence"] | Unset, d.pop("type", UNSET))
+        type_ = cast(Literal["sequence"] | Unset, src_dict.get("type", UNSET))
         if type_ != "sequence" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'sequence', got '{type_}'")
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: UUID | Unset
-        if isinstance(_id, Unset):
+        if _id is UNSET:
             id = UNSET
         else:
-            id = UUID(_id)
+            id = parse_uuid(_id)
 
         sequence_trigger_output = cls(
             triggers=triggers,
@@ -124,7 +125,10 @@ class SequenceTriggerOutput:
             type_=type_,
             id=id,
         )
-        sequence_trigger_output.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            sequence_trigger_output.additional_properties = extra
         return sequence_trigger_output
 
     @property

@@ -10,6 +10,25 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerAPISettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "auth_string",
+        "host",
+        "port",
+        "base_path",
+        "default_limit",
+        "keepalive_timeout",
+        "csrf_protection_enabled",
+        "csrf_token_expiration",
+        "cors_allowed_origins",
+        "cors_allowed_methods",
+        "cors_allowed_headers",
+        "websocket_ping_interval",
+        "websocket_ping_timeout",
+        "max_parameter_size",
+    }
+)
 
 
 @_attrs_define
@@ -158,23 +177,22 @@ class ServerAPISettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        auth_string: None | str | Unset = d.pop("auth_string", UNSET)
+        auth_string: None | str | Unset = src_dict.get("auth_string", UNSET)
 
-        host = d.pop("host", UNSET)
-        port = d.pop("port", UNSET)
-        base_path: None | str | Unset = d.pop("base_path", UNSET)
+        host = src_dict.get("host", UNSET)
+        port = src_dict.get("port", UNSET)
+        base_path: None | str | Unset = src_dict.get("base_path", UNSET)
 
-        default_limit = d.pop("default_limit", UNSET)
-        keepalive_timeout = d.pop("keepalive_timeout", UNSET)
-        csrf_protection_enabled = d.pop("csrf_protection_enabled", UNSET)
-        csrf_token_expiration = d.pop("csrf_token_expiration", UNSET)
-        cors_allowed_origins = d.pop("cors_allowed_origins", UNSET)
-        cors_allowed_methods = d.pop("cors_allowed_methods", UNSET)
-        cors_allowed_headers = d.pop("cors_allowed_headers", UNSET)
-        websocket_ping_interval = d.pop("websocket_ping_interval", UNSET)
-        websocket_ping_timeout = d.pop("websocket_ping_timeout", UNSET)
-        max_parameter_size = d.pop("max_parameter_size", UNSET)
+        default_limit = src_dict.get("default_limit", UNSET)
+        keepalive_timeout = src_dict.get("keepalive_timeout", UNSET)
+        csrf_protection_enabled = src_dict.get("csrf_protection_enabled", UNSET)
+        csrf_token_expiration = src_dict.get("csrf_token_expiration", UNSET)
+        cors_allowed_origins = src_dict.get("cors_allowed_origins", UNSET)
+        cors_allowed_methods = src_dict.get("cors_allowed_methods", UNSET)
+        cors_allowed_headers = src_dict.get("cors_allowed_headers", UNSET)
+        websocket_ping_interval = src_dict.get("websocket_ping_interval", UNSET)
+        websocket_ping_timeout = src_dict.get("websocket_ping_timeout", UNSET)
+        max_parameter_size = src_dict.get("max_parameter_size", UNSET)
         server_api_settings = cls(
             auth_string=auth_string,
             host=host,
@@ -191,7 +209,10 @@ class ServerAPISettings:
             websocket_ping_timeout=websocket_ping_timeout,
             max_parameter_size=max_parameter_size,
         )
-        server_api_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_api_settings.additional_properties = extra
         return server_api_settings
 
     @property

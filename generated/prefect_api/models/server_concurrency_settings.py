@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerConcurrencySettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"lease_storage", "initial_deployment_lease_duration", "maximum_concurrency_slot_wait_seconds"})
 
 
 @_attrs_define
@@ -47,16 +49,18 @@ class ServerConcurrencySettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        lease_storage = d.pop("lease_storage", UNSET)
-        initial_deployment_lease_duration = d.pop("initial_deployment_lease_duration", UNSET)
-        maximum_concurrency_slot_wait_seconds = d.pop("maximum_concurrency_slot_wait_seconds", UNSET)
+        lease_storage = src_dict.get("lease_storage", UNSET)
+        initial_deployment_lease_duration = src_dict.get("initial_deployment_lease_duration", UNSET)
+        maximum_concurrency_slot_wait_seconds = src_dict.get("maximum_concurrency_slot_wait_seconds", UNSET)
         server_concurrency_settings = cls(
             lease_storage=lease_storage,
             initial_deployment_lease_duration=initial_deployment_lease_duration,
             maximum_concurrency_slot_wait_seconds=maximum_concurrency_slot_wait_seconds,
         )
-        server_concurrency_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_concurrency_settings.additional_properties = extra
         return server_concurrency_settings
 
     @property

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,6 +11,24 @@ from ..models.server_database_settings_driver_type_0 import ServerDatabaseSettin
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerDatabaseSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "sqlalchemy",
+        "connection_url",
+        "driver",
+        "host",
+        "port",
+        "user",
+        "name",
+        "password",
+        "echo",
+        "migrate_on_start",
+        "timeout",
+        "connection_timeout",
+        "migration_timeout",
+    }
+)
 
 
 @_attrs_define
@@ -171,42 +189,45 @@ class ServerDatabaseSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _sqlalchemy = d.pop("sqlalchemy", UNSET)
+        _sqlalchemy = src_dict.get("sqlalchemy", UNSET)
         sqlalchemy: SQLAlchemySettings | Unset
-        if isinstance(_sqlalchemy, Unset):
+        if _sqlalchemy is UNSET:
             sqlalchemy = UNSET
         else:
             sqlalchemy = SQLAlchemySettings.from_dict(_sqlalchemy)
 
-        connection_url: None | str | Unset = d.pop("connection_url", UNSET)
+        connection_url: None | str | Unset = src_dict.get("connection_url", UNSET)
 
-        _driver = d.pop("driver", UNSET)
+        _driver = src_dict.get("driver", UNSET)
         driver: None | ServerDatabaseSettingsDriverType0 | Unset
-        if _driver is None or isinstance(_driver, Unset):
+        if _driver is None or _driver is UNSET:
             driver = _driver
         else:
-            driver_type_0 = ServerDatabaseSettingsDriverType0(_driver)
+            driver_type_0 = cast(
+                ServerDatabaseSettingsDriverType0,
+                ServerDatabaseSettingsDriverType0._value2member_map_.get(_driver)
+                or ServerDatabaseSettingsDriverType0(_driver),
+            )
 
             driver = driver_type_0
 
-        host: None | str | Unset = d.pop("host", UNSET)
+        host: None | str | Unset = src_dict.get("host", UNSET)
 
-        port: int | None | Unset = d.pop("port", UNSET)
+        port: int | None | Unset = src_dict.get("port", UNSET)
 
-        user: None | str | Unset = d.pop("user", UNSET)
+        user: None | str | Unset = src_dict.get("user", UNSET)
 
-        name: None | str | Unset = d.pop("name", UNSET)
+        name: None | str | Unset = src_dict.get("name", UNSET)
 
-        password: None | str | Unset = d.pop("password", UNSET)
+        password: None | str | Unset = src_dict.get("password", UNSET)
 
-        echo = d.pop("echo", UNSET)
-        migrate_on_start = d.pop("migrate_on_start", UNSET)
-        timeout: float | None | Unset = d.pop("timeout", UNSET)
+        echo = src_dict.get("echo", UNSET)
+        migrate_on_start = src_dict.get("migrate_on_start", UNSET)
+        timeout: float | None | Unset = src_dict.get("timeout", UNSET)
 
-        connection_timeout: float | None | Unset = d.pop("connection_timeout", UNSET)
+        connection_timeout: float | None | Unset = src_dict.get("connection_timeout", UNSET)
 
-        migration_timeout: float | None | Unset = d.pop("migration_timeout", UNSET)
+        migration_timeout: float | None | Unset = src_dict.get("migration_timeout", UNSET)
 
         server_database_settings = cls(
             sqlalchemy=sqlalchemy,
@@ -223,7 +244,10 @@ class ServerDatabaseSettings:
             connection_timeout=connection_timeout,
             migration_timeout=migration_timeout,
         )
-        server_database_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_database_settings.additional_properties = extra
         return server_database_settings
 
     @property

@@ -8,9 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="ServerDefaultResultStorage")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"default_result_storage_block_id"})
 
 
 @_attrs_define
@@ -44,20 +46,22 @@ class ServerDefaultResultStorage:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _default_result_storage_block_id = d.pop("default_result_storage_block_id", UNSET)
+        _default_result_storage_block_id = src_dict.get("default_result_storage_block_id", UNSET)
         default_result_storage_block_id: None | Unset | UUID
-        if _default_result_storage_block_id is None or isinstance(_default_result_storage_block_id, Unset):
+        if _default_result_storage_block_id is None or _default_result_storage_block_id is UNSET:
             default_result_storage_block_id = _default_result_storage_block_id
         else:
-            default_result_storage_block_id_type_0 = UUID(_default_result_storage_block_id)
+            default_result_storage_block_id_type_0 = parse_uuid(_default_result_storage_block_id)
 
             default_result_storage_block_id = default_result_storage_block_id_type_0
 
         server_default_result_storage = cls(
             default_result_storage_block_id=default_result_storage_block_id,
         )
-        server_default_result_storage.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_default_result_storage.additional_properties = extra
         return server_default_result_storage
 
     @property

@@ -8,7 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import parse_uuid
+
 T = TypeVar("T", bound="ServerDefaultResultStorageUpdate")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"default_result_storage_block_id"})
 
 
 @_attrs_define
@@ -34,13 +38,15 @@ class ServerDefaultResultStorageUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        default_result_storage_block_id = UUID(d.pop("default_result_storage_block_id"))
+        default_result_storage_block_id = parse_uuid(src_dict["default_result_storage_block_id"])
 
         server_default_result_storage_update = cls(
             default_result_storage_block_id=default_result_storage_block_id,
         )
-        server_default_result_storage_update.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_default_result_storage_update.additional_properties = extra
         return server_default_result_storage_update
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerDeploymentsSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"concurrency_slot_wait_seconds"})
 
 
 @_attrs_define
@@ -35,12 +37,14 @@ class ServerDeploymentsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        concurrency_slot_wait_seconds = d.pop("concurrency_slot_wait_seconds", UNSET)
+        concurrency_slot_wait_seconds = src_dict.get("concurrency_slot_wait_seconds", UNSET)
         server_deployments_settings = cls(
             concurrency_slot_wait_seconds=concurrency_slot_wait_seconds,
         )
-        server_deployments_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_deployments_settings.additional_properties = extra
         return server_deployments_settings
 
     @property

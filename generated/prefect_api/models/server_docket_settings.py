@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerDocketSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"name", "url"})
 
 
 @_attrs_define
@@ -44,14 +46,16 @@ class ServerDocketSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name = d.pop("name", UNSET)
-        url = d.pop("url", UNSET)
+        name = src_dict.get("name", UNSET)
+        url = src_dict.get("url", UNSET)
         server_docket_settings = cls(
             name=name,
             url=url,
         )
-        server_docket_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_docket_settings.additional_properties = extra
         return server_docket_settings
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerEphemeralSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"enabled", "startup_timeout_seconds"})
 
 
 @_attrs_define
@@ -46,14 +48,16 @@ class ServerEphemeralSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enabled = d.pop("enabled", UNSET)
-        startup_timeout_seconds = d.pop("startup_timeout_seconds", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        startup_timeout_seconds = src_dict.get("startup_timeout_seconds", UNSET)
         server_ephemeral_settings = cls(
             enabled=enabled,
             startup_timeout_seconds=startup_timeout_seconds,
         )
-        server_ephemeral_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_ephemeral_settings.additional_properties = extra
         return server_ephemeral_settings
 
     @property

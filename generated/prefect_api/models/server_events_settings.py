@@ -10,6 +10,25 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerEventsSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "stream_out_enabled",
+        "related_resource_cache_ttl",
+        "maximum_labels_per_resource",
+        "maximum_related_resources",
+        "maximum_size_bytes",
+        "expired_bucket_buffer",
+        "proactive_granularity",
+        "retention_period",
+        "maximum_websocket_backfill",
+        "websocket_backfill_page_size",
+        "messaging_broker",
+        "messaging_cache",
+        "causal_ordering",
+        "maximum_event_name_length",
+    }
+)
 
 
 @_attrs_define
@@ -109,21 +128,20 @@ class ServerEventsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        stream_out_enabled = d.pop("stream_out_enabled", UNSET)
-        related_resource_cache_ttl = d.pop("related_resource_cache_ttl", UNSET)
-        maximum_labels_per_resource = d.pop("maximum_labels_per_resource", UNSET)
-        maximum_related_resources = d.pop("maximum_related_resources", UNSET)
-        maximum_size_bytes = d.pop("maximum_size_bytes", UNSET)
-        expired_bucket_buffer = d.pop("expired_bucket_buffer", UNSET)
-        proactive_granularity = d.pop("proactive_granularity", UNSET)
-        retention_period = d.pop("retention_period", UNSET)
-        maximum_websocket_backfill = d.pop("maximum_websocket_backfill", UNSET)
-        websocket_backfill_page_size = d.pop("websocket_backfill_page_size", UNSET)
-        messaging_broker = d.pop("messaging_broker", UNSET)
-        messaging_cache = d.pop("messaging_cache", UNSET)
-        causal_ordering = d.pop("causal_ordering", UNSET)
-        maximum_event_name_length = d.pop("maximum_event_name_length", UNSET)
+        stream_out_enabled = src_dict.get("stream_out_enabled", UNSET)
+        related_resource_cache_ttl = src_dict.get("related_resource_cache_ttl", UNSET)
+        maximum_labels_per_resource = src_dict.get("maximum_labels_per_resource", UNSET)
+        maximum_related_resources = src_dict.get("maximum_related_resources", UNSET)
+        maximum_size_bytes = src_dict.get("maximum_size_bytes", UNSET)
+        expired_bucket_buffer = src_dict.get("expired_bucket_buffer", UNSET)
+        proactive_granularity = src_dict.get("proactive_granularity", UNSET)
+        retention_period = src_dict.get("retention_period", UNSET)
+        maximum_websocket_backfill = src_dict.get("maximum_websocket_backfill", UNSET)
+        websocket_backfill_page_size = src_dict.get("websocket_backfill_page_size", UNSET)
+        messaging_broker = src_dict.get("messaging_broker", UNSET)
+        messaging_cache = src_dict.get("messaging_cache", UNSET)
+        causal_ordering = src_dict.get("causal_ordering", UNSET)
+        maximum_event_name_length = src_dict.get("maximum_event_name_length", UNSET)
         server_events_settings = cls(
             stream_out_enabled=stream_out_enabled,
             related_resource_cache_ttl=related_resource_cache_ttl,
@@ -140,7 +158,10 @@ class ServerEventsSettings:
             causal_ordering=causal_ordering,
             maximum_event_name_length=maximum_event_name_length,
         )
-        server_events_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_events_settings.additional_properties = extra
         return server_events_settings
 
     @property

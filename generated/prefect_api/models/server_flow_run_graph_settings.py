@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerFlowRunGraphSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"max_nodes", "max_artifacts"})
 
 
 @_attrs_define
@@ -42,14 +44,16 @@ class ServerFlowRunGraphSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        max_nodes = d.pop("max_nodes", UNSET)
-        max_artifacts = d.pop("max_artifacts", UNSET)
+        max_nodes = src_dict.get("max_nodes", UNSET)
+        max_artifacts = src_dict.get("max_artifacts", UNSET)
         server_flow_run_graph_settings = cls(
             max_nodes=max_nodes,
             max_artifacts=max_artifacts,
         )
-        server_flow_run_graph_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_flow_run_graph_settings.additional_properties = extra
         return server_flow_run_graph_settings
 
     @property

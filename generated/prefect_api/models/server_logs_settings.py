@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerLogsSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"stream_out_enabled", "stream_publishing_enabled"})
 
 
 @_attrs_define
@@ -42,14 +44,16 @@ class ServerLogsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        stream_out_enabled = d.pop("stream_out_enabled", UNSET)
-        stream_publishing_enabled = d.pop("stream_publishing_enabled", UNSET)
+        stream_out_enabled = src_dict.get("stream_out_enabled", UNSET)
+        stream_publishing_enabled = src_dict.get("stream_publishing_enabled", UNSET)
         server_logs_settings = cls(
             stream_out_enabled=stream_out_enabled,
             stream_publishing_enabled=stream_publishing_enabled,
         )
-        server_logs_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_logs_settings.additional_properties = extra
         return server_logs_settings
 
     @property

@@ -10,6 +10,17 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerServicesDBVacuumSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "enabled",
+        "loop_seconds",
+        "orphan_cleanup_loop_seconds",
+        "retention_period",
+        "batch_size",
+        "event_retention_overrides",
+    }
+)
 
 
 @_attrs_define
@@ -81,12 +92,11 @@ class ServerServicesDBVacuumSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
 
         def _parse_enabled(data: object) -> bool | list[str] | None | Unset:
             if data is None:
                 return data
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, list):
@@ -98,15 +108,15 @@ class ServerServicesDBVacuumSettings:
                 pass  # not this type: try the next
             return cast(bool | list[str] | None | Unset, data)
 
-        enabled = _parse_enabled(d.pop("enabled", UNSET))
+        enabled = _parse_enabled(src_dict.get("enabled", UNSET))
 
-        loop_seconds = d.pop("loop_seconds", UNSET)
-        orphan_cleanup_loop_seconds = d.pop("orphan_cleanup_loop_seconds", UNSET)
-        retention_period = d.pop("retention_period", UNSET)
-        batch_size = d.pop("batch_size", UNSET)
-        _event_retention_overrides = d.pop("event_retention_overrides", UNSET)
+        loop_seconds = src_dict.get("loop_seconds", UNSET)
+        orphan_cleanup_loop_seconds = src_dict.get("orphan_cleanup_loop_seconds", UNSET)
+        retention_period = src_dict.get("retention_period", UNSET)
+        batch_size = src_dict.get("batch_size", UNSET)
+        _event_retention_overrides = src_dict.get("event_retention_overrides", UNSET)
         event_retention_overrides: ServerServicesDBVacuumSettingsEventRetentionOverrides | Unset
-        if isinstance(_event_retention_overrides, Unset):
+        if _event_retention_overrides is UNSET:
             event_retention_overrides = UNSET
         else:
             event_retention_overrides = ServerServicesDBVacuumSettingsEventRetentionOverrides.from_dict(
@@ -121,7 +131,10 @@ class ServerServicesDBVacuumSettings:
             batch_size=batch_size,
             event_retention_overrides=event_retention_overrides,
         )
-        server_services_db_vacuum_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_services_db_vacuum_settings.additional_properties = extra
         return server_services_db_vacuum_settings
 
     @property

@@ -30,9 +30,10 @@ class ServerServicesDBVacuumSettingsEventRetentionOverrides:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         server_services_db_vacuum_settings_event_retention_overrides = cls()
-        server_services_db_vacuum_settings_event_retention_overrides.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            server_services_db_vacuum_settings_event_retention_overrides.additional_properties = extra
         return server_services_db_vacuum_settings_event_retention_overrides
 
     @property

@@ -10,6 +10,10 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerServicesEventPersisterSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"enabled", "batch_size", "read_batch_size", "flush_interval", "queue_max_size", "max_flush_retries"}
+)
 
 
 @_attrs_define
@@ -67,13 +71,12 @@ class ServerServicesEventPersisterSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enabled = d.pop("enabled", UNSET)
-        batch_size = d.pop("batch_size", UNSET)
-        read_batch_size = d.pop("read_batch_size", UNSET)
-        flush_interval = d.pop("flush_interval", UNSET)
-        queue_max_size = d.pop("queue_max_size", UNSET)
-        max_flush_retries = d.pop("max_flush_retries", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        batch_size = src_dict.get("batch_size", UNSET)
+        read_batch_size = src_dict.get("read_batch_size", UNSET)
+        flush_interval = src_dict.get("flush_interval", UNSET)
+        queue_max_size = src_dict.get("queue_max_size", UNSET)
+        max_flush_retries = src_dict.get("max_flush_retries", UNSET)
         server_services_event_persister_settings = cls(
             enabled=enabled,
             batch_size=batch_size,
@@ -82,7 +85,10 @@ class ServerServicesEventPersisterSettings:
             queue_max_size=queue_max_size,
             max_flush_retries=max_flush_retries,
         )
-        server_services_event_persister_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_services_event_persister_settings.additional_properties = extra
         return server_services_event_persister_settings
 
     @property

@@ -10,6 +10,17 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerServicesForemanSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "enabled",
+        "loop_seconds",
+        "inactivity_heartbeat_multiple",
+        "fallback_heartbeat_interval_seconds",
+        "deployment_last_polled_timeout_seconds",
+        "work_queue_last_polled_timeout_seconds",
+    }
+)
 
 
 @_attrs_define
@@ -73,13 +84,12 @@ class ServerServicesForemanSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enabled = d.pop("enabled", UNSET)
-        loop_seconds = d.pop("loop_seconds", UNSET)
-        inactivity_heartbeat_multiple = d.pop("inactivity_heartbeat_multiple", UNSET)
-        fallback_heartbeat_interval_seconds = d.pop("fallback_heartbeat_interval_seconds", UNSET)
-        deployment_last_polled_timeout_seconds = d.pop("deployment_last_polled_timeout_seconds", UNSET)
-        work_queue_last_polled_timeout_seconds = d.pop("work_queue_last_polled_timeout_seconds", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        loop_seconds = src_dict.get("loop_seconds", UNSET)
+        inactivity_heartbeat_multiple = src_dict.get("inactivity_heartbeat_multiple", UNSET)
+        fallback_heartbeat_interval_seconds = src_dict.get("fallback_heartbeat_interval_seconds", UNSET)
+        deployment_last_polled_timeout_seconds = src_dict.get("deployment_last_polled_timeout_seconds", UNSET)
+        work_queue_last_polled_timeout_seconds = src_dict.get("work_queue_last_polled_timeout_seconds", UNSET)
         server_services_foreman_settings = cls(
             enabled=enabled,
             loop_seconds=loop_seconds,
@@ -88,7 +98,10 @@ class ServerServicesForemanSettings:
             deployment_last_polled_timeout_seconds=deployment_last_polled_timeout_seconds,
             work_queue_last_polled_timeout_seconds=work_queue_last_polled_timeout_seconds,
         )
-        server_services_foreman_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_services_foreman_settings.additional_properties = extra
         return server_services_foreman_settings
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerServicesRepossessorSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"enabled", "loop_seconds"})
 
 
 @_attrs_define
@@ -43,14 +45,16 @@ class ServerServicesRepossessorSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enabled = d.pop("enabled", UNSET)
-        loop_seconds = d.pop("loop_seconds", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        loop_seconds = src_dict.get("loop_seconds", UNSET)
         server_services_repossessor_settings = cls(
             enabled=enabled,
             loop_seconds=loop_seconds,
         )
-        server_services_repossessor_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_services_repossessor_settings.additional_properties = extra
         return server_services_repossessor_settings
 
     @property

@@ -10,6 +10,20 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerServicesSchedulerSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "enabled",
+        "loop_seconds",
+        "deployment_batch_size",
+        "max_runs",
+        "min_runs",
+        "max_scheduled_time",
+        "min_scheduled_time",
+        "insert_batch_size",
+        "recent_deployments_loop_seconds",
+    }
+)
 
 
 @_attrs_define
@@ -114,16 +128,15 @@ class ServerServicesSchedulerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enabled = d.pop("enabled", UNSET)
-        loop_seconds = d.pop("loop_seconds", UNSET)
-        deployment_batch_size = d.pop("deployment_batch_size", UNSET)
-        max_runs = d.pop("max_runs", UNSET)
-        min_runs = d.pop("min_runs", UNSET)
-        max_scheduled_time = d.pop("max_scheduled_time", UNSET)
-        min_scheduled_time = d.pop("min_scheduled_time", UNSET)
-        insert_batch_size = d.pop("insert_batch_size", UNSET)
-        recent_deployments_loop_seconds = d.pop("recent_deployments_loop_seconds", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        loop_seconds = src_dict.get("loop_seconds", UNSET)
+        deployment_batch_size = src_dict.get("deployment_batch_size", UNSET)
+        max_runs = src_dict.get("max_runs", UNSET)
+        min_runs = src_dict.get("min_runs", UNSET)
+        max_scheduled_time = src_dict.get("max_scheduled_time", UNSET)
+        min_scheduled_time = src_dict.get("min_scheduled_time", UNSET)
+        insert_batch_size = src_dict.get("insert_batch_size", UNSET)
+        recent_deployments_loop_seconds = src_dict.get("recent_deployments_loop_seconds", UNSET)
         server_services_scheduler_settings = cls(
             enabled=enabled,
             loop_seconds=loop_seconds,
@@ -135,7 +148,10 @@ class ServerServicesSchedulerSettings:
             insert_batch_size=insert_batch_size,
             recent_deployments_loop_seconds=recent_deployments_loop_seconds,
         )
-        server_services_scheduler_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_services_scheduler_settings.additional_properties = extra
         return server_services_scheduler_settings
 
     @property

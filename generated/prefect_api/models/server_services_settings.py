@@ -10,6 +10,23 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerServicesSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "cancellation_cleanup",
+        "db_vacuum",
+        "event_persister",
+        "event_logger",
+        "foreman",
+        "late_runs",
+        "scheduler",
+        "pause_expirations",
+        "repossessor",
+        "cleanup_reconciler",
+        "task_run_recorder",
+        "triggers",
+    }
+)
 
 
 @_attrs_define
@@ -120,87 +137,86 @@ class ServerServicesSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _cancellation_cleanup = d.pop("cancellation_cleanup", UNSET)
+        _cancellation_cleanup = src_dict.get("cancellation_cleanup", UNSET)
         cancellation_cleanup: ServerServicesCancellationCleanupSettings | Unset
-        if isinstance(_cancellation_cleanup, Unset):
+        if _cancellation_cleanup is UNSET:
             cancellation_cleanup = UNSET
         else:
             cancellation_cleanup = ServerServicesCancellationCleanupSettings.from_dict(_cancellation_cleanup)
 
-        _db_vacuum = d.pop("db_vacuum", UNSET)
+        _db_vacuum = src_dict.get("db_vacuum", UNSET)
         db_vacuum: ServerServicesDBVacuumSettings | Unset
-        if isinstance(_db_vacuum, Unset):
+        if _db_vacuum is UNSET:
             db_vacuum = UNSET
         else:
             db_vacuum = ServerServicesDBVacuumSettings.from_dict(_db_vacuum)
 
-        _event_persister = d.pop("event_persister", UNSET)
+        _event_persister = src_dict.get("event_persister", UNSET)
         event_persister: ServerServicesEventPersisterSettings | Unset
-        if isinstance(_event_persister, Unset):
+        if _event_persister is UNSET:
             event_persister = UNSET
         else:
             event_persister = ServerServicesEventPersisterSettings.from_dict(_event_persister)
 
-        _event_logger = d.pop("event_logger", UNSET)
+        _event_logger = src_dict.get("event_logger", UNSET)
         event_logger: ServerServicesEventLoggerSettings | Unset
-        if isinstance(_event_logger, Unset):
+        if _event_logger is UNSET:
             event_logger = UNSET
         else:
             event_logger = ServerServicesEventLoggerSettings.from_dict(_event_logger)
 
-        _foreman = d.pop("foreman", UNSET)
+        _foreman = src_dict.get("foreman", UNSET)
         foreman: ServerServicesForemanSettings | Unset
-        if isinstance(_foreman, Unset):
+        if _foreman is UNSET:
             foreman = UNSET
         else:
             foreman = ServerServicesForemanSettings.from_dict(_foreman)
 
-        _late_runs = d.pop("late_runs", UNSET)
+        _late_runs = src_dict.get("late_runs", UNSET)
         late_runs: ServerServicesLateRunsSettings | Unset
-        if isinstance(_late_runs, Unset):
+        if _late_runs is UNSET:
             late_runs = UNSET
         else:
             late_runs = ServerServicesLateRunsSettings.from_dict(_late_runs)
 
-        _scheduler = d.pop("scheduler", UNSET)
+        _scheduler = src_dict.get("scheduler", UNSET)
         scheduler: ServerServicesSchedulerSettings | Unset
-        if isinstance(_scheduler, Unset):
+        if _scheduler is UNSET:
             scheduler = UNSET
         else:
             scheduler = ServerServicesSchedulerSettings.from_dict(_scheduler)
 
-        _pause_expirations = d.pop("pause_expirations", UNSET)
+        _pause_expirations = src_dict.get("pause_expirations", UNSET)
         pause_expirations: ServerServicesPauseExpirationsSettings | Unset
-        if isinstance(_pause_expirations, Unset):
+        if _pause_expirations is UNSET:
             pause_expirations = UNSET
         else:
             pause_expirations = ServerServicesPauseExpirationsSettings.from_dict(_pause_expirations)
 
-        _repossessor = d.pop("repossessor", UNSET)
+        _repossessor = src_dict.get("repossessor", UNSET)
         repossessor: ServerServicesRepossessorSettings | Unset
-        if isinstance(_repossessor, Unset):
+        if _repossessor is UNSET:
             repossessor = UNSET
         else:
             repossessor = ServerServicesRepossessorSettings.from_dict(_repossessor)
 
-        _cleanup_reconciler = d.pop("cleanup_reconciler", UNSET)
+        _cleanup_reconciler = src_dict.get("cleanup_reconciler", UNSET)
         cleanup_reconciler: ServerServicesCleanupReconcilerSettings | Unset
-        if isinstance(_cleanup_reconciler, Unset):
+        if _cleanup_reconciler is UNSET:
             cleanup_reconciler = UNSET
         else:
             cleanup_reconciler = ServerServicesCleanupReconcilerSettings.from_dict(_cleanup_reconciler)
 
-        _task_run_recorder = d.pop("task_run_recorder", UNSET)
+        _task_run_recorder = src_dict.get("task_run_recorder", UNSET)
         task_run_recorder: ServerServicesTaskRunRecorderSettings | Unset
-        if isinstance(_task_run_recorder, Unset):
+        if _task_run_recorder is UNSET:
             task_run_recorder = UNSET
         else:
             task_run_recorder = ServerServicesTaskRunRecorderSettings.from_dict(_task_run_recorder)
 
-        _triggers = d.pop("triggers", UNSET)
+        _triggers = src_dict.get("triggers", UNSET)
         triggers: ServerServicesTriggersSettings | Unset
-        if isinstance(_triggers, Unset):
+        if _triggers is UNSET:
             triggers = UNSET
         else:
             triggers = ServerServicesTriggersSettings.from_dict(_triggers)
@@ -219,7 +235,10 @@ class ServerServicesSettings:
             task_run_recorder=task_run_recorder,
             triggers=triggers,
         )
-        server_services_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_services_settings.additional_properties = extra
         return server_services_settings
 
     @property

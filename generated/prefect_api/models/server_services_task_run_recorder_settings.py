@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerServicesTaskRunRecorderSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"enabled", "read_batch_size", "batch_size", "flush_interval"})
 
 
 @_attrs_define
@@ -55,18 +57,20 @@ class ServerServicesTaskRunRecorderSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enabled = d.pop("enabled", UNSET)
-        read_batch_size = d.pop("read_batch_size", UNSET)
-        batch_size = d.pop("batch_size", UNSET)
-        flush_interval = d.pop("flush_interval", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        read_batch_size = src_dict.get("read_batch_size", UNSET)
+        batch_size = src_dict.get("batch_size", UNSET)
+        flush_interval = src_dict.get("flush_interval", UNSET)
         server_services_task_run_recorder_settings = cls(
             enabled=enabled,
             read_batch_size=read_batch_size,
             batch_size=batch_size,
             flush_interval=flush_interval,
         )
-        server_services_task_run_recorder_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_services_task_run_recorder_settings.additional_properties = extra
         return server_services_task_run_recorder_settings
 
     @property

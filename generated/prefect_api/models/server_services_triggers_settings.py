@@ -10,6 +10,10 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerServicesTriggersSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"enabled", "read_batch_size", "pg_notify_reconnect_interval_seconds", "pg_notify_heartbeat_interval_seconds"}
+)
 
 
 @_attrs_define
@@ -60,18 +64,20 @@ class ServerServicesTriggersSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enabled = d.pop("enabled", UNSET)
-        read_batch_size = d.pop("read_batch_size", UNSET)
-        pg_notify_reconnect_interval_seconds = d.pop("pg_notify_reconnect_interval_seconds", UNSET)
-        pg_notify_heartbeat_interval_seconds = d.pop("pg_notify_heartbeat_interval_seconds", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        read_batch_size = src_dict.get("read_batch_size", UNSET)
+        pg_notify_reconnect_interval_seconds = src_dict.get("pg_notify_reconnect_interval_seconds", UNSET)
+        pg_notify_heartbeat_interval_seconds = src_dict.get("pg_notify_heartbeat_interval_seconds", UNSET)
         server_services_triggers_settings = cls(
             enabled=enabled,
             read_batch_size=read_batch_size,
             pg_notify_reconnect_interval_seconds=pg_notify_reconnect_interval_seconds,
             pg_notify_heartbeat_interval_seconds=pg_notify_heartbeat_interval_seconds,
         )
-        server_services_triggers_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_services_triggers_settings.additional_properties = extra
         return server_services_triggers_settings
 
     @property

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -11,6 +11,32 @@ from ..models.server_settings_logging_level import ServerSettingsLoggingLevel
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "logging_level",
+        "analytics_enabled",
+        "metrics_enabled",
+        "log_retryable_errors",
+        "register_blocks_on_start",
+        "memoize_block_auto_registration",
+        "memo_store_path",
+        "deployment_schedule_max_scheduled_runs",
+        "api",
+        "concurrency",
+        "database",
+        "deployments",
+        "docket",
+        "ephemeral",
+        "events",
+        "flow_run_graph",
+        "logs",
+        "services",
+        "tasks",
+        "ui",
+        "worker_channel",
+    }
+)
 
 
 @_attrs_define
@@ -175,108 +201,111 @@ class ServerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _logging_level = d.pop("logging_level", UNSET)
+        _logging_level = src_dict.get("logging_level", UNSET)
         logging_level: ServerSettingsLoggingLevel | Unset
-        if isinstance(_logging_level, Unset):
+        if _logging_level is UNSET:
             logging_level = UNSET
         else:
-            logging_level = ServerSettingsLoggingLevel(_logging_level)
+            logging_level = cast(
+                ServerSettingsLoggingLevel,
+                ServerSettingsLoggingLevel._value2member_map_.get(_logging_level)
+                or ServerSettingsLoggingLevel(_logging_level),
+            )
 
-        analytics_enabled = d.pop("analytics_enabled", UNSET)
-        metrics_enabled = d.pop("metrics_enabled", UNSET)
-        log_retryable_errors = d.pop("log_retryable_errors", UNSET)
-        register_blocks_on_start = d.pop("register_blocks_on_start", UNSET)
-        memoize_block_auto_registration = d.pop("memoize_block_auto_registration", UNSET)
-        memo_store_path = d.pop("memo_store_path", UNSET)
-        deployment_schedule_max_scheduled_runs = d.pop("deployment_schedule_max_scheduled_runs", UNSET)
-        _api = d.pop("api", UNSET)
+        analytics_enabled = src_dict.get("analytics_enabled", UNSET)
+        metrics_enabled = src_dict.get("metrics_enabled", UNSET)
+        log_retryable_errors = src_dict.get("log_retryable_errors", UNSET)
+        register_blocks_on_start = src_dict.get("register_blocks_on_start", UNSET)
+        memoize_block_auto_registration = src_dict.get("memoize_block_auto_registration", UNSET)
+        memo_store_path = src_dict.get("memo_store_path", UNSET)
+        deployment_schedule_max_scheduled_runs = src_dict.get("deployment_schedule_max_scheduled_runs", UNSET)
+        _api = src_dict.get("api", UNSET)
         api: ServerAPISettings | Unset
-        if isinstance(_api, Unset):
+        if _api is UNSET:
             api = UNSET
         else:
             api = ServerAPISettings.from_dict(_api)
 
-        _concurrency = d.pop("concurrency", UNSET)
+        _concurrency = src_dict.get("concurrency", UNSET)
         concurrency: ServerConcurrencySettings | Unset
-        if isinstance(_concurrency, Unset):
+        if _concurrency is UNSET:
             concurrency = UNSET
         else:
             concurrency = ServerConcurrencySettings.from_dict(_concurrency)
 
-        _database = d.pop("database", UNSET)
+        _database = src_dict.get("database", UNSET)
         database: ServerDatabaseSettings | Unset
-        if isinstance(_database, Unset):
+        if _database is UNSET:
             database = UNSET
         else:
             database = ServerDatabaseSettings.from_dict(_database)
 
-        _deployments = d.pop("deployments", UNSET)
+        _deployments = src_dict.get("deployments", UNSET)
         deployments: ServerDeploymentsSettings | Unset
-        if isinstance(_deployments, Unset):
+        if _deployments is UNSET:
             deployments = UNSET
         else:
             deployments = ServerDeploymentsSettings.from_dict(_deployments)
 
-        _docket = d.pop("docket", UNSET)
+        _docket = src_dict.get("docket", UNSET)
         docket: ServerDocketSettings | Unset
-        if isinstance(_docket, Unset):
+        if _docket is UNSET:
             docket = UNSET
         else:
             docket = ServerDocketSettings.from_dict(_docket)
 
-        _ephemeral = d.pop("ephemeral", UNSET)
+        _ephemeral = src_dict.get("ephemeral", UNSET)
         ephemeral: ServerEphemeralSettings | Unset
-        if isinstance(_ephemeral, Unset):
+        if _ephemeral is UNSET:
             ephemeral = UNSET
         else:
             ephemeral = ServerEphemeralSettings.from_dict(_ephemeral)
 
-        _events = d.pop("events", UNSET)
+        _events = src_dict.get("events", UNSET)
         events: ServerEventsSettings | Unset
-        if isinstance(_events, Unset):
+        if _events is UNSET:
             events = UNSET
         else:
             events = ServerEventsSettings.from_dict(_events)
 
-        _flow_run_graph = d.pop("flow_run_graph", UNSET)
+        _flow_run_graph = src_dict.get("flow_run_graph", UNSET)
         flow_run_graph: ServerFlowRunGraphSettings | Unset
-        if isinstance(_flow_run_graph, Unset):
+        if _flow_run_graph is UNSET:
             flow_run_graph = UNSET
         else:
             flow_run_graph = ServerFlowRunGraphSettings.from_dict(_flow_run_graph)
 
-        _logs = d.pop("logs", UNSET)
+        _logs = src_dict.get("logs", UNSET)
         logs: ServerLogsSettings | Unset
-        if isinstance(_logs, Unset):
+        if _logs is UNSET:
             logs = UNSET
         else:
             logs = ServerLogsSettings.from_dict(_logs)
 
-        _services = d.pop("services", UNSET)
+        _services = src_dict.get("services", UNSET)
         services: ServerServicesSettings | Unset
-        if isinstance(_services, Unset):
+        if _services is UNSET:
             services = UNSET
         else:
             services = ServerServicesSettings.from_dict(_services)
 
-        _tasks = d.pop("tasks", UNSET)
+        _tasks = src_dict.get("tasks", UNSET)
         tasks: ServerTasksSettings | Unset
-        if isinstance(_tasks, Unset):
+        if _tasks is UNSET:
             tasks = UNSET
         else:
             tasks = ServerTasksSettings.from_dict(_tasks)
 
-        _ui = d.pop("ui", UNSET)
+        _ui = src_dict.get("ui", UNSET)
         ui: ServerUISettings | Unset
-        if isinstance(_ui, Unset):
+        if _ui is UNSET:
             ui = UNSET
         else:
             ui = ServerUISettings.from_dict(_ui)
 
-        _worker_channel = d.pop("worker_channel", UNSET)
+        _worker_channel = src_dict.get("worker_channel", UNSET)
         worker_channel: ServerWorkerChannelSettings | Unset
-        if isinstance(_worker_channel, Unset):
+        if _worker_channel is UNSET:
             worker_channel = UNSET
         else:
             worker_channel = ServerWorkerChannelSettings.from_dict(_worker_channel)
@@ -304,7 +333,10 @@ class ServerSettings:
             ui=ui,
             worker_channel=worker_channel,
         )
-        server_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_settings.additional_properties = extra
         return server_settings
 
     @property

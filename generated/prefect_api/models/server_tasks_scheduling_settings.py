@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerTasksSchedulingSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"max_scheduled_queue_size", "max_retry_queue_size", "pending_task_timeout"})
 
 
 @_attrs_define
@@ -48,16 +50,18 @@ class ServerTasksSchedulingSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        max_scheduled_queue_size = d.pop("max_scheduled_queue_size", UNSET)
-        max_retry_queue_size = d.pop("max_retry_queue_size", UNSET)
-        pending_task_timeout = d.pop("pending_task_timeout", UNSET)
+        max_scheduled_queue_size = src_dict.get("max_scheduled_queue_size", UNSET)
+        max_retry_queue_size = src_dict.get("max_retry_queue_size", UNSET)
+        pending_task_timeout = src_dict.get("pending_task_timeout", UNSET)
         server_tasks_scheduling_settings = cls(
             max_scheduled_queue_size=max_scheduled_queue_size,
             max_retry_queue_size=max_retry_queue_size,
             pending_task_timeout=pending_task_timeout,
         )
-        server_tasks_scheduling_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_tasks_scheduling_settings.additional_properties = extra
         return server_tasks_scheduling_settings
 
     @property

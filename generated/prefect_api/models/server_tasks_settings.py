@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerTasksSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"tag_concurrency_slot_wait_seconds", "max_cache_key_length", "scheduling"})
 
 
 @_attrs_define
@@ -51,12 +53,11 @@ class ServerTasksSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        tag_concurrency_slot_wait_seconds = d.pop("tag_concurrency_slot_wait_seconds", UNSET)
-        max_cache_key_length = d.pop("max_cache_key_length", UNSET)
-        _scheduling = d.pop("scheduling", UNSET)
+        tag_concurrency_slot_wait_seconds = src_dict.get("tag_concurrency_slot_wait_seconds", UNSET)
+        max_cache_key_length = src_dict.get("max_cache_key_length", UNSET)
+        _scheduling = src_dict.get("scheduling", UNSET)
         scheduling: ServerTasksSchedulingSettings | Unset
-        if isinstance(_scheduling, Unset):
+        if _scheduling is UNSET:
             scheduling = UNSET
         else:
             scheduling = ServerTasksSchedulingSettings.from_dict(_scheduling)
@@ -66,7 +67,10 @@ class ServerTasksSettings:
             max_cache_key_length=max_cache_key_length,
             scheduling=scheduling,
         )
-        server_tasks_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_tasks_settings.additional_properties = extra
         return server_tasks_settings
 
     @property

@@ -10,6 +10,10 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerUISettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"enabled", "v2_enabled", "api_url", "serve_base", "static_directory", "show_promotional_content"}
+)
 
 
 @_attrs_define
@@ -76,15 +80,14 @@ class ServerUISettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enabled = d.pop("enabled", UNSET)
-        v2_enabled = d.pop("v2_enabled", UNSET)
-        api_url: None | str | Unset = d.pop("api_url", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        v2_enabled = src_dict.get("v2_enabled", UNSET)
+        api_url: None | str | Unset = src_dict.get("api_url", UNSET)
 
-        serve_base = d.pop("serve_base", UNSET)
-        static_directory: None | str | Unset = d.pop("static_directory", UNSET)
+        serve_base = src_dict.get("serve_base", UNSET)
+        static_directory: None | str | Unset = src_dict.get("static_directory", UNSET)
 
-        show_promotional_content = d.pop("show_promotional_content", UNSET)
+        show_promotional_content = src_dict.get("show_promotional_content", UNSET)
         server_ui_settings = cls(
             enabled=enabled,
             v2_enabled=v2_enabled,
@@ -93,7 +96,10 @@ class ServerUISettings:
             static_directory=static_directory,
             show_promotional_content=show_promotional_content,
         )
-        server_ui_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_ui_settings.additional_properties = extra
         return server_ui_settings
 
     @property

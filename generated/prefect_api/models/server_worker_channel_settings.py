@@ -10,6 +10,15 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerWorkerChannelSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "cleanup_queue_storage",
+        "cleanup_lease_seconds",
+        "cleanup_max_delivery_attempts",
+        "cleanup_completed_idempotency_retention_seconds",
+    }
+)
 
 
 @_attrs_define
@@ -65,11 +74,10 @@ class ServerWorkerChannelSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        cleanup_queue_storage = d.pop("cleanup_queue_storage", UNSET)
-        cleanup_lease_seconds = d.pop("cleanup_lease_seconds", UNSET)
-        cleanup_max_delivery_attempts = d.pop("cleanup_max_delivery_attempts", UNSET)
-        cleanup_completed_idempotency_retention_seconds: float | None | Unset = d.pop(
+        cleanup_queue_storage = src_dict.get("cleanup_queue_storage", UNSET)
+        cleanup_lease_seconds = src_dict.get("cleanup_lease_seconds", UNSET)
+        cleanup_max_delivery_attempts = src_dict.get("cleanup_max_delivery_attempts", UNSET)
+        cleanup_completed_idempotency_retention_seconds: float | None | Unset = src_dict.get(
             "cleanup_completed_idempotency_retention_seconds", UNSET
         )
 
@@ -79,7 +87,10 @@ class ServerWorkerChannelSettings:
             cleanup_max_delivery_attempts=cleanup_max_delivery_attempts,
             cleanup_completed_idempotency_retention_seconds=cleanup_completed_idempotency_retention_seconds,
         )
-        server_worker_channel_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            server_worker_channel_settings.additional_properties = extra
         return server_worker_channel_settings
 
     @property

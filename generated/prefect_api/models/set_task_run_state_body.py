@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="SetTaskRunStateBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"state", "force"})
 
 
 @_attrs_define
@@ -39,15 +41,17 @@ class SetTaskRunStateBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        state = StateCreate.from_dict(d.pop("state"))
+        state = StateCreate.from_dict(src_dict["state"])
 
-        force = d.pop("force", UNSET)
+        force = src_dict.get("force", UNSET)
         set_task_run_state_body = cls(
             state=state,
             force=force,
         )
-        set_task_run_state_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            set_task_run_state_body.additional_properties = extra
         return set_task_run_state_body
 
     @property

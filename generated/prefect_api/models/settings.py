@@ -10,6 +10,34 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Settings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "home",
+        "profiles_path",
+        "debug_mode",
+        "api",
+        "cli",
+        "client",
+        "cloud",
+        "deployments",
+        "events",
+        "experiments",
+        "flows",
+        "internal",
+        "logging",
+        "plugins",
+        "results",
+        "runner",
+        "server",
+        "tasks",
+        "telemetry",
+        "testing",
+        "worker",
+        "ui_url",
+        "silence_api_url_misconfiguration",
+    }
+)
 
 
 @_attrs_define
@@ -200,139 +228,138 @@ class Settings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        home = d.pop("home", UNSET)
-        profiles_path = d.pop("profiles_path", UNSET)
-        debug_mode = d.pop("debug_mode", UNSET)
-        _api = d.pop("api", UNSET)
+        home = src_dict.get("home", UNSET)
+        profiles_path = src_dict.get("profiles_path", UNSET)
+        debug_mode = src_dict.get("debug_mode", UNSET)
+        _api = src_dict.get("api", UNSET)
         api: APISettings | Unset
-        if isinstance(_api, Unset):
+        if _api is UNSET:
             api = UNSET
         else:
             api = APISettings.from_dict(_api)
 
-        _cli = d.pop("cli", UNSET)
+        _cli = src_dict.get("cli", UNSET)
         cli: CLISettings | Unset
-        if isinstance(_cli, Unset):
+        if _cli is UNSET:
             cli = UNSET
         else:
             cli = CLISettings.from_dict(_cli)
 
-        _client = d.pop("client", UNSET)
+        _client = src_dict.get("client", UNSET)
         client: ClientSettings | Unset
-        if isinstance(_client, Unset):
+        if _client is UNSET:
             client = UNSET
         else:
             client = ClientSettings.from_dict(_client)
 
-        _cloud = d.pop("cloud", UNSET)
+        _cloud = src_dict.get("cloud", UNSET)
         cloud: CloudSettings | Unset
-        if isinstance(_cloud, Unset):
+        if _cloud is UNSET:
             cloud = UNSET
         else:
             cloud = CloudSettings.from_dict(_cloud)
 
-        _deployments = d.pop("deployments", UNSET)
+        _deployments = src_dict.get("deployments", UNSET)
         deployments: DeploymentsSettings | Unset
-        if isinstance(_deployments, Unset):
+        if _deployments is UNSET:
             deployments = UNSET
         else:
             deployments = DeploymentsSettings.from_dict(_deployments)
 
-        _events = d.pop("events", UNSET)
+        _events = src_dict.get("events", UNSET)
         events: EventsSettings | Unset
-        if isinstance(_events, Unset):
+        if _events is UNSET:
             events = UNSET
         else:
             events = EventsSettings.from_dict(_events)
 
-        _experiments = d.pop("experiments", UNSET)
+        _experiments = src_dict.get("experiments", UNSET)
         experiments: ExperimentsSettings | Unset
-        if isinstance(_experiments, Unset):
+        if _experiments is UNSET:
             experiments = UNSET
         else:
             experiments = ExperimentsSettings.from_dict(_experiments)
 
-        _flows = d.pop("flows", UNSET)
+        _flows = src_dict.get("flows", UNSET)
         flows: FlowsSettings | Unset
-        if isinstance(_flows, Unset):
+        if _flows is UNSET:
             flows = UNSET
         else:
             flows = FlowsSettings.from_dict(_flows)
 
-        _internal = d.pop("internal", UNSET)
+        _internal = src_dict.get("internal", UNSET)
         internal: InternalSettings | Unset
-        if isinstance(_internal, Unset):
+        if _internal is UNSET:
             internal = UNSET
         else:
             internal = InternalSettings.from_dict(_internal)
 
-        _logging = d.pop("logging", UNSET)
+        _logging = src_dict.get("logging", UNSET)
         logging: LoggingSettings | Unset
-        if isinstance(_logging, Unset):
+        if _logging is UNSET:
             logging = UNSET
         else:
             logging = LoggingSettings.from_dict(_logging)
 
-        _plugins = d.pop("plugins", UNSET)
+        _plugins = src_dict.get("plugins", UNSET)
         plugins: PluginsSettings | Unset
-        if isinstance(_plugins, Unset):
+        if _plugins is UNSET:
             plugins = UNSET
         else:
             plugins = PluginsSettings.from_dict(_plugins)
 
-        _results = d.pop("results", UNSET)
+        _results = src_dict.get("results", UNSET)
         results: ResultsSettings | Unset
-        if isinstance(_results, Unset):
+        if _results is UNSET:
             results = UNSET
         else:
             results = ResultsSettings.from_dict(_results)
 
-        _runner = d.pop("runner", UNSET)
+        _runner = src_dict.get("runner", UNSET)
         runner: RunnerSettings | Unset
-        if isinstance(_runner, Unset):
+        if _runner is UNSET:
             runner = UNSET
         else:
             runner = RunnerSettings.from_dict(_runner)
 
-        _server = d.pop("server", UNSET)
+        _server = src_dict.get("server", UNSET)
         server: ServerSettings | Unset
-        if isinstance(_server, Unset):
+        if _server is UNSET:
             server = UNSET
         else:
             server = ServerSettings.from_dict(_server)
 
-        _tasks = d.pop("tasks", UNSET)
+        _tasks = src_dict.get("tasks", UNSET)
         tasks: TasksSettings | Unset
-        if isinstance(_tasks, Unset):
+        if _tasks is UNSET:
             tasks = UNSET
         else:
             tasks = TasksSettings.from_dict(_tasks)
 
-        _telemetry = d.pop("telemetry", UNSET)
+        _telemetry = src_dict.get("telemetry", UNSET)
         telemetry: TelemetrySettings | Unset
-        if isinstance(_telemetry, Unset):
+        if _telemetry is UNSET:
             telemetry = UNSET
         else:
             telemetry = TelemetrySettings.from_dict(_telemetry)
 
-        _testing = d.pop("testing", UNSET)
+        _testing = src_dict.get("testing", UNSET)
         testing: TestingSettings | Unset
-        if isinstance(_testing, Unset):
+        if _testing is UNSET:
             testing = UNSET
         else:
             testing = TestingSettings.from_dict(_testing)
 
-        _worker = d.pop("worker", UNSET)
+        _worker = src_dict.get("worker", UNSET)
         worker: WorkerSettings | Unset
-        if isinstance(_worker, Unset):
+        if _worker is UNSET:
             worker = UNSET
         else:
             worker = WorkerSettings.from_dict(_worker)
 
-        ui_url: None | str | Unset = d.pop("ui_url", UNSET)
+        ui_url: None | str | Unset = src_dict.get("ui_url", UNSET)
 
-        silence_api_url_misconfiguration = d.pop("silence_api_url_misconfiguration", UNSET)
+        silence_api_url_misconfiguration = src_dict.get("silence_api_url_misconfiguration", UNSET)
         settings = cls(
             home=home,
             profiles_path=profiles_path,
@@ -358,7 +385,10 @@ class Settings:
             ui_url=ui_url,
             silence_api_url_misconfiguration=silence_api_url_misconfiguration,
         )
-        settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            settings.additional_properties = extra
         return settings
 
     @property

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.state_type import StateType
-from ..types import parse_datetime
+from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="SimpleFlowRun")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "state_type", "timestamp", "duration", "lateness"})
 
 
 @_attrs_define
@@ -52,15 +54,16 @@ class SimpleFlowRun:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        state_type = StateType(d.pop("state_type"))
+        state_type = cast(
+            StateType, StateType._value2member_map_.get(src_dict["state_type"]) or StateType(src_dict["state_type"])
+        )
 
-        timestamp = parse_datetime(d.pop("timestamp"))
+        timestamp = parse_datetime(src_dict["timestamp"])
 
-        duration = d.pop("duration")
-        lateness = d.pop("lateness")
+        duration = src_dict["duration"]
+        lateness = src_dict["lateness"]
         simple_flow_run = cls(
             id=id,
             state_type=state_type,
@@ -68,7 +71,10 @@ class SimpleFlowRun:
             duration=duration,
             lateness=lateness,
         )
-        simple_flow_run.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            simple_flow_run.additional_properties = extra
         return simple_flow_run
 
     @property

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.state_type import StateType
-from ..types import parse_datetime
+from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="SimpleNextFlowRun")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "flow_id", "name", "state_name", "state_type", "next_scheduled_start_time"})
 
 
 @_attrs_define
@@ -56,16 +58,17 @@ class SimpleNextFlowRun:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        flow_id = UUID(d.pop("flow_id"))
+        flow_id = parse_uuid(src_dict["flow_id"])
 
-        name = d.pop("name")
-        state_name = d.pop("state_name")
-        state_type = StateType(d.pop("state_type"))
+        name = src_dict["name"]
+        state_name = src_dict["state_name"]
+        state_type = cast(
+            StateType, StateType._value2member_map_.get(src_dict["state_type"]) or StateType(src_dict["state_type"])
+        )
 
-        next_scheduled_start_time = parse_datetime(d.pop("next_scheduled_start_time"))
+        next_scheduled_start_time = parse_datetime(src_dict["next_scheduled_start_time"])
 
         simple_next_flow_run = cls(
             id=id,
@@ -75,7 +78,10 @@ class SimpleNextFlowRun:
             state_type=state_type,
             next_scheduled_start_time=next_scheduled_start_time,
         )
-        simple_next_flow_run.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            simple_next_flow_run.additional_properties = extra
         return simple_next_flow_run
 
     @property

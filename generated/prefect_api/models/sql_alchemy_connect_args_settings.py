@@ -10,6 +10,10 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="SQLAlchemyConnectArgsSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"application_name", "search_path", "statement_cache_size", "prepared_statement_cache_size", "tls"}
+)
 
 
 @_attrs_define
@@ -86,18 +90,17 @@ class SQLAlchemyConnectArgsSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        application_name: None | str | Unset = d.pop("application_name", UNSET)
+        application_name: None | str | Unset = src_dict.get("application_name", UNSET)
 
-        search_path: None | str | Unset = d.pop("search_path", UNSET)
+        search_path: None | str | Unset = src_dict.get("search_path", UNSET)
 
-        statement_cache_size: int | None | Unset = d.pop("statement_cache_size", UNSET)
+        statement_cache_size: int | None | Unset = src_dict.get("statement_cache_size", UNSET)
 
-        prepared_statement_cache_size: int | None | Unset = d.pop("prepared_statement_cache_size", UNSET)
+        prepared_statement_cache_size: int | None | Unset = src_dict.get("prepared_statement_cache_size", UNSET)
 
-        _tls = d.pop("tls", UNSET)
+        _tls = src_dict.get("tls", UNSET)
         tls: SQLAlchemyTLSSettings | Unset
-        if isinstance(_tls, Unset):
+        if _tls is UNSET:
             tls = UNSET
         else:
             tls = SQLAlchemyTLSSettings.from_dict(_tls)
@@ -109,7 +112,10 @@ class SQLAlchemyConnectArgsSettings:
             prepared_statement_cache_size=prepared_statement_cache_size,
             tls=tls,
         )
-        sql_alchemy_connect_args_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            sql_alchemy_connect_args_settings.additional_properties = extra
         return sql_alchemy_connect_args_settings
 
     @property

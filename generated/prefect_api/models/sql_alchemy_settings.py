@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="SQLAlchemySettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"connect_args", "pool_size", "pool_recycle", "pool_timeout", "max_overflow"})
 
 
 @_attrs_define
@@ -70,19 +72,18 @@ class SQLAlchemySettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _connect_args = d.pop("connect_args", UNSET)
+        _connect_args = src_dict.get("connect_args", UNSET)
         connect_args: SQLAlchemyConnectArgsSettings | Unset
-        if isinstance(_connect_args, Unset):
+        if _connect_args is UNSET:
             connect_args = UNSET
         else:
             connect_args = SQLAlchemyConnectArgsSettings.from_dict(_connect_args)
 
-        pool_size = d.pop("pool_size", UNSET)
-        pool_recycle = d.pop("pool_recycle", UNSET)
-        pool_timeout: float | None | Unset = d.pop("pool_timeout", UNSET)
+        pool_size = src_dict.get("pool_size", UNSET)
+        pool_recycle = src_dict.get("pool_recycle", UNSET)
+        pool_timeout: float | None | Unset = src_dict.get("pool_timeout", UNSET)
 
-        max_overflow = d.pop("max_overflow", UNSET)
+        max_overflow = src_dict.get("max_overflow", UNSET)
         sql_alchemy_settings = cls(
             connect_args=connect_args,
             pool_size=pool_size,
@@ -90,7 +91,10 @@ class SQLAlchemySettings:
             pool_timeout=pool_timeout,
             max_overflow=max_overflow,
         )
-        sql_alchemy_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            sql_alchemy_settings.additional_properties = extra
         return sql_alchemy_settings
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="SQLAlchemyTLSSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"enabled", "ca_file", "cert_file", "key_file", "check_hostname"})
 
 
 @_attrs_define
@@ -77,15 +79,14 @@ class SQLAlchemyTLSSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enabled = d.pop("enabled", UNSET)
-        ca_file: None | str | Unset = d.pop("ca_file", UNSET)
+        enabled = src_dict.get("enabled", UNSET)
+        ca_file: None | str | Unset = src_dict.get("ca_file", UNSET)
 
-        cert_file: None | str | Unset = d.pop("cert_file", UNSET)
+        cert_file: None | str | Unset = src_dict.get("cert_file", UNSET)
 
-        key_file: None | str | Unset = d.pop("key_file", UNSET)
+        key_file: None | str | Unset = src_dict.get("key_file", UNSET)
 
-        check_hostname = d.pop("check_hostname", UNSET)
+        check_hostname = src_dict.get("check_hostname", UNSET)
         sql_alchemy_tls_settings = cls(
             enabled=enabled,
             ca_file=ca_file,
@@ -93,7 +94,10 @@ class SQLAlchemyTLSSettings:
             key_file=key_file,
             check_hostname=check_hostname,
         )
-        sql_alchemy_tls_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            sql_alchemy_tls_settings.additional_properties = extra
         return sql_alchemy_tls_settings
 
     @property

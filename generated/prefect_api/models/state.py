@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.state_type import StateType
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="State")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "type", "name", "timestamp", "message", "data", "state_details"})
 
 
 @_attrs_define
@@ -86,27 +88,26 @@ class State:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        type_ = StateType(d.pop("type"))
+        type_ = cast(StateType, StateType._value2member_map_.get(src_dict["type"]) or StateType(src_dict["type"]))
 
-        name: None | str | Unset = d.pop("name", UNSET)
+        name: None | str | Unset = src_dict.get("name", UNSET)
 
-        _timestamp = d.pop("timestamp", UNSET)
+        _timestamp = src_dict.get("timestamp", UNSET)
         timestamp: datetime.datetime | Unset
-        if isinstance(_timestamp, Unset):
+        if _timestamp is UNSET:
             timestamp = UNSET
         else:
             timestamp = parse_datetime(_timestamp)
 
-        message: None | str | Unset = d.pop("message", UNSET)
+        message: None | str | Unset = src_dict.get("message", UNSET)
 
-        data: Any | None | Unset = d.pop("data", UNSET)
+        data: Any | None | Unset = src_dict.get("data", UNSET)
 
-        _state_details = d.pop("state_details", UNSET)
+        _state_details = src_dict.get("state_details", UNSET)
         state_details: StateDetails | Unset
-        if isinstance(_state_details, Unset):
+        if _state_details is UNSET:
             state_details = UNSET
         else:
             state_details = StateDetails.from_dict(_state_details)
@@ -120,7 +121,10 @@ class State:
             data=data,
             state_details=state_details,
         )
-        state.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            state.additional_properties = extra
         return state
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="StateAbortDetails")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"type", "reason"})
 
 
 @_attrs_define
@@ -46,17 +48,19 @@ class StateAbortDetails:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        type_ = cast(Literal["abort_details"] | Unset, d.pop("type", UNSET))
+        type_ = cast(Literal["abort_details"] | Unset, src_dict.get("type", UNSET))
         if type_ != "abort_details" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'abort_details', got '{type_}'")
-        reason: None | str | Unset = d.pop("reason", UNSET)
+        reason: None | str | Unset = src_dict.get("reason", UNSET)
 
         state_abort_details = cls(
             type_=type_,
             reason=reason,
         )
-        state_abort_details.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            state_abort_details.additional_properties = extra
         return state_abort_details
 
     @property

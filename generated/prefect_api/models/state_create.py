@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -70,18 +70,17 @@ class StateCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        type_ = StateType(d.pop("type"))
+        type_ = cast(StateType, StateType._value2member_map_.get(src_dict["type"]) or StateType(src_dict["type"]))
 
-        name: None | str | Unset = d.pop("name", UNSET)
+        name: None | str | Unset = src_dict.get("name", UNSET)
 
-        message: None | str | Unset = d.pop("message", UNSET)
+        message: None | str | Unset = src_dict.get("message", UNSET)
 
-        data: Any | None | Unset = d.pop("data", UNSET)
+        data: Any | None | Unset = src_dict.get("data", UNSET)
 
-        _state_details = d.pop("state_details", UNSET)
+        _state_details = src_dict.get("state_details", UNSET)
         state_details: StateDetails | Unset
-        if isinstance(_state_details, Unset):
+        if _state_details is UNSET:
             state_details = UNSET
         else:
             state_details = StateDetails.from_dict(_state_details)

@@ -9,9 +9,32 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="StateDetails")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "flow_run_id",
+        "task_run_id",
+        "child_flow_run_id",
+        "scheduled_time",
+        "cache_key",
+        "cache_expiration",
+        "deferred",
+        "untrackable_result",
+        "pause_timeout",
+        "pause_reschedule",
+        "pause_key",
+        "run_input_keyset",
+        "refresh_cache",
+        "retriable",
+        "transition_id",
+        "task_parameters_id",
+        "traceparent",
+        "deployment_concurrency_lease_id",
+    }
+)
 
 
 @_attrs_define
@@ -220,108 +243,107 @@ class StateDetails:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _flow_run_id = d.pop("flow_run_id", UNSET)
+        _flow_run_id = src_dict.get("flow_run_id", UNSET)
         flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+        if _flow_run_id is None or _flow_run_id is UNSET:
             flow_run_id = _flow_run_id
         else:
-            flow_run_id_type_0 = UUID(_flow_run_id)
+            flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
             flow_run_id = flow_run_id_type_0
 
-        _task_run_id = d.pop("task_run_id", UNSET)
+        _task_run_id = src_dict.get("task_run_id", UNSET)
         task_run_id: None | Unset | UUID
-        if _task_run_id is None or isinstance(_task_run_id, Unset):
+        if _task_run_id is None or _task_run_id is UNSET:
             task_run_id = _task_run_id
         else:
-            task_run_id_type_0 = UUID(_task_run_id)
+            task_run_id_type_0 = parse_uuid(_task_run_id)
 
             task_run_id = task_run_id_type_0
 
-        _child_flow_run_id = d.pop("child_flow_run_id", UNSET)
+        _child_flow_run_id = src_dict.get("child_flow_run_id", UNSET)
         child_flow_run_id: None | Unset | UUID
-        if _child_flow_run_id is None or isinstance(_child_flow_run_id, Unset):
+        if _child_flow_run_id is None or _child_flow_run_id is UNSET:
             child_flow_run_id = _child_flow_run_id
         else:
-            child_flow_run_id_type_0 = UUID(_child_flow_run_id)
+            child_flow_run_id_type_0 = parse_uuid(_child_flow_run_id)
 
             child_flow_run_id = child_flow_run_id_type_0
 
-        _scheduled_time = d.pop("scheduled_time", UNSET)
+        _scheduled_time = src_dict.get("scheduled_time", UNSET)
         scheduled_time: datetime.datetime | None | Unset
-        if _scheduled_time is None or isinstance(_scheduled_time, Unset):
+        if _scheduled_time is None or _scheduled_time is UNSET:
             scheduled_time = _scheduled_time
         else:
             scheduled_time_type_0 = parse_datetime(_scheduled_time)
 
             scheduled_time = scheduled_time_type_0
 
-        cache_key: None | str | Unset = d.pop("cache_key", UNSET)
+        cache_key: None | str | Unset = src_dict.get("cache_key", UNSET)
 
-        _cache_expiration = d.pop("cache_expiration", UNSET)
+        _cache_expiration = src_dict.get("cache_expiration", UNSET)
         cache_expiration: datetime.datetime | None | Unset
-        if _cache_expiration is None or isinstance(_cache_expiration, Unset):
+        if _cache_expiration is None or _cache_expiration is UNSET:
             cache_expiration = _cache_expiration
         else:
             cache_expiration_type_0 = parse_datetime(_cache_expiration)
 
             cache_expiration = cache_expiration_type_0
 
-        deferred: bool | None | Unset = d.pop("deferred", UNSET)
+        deferred: bool | None | Unset = src_dict.get("deferred", UNSET)
 
-        untrackable_result = d.pop("untrackable_result", UNSET)
-        _pause_timeout = d.pop("pause_timeout", UNSET)
+        untrackable_result = src_dict.get("untrackable_result", UNSET)
+        _pause_timeout = src_dict.get("pause_timeout", UNSET)
         pause_timeout: datetime.datetime | None | Unset
-        if _pause_timeout is None or isinstance(_pause_timeout, Unset):
+        if _pause_timeout is None or _pause_timeout is UNSET:
             pause_timeout = _pause_timeout
         else:
             pause_timeout_type_0 = parse_datetime(_pause_timeout)
 
             pause_timeout = pause_timeout_type_0
 
-        pause_reschedule = d.pop("pause_reschedule", UNSET)
-        pause_key: None | str | Unset = d.pop("pause_key", UNSET)
+        pause_reschedule = src_dict.get("pause_reschedule", UNSET)
+        pause_key: None | str | Unset = src_dict.get("pause_key", UNSET)
 
-        _run_input_keyset = d.pop("run_input_keyset", UNSET)
+        _run_input_keyset = src_dict.get("run_input_keyset", UNSET)
         run_input_keyset: None | StateDetailsRunInputKeysetType0 | Unset
-        if _run_input_keyset is None or isinstance(_run_input_keyset, Unset):
+        if _run_input_keyset is None or _run_input_keyset is UNSET:
             run_input_keyset = _run_input_keyset
         else:
             run_input_keyset_type_0 = StateDetailsRunInputKeysetType0.from_dict(_run_input_keyset)
 
             run_input_keyset = run_input_keyset_type_0
 
-        refresh_cache: bool | None | Unset = d.pop("refresh_cache", UNSET)
+        refresh_cache: bool | None | Unset = src_dict.get("refresh_cache", UNSET)
 
-        retriable: bool | None | Unset = d.pop("retriable", UNSET)
+        retriable: bool | None | Unset = src_dict.get("retriable", UNSET)
 
-        _transition_id = d.pop("transition_id", UNSET)
+        _transition_id = src_dict.get("transition_id", UNSET)
         transition_id: None | Unset | UUID
-        if _transition_id is None or isinstance(_transition_id, Unset):
+        if _transition_id is None or _transition_id is UNSET:
             transition_id = _transition_id
         else:
-            transition_id_type_0 = UUID(_transition_id)
+            transition_id_type_0 = parse_uuid(_transition_id)
 
             transition_id = transition_id_type_0
 
-        _task_parameters_id = d.pop("task_parameters_id", UNSET)
+        _task_parameters_id = src_dict.get("task_parameters_id", UNSET)
         task_parameters_id: None | Unset | UUID
-        if _task_parameters_id is None or isinstance(_task_parameters_id, Unset):
+        if _task_parameters_id is None or _task_parameters_id is UNSET:
             task_parameters_id = _task_parameters_id
         else:
-            task_parameters_id_type_0 = UUID(_task_parameters_id)
+            task_parameters_id_type_0 = parse_uuid(_task_parameters_id)
 
             task_parameters_id = task_parameters_id_type_0
 
-        traceparent: None | str | Unset = d.pop("traceparent", UNSET)
+        traceparent: None | str | Unset = src_dict.get("traceparent", UNSET)
 
-        _deployment_concurrency_lease_id = d.pop("deployment_concurrency_lease_id", UNSET)
+        _deployment_concurrency_lease_id = src_dict.get("deployment_concurrency_lease_id", UNSET)
         deployment_concurrency_lease_id: None | Unset | UUID
-        if _deployment_concurrency_lease_id is None or isinstance(_deployment_concurrency_lease_id, Unset):
+        if _deployment_concurrency_lease_id is None or _deployment_concurrency_lease_id is UNSET:
             deployment_concurrency_lease_id = _deployment_concurrency_lease_id
         else:
-            deployment_concurrency_lease_id_type_0 = UUID(_deployment_concurrency_lease_id)
+            deployment_concurrency_lease_id_type_0 = parse_uuid(_deployment_concurrency_lease_id)
 
             deployment_concurrency_lease_id = deployment_concurrency_lease_id_type_0
 
@@ -345,7 +367,10 @@ class StateDetails:
             traceparent=traceparent,
             deployment_concurrency_lease_id=deployment_concurrency_lease_id,
         )
-        state_details.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            state_details.additional_properties = extra
         return state_details
 
     @property

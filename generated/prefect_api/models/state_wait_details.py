@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="StateWaitDetails")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"delay_seconds", "type", "reason"})
 
 
 @_attrs_define
@@ -50,19 +52,21 @@ class StateWaitDetails:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        delay_seconds = d.pop("delay_seconds")
-        type_ = cast(Literal["wait_details"] | Unset, d.pop("type", UNSET))
+        delay_seconds = src_dict["delay_seconds"]
+        type_ = cast(Literal["wait_details"] | Unset, src_dict.get("type", UNSET))
         if type_ != "wait_details" and not isinstance(type_, Unset):
             raise ValueError(f"type must match const 'wait_details', got '{type_}'")
-        reason: None | str | Unset = d.pop("reason", UNSET)
+        reason: None | str | Unset = src_dict.get("reason", UNSET)
 
         state_wait_details = cls(
             delay_seconds=delay_seconds,
             type_=type_,
             reason=reason,
         )
-        state_wait_details.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            state_wait_details.additional_properties = extra
         return state_wait_details
 
     @property

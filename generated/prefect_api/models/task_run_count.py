@@ -24,9 +24,10 @@ class TaskRunCount:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         task_run_count = cls()
-        task_run_count.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            task_run_count.additional_properties = extra
         return task_run_count
 
     @property

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="TaskRunCreate")
 
@@ -148,71 +148,70 @@ class TaskRunCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        task_key = d.pop("task_key")
-        dynamic_key = d.pop("dynamic_key")
-        _id = d.pop("id", UNSET)
+        task_key = src_dict["task_key"]
+        dynamic_key = src_dict["dynamic_key"]
+        _id = src_dict.get("id", UNSET)
         id: None | Unset | UUID
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
-            id_type_0 = UUID(_id)
+            id_type_0 = parse_uuid(_id)
 
             id = id_type_0
 
-        _state = d.pop("state", UNSET)
+        _state = src_dict.get("state", UNSET)
         state: None | StateCreate | Unset
-        if _state is None or isinstance(_state, Unset):
+        if _state is None or _state is UNSET:
             state = _state
         else:
             state_type_0 = StateCreate.from_dict(_state)
 
             state = state_type_0
 
-        name = d.pop("name", UNSET)
-        _flow_run_id = d.pop("flow_run_id", UNSET)
+        name = src_dict.get("name", UNSET)
+        _flow_run_id = src_dict.get("flow_run_id", UNSET)
         flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+        if _flow_run_id is None or _flow_run_id is UNSET:
             flow_run_id = _flow_run_id
         else:
-            flow_run_id_type_0 = UUID(_flow_run_id)
+            flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
             flow_run_id = flow_run_id_type_0
 
-        cache_key: None | str | Unset = d.pop("cache_key", UNSET)
+        cache_key: None | str | Unset = src_dict.get("cache_key", UNSET)
 
-        _cache_expiration = d.pop("cache_expiration", UNSET)
+        _cache_expiration = src_dict.get("cache_expiration", UNSET)
         cache_expiration: datetime.datetime | None | Unset
-        if _cache_expiration is None or isinstance(_cache_expiration, Unset):
+        if _cache_expiration is None or _cache_expiration is UNSET:
             cache_expiration = _cache_expiration
         else:
             cache_expiration_type_0 = parse_datetime(_cache_expiration)
 
             cache_expiration = cache_expiration_type_0
 
-        task_version: None | str | Unset = d.pop("task_version", UNSET)
+        task_version: None | str | Unset = src_dict.get("task_version", UNSET)
 
-        _empirical_policy = d.pop("empirical_policy", UNSET)
+        _empirical_policy = src_dict.get("empirical_policy", UNSET)
         empirical_policy: TaskRunPolicy | Unset
-        if isinstance(_empirical_policy, Unset):
+        if _empirical_policy is UNSET:
             empirical_policy = UNSET
         else:
             empirical_policy = TaskRunPolicy.from_dict(_empirical_policy)
 
-        tags = cast(list[str], d.pop("tags", UNSET))
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        _labels = d.pop("labels", UNSET)
+        _labels = src_dict.get("labels", UNSET)
         labels: None | TaskRunCreateLabelsType0 | Unset
-        if _labels is None or isinstance(_labels, Unset):
+        if _labels is None or _labels is UNSET:
             labels = _labels
         else:
             labels_type_0 = TaskRunCreateLabelsType0.from_dict(_labels)
 
             labels = labels_type_0
 
-        _task_inputs = d.pop("task_inputs", UNSET)
+        _task_inputs = src_dict.get("task_inputs", UNSET)
         task_inputs: TaskRunCreateTaskInputs | Unset
-        if isinstance(_task_inputs, Unset):
+        if _task_inputs is UNSET:
             task_inputs = UNSET
         else:
             task_inputs = TaskRunCreateTaskInputs.from_dict(_task_inputs)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -145,89 +145,88 @@ class TaskRunFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _operator = d.pop("operator", UNSET)
+        _operator = src_dict.get("operator", UNSET)
         operator: Operator | Unset
-        if isinstance(_operator, Unset):
+        if _operator is UNSET:
             operator = UNSET
         else:
-            operator = Operator(_operator)
+            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: None | TaskRunFilterId | Unset
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
             id_type_0 = TaskRunFilterId.from_dict(_id)
 
             id = id_type_0
 
-        _name = d.pop("name", UNSET)
+        _name = src_dict.get("name", UNSET)
         name: None | TaskRunFilterName | Unset
-        if _name is None or isinstance(_name, Unset):
+        if _name is None or _name is UNSET:
             name = _name
         else:
             name_type_0 = TaskRunFilterName.from_dict(_name)
 
             name = name_type_0
 
-        _tags = d.pop("tags", UNSET)
+        _tags = src_dict.get("tags", UNSET)
         tags: None | TaskRunFilterTags | Unset
-        if _tags is None or isinstance(_tags, Unset):
+        if _tags is None or _tags is UNSET:
             tags = _tags
         else:
             tags_type_0 = TaskRunFilterTags.from_dict(_tags)
 
             tags = tags_type_0
 
-        _state = d.pop("state", UNSET)
+        _state = src_dict.get("state", UNSET)
         state: None | TaskRunFilterState | Unset
-        if _state is None or isinstance(_state, Unset):
+        if _state is None or _state is UNSET:
             state = _state
         else:
             state_type_0 = TaskRunFilterState.from_dict(_state)
 
             state = state_type_0
 
-        _start_time = d.pop("start_time", UNSET)
+        _start_time = src_dict.get("start_time", UNSET)
         start_time: None | TaskRunFilterStartTime | Unset
-        if _start_time is None or isinstance(_start_time, Unset):
+        if _start_time is None or _start_time is UNSET:
             start_time = _start_time
         else:
             start_time_type_0 = TaskRunFilterStartTime.from_dict(_start_time)
 
             start_time = start_time_type_0
 
-        _end_time = d.pop("end_time", UNSET)
+        _end_time = src_dict.get("end_time", UNSET)
         end_time: None | TaskRunFilterEndTime | Unset
-        if _end_time is None or isinstance(_end_time, Unset):
+        if _end_time is None or _end_time is UNSET:
             end_time = _end_time
         else:
             end_time_type_0 = TaskRunFilterEndTime.from_dict(_end_time)
 
             end_time = end_time_type_0
 
-        _expected_start_time = d.pop("expected_start_time", UNSET)
+        _expected_start_time = src_dict.get("expected_start_time", UNSET)
         expected_start_time: None | TaskRunFilterExpectedStartTime | Unset
-        if _expected_start_time is None or isinstance(_expected_start_time, Unset):
+        if _expected_start_time is None or _expected_start_time is UNSET:
             expected_start_time = _expected_start_time
         else:
             expected_start_time_type_0 = TaskRunFilterExpectedStartTime.from_dict(_expected_start_time)
 
             expected_start_time = expected_start_time_type_0
 
-        _subflow_runs = d.pop("subflow_runs", UNSET)
+        _subflow_runs = src_dict.get("subflow_runs", UNSET)
         subflow_runs: None | TaskRunFilterSubFlowRuns | Unset
-        if _subflow_runs is None or isinstance(_subflow_runs, Unset):
+        if _subflow_runs is None or _subflow_runs is UNSET:
             subflow_runs = _subflow_runs
         else:
             subflow_runs_type_0 = TaskRunFilterSubFlowRuns.from_dict(_subflow_runs)
 
             subflow_runs = subflow_runs_type_0
 
-        _flow_run_id = d.pop("flow_run_id", UNSET)
+        _flow_run_id = src_dict.get("flow_run_id", UNSET)
         flow_run_id: None | TaskRunFilterFlowRunId | Unset
-        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+        if _flow_run_id is None or _flow_run_id is UNSET:
             flow_run_id = _flow_run_id
         else:
             flow_run_id_type_0 = TaskRunFilterFlowRunId.from_dict(_flow_run_id)

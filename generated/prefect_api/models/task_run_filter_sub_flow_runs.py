@@ -38,8 +38,7 @@ class TaskRunFilterSubFlowRuns:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        exists: bool | None | Unset = d.pop("exists_", UNSET)
+        exists: bool | None | Unset = src_dict.get("exists_", UNSET)
 
         task_run_filter_sub_flow_runs = cls(
             exists=exists,

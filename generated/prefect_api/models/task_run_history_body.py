@@ -11,6 +11,10 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="TaskRunHistoryBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"history_start", "history_end", "history_interval_seconds", "flows", "flow_runs", "task_runs", "deployments"}
+)
 
 
 @_attrs_define
@@ -71,36 +75,35 @@ class TaskRunHistoryBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        history_start = parse_datetime(d.pop("history_start"))
+        history_start = parse_datetime(src_dict["history_start"])
 
-        history_end = parse_datetime(d.pop("history_end"))
+        history_end = parse_datetime(src_dict["history_end"])
 
-        history_interval_seconds = d.pop("history_interval_seconds")
-        _flows = d.pop("flows", UNSET)
+        history_interval_seconds = src_dict["history_interval_seconds"]
+        _flows = src_dict.get("flows", UNSET)
         flows: FlowFilter | Unset
-        if isinstance(_flows, Unset):
+        if _flows is UNSET:
             flows = UNSET
         else:
             flows = FlowFilter.from_dict(_flows)
 
-        _flow_runs = d.pop("flow_runs", UNSET)
+        _flow_runs = src_dict.get("flow_runs", UNSET)
         flow_runs: FlowRunFilter | Unset
-        if isinstance(_flow_runs, Unset):
+        if _flow_runs is UNSET:
             flow_runs = UNSET
         else:
             flow_runs = FlowRunFilter.from_dict(_flow_runs)
 
-        _task_runs = d.pop("task_runs", UNSET)
+        _task_runs = src_dict.get("task_runs", UNSET)
         task_runs: TaskRunFilter | Unset
-        if isinstance(_task_runs, Unset):
+        if _task_runs is UNSET:
             task_runs = UNSET
         else:
             task_runs = TaskRunFilter.from_dict(_task_runs)
 
-        _deployments = d.pop("deployments", UNSET)
+        _deployments = src_dict.get("deployments", UNSET)
         deployments: DeploymentFilter | Unset
-        if isinstance(_deployments, Unset):
+        if _deployments is UNSET:
             deployments = UNSET
         else:
             deployments = DeploymentFilter.from_dict(_deployments)
@@ -114,7 +117,10 @@ class TaskRunHistoryBody:
             task_runs=task_runs,
             deployments=deployments,
         )
-        task_run_history_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            task_run_history_body.additional_properties = extra
         return task_run_history_body
 
     @property

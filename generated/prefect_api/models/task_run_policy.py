@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TaskRunPolicy")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"max_retries", "retry_delay_seconds", "retries", "retry_delay", "retry_jitter_factor"})
 
 
 @_attrs_define
@@ -79,15 +81,14 @@ class TaskRunPolicy:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        max_retries = d.pop("max_retries", UNSET)
-        retry_delay_seconds = d.pop("retry_delay_seconds", UNSET)
-        retries: int | None | Unset = d.pop("retries", UNSET)
+        max_retries = src_dict.get("max_retries", UNSET)
+        retry_delay_seconds = src_dict.get("retry_delay_seconds", UNSET)
+        retries: int | None | Unset = src_dict.get("retries", UNSET)
 
         def _parse_retry_delay(data: object) -> float | int | list[float] | list[int] | None | Unset:
             if data is None:
                 return data
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, list):
@@ -107,9 +108,9 @@ class TaskRunPolicy:
                 pass  # not this type: try the next
             return cast(float | int | list[float] | list[int] | None | Unset, data)
 
-        retry_delay = _parse_retry_delay(d.pop("retry_delay", UNSET))
+        retry_delay = _parse_retry_delay(src_dict.get("retry_delay", UNSET))
 
-        retry_jitter_factor: float | None | Unset = d.pop("retry_jitter_factor", UNSET)
+        retry_jitter_factor: float | None | Unset = src_dict.get("retry_jitter_factor", UNSET)
 
         task_run_policy = cls(
             max_retries=max_retries,
@@ -118,7 +119,10 @@ class TaskRunPolicy:
             retry_delay=retry_delay,
             retry_jitter_factor=retry_jitter_factor,
         )
-        task_run_policy.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            task_run_policy.additional_properties = extra
         return task_run_policy
 
     @property

@@ -42,59 +42,60 @@ class TaskRunTaskInputs:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         task_run_task_inputs = cls()
-        additional_properties = {}
-        for prop_name, prop_dict in d.items():
-            additional_property = []
-            _additional_property = prop_dict
-            for additional_property_item_data in _additional_property:
+        extra = dict(src_dict)
+        if extra:
+            additional_properties = {}
+            for prop_name, prop_dict in extra.items():
+                additional_property = []
+                _additional_property = prop_dict
+                for additional_property_item_data in _additional_property:
 
-                def _parse_additional_property_item(
-                    data: object,
-                ) -> Constant | FlowRunResult | Parameter | TaskRunResult:
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        additional_property_item_type_0 = TaskRunResult.from_dict(data)
+                    def _parse_additional_property_item(
+                        data: object,
+                    ) -> Constant | FlowRunResult | Parameter | TaskRunResult:
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            additional_property_item_type_0 = TaskRunResult.from_dict(data)
 
-                        return additional_property_item_type_0
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        additional_property_item_type_1 = FlowRunResult.from_dict(data)
+                            return additional_property_item_type_0
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            additional_property_item_type_1 = FlowRunResult.from_dict(data)
 
-                        return additional_property_item_type_1
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        additional_property_item_type_2 = Parameter.from_dict(data)
+                            return additional_property_item_type_1
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            additional_property_item_type_2 = Parameter.from_dict(data)
 
-                        return additional_property_item_type_2
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        additional_property_item_type_3 = Constant.from_dict(data)
+                            return additional_property_item_type_2
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            additional_property_item_type_3 = Constant.from_dict(data)
 
-                        return additional_property_item_type_3
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    raise TypeError(
-                        f"additional_property_item: {data!r:.200} is none of Constant | FlowRunResult | Parameter | TaskRunResult"
-                    )
+                            return additional_property_item_type_3
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        raise TypeError(
+                            f"additional_property_item: {data!r:.200} is none of Constant | FlowRunResult | Parameter | TaskRunResult"
+                        )
 
-                additional_property_item = _parse_additional_property_item(additional_property_item_data)
+                    additional_property_item = _parse_additional_property_item(additional_property_item_data)
 
-                additional_property.append(additional_property_item)
+                    additional_property.append(additional_property_item)
 
-            additional_properties[prop_name] = additional_property
-        task_run_task_inputs.additional_properties = additional_properties
+                additional_properties[prop_name] = additional_property
+            task_run_task_inputs.additional_properties = additional_properties
         return task_run_task_inputs
 
     @property

@@ -8,6 +8,8 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="TaskWorkerFilter")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"task_keys"})
 
 
 @_attrs_define
@@ -31,13 +33,15 @@ class TaskWorkerFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        task_keys = cast(list[str], d.pop("task_keys"))
+        task_keys = cast(list[str], src_dict["task_keys"])
 
         task_worker_filter = cls(
             task_keys=task_keys,
         )
-        task_worker_filter.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            task_worker_filter.additional_properties = extra
         return task_worker_filter
 
     @property

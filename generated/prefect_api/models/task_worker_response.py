@@ -11,6 +11,8 @@ from attrs import field as _attrs_field
 from ..types import parse_datetime
 
 T = TypeVar("T", bound="TaskWorkerResponse")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"identifier", "task_keys", "timestamp"})
 
 
 @_attrs_define
@@ -43,18 +45,20 @@ class TaskWorkerResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        identifier = d.pop("identifier")
-        task_keys = cast(list[str], d.pop("task_keys"))
+        identifier = src_dict["identifier"]
+        task_keys = cast(list[str], src_dict["task_keys"])
 
-        timestamp = parse_datetime(d.pop("timestamp"))
+        timestamp = parse_datetime(src_dict["timestamp"])
 
         task_worker_response = cls(
             identifier=identifier,
             task_keys=task_keys,
             timestamp=timestamp,
         )
-        task_worker_response.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            task_worker_response.additional_properties = extra
         return task_worker_response
 
     @property

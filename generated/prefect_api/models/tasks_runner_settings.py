@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TasksRunnerSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"thread_pool_max_workers", "process_pool_max_workers"})
 
 
 @_attrs_define
@@ -48,16 +50,18 @@ class TasksRunnerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        thread_pool_max_workers: int | None | Unset = d.pop("thread_pool_max_workers", UNSET)
+        thread_pool_max_workers: int | None | Unset = src_dict.get("thread_pool_max_workers", UNSET)
 
-        process_pool_max_workers: int | None | Unset = d.pop("process_pool_max_workers", UNSET)
+        process_pool_max_workers: int | None | Unset = src_dict.get("process_pool_max_workers", UNSET)
 
         tasks_runner_settings = cls(
             thread_pool_max_workers=thread_pool_max_workers,
             process_pool_max_workers=process_pool_max_workers,
         )
-        tasks_runner_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            tasks_runner_settings.additional_properties = extra
         return tasks_runner_settings
 
     @property

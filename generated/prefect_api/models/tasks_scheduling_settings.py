@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TasksSchedulingSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"default_storage_block", "delete_failed_submissions"})
 
 
 @_attrs_define
@@ -46,15 +48,17 @@ class TasksSchedulingSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        default_storage_block: None | str | Unset = d.pop("default_storage_block", UNSET)
+        default_storage_block: None | str | Unset = src_dict.get("default_storage_block", UNSET)
 
-        delete_failed_submissions = d.pop("delete_failed_submissions", UNSET)
+        delete_failed_submissions = src_dict.get("delete_failed_submissions", UNSET)
         tasks_scheduling_settings = cls(
             default_storage_block=default_storage_block,
             delete_failed_submissions=delete_failed_submissions,
         )
-        tasks_scheduling_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            tasks_scheduling_settings.additional_properties = extra
         return tasks_scheduling_settings
 
     @property

@@ -10,6 +10,19 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TasksSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "refresh_cache",
+        "default_no_cache",
+        "disable_caching",
+        "default_retries",
+        "default_retry_delay_seconds",
+        "default_persist_result",
+        "runner",
+        "scheduling",
+    }
+)
 
 
 @_attrs_define
@@ -92,16 +105,15 @@ class TasksSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        refresh_cache = d.pop("refresh_cache", UNSET)
-        default_no_cache = d.pop("default_no_cache", UNSET)
-        disable_caching = d.pop("disable_caching", UNSET)
-        default_retries = d.pop("default_retries", UNSET)
+        refresh_cache = src_dict.get("refresh_cache", UNSET)
+        default_no_cache = src_dict.get("default_no_cache", UNSET)
+        disable_caching = src_dict.get("disable_caching", UNSET)
+        default_retries = src_dict.get("default_retries", UNSET)
 
         def _parse_default_retry_delay_seconds(data: object) -> float | int | list[float] | None | str | Unset:
             if data is None:
                 return data
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, list):
@@ -113,20 +125,22 @@ class TasksSettings:
                 pass  # not this type: try the next
             return cast(float | int | list[float] | None | str | Unset, data)
 
-        default_retry_delay_seconds = _parse_default_retry_delay_seconds(d.pop("default_retry_delay_seconds", UNSET))
+        default_retry_delay_seconds = _parse_default_retry_delay_seconds(
+            src_dict.get("default_retry_delay_seconds", UNSET)
+        )
 
-        default_persist_result: bool | None | Unset = d.pop("default_persist_result", UNSET)
+        default_persist_result: bool | None | Unset = src_dict.get("default_persist_result", UNSET)
 
-        _runner = d.pop("runner", UNSET)
+        _runner = src_dict.get("runner", UNSET)
         runner: TasksRunnerSettings | Unset
-        if isinstance(_runner, Unset):
+        if _runner is UNSET:
             runner = UNSET
         else:
             runner = TasksRunnerSettings.from_dict(_runner)
 
-        _scheduling = d.pop("scheduling", UNSET)
+        _scheduling = src_dict.get("scheduling", UNSET)
         scheduling: TasksSchedulingSettings | Unset
-        if isinstance(_scheduling, Unset):
+        if _scheduling is UNSET:
             scheduling = UNSET
         else:
             scheduling = TasksSchedulingSettings.from_dict(_scheduling)
@@ -141,7 +155,10 @@ class TasksSettings:
             runner=runner,
             scheduling=scheduling,
         )
-        tasks_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            tasks_settings.additional_properties = extra
         return tasks_settings
 
     @property

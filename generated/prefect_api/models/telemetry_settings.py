@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TelemetrySettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"enable_resource_metrics", "resource_metrics_interval_seconds"})
 
 
 @_attrs_define
@@ -43,14 +45,16 @@ class TelemetrySettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        enable_resource_metrics = d.pop("enable_resource_metrics", UNSET)
-        resource_metrics_interval_seconds = d.pop("resource_metrics_interval_seconds", UNSET)
+        enable_resource_metrics = src_dict.get("enable_resource_metrics", UNSET)
+        resource_metrics_interval_seconds = src_dict.get("resource_metrics_interval_seconds", UNSET)
         telemetry_settings = cls(
             enable_resource_metrics=enable_resource_metrics,
             resource_metrics_interval_seconds=resource_metrics_interval_seconds,
         )
-        telemetry_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            telemetry_settings.additional_properties = extra
         return telemetry_settings
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TestingSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"test_mode", "unit_test_mode", "unit_test_loop_debug", "test_setting"})
 
 
 @_attrs_define
@@ -57,11 +59,10 @@ class TestingSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        test_mode = d.pop("test_mode", UNSET)
-        unit_test_mode = d.pop("unit_test_mode", UNSET)
-        unit_test_loop_debug = d.pop("unit_test_loop_debug", UNSET)
-        test_setting: Any | None | Unset = d.pop("test_setting", UNSET)
+        test_mode = src_dict.get("test_mode", UNSET)
+        unit_test_mode = src_dict.get("unit_test_mode", UNSET)
+        unit_test_loop_debug = src_dict.get("unit_test_loop_debug", UNSET)
+        test_setting: Any | None | Unset = src_dict.get("test_setting", UNSET)
 
         testing_settings = cls(
             test_mode=test_mode,
@@ -69,7 +70,10 @@ class TestingSettings:
             unit_test_loop_debug=unit_test_loop_debug,
             test_setting=test_setting,
         )
-        testing_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            testing_settings.additional_properties = extra
         return testing_settings
 
     @property

@@ -10,9 +10,42 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.state_type import StateType
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="UITaskRun")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "id",
+        "created",
+        "updated",
+        "task_key",
+        "dynamic_key",
+        "name",
+        "flow_run_id",
+        "cache_key",
+        "cache_expiration",
+        "task_version",
+        "empirical_policy",
+        "tags",
+        "labels",
+        "state_id",
+        "task_inputs",
+        "state_type",
+        "state_name",
+        "run_count",
+        "flow_run_run_count",
+        "expected_start_time",
+        "next_scheduled_start_time",
+        "start_time",
+        "end_time",
+        "total_run_time",
+        "estimated_run_time",
+        "estimated_start_time_delta",
+        "state",
+        "flow_run_name",
+    }
+)
 
 
 @_attrs_define
@@ -281,10 +314,9 @@ class UITaskRun:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -293,7 +325,7 @@ class UITaskRun:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -302,127 +334,127 @@ class UITaskRun:
 
             updated = updated_type_0
 
-        task_key = d.pop("task_key")
-        dynamic_key = d.pop("dynamic_key")
-        name = d.pop("name", UNSET)
-        _flow_run_id = d.pop("flow_run_id", UNSET)
+        task_key = src_dict["task_key"]
+        dynamic_key = src_dict["dynamic_key"]
+        name = src_dict.get("name", UNSET)
+        _flow_run_id = src_dict.get("flow_run_id", UNSET)
         flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or isinstance(_flow_run_id, Unset):
+        if _flow_run_id is None or _flow_run_id is UNSET:
             flow_run_id = _flow_run_id
         else:
-            flow_run_id_type_0 = UUID(_flow_run_id)
+            flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
             flow_run_id = flow_run_id_type_0
 
-        cache_key: None | str | Unset = d.pop("cache_key", UNSET)
+        cache_key: None | str | Unset = src_dict.get("cache_key", UNSET)
 
-        _cache_expiration = d.pop("cache_expiration", UNSET)
+        _cache_expiration = src_dict.get("cache_expiration", UNSET)
         cache_expiration: datetime.datetime | None | Unset
-        if _cache_expiration is None or isinstance(_cache_expiration, Unset):
+        if _cache_expiration is None or _cache_expiration is UNSET:
             cache_expiration = _cache_expiration
         else:
             cache_expiration_type_0 = parse_datetime(_cache_expiration)
 
             cache_expiration = cache_expiration_type_0
 
-        task_version: None | str | Unset = d.pop("task_version", UNSET)
+        task_version: None | str | Unset = src_dict.get("task_version", UNSET)
 
-        _empirical_policy = d.pop("empirical_policy", UNSET)
+        _empirical_policy = src_dict.get("empirical_policy", UNSET)
         empirical_policy: TaskRunPolicy | Unset
-        if isinstance(_empirical_policy, Unset):
+        if _empirical_policy is UNSET:
             empirical_policy = UNSET
         else:
             empirical_policy = TaskRunPolicy.from_dict(_empirical_policy)
 
-        tags = cast(list[str], d.pop("tags", UNSET))
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        _labels = d.pop("labels", UNSET)
+        _labels = src_dict.get("labels", UNSET)
         labels: None | UITaskRunLabelsType0 | Unset
-        if _labels is None or isinstance(_labels, Unset):
+        if _labels is None or _labels is UNSET:
             labels = _labels
         else:
             labels_type_0 = UITaskRunLabelsType0.from_dict(_labels)
 
             labels = labels_type_0
 
-        _state_id = d.pop("state_id", UNSET)
+        _state_id = src_dict.get("state_id", UNSET)
         state_id: None | Unset | UUID
-        if _state_id is None or isinstance(_state_id, Unset):
+        if _state_id is None or _state_id is UNSET:
             state_id = _state_id
         else:
-            state_id_type_0 = UUID(_state_id)
+            state_id_type_0 = parse_uuid(_state_id)
 
             state_id = state_id_type_0
 
-        _task_inputs = d.pop("task_inputs", UNSET)
+        _task_inputs = src_dict.get("task_inputs", UNSET)
         task_inputs: UITaskRunTaskInputs | Unset
-        if isinstance(_task_inputs, Unset):
+        if _task_inputs is UNSET:
             task_inputs = UNSET
         else:
             task_inputs = UITaskRunTaskInputs.from_dict(_task_inputs)
 
-        _state_type = d.pop("state_type", UNSET)
+        _state_type = src_dict.get("state_type", UNSET)
         state_type: None | StateType | Unset
-        if _state_type is None or isinstance(_state_type, Unset):
+        if _state_type is None or _state_type is UNSET:
             state_type = _state_type
         else:
-            state_type_type_0 = StateType(_state_type)
+            state_type_type_0 = cast(StateType, StateType._value2member_map_.get(_state_type) or StateType(_state_type))
 
             state_type = state_type_type_0
 
-        state_name: None | str | Unset = d.pop("state_name", UNSET)
+        state_name: None | str | Unset = src_dict.get("state_name", UNSET)
 
-        run_count = d.pop("run_count", UNSET)
-        flow_run_run_count = d.pop("flow_run_run_count", UNSET)
-        _expected_start_time = d.pop("expected_start_time", UNSET)
+        run_count = src_dict.get("run_count", UNSET)
+        flow_run_run_count = src_dict.get("flow_run_run_count", UNSET)
+        _expected_start_time = src_dict.get("expected_start_time", UNSET)
         expected_start_time: datetime.datetime | None | Unset
-        if _expected_start_time is None or isinstance(_expected_start_time, Unset):
+        if _expected_start_time is None or _expected_start_time is UNSET:
             expected_start_time = _expected_start_time
         else:
             expected_start_time_type_0 = parse_datetime(_expected_start_time)
 
             expected_start_time = expected_start_time_type_0
 
-        _next_scheduled_start_time = d.pop("next_scheduled_start_time", UNSET)
+        _next_scheduled_start_time = src_dict.get("next_scheduled_start_time", UNSET)
         next_scheduled_start_time: datetime.datetime | None | Unset
-        if _next_scheduled_start_time is None or isinstance(_next_scheduled_start_time, Unset):
+        if _next_scheduled_start_time is None or _next_scheduled_start_time is UNSET:
             next_scheduled_start_time = _next_scheduled_start_time
         else:
             next_scheduled_start_time_type_0 = parse_datetime(_next_scheduled_start_time)
 
             next_scheduled_start_time = next_scheduled_start_time_type_0
 
-        _start_time = d.pop("start_time", UNSET)
+        _start_time = src_dict.get("start_time", UNSET)
         start_time: datetime.datetime | None | Unset
-        if _start_time is None or isinstance(_start_time, Unset):
+        if _start_time is None or _start_time is UNSET:
             start_time = _start_time
         else:
             start_time_type_0 = parse_datetime(_start_time)
 
             start_time = start_time_type_0
 
-        _end_time = d.pop("end_time", UNSET)
+        _end_time = src_dict.get("end_time", UNSET)
         end_time: datetime.datetime | None | Unset
-        if _end_time is None or isinstance(_end_time, Unset):
+        if _end_time is None or _end_time is UNSET:
             end_time = _end_time
         else:
             end_time_type_0 = parse_datetime(_end_time)
 
             end_time = end_time_type_0
 
-        total_run_time = d.pop("total_run_time", UNSET)
-        estimated_run_time = d.pop("estimated_run_time", UNSET)
-        estimated_start_time_delta = d.pop("estimated_start_time_delta", UNSET)
-        _state = d.pop("state", UNSET)
+        total_run_time = src_dict.get("total_run_time", UNSET)
+        estimated_run_time = src_dict.get("estimated_run_time", UNSET)
+        estimated_start_time_delta = src_dict.get("estimated_start_time_delta", UNSET)
+        _state = src_dict.get("state", UNSET)
         state: None | State | Unset
-        if _state is None or isinstance(_state, Unset):
+        if _state is None or _state is UNSET:
             state = _state
         else:
             state_type_0 = State.from_dict(_state)
 
             state = state_type_0
 
-        flow_run_name: None | str | Unset = d.pop("flow_run_name", UNSET)
+        flow_run_name: None | str | Unset = src_dict.get("flow_run_name", UNSET)
 
         ui_task_run = cls(
             id=id,
@@ -454,7 +486,10 @@ class UITaskRun:
             state=state,
             flow_run_name=flow_run_name,
         )
-        ui_task_run.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            ui_task_run.additional_properties = extra
         return ui_task_run
 
     @property

@@ -26,9 +26,10 @@ class UpdateFlowRunLabelsLabels:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         update_flow_run_labels_labels = cls()
-        update_flow_run_labels_labels.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            update_flow_run_labels_labels.additional_properties = extra
         return update_flow_run_labels_labels
 
     @property

@@ -8,6 +8,8 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="ValidateObjBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"schema", "values"})
 
 
 @_attrs_define
@@ -35,16 +37,18 @@ class ValidateObjBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        schema = ValidateObjBodySchema.from_dict(d.pop("schema"))
+        schema = ValidateObjBodySchema.from_dict(src_dict["schema"])
 
-        values = ValidateObjBodyValues.from_dict(d.pop("values"))
+        values = ValidateObjBodyValues.from_dict(src_dict["values"])
 
         validate_obj_body = cls(
             schema=schema,
             values=values,
         )
-        validate_obj_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            validate_obj_body.additional_properties = extra
         return validate_obj_body
 
     @property

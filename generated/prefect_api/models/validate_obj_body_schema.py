@@ -24,9 +24,10 @@ class ValidateObjBodySchema:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         validate_obj_body_schema = cls()
-        validate_obj_body_schema.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            validate_obj_body_schema.additional_properties = extra
         return validate_obj_body_schema
 
     @property

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ValidationError")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"loc", "msg", "type", "input", "ctx"})
 
 
 @_attrs_define
@@ -59,24 +61,19 @@ class ValidationError:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         loc = []
-        _loc = d.pop("loc")
+        _loc = src_dict["loc"]
         for loc_item_data in _loc:
-
-            def _parse_loc_item(data: object) -> int | str:
-                return cast(int | str, data)
-
-            loc_item = _parse_loc_item(loc_item_data)
+            loc_item: int | str = loc_item_data
 
             loc.append(loc_item)
 
-        msg = d.pop("msg")
-        type_ = d.pop("type")
-        input_ = d.pop("input", UNSET)
-        _ctx = d.pop("ctx", UNSET)
+        msg = src_dict["msg"]
+        type_ = src_dict["type"]
+        input_ = src_dict.get("input", UNSET)
+        _ctx = src_dict.get("ctx", UNSET)
         ctx: ValidationErrorContext | Unset
-        if isinstance(_ctx, Unset):
+        if _ctx is UNSET:
             ctx = UNSET
         else:
             ctx = ValidationErrorContext.from_dict(_ctx)
@@ -88,7 +85,10 @@ class ValidationError:
             input_=input_,
             ctx=ctx,
         )
-        validation_error.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            validation_error.additional_properties = extra
         return validation_error
 
     @property

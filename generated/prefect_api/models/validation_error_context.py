@@ -24,9 +24,10 @@ class ValidationErrorContext:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         validation_error_context = cls()
-        validation_error_context.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            validation_error_context.additional_properties = extra
         return validation_error_context
 
     @property

@@ -9,9 +9,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="Variable")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"id", "created", "updated", "name", "value", "tags"})
 
 
 @_attrs_define
@@ -76,10 +78,9 @@ class Variable:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -88,7 +89,7 @@ class Variable:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -97,7 +98,7 @@ class Variable:
 
             updated = updated_type_0
 
-        name = d.pop("name")
+        name = src_dict["name"]
 
         def _parse_value(data: object) -> bool | float | int | list[Any] | None | str | VariableValueType4:
             if data is None:
@@ -120,9 +121,9 @@ class Variable:
                 pass  # not this type: try the next
             return cast(bool | float | int | list[Any] | None | str | VariableValueType4, data)
 
-        value = _parse_value(d.pop("value"))
+        value = _parse_value(src_dict["value"])
 
-        tags = cast(list[str], d.pop("tags", UNSET))
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
         variable = cls(
             id=id,
@@ -132,7 +133,10 @@ class Variable:
             value=value,
             tags=tags,
         )
-        variable.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            variable.additional_properties = extra
         return variable
 
     @property

@@ -51,8 +51,7 @@ class VariableCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name = d.pop("name")
+        name = src_dict["name"]
 
         def _parse_value(data: object) -> bool | float | int | list[Any] | None | str | VariableCreateValueType4:
             if data is None:
@@ -75,9 +74,9 @@ class VariableCreate:
                 pass  # not this type: try the next
             return cast(bool | float | int | list[Any] | None | str | VariableCreateValueType4, data)
 
-        value = _parse_value(d.pop("value"))
+        value = _parse_value(src_dict["value"])
 
-        tags = cast(list[str], d.pop("tags", UNSET))
+        tags = cast(list[str], src_dict.get("tags", UNSET))
 
         variable_create = cls(
             name=name,

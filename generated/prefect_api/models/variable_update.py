@@ -66,15 +66,14 @@ class VariableUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name: None | str | Unset = d.pop("name", UNSET)
+        name: None | str | Unset = src_dict.get("name", UNSET)
 
         def _parse_value(
             data: object,
         ) -> bool | float | int | list[Any] | None | str | Unset | VariableUpdateValueType4:
             if data is None:
                 return data
-            if isinstance(data, Unset):
+            if data is UNSET:
                 return data
             try:
                 if not isinstance(data, dict):
@@ -94,11 +93,11 @@ class VariableUpdate:
                 pass  # not this type: try the next
             return cast(bool | float | int | list[Any] | None | str | Unset | VariableUpdateValueType4, data)
 
-        value = _parse_value(d.pop("value", UNSET))
+        value = _parse_value(src_dict.get("value", UNSET))
 
-        _tags = d.pop("tags", UNSET)
+        _tags = src_dict.get("tags", UNSET)
         tags: list[str] | None | Unset
-        if _tags is None or isinstance(_tags, Unset):
+        if _tags is None or _tags is UNSET:
             tags = _tags
         else:
             tags_type_0 = cast(list[str], _tags)

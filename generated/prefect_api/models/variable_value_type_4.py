@@ -24,9 +24,10 @@ class VariableValueType4:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         variable_value_type_4 = cls()
-        variable_value_type_4.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            variable_value_type_4.additional_properties = extra
         return variable_value_type_4
 
     @property

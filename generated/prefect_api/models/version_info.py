@@ -8,6 +8,8 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="VersionInfo")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"type", "version"})
 
 
 @_attrs_define
@@ -35,14 +37,16 @@ class VersionInfo:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        type_ = d.pop("type")
-        version = d.pop("version")
+        type_ = src_dict["type"]
+        version = src_dict["version"]
         version_info = cls(
             type_=type_,
             version=version,
         )
-        version_info.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            version_info.additional_properties = extra
         return version_info
 
     @property

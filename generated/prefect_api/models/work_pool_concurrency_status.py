@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkPoolConcurrencyStatus")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"active_slots", "count", "limit", "pages", "page", "concurrency_limit", "queues"})
 
 
 @_attrs_define
@@ -71,15 +73,14 @@ class WorkPoolConcurrencyStatus:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        active_slots = d.pop("active_slots")
-        count = d.pop("count")
-        limit = d.pop("limit")
-        pages = d.pop("pages")
-        page = d.pop("page")
-        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
+        active_slots = src_dict["active_slots"]
+        count = src_dict["count"]
+        limit = src_dict["limit"]
+        pages = src_dict["pages"]
+        page = src_dict["page"]
+        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-        _queues = d.pop("queues", UNSET)
+        _queues = src_dict.get("queues", UNSET)
         queues: list[WorkQueueConcurrencyStatusDetail] | Unset = UNSET
         if _queues is not UNSET:
             queues = []
@@ -97,7 +98,10 @@ class WorkPoolConcurrencyStatus:
             concurrency_limit=concurrency_limit,
             queues=queues,
         )
-        work_pool_concurrency_status.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            work_pool_concurrency_status.additional_properties = extra
         return work_pool_concurrency_status
 
     @property

@@ -77,24 +77,23 @@ class WorkPoolCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name = d.pop("name")
-        description: None | str | Unset = d.pop("description", UNSET)
+        name = src_dict["name"]
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
-        type_ = d.pop("type", UNSET)
-        _base_job_template = d.pop("base_job_template", UNSET)
+        type_ = src_dict.get("type", UNSET)
+        _base_job_template = src_dict.get("base_job_template", UNSET)
         base_job_template: WorkPoolCreateBaseJobTemplate | Unset
-        if isinstance(_base_job_template, Unset):
+        if _base_job_template is UNSET:
             base_job_template = UNSET
         else:
             base_job_template = WorkPoolCreateBaseJobTemplate.from_dict(_base_job_template)
 
-        is_paused = d.pop("is_paused", UNSET)
-        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
+        is_paused = src_dict.get("is_paused", UNSET)
+        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-        _storage_configuration = d.pop("storage_configuration", UNSET)
+        _storage_configuration = src_dict.get("storage_configuration", UNSET)
         storage_configuration: WorkPoolStorageConfiguration | Unset
-        if isinstance(_storage_configuration, Unset):
+        if _storage_configuration is UNSET:
             storage_configuration = UNSET
         else:
             storage_configuration = WorkPoolStorageConfiguration.from_dict(_storage_configuration)

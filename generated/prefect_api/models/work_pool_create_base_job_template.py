@@ -26,9 +26,10 @@ class WorkPoolCreateBaseJobTemplate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         work_pool_create_base_job_template = cls()
-        work_pool_create_base_job_template.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            work_pool_create_base_job_template.additional_properties = extra
         return work_pool_create_base_job_template
 
     @property

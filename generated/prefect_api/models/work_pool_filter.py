@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -72,35 +72,34 @@ class WorkPoolFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _operator = d.pop("operator", UNSET)
+        _operator = src_dict.get("operator", UNSET)
         operator: Operator | Unset
-        if isinstance(_operator, Unset):
+        if _operator is UNSET:
             operator = UNSET
         else:
-            operator = Operator(_operator)
+            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-        _id = d.pop("id", UNSET)
+        _id = src_dict.get("id", UNSET)
         id: None | Unset | WorkPoolFilterId
-        if _id is None or isinstance(_id, Unset):
+        if _id is None or _id is UNSET:
             id = _id
         else:
             id_type_0 = WorkPoolFilterId.from_dict(_id)
 
             id = id_type_0
 
-        _name = d.pop("name", UNSET)
+        _name = src_dict.get("name", UNSET)
         name: None | Unset | WorkPoolFilterName
-        if _name is None or isinstance(_name, Unset):
+        if _name is None or _name is UNSET:
             name = _name
         else:
             name_type_0 = WorkPoolFilterName.from_dict(_name)
 
             name = name_type_0
 
-        _type_ = d.pop("type", UNSET)
+        _type_ = src_dict.get("type", UNSET)
         type_: None | Unset | WorkPoolFilterType
-        if _type_ is None or isinstance(_type_, Unset):
+        if _type_ is None or _type_ is UNSET:
             type_ = _type_
         else:
             type_type_0 = WorkPoolFilterType.from_dict(_type_)

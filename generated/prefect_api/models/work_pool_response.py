@@ -3,16 +3,34 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.work_pool_status import WorkPoolStatus
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="WorkPoolResponse")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "id",
+        "created",
+        "updated",
+        "name",
+        "type",
+        "description",
+        "base_job_template",
+        "is_paused",
+        "concurrency_limit",
+        "status",
+        "default_queue_id",
+        "storage_configuration",
+        "active_slots",
+    }
+)
 
 
 @_attrs_define
@@ -136,10 +154,9 @@ class WorkPoolResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -148,7 +165,7 @@ class WorkPoolResponse:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -157,46 +174,48 @@ class WorkPoolResponse:
 
             updated = updated_type_0
 
-        name = d.pop("name")
-        type_ = d.pop("type")
-        description: None | str | Unset = d.pop("description", UNSET)
+        name = src_dict["name"]
+        type_ = src_dict["type"]
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
-        _base_job_template = d.pop("base_job_template", UNSET)
+        _base_job_template = src_dict.get("base_job_template", UNSET)
         base_job_template: WorkPoolResponseBaseJobTemplate | Unset
-        if isinstance(_base_job_template, Unset):
+        if _base_job_template is UNSET:
             base_job_template = UNSET
         else:
             base_job_template = WorkPoolResponseBaseJobTemplate.from_dict(_base_job_template)
 
-        is_paused = d.pop("is_paused", UNSET)
-        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
+        is_paused = src_dict.get("is_paused", UNSET)
+        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-        _status = d.pop("status", UNSET)
+        _status = src_dict.get("status", UNSET)
         status: None | Unset | WorkPoolStatus
-        if _status is None or isinstance(_status, Unset):
+        if _status is None or _status is UNSET:
             status = _status
         else:
-            status_type_0 = WorkPoolStatus(_status)
+            status_type_0 = cast(
+                WorkPoolStatus, WorkPoolStatus._value2member_map_.get(_status) or WorkPoolStatus(_status)
+            )
 
             status = status_type_0
 
-        _default_queue_id = d.pop("default_queue_id", UNSET)
+        _default_queue_id = src_dict.get("default_queue_id", UNSET)
         default_queue_id: None | Unset | UUID
-        if _default_queue_id is None or isinstance(_default_queue_id, Unset):
+        if _default_queue_id is None or _default_queue_id is UNSET:
             default_queue_id = _default_queue_id
         else:
-            default_queue_id_type_0 = UUID(_default_queue_id)
+            default_queue_id_type_0 = parse_uuid(_default_queue_id)
 
             default_queue_id = default_queue_id_type_0
 
-        _storage_configuration = d.pop("storage_configuration", UNSET)
+        _storage_configuration = src_dict.get("storage_configuration", UNSET)
         storage_configuration: WorkPoolStorageConfiguration | Unset
-        if isinstance(_storage_configuration, Unset):
+        if _storage_configuration is UNSET:
             storage_configuration = UNSET
         else:
             storage_configuration = WorkPoolStorageConfiguration.from_dict(_storage_configuration)
 
-        active_slots: int | None | Unset = d.pop("active_slots", UNSET)
+        active_slots: int | None | Unset = src_dict.get("active_slots", UNSET)
 
         work_pool_response = cls(
             id=id,
@@ -213,7 +232,10 @@ class WorkPoolResponse:
             storage_configuration=storage_configuration,
             active_slots=active_slots,
         )
-        work_pool_response.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            work_pool_response.additional_properties = extra
         return work_pool_response
 
     @property

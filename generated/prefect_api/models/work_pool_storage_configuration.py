@@ -7,7 +7,7 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="WorkPoolStorageConfiguration")
 
@@ -67,19 +67,18 @@ class WorkPoolStorageConfiguration:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _bundle_upload_step = d.pop("bundle_upload_step", UNSET)
+        _bundle_upload_step = src_dict.get("bundle_upload_step", UNSET)
         bundle_upload_step: None | Unset | WorkPoolStorageConfigurationBundleUploadStepType0
-        if _bundle_upload_step is None or isinstance(_bundle_upload_step, Unset):
+        if _bundle_upload_step is None or _bundle_upload_step is UNSET:
             bundle_upload_step = _bundle_upload_step
         else:
             bundle_upload_step_type_0 = WorkPoolStorageConfigurationBundleUploadStepType0.from_dict(_bundle_upload_step)
 
             bundle_upload_step = bundle_upload_step_type_0
 
-        _bundle_execution_step = d.pop("bundle_execution_step", UNSET)
+        _bundle_execution_step = src_dict.get("bundle_execution_step", UNSET)
         bundle_execution_step: None | Unset | WorkPoolStorageConfigurationBundleExecutionStepType0
-        if _bundle_execution_step is None or isinstance(_bundle_execution_step, Unset):
+        if _bundle_execution_step is None or _bundle_execution_step is UNSET:
             bundle_execution_step = _bundle_execution_step
         else:
             bundle_execution_step_type_0 = WorkPoolStorageConfigurationBundleExecutionStepType0.from_dict(
@@ -88,12 +87,12 @@ class WorkPoolStorageConfiguration:
 
             bundle_execution_step = bundle_execution_step_type_0
 
-        _default_result_storage_block_id = d.pop("default_result_storage_block_id", UNSET)
+        _default_result_storage_block_id = src_dict.get("default_result_storage_block_id", UNSET)
         default_result_storage_block_id: None | Unset | UUID
-        if _default_result_storage_block_id is None or isinstance(_default_result_storage_block_id, Unset):
+        if _default_result_storage_block_id is None or _default_result_storage_block_id is UNSET:
             default_result_storage_block_id = _default_result_storage_block_id
         else:
-            default_result_storage_block_id_type_0 = UUID(_default_result_storage_block_id)
+            default_result_storage_block_id_type_0 = parse_uuid(_default_result_storage_block_id)
 
             default_result_storage_block_id = default_result_storage_block_id_type_0
 

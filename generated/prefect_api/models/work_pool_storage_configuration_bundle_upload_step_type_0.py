@@ -24,9 +24,10 @@ class WorkPoolStorageConfigurationBundleUploadStepType0:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
         work_pool_storage_configuration_bundle_upload_step_type_0 = cls()
-        work_pool_storage_configuration_bundle_upload_step_type_0.additional_properties = d
+        extra = dict(src_dict)
+        if extra:
+            work_pool_storage_configuration_bundle_upload_step_type_0.additional_properties = extra
         return work_pool_storage_configuration_bundle_upload_step_type_0
 
     @property

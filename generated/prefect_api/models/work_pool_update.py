@@ -82,25 +82,24 @@ class WorkPoolUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        description: None | str | Unset = d.pop("description", UNSET)
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
-        is_paused: bool | None | Unset = d.pop("is_paused", UNSET)
+        is_paused: bool | None | Unset = src_dict.get("is_paused", UNSET)
 
-        _base_job_template = d.pop("base_job_template", UNSET)
+        _base_job_template = src_dict.get("base_job_template", UNSET)
         base_job_template: None | Unset | WorkPoolUpdateBaseJobTemplateType0
-        if _base_job_template is None or isinstance(_base_job_template, Unset):
+        if _base_job_template is None or _base_job_template is UNSET:
             base_job_template = _base_job_template
         else:
             base_job_template_type_0 = WorkPoolUpdateBaseJobTemplateType0.from_dict(_base_job_template)
 
             base_job_template = base_job_template_type_0
 
-        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
+        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-        _storage_configuration = d.pop("storage_configuration", UNSET)
+        _storage_configuration = src_dict.get("storage_configuration", UNSET)
         storage_configuration: None | Unset | WorkPoolStorageConfiguration
-        if _storage_configuration is None or isinstance(_storage_configuration, Unset):
+        if _storage_configuration is None or _storage_configuration is UNSET:
             storage_configuration = _storage_configuration
         else:
             storage_configuration_type_0 = WorkPoolStorageConfiguration.from_dict(_storage_configuration)

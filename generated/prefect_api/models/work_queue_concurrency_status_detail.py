@@ -8,9 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="WorkQueueConcurrencyStatusDetail")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"queue_id", "queue_name", "active_slots", "concurrency_limit", "flow_runs", "flow_run_count"})
 
 
 @_attrs_define
@@ -75,14 +77,13 @@ class WorkQueueConcurrencyStatusDetail:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        queue_id = UUID(d.pop("queue_id"))
+        queue_id = parse_uuid(src_dict["queue_id"])
 
-        queue_name = d.pop("queue_name")
-        active_slots = d.pop("active_slots")
-        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
+        queue_name = src_dict["queue_name"]
+        active_slots = src_dict["active_slots"]
+        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-        _flow_runs = d.pop("flow_runs", UNSET)
+        _flow_runs = src_dict.get("flow_runs", UNSET)
         flow_runs: list[FlowRunSlotSummary] | Unset = UNSET
         if _flow_runs is not UNSET:
             flow_runs = []
@@ -91,7 +92,7 @@ class WorkQueueConcurrencyStatusDetail:
 
                 flow_runs.append(flow_runs_item)
 
-        flow_run_count: int | None | Unset = d.pop("flow_run_count", UNSET)
+        flow_run_count: int | None | Unset = src_dict.get("flow_run_count", UNSET)
 
         work_queue_concurrency_status_detail = cls(
             queue_id=queue_id,
@@ -101,7 +102,10 @@ class WorkQueueConcurrencyStatusDetail:
             flow_runs=flow_runs,
             flow_run_count=flow_run_count,
         )
-        work_queue_concurrency_status_detail.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            work_queue_concurrency_status_detail.additional_properties = extra
         return work_queue_concurrency_status_detail
 
     @property

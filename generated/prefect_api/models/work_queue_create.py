@@ -78,18 +78,17 @@ class WorkQueueCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name = d.pop("name")
-        description: None | str | Unset = d.pop("description", UNSET)
+        name = src_dict["name"]
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
-        is_paused = d.pop("is_paused", UNSET)
-        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
+        is_paused = src_dict.get("is_paused", UNSET)
+        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-        priority: int | None | Unset = d.pop("priority", UNSET)
+        priority: int | None | Unset = src_dict.get("priority", UNSET)
 
-        _filter_ = d.pop("filter", UNSET)
+        _filter_ = src_dict.get("filter", UNSET)
         filter_: None | QueueFilter | Unset
-        if _filter_ is None or isinstance(_filter_, Unset):
+        if _filter_ is None or _filter_ is UNSET:
             filter_ = _filter_
         else:
             filter_type_0 = QueueFilter.from_dict(_filter_)

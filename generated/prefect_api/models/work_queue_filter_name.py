@@ -54,19 +54,18 @@ class WorkQueueFilterName:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _any_ = d.pop("any_", UNSET)
+        _any_ = src_dict.get("any_", UNSET)
         any_: list[str] | None | Unset
-        if _any_ is None or isinstance(_any_, Unset):
+        if _any_ is None or _any_ is UNSET:
             any_ = _any_
         else:
             any_type_0 = cast(list[str], _any_)
 
             any_ = any_type_0
 
-        _startswith = d.pop("startswith_", UNSET)
+        _startswith = src_dict.get("startswith_", UNSET)
         startswith: list[str] | None | Unset
-        if _startswith is None or isinstance(_startswith, Unset):
+        if _startswith is None or _startswith is UNSET:
             startswith = _startswith
         else:
             startswith_type_0 = cast(list[str], _startswith)

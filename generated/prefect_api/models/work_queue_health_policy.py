@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkQueueHealthPolicy")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"maximum_late_runs", "maximum_seconds_since_last_polled"})
 
 
 @_attrs_define
@@ -50,16 +52,18 @@ class WorkQueueHealthPolicy:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        maximum_late_runs: int | None | Unset = d.pop("maximum_late_runs", UNSET)
+        maximum_late_runs: int | None | Unset = src_dict.get("maximum_late_runs", UNSET)
 
-        maximum_seconds_since_last_polled: int | None | Unset = d.pop("maximum_seconds_since_last_polled", UNSET)
+        maximum_seconds_since_last_polled: int | None | Unset = src_dict.get("maximum_seconds_since_last_polled", UNSET)
 
         work_queue_health_policy = cls(
             maximum_late_runs=maximum_late_runs,
             maximum_seconds_since_last_polled=maximum_seconds_since_last_polled,
         )
-        work_queue_health_policy.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            work_queue_health_policy.additional_properties = extra
         return work_queue_health_policy
 
     @property

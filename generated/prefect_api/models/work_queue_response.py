@@ -3,16 +3,35 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.work_queue_status import WorkQueueStatus
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="WorkQueueResponse")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "id",
+        "created",
+        "updated",
+        "name",
+        "description",
+        "is_paused",
+        "concurrency_limit",
+        "priority",
+        "work_pool_id",
+        "filter",
+        "last_polled",
+        "work_pool_name",
+        "status",
+        "active_slots",
+    }
+)
 
 
 @_attrs_define
@@ -156,10 +175,9 @@ class WorkQueueResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -168,7 +186,7 @@ class WorkQueueResponse:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -177,52 +195,54 @@ class WorkQueueResponse:
 
             updated = updated_type_0
 
-        name = d.pop("name")
-        description: None | str | Unset = d.pop("description", UNSET)
+        name = src_dict["name"]
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
-        is_paused = d.pop("is_paused", UNSET)
-        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
+        is_paused = src_dict.get("is_paused", UNSET)
+        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-        priority = d.pop("priority", UNSET)
-        _work_pool_id = d.pop("work_pool_id", UNSET)
+        priority = src_dict.get("priority", UNSET)
+        _work_pool_id = src_dict.get("work_pool_id", UNSET)
         work_pool_id: None | Unset | UUID
-        if _work_pool_id is None or isinstance(_work_pool_id, Unset):
+        if _work_pool_id is None or _work_pool_id is UNSET:
             work_pool_id = _work_pool_id
         else:
-            work_pool_id_type_0 = UUID(_work_pool_id)
+            work_pool_id_type_0 = parse_uuid(_work_pool_id)
 
             work_pool_id = work_pool_id_type_0
 
-        _filter_ = d.pop("filter", UNSET)
+        _filter_ = src_dict.get("filter", UNSET)
         filter_: None | QueueFilter | Unset
-        if _filter_ is None or isinstance(_filter_, Unset):
+        if _filter_ is None or _filter_ is UNSET:
             filter_ = _filter_
         else:
             filter_type_0 = QueueFilter.from_dict(_filter_)
 
             filter_ = filter_type_0
 
-        _last_polled = d.pop("last_polled", UNSET)
+        _last_polled = src_dict.get("last_polled", UNSET)
         last_polled: datetime.datetime | None | Unset
-        if _last_polled is None or isinstance(_last_polled, Unset):
+        if _last_polled is None or _last_polled is UNSET:
             last_polled = _last_polled
         else:
             last_polled_type_0 = parse_datetime(_last_polled)
 
             last_polled = last_polled_type_0
 
-        work_pool_name: None | str | Unset = d.pop("work_pool_name", UNSET)
+        work_pool_name: None | str | Unset = src_dict.get("work_pool_name", UNSET)
 
-        _status = d.pop("status", UNSET)
+        _status = src_dict.get("status", UNSET)
         status: None | Unset | WorkQueueStatus
-        if _status is None or isinstance(_status, Unset):
+        if _status is None or _status is UNSET:
             status = _status
         else:
-            status_type_0 = WorkQueueStatus(_status)
+            status_type_0 = cast(
+                WorkQueueStatus, WorkQueueStatus._value2member_map_.get(_status) or WorkQueueStatus(_status)
+            )
 
             status = status_type_0
 
-        active_slots: int | None | Unset = d.pop("active_slots", UNSET)
+        active_slots: int | None | Unset = src_dict.get("active_slots", UNSET)
 
         work_queue_response = cls(
             id=id,
@@ -240,7 +260,10 @@ class WorkQueueResponse:
             status=status,
             active_slots=active_slots,
         )
-        work_queue_response.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            work_queue_response.additional_properties = extra
         return work_queue_response
 
     @property

@@ -11,6 +11,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="WorkQueueStatusDetail")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"healthy", "health_check_policy", "late_runs_count", "last_polled"})
 
 
 @_attrs_define
@@ -54,14 +56,13 @@ class WorkQueueStatusDetail:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        healthy = d.pop("healthy")
-        health_check_policy = WorkQueueHealthPolicy.from_dict(d.pop("health_check_policy"))
+        healthy = src_dict["healthy"]
+        health_check_policy = WorkQueueHealthPolicy.from_dict(src_dict["health_check_policy"])
 
-        late_runs_count = d.pop("late_runs_count", UNSET)
-        _last_polled = d.pop("last_polled", UNSET)
+        late_runs_count = src_dict.get("late_runs_count", UNSET)
+        _last_polled = src_dict.get("last_polled", UNSET)
         last_polled: datetime.datetime | None | Unset
-        if _last_polled is None or isinstance(_last_polled, Unset):
+        if _last_polled is None or _last_polled is UNSET:
             last_polled = _last_polled
         else:
             last_polled_type_0 = parse_datetime(_last_polled)
@@ -74,7 +75,10 @@ class WorkQueueStatusDetail:
             late_runs_count=late_runs_count,
             last_polled=last_polled,
         )
-        work_queue_status_detail.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            work_queue_status_detail.additional_properties = extra
         return work_queue_status_detail
 
     @property

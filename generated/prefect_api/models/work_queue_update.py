@@ -97,28 +97,27 @@ class WorkQueueUpdate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name: None | str | Unset = d.pop("name", UNSET)
+        name: None | str | Unset = src_dict.get("name", UNSET)
 
-        description: None | str | Unset = d.pop("description", UNSET)
+        description: None | str | Unset = src_dict.get("description", UNSET)
 
-        is_paused = d.pop("is_paused", UNSET)
-        concurrency_limit: int | None | Unset = d.pop("concurrency_limit", UNSET)
+        is_paused = src_dict.get("is_paused", UNSET)
+        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-        priority: int | None | Unset = d.pop("priority", UNSET)
+        priority: int | None | Unset = src_dict.get("priority", UNSET)
 
-        _last_polled = d.pop("last_polled", UNSET)
+        _last_polled = src_dict.get("last_polled", UNSET)
         last_polled: datetime.datetime | None | Unset
-        if _last_polled is None or isinstance(_last_polled, Unset):
+        if _last_polled is None or _last_polled is UNSET:
             last_polled = _last_polled
         else:
             last_polled_type_0 = parse_datetime(_last_polled)
 
             last_polled = last_polled_type_0
 
-        _filter_ = d.pop("filter", UNSET)
+        _filter_ = src_dict.get("filter", UNSET)
         filter_: None | QueueFilter | Unset
-        if _filter_ is None or isinstance(_filter_, Unset):
+        if _filter_ is None or _filter_ is UNSET:
             filter_ = _filter_
         else:
             filter_type_0 = QueueFilter.from_dict(_filter_)

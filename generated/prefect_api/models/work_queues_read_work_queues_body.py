@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkQueuesReadWorkQueuesBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"offset", "work_queues", "limit"})
 
 
 @_attrs_define
@@ -51,24 +53,26 @@ class WorkQueuesReadWorkQueuesBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        offset = d.pop("offset", UNSET)
-        _work_queues = d.pop("work_queues", UNSET)
+        offset = src_dict.get("offset", UNSET)
+        _work_queues = src_dict.get("work_queues", UNSET)
         work_queues: None | Unset | WorkQueueFilter
-        if _work_queues is None or isinstance(_work_queues, Unset):
+        if _work_queues is None or _work_queues is UNSET:
             work_queues = _work_queues
         else:
             work_queues_type_0 = WorkQueueFilter.from_dict(_work_queues)
 
             work_queues = work_queues_type_0
 
-        limit = d.pop("limit", UNSET)
+        limit = src_dict.get("limit", UNSET)
         work_queues_read_work_queues_body = cls(
             offset=offset,
             work_queues=work_queues,
             limit=limit,
         )
-        work_queues_read_work_queues_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            work_queues_read_work_queues_body.additional_properties = extra
         return work_queues_read_work_queues_body
 
     @property

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
@@ -61,26 +61,25 @@ class WorkerFilter:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        _operator = d.pop("operator", UNSET)
+        _operator = src_dict.get("operator", UNSET)
         operator: Operator | Unset
-        if isinstance(_operator, Unset):
+        if _operator is UNSET:
             operator = UNSET
         else:
-            operator = Operator(_operator)
+            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-        _last_heartbeat_time = d.pop("last_heartbeat_time", UNSET)
+        _last_heartbeat_time = src_dict.get("last_heartbeat_time", UNSET)
         last_heartbeat_time: None | Unset | WorkerFilterLastHeartbeatTime
-        if _last_heartbeat_time is None or isinstance(_last_heartbeat_time, Unset):
+        if _last_heartbeat_time is None or _last_heartbeat_time is UNSET:
             last_heartbeat_time = _last_heartbeat_time
         else:
             last_heartbeat_time_type_0 = WorkerFilterLastHeartbeatTime.from_dict(_last_heartbeat_time)
 
             last_heartbeat_time = last_heartbeat_time_type_0
 
-        _status = d.pop("status", UNSET)
+        _status = src_dict.get("status", UNSET)
         status: None | Unset | WorkerFilterStatus
-        if _status is None or isinstance(_status, Unset):
+        if _status is None or _status is UNSET:
             status = _status
         else:
             status_type_0 = WorkerFilterStatus.from_dict(_status)

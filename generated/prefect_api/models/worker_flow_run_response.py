@@ -8,7 +8,11 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import parse_uuid
+
 T = TypeVar("T", bound="WorkerFlowRunResponse")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"work_pool_id", "work_queue_id", "flow_run"})
 
 
 @_attrs_define
@@ -40,19 +44,21 @@ class WorkerFlowRunResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        work_pool_id = UUID(d.pop("work_pool_id"))
+        work_pool_id = parse_uuid(src_dict["work_pool_id"])
 
-        work_queue_id = UUID(d.pop("work_queue_id"))
+        work_queue_id = parse_uuid(src_dict["work_queue_id"])
 
-        flow_run = FlowRun.from_dict(d.pop("flow_run"))
+        flow_run = FlowRun.from_dict(src_dict["flow_run"])
 
         worker_flow_run_response = cls(
             work_pool_id=work_pool_id,
             work_queue_id=work_queue_id,
             flow_run=flow_run,
         )
-        worker_flow_run_response.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            worker_flow_run_response.additional_properties = extra
         return worker_flow_run_response
 
     @property

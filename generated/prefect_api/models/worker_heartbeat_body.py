@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkerHeartbeatBody")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"name", "heartbeat_interval_seconds"})
 
 
 @_attrs_define
@@ -42,15 +44,17 @@ class WorkerHeartbeatBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        name = d.pop("name")
-        heartbeat_interval_seconds: int | None | Unset = d.pop("heartbeat_interval_seconds", UNSET)
+        name = src_dict["name"]
+        heartbeat_interval_seconds: int | None | Unset = src_dict.get("heartbeat_interval_seconds", UNSET)
 
         worker_heartbeat_body = cls(
             name=name,
             heartbeat_interval_seconds=heartbeat_interval_seconds,
         )
-        worker_heartbeat_body.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            worker_heartbeat_body.additional_properties = extra
         return worker_heartbeat_body
 
     @property

@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.worker_status import WorkerStatus
-from ..types import UNSET, Unset, parse_datetime
+from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="WorkerResponse")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {"id", "created", "updated", "name", "work_pool_id", "last_heartbeat_time", "heartbeat_interval_seconds", "status"}
+)
 
 
 @_attrs_define
@@ -92,10 +96,9 @@ class WorkerResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        id = parse_uuid(src_dict["id"])
 
-        _created = d.pop("created")
+        _created = src_dict["created"]
         created: datetime.datetime | None
         if _created is None:
             created = _created
@@ -104,7 +107,7 @@ class WorkerResponse:
 
             created = created_type_0
 
-        _updated = d.pop("updated")
+        _updated = src_dict["updated"]
         updated: datetime.datetime | None
         if _updated is None:
             updated = _updated
@@ -113,26 +116,26 @@ class WorkerResponse:
 
             updated = updated_type_0
 
-        name = d.pop("name")
-        work_pool_id = UUID(d.pop("work_pool_id"))
+        name = src_dict["name"]
+        work_pool_id = parse_uuid(src_dict["work_pool_id"])
 
-        _last_heartbeat_time = d.pop("last_heartbeat_time", UNSET)
+        _last_heartbeat_time = src_dict.get("last_heartbeat_time", UNSET)
         last_heartbeat_time: datetime.datetime | None | Unset
-        if _last_heartbeat_time is None or isinstance(_last_heartbeat_time, Unset):
+        if _last_heartbeat_time is None or _last_heartbeat_time is UNSET:
             last_heartbeat_time = _last_heartbeat_time
         else:
             last_heartbeat_time_type_0 = parse_datetime(_last_heartbeat_time)
 
             last_heartbeat_time = last_heartbeat_time_type_0
 
-        heartbeat_interval_seconds: int | None | Unset = d.pop("heartbeat_interval_seconds", UNSET)
+        heartbeat_interval_seconds: int | None | Unset = src_dict.get("heartbeat_interval_seconds", UNSET)
 
-        _status = d.pop("status", UNSET)
+        _status = src_dict.get("status", UNSET)
         status: WorkerStatus | Unset
-        if isinstance(_status, Unset):
+        if _status is UNSET:
             status = UNSET
         else:
-            status = WorkerStatus(_status)
+            status = cast(WorkerStatus, WorkerStatus._value2member_map_.get(_status) or WorkerStatus(_status))
 
         worker_response = cls(
             id=id,
@@ -144,7 +147,10 @@ class WorkerResponse:
             heartbeat_interval_seconds=heartbeat_interval_seconds,
             status=status,
         )
-        worker_response.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            worker_response.additional_properties = extra
         return worker_response
 
     @property

@@ -10,6 +10,18 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkerSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset(
+    {
+        "debug_mode",
+        "heartbeat_seconds",
+        "query_seconds",
+        "prefetch_seconds",
+        "enable_cancellation",
+        "cancellation_poll_seconds",
+        "webserver",
+    }
+)
 
 
 @_attrs_define
@@ -73,16 +85,15 @@ class WorkerSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        debug_mode = d.pop("debug_mode", UNSET)
-        heartbeat_seconds = d.pop("heartbeat_seconds", UNSET)
-        query_seconds = d.pop("query_seconds", UNSET)
-        prefetch_seconds = d.pop("prefetch_seconds", UNSET)
-        enable_cancellation = d.pop("enable_cancellation", UNSET)
-        cancellation_poll_seconds = d.pop("cancellation_poll_seconds", UNSET)
-        _webserver = d.pop("webserver", UNSET)
+        debug_mode = src_dict.get("debug_mode", UNSET)
+        heartbeat_seconds = src_dict.get("heartbeat_seconds", UNSET)
+        query_seconds = src_dict.get("query_seconds", UNSET)
+        prefetch_seconds = src_dict.get("prefetch_seconds", UNSET)
+        enable_cancellation = src_dict.get("enable_cancellation", UNSET)
+        cancellation_poll_seconds = src_dict.get("cancellation_poll_seconds", UNSET)
+        _webserver = src_dict.get("webserver", UNSET)
         webserver: WorkerWebserverSettings | Unset
-        if isinstance(_webserver, Unset):
+        if _webserver is UNSET:
             webserver = UNSET
         else:
             webserver = WorkerWebserverSettings.from_dict(_webserver)
@@ -96,7 +107,10 @@ class WorkerSettings:
             cancellation_poll_seconds=cancellation_poll_seconds,
             webserver=webserver,
         )
-        worker_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            worker_settings.additional_properties = extra
         return worker_settings
 
     @property

@@ -10,6 +10,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkerWebserverSettings")
+# The keys from_dict reads into fields; any others go to additional_properties.
+_KNOWN_KEYS = frozenset({"host", "port"})
 
 
 @_attrs_define
@@ -39,14 +41,16 @@ class WorkerWebserverSettings:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        d = dict(src_dict)
-        host = d.pop("host", UNSET)
-        port = d.pop("port", UNSET)
+        host = src_dict.get("host", UNSET)
+        port = src_dict.get("port", UNSET)
         worker_webserver_settings = cls(
             host=host,
             port=port,
         )
-        worker_webserver_settings.additional_properties = d
+        # Keys the schema does not name, kept in their order; most bodies have none.
+        if not _KNOWN_KEYS.issuperset(src_dict):
+            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+            worker_webserver_settings.additional_properties = extra
         return worker_webserver_settings
 
     @property

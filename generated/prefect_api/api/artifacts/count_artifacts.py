@@ -8,7 +8,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.count_artifacts_body import CountArtifactsBody
 from ...models.http_validation_error import HTTPValidationError
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, Response, Unset, loads_json
 
 
 def _get_kwargs(
@@ -35,12 +35,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | int | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
-        response_2xx = cast(int, response.json())
+        response_2xx = cast(int, loads_json(response.content))
         return response_2xx
 
     if client.raise_on_unexpected_status:

@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.automation import Automation
 from ...models.http_validation_error import HTTPValidationError
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -31,7 +31,7 @@ def _parse_response(
 ) -> HTTPValidationError | list[Automation] | None:
     if response.status_code == 200:
         response_200 = []
-        _response_200 = response.json()
+        _response_200 = loads_json(response.content)
         for response_200_item_data in _response_200:
             response_200_item = Automation.from_dict(response_200_item_data)
 
@@ -40,7 +40,7 @@ def _parse_response(
         return response_200
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 

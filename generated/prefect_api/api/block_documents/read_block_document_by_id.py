@@ -10,7 +10,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.block_document import BlockDocument
 from ...models.http_validation_error import HTTPValidationError
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, Response, Unset, loads_json
 
 
 def _get_kwargs(
@@ -40,12 +40,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> BlockDocument | HTTPValidationError | None:
     if response.status_code == 200:
-        response_200 = BlockDocument.from_dict(response.json())
+        response_200 = BlockDocument.from_dict(loads_json(response.content))
 
         return response_200
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 

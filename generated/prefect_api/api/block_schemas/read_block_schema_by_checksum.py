@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.block_schema import BlockSchema
 from ...models.http_validation_error import HTTPValidationError
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, Response, Unset, loads_json
 
 
 def _get_kwargs(
@@ -45,12 +45,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> BlockSchema | HTTPValidationError | None:
     if response.status_code == 200:
-        response_200 = BlockSchema.from_dict(response.json())
+        response_200 = BlockSchema.from_dict(loads_json(response.content))
 
         return response_200
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 

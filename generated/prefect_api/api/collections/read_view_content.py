@@ -11,7 +11,7 @@ from ...models.http_validation_error import HTTPValidationError
 from ...models.read_view_content_response_read_view_content_collections_views_view_get import (
     ReadViewContentResponseReadViewContentCollectionsViewsViewGet,
 )
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -32,12 +32,14 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | ReadViewContentResponseReadViewContentCollectionsViewsViewGet | None:
     if response.status_code == 200:
-        response_200 = ReadViewContentResponseReadViewContentCollectionsViewsViewGet.from_dict(response.json())
+        response_200 = ReadViewContentResponseReadViewContentCollectionsViewsViewGet.from_dict(
+            loads_json(response.content)
+        )
 
         return response_200
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 

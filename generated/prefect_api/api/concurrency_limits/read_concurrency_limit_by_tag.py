@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.concurrency_limit import ConcurrencyLimit
 from ...models.http_validation_error import HTTPValidationError
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -30,12 +30,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> ConcurrencyLimit | HTTPValidationError | None:
     if response.status_code == 200:
-        response_200 = ConcurrencyLimit.from_dict(response.json())
+        response_200 = ConcurrencyLimit.from_dict(loads_json(response.content))
 
         return response_200
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 

@@ -9,7 +9,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.bulk_increment_active_slots_with_lease_body import BulkIncrementActiveSlotsWithLeaseBody
 from ...models.concurrency_limit_with_lease_response import ConcurrencyLimitWithLeaseResponse
 from ...models.http_validation_error import HTTPValidationError
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -35,12 +35,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> ConcurrencyLimitWithLeaseResponse | HTTPValidationError | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
-        response_2xx = ConcurrencyLimitWithLeaseResponse.from_dict(response.json())
+        response_2xx = ConcurrencyLimitWithLeaseResponse.from_dict(loads_json(response.content))
 
         return response_2xx
 

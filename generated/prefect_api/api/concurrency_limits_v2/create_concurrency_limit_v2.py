@@ -9,7 +9,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.concurrency_limit_v2 import ConcurrencyLimitV2
 from ...models.concurrency_limit_v2_create import ConcurrencyLimitV2Create
 from ...models.http_validation_error import HTTPValidationError
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -35,12 +35,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> ConcurrencyLimitV2 | HTTPValidationError | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
-        response_2xx = ConcurrencyLimitV2.from_dict(response.json())
+        response_2xx = ConcurrencyLimitV2.from_dict(loads_json(response.content))
 
         return response_2xx
 

@@ -8,7 +8,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.csrf_token import CsrfToken
 from ...models.http_validation_error import HTTPValidationError
-from ...types import UNSET, Response
+from ...types import UNSET, Response, loads_json
 
 
 def _get_kwargs(
@@ -35,12 +35,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> CsrfToken | HTTPValidationError | None:
     if response.status_code == 200:
-        response_200 = CsrfToken.from_dict(response.json())
+        response_200 = CsrfToken.from_dict(loads_json(response.content))
 
         return response_200
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 

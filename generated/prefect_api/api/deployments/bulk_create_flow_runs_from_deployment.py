@@ -11,7 +11,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.deployment_flow_run_create import DeploymentFlowRunCreate
 from ...models.flow_run_bulk_create_response import FlowRunBulkCreateResponse
 from ...models.http_validation_error import HTTPValidationError
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -43,12 +43,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> FlowRunBulkCreateResponse | HTTPValidationError | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
-        response_2xx = FlowRunBulkCreateResponse.from_dict(response.json())
+        response_2xx = FlowRunBulkCreateResponse.from_dict(loads_json(response.content))
 
         return response_2xx
 

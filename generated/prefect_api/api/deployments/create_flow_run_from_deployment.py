@@ -11,7 +11,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.deployment_flow_run_create import DeploymentFlowRunCreate
 from ...models.flow_run_response import FlowRunResponse
 from ...models.http_validation_error import HTTPValidationError
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -40,12 +40,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> FlowRunResponse | HTTPValidationError | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
-        response_2xx = FlowRunResponse.from_dict(response.json())
+        response_2xx = FlowRunResponse.from_dict(loads_json(response.content))
 
         return response_2xx
 

@@ -10,7 +10,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.http_validation_error import HTTPValidationError
 from ...models.work_queue import WorkQueue
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -32,7 +32,7 @@ def _parse_response(
 ) -> HTTPValidationError | list[WorkQueue] | None:
     if response.status_code == 200:
         response_200 = []
-        _response_200 = response.json()
+        _response_200 = loads_json(response.content)
         for response_200_item_data in _response_200:
             response_200_item = WorkQueue.from_dict(response_200_item_data)
 
@@ -41,7 +41,7 @@ def _parse_response(
         return response_200
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 

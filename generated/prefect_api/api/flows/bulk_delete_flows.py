@@ -9,7 +9,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.bulk_delete_flows_body import BulkDeleteFlowsBody
 from ...models.flow_bulk_delete_response import FlowBulkDeleteResponse
 from ...models.http_validation_error import HTTPValidationError
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, Response, Unset, loads_json
 
 
 def _get_kwargs(
@@ -36,12 +36,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> FlowBulkDeleteResponse | HTTPValidationError | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
-        response_2xx = FlowBulkDeleteResponse.from_dict(response.json())
+        response_2xx = FlowBulkDeleteResponse.from_dict(loads_json(response.content))
 
         return response_2xx
 

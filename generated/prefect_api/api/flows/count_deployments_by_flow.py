@@ -11,7 +11,7 @@ from ...models.count_deployments_by_flow_response_count_deployments_by_flow_ui_f
     CountDeploymentsByFlowResponseCountDeploymentsByFlowUiFlowsCountDeploymentsPost,
 )
 from ...models.http_validation_error import HTTPValidationError
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -37,13 +37,13 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> CountDeploymentsByFlowResponseCountDeploymentsByFlowUiFlowsCountDeploymentsPost | HTTPValidationError | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
         response_2xx = CountDeploymentsByFlowResponseCountDeploymentsByFlowUiFlowsCountDeploymentsPost.from_dict(
-            response.json()
+            loads_json(response.content)
         )
 
         return response_2xx

@@ -11,7 +11,7 @@ from ...models.next_runs_by_flow_body import NextRunsByFlowBody
 from ...models.next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post import (
     NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost,
 )
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -37,12 +37,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
-        response_2xx = NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost.from_dict(response.json())
+        response_2xx = NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost.from_dict(loads_json(response.content))
 
         return response_2xx
 

@@ -9,7 +9,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.flow_pagination_response import FlowPaginationResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...models.paginate_flows_body import PaginateFlowsBody
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, Response, Unset, loads_json
 
 
 def _get_kwargs(
@@ -36,12 +36,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> FlowPaginationResponse | HTTPValidationError | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
-        response_2xx = FlowPaginationResponse.from_dict(response.json())
+        response_2xx = FlowPaginationResponse.from_dict(loads_json(response.content))
 
         return response_2xx
 

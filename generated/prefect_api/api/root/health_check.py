@@ -6,7 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs() -> dict[str, Any]:
@@ -21,7 +21,7 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> bool | None:
     if response.status_code == 200:
-        response_200 = cast(bool, response.json())
+        response_200 = cast(bool, loads_json(response.content))
         return response_200
 
     if client.raise_on_unexpected_status:

@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.http_validation_error import HTTPValidationError
 from ...models.state import State
-from ...types import UNSET, Response
+from ...types import UNSET, Response, loads_json
 
 
 def _get_kwargs(
@@ -38,7 +38,7 @@ def _parse_response(
 ) -> HTTPValidationError | list[State] | None:
     if response.status_code == 200:
         response_200 = []
-        _response_200 = response.json()
+        _response_200 = loads_json(response.content)
         for response_200_item_data in _response_200:
             response_200_item = State.from_dict(response_200_item_data)
 
@@ -47,7 +47,7 @@ def _parse_response(
         return response_200
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 

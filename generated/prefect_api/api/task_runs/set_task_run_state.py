@@ -11,7 +11,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.http_validation_error import HTTPValidationError
 from ...models.orchestration_result import OrchestrationResult
 from ...models.set_task_run_state_body import SetTaskRunStateBody
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -40,12 +40,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | OrchestrationResult | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
-        response_2xx = OrchestrationResult.from_dict(response.json())
+        response_2xx = OrchestrationResult.from_dict(loads_json(response.content))
 
         return response_2xx
 

@@ -9,7 +9,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.history_response import HistoryResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...models.task_run_history_body import TaskRunHistoryBody
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -35,13 +35,13 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | list[HistoryResponse] | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
         response_2xx = []
-        _response_2xx = response.json()
+        _response_2xx = loads_json(response.content)
         for response_2xx_item_data in _response_2xx:
             response_2xx_item = HistoryResponse.from_dict(response_2xx_item_data)
 

@@ -9,7 +9,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.http_validation_error import HTTPValidationError
 from ...models.schema_values_validation_response import SchemaValuesValidationResponse
 from ...models.validate_obj_body import ValidateObjBody
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -35,12 +35,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | SchemaValuesValidationResponse | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
-        response_2xx = SchemaValuesValidationResponse.from_dict(response.json())
+        response_2xx = SchemaValuesValidationResponse.from_dict(loads_json(response.content))
 
         return response_2xx
 

@@ -10,7 +10,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.http_validation_error import HTTPValidationError
 from ...models.variable import Variable
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -31,12 +31,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | Variable | None:
     if response.status_code == 200:
-        response_200 = Variable.from_dict(response.json())
+        response_200 = Variable.from_dict(loads_json(response.content))
 
         return response_200
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 

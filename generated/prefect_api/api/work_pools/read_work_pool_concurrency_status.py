@@ -10,7 +10,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.http_validation_error import HTTPValidationError
 from ...models.read_work_pool_concurrency_status_body import ReadWorkPoolConcurrencyStatusBody
 from ...models.work_pool_concurrency_status import WorkPoolConcurrencyStatus
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, Response, Unset, loads_json
 
 
 def _get_kwargs(
@@ -40,12 +40,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | WorkPoolConcurrencyStatus | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
-        response_2xx = WorkPoolConcurrencyStatus.from_dict(response.json())
+        response_2xx = WorkPoolConcurrencyStatus.from_dict(loads_json(response.content))
 
         return response_2xx
 

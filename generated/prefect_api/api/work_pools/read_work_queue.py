@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.http_validation_error import HTTPValidationError
 from ...models.work_queue_response import WorkQueueResponse
-from ...types import Response
+from ...types import Response, loads_json
 
 
 def _get_kwargs(
@@ -32,12 +32,12 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | WorkQueueResponse | None:
     if response.status_code == 200:
-        response_200 = WorkQueueResponse.from_dict(response.json())
+        response_200 = WorkQueueResponse.from_dict(loads_json(response.content))
 
         return response_200
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 

@@ -11,7 +11,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.flow_run_response import FlowRunResponse
 from ...models.http_validation_error import HTTPValidationError
 from ...models.read_work_queue_runs_body import ReadWorkQueueRunsBody
-from ...types import UNSET, Response, Unset
+from ...types import UNSET, Response, Unset, loads_json
 
 
 def _get_kwargs(
@@ -41,13 +41,13 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | list[FlowRunResponse] | None:
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = HTTPValidationError.from_dict(loads_json(response.content))
 
         return response_422
 
     if 200 <= response.status_code <= 299:
         response_2xx = []
-        _response_2xx = response.json()
+        _response_2xx = loads_json(response.content)
         for response_2xx_item_data in _response_2xx:
             response_2xx_item = FlowRunResponse.from_dict(response_2xx_item_data)
 
