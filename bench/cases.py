@@ -19,6 +19,7 @@ from .seed import Seeded
 
 PAGE = 200  # rows per page: the server's default cap
 CONCURRENT_TASKS = 50
+DEFAULT_TASKS = 100  # the out-of-the-box benchmark: twice the calls, from 100 tasks
 
 SyncCall = Callable[[], object]
 AsyncCall = Callable[[], Awaitable[object]]
@@ -26,7 +27,11 @@ AsyncCall = Callable[[], Awaitable[object]]
 
 @dataclass(frozen=True)
 class Case:
-    """One benchmark: a call per client, made `calls_per_round` times per round, each timed."""
+    """One benchmark: a call per client, made `calls_per_round` times per round, each timed.
+
+    A call sends `requests_per_call` requests, or up to `extra_requests` more (pages read ahead
+    past the end of a list, which come back empty). `defaults`: the clients with their default
+    settings (`Clients.aio_default`) rather than the shared pool."""
 
     name: str
     title: str
@@ -34,6 +39,8 @@ class Case:
     calls_per_round: int
     requests_per_call: int
     calls: dict[str, Any]  # client -> SyncCall or AsyncCall
+    extra_requests: int = 0
+    defaults: bool = False
 
 
 class Mismatch(AssertionError):
@@ -120,56 +127,17 @@ def build_cases(
     flows_sync, flows_async = list_calls("read_flows", "/flows/filter")
     runs_sync, runs_async = list_calls("read_flow_runs", "/flow_runs/filter")
 
-    # ----- every flow run: our iterator against offset loops -----
-    async def ours_all_runs_async() -> object:
-        count = 0
-        async for _run in a[OURS].iter_flow_runs():
-            count += 1
-        return expect(count, runs, "ours iter_flow_runs")
-
-    async def prefect_all_runs_async() -> object:
-        count = 0
-        while True:
-            page = await a[PREFECT].read_flow_runs(limit=PAGE, offset=count)
-            count += len(page)
-            if len(page) < PAGE:
-                return expect(count, runs, "prefect offset loop")
-
-    async def raw_all_runs_async() -> object:
-        count = 0
-        while True:
-            body = {"limit": PAGE, "offset": count}
-            page = raw_json(await a[RAW].post("/flow_runs/filter", json=body))
-            count += len(page)
-            if len(page) < PAGE:
-                return expect(count, runs, "raw offset loop")
-
-    def ours_all_runs() -> object:
-        return expect(sum(1 for _run in s[OURS].iter_flow_runs()), runs, "ours iter_flow_runs")
-
-    def prefect_all_runs() -> object:
-        count = 0
-        while True:
-            page = s[PREFECT].read_flow_runs(limit=PAGE, offset=count)
-            count += len(page)
-            if len(page) < PAGE:
-                return expect(count, runs, "prefect offset loop")
-
-    def raw_all_runs() -> object:
-        count = 0
-        while True:
-            body = {"limit": PAGE, "offset": count}
-            page = raw_json(s[RAW].post("/flow_runs/filter", json=body))
-            count += len(page)
-            if len(page) < PAGE:
-                return expect(count, runs, "raw offset loop")
+    sequential_sync, sequential_async = all_runs_calls(clients, runs, page_concurrency=1)
+    parallel_sync, parallel_async = all_runs_calls(clients, runs, page_concurrency=None)
 
     # ----- concurrent read_flow on one async client -----
     flow_ids = seeded.flow_ids
 
-    def concurrent(read: Callable[[uuid.UUID], Awaitable[object]], label: str) -> AsyncCall:
+    def concurrent(
+        read: Callable[[uuid.UUID], Awaitable[object]], label: str, calls: int, tasks: int
+    ) -> AsyncCall:
         async def run() -> object:
-            ids = itertools.islice(itertools.cycle(flow_ids), concurrent_calls)
+            ids = itertools.islice(itertools.cycle(flow_ids), calls)
             done = 0
 
             async def worker() -> None:
@@ -178,22 +146,27 @@ def build_cases(
                     await read(flow)
                     done += 1
 
-            await asyncio.gather(*(worker() for _ in range(CONCURRENT_TASKS)))
-            return expect(done, concurrent_calls, label)
+            await asyncio.gather(*(worker() for _ in range(tasks)))
+            return expect(done, calls, label)
 
         return run
 
-    async def ours_one(flow: uuid.UUID) -> object:
-        return expect((await a[OURS].read_flow(flow)).id, flow, "ours read_flow")
+    def readers(kind: dict[str, Any]) -> dict[str, Callable[[uuid.UUID], Awaitable[object]]]:
+        async def ours_one(flow: uuid.UUID) -> object:
+            return expect((await kind[OURS].read_flow(flow)).id, flow, "ours read_flow")
 
-    async def prefect_one(flow: uuid.UUID) -> object:
-        return expect((await a[PREFECT].read_flow(flow)).id, flow, "prefect read_flow")
+        async def prefect_one(flow: uuid.UUID) -> object:
+            return expect((await kind[PREFECT].read_flow(flow)).id, flow, "prefect read_flow")
 
-    async def raw_one(flow: uuid.UUID) -> object:
-        row = raw_json(await a[RAW].get(f"/flows/{flow}"))
-        return expect(row["id"], str(flow), "raw read_flow")
+        async def raw_one(flow: uuid.UUID) -> object:
+            row = raw_json(await kind[RAW].get(f"/flows/{flow}"))
+            return expect(row["id"], str(flow), "raw read_flow")
 
-    paged = pages_for(runs)
+        return {OURS: ours_one, PREFECT: prefect_one, RAW: raw_one}
+
+    shared, defaults = readers(a), readers(clients.aio_default)
+    default_calls = concurrent_calls * 2
+
     return [
         Case(
             "read_flow",
@@ -240,21 +213,12 @@ def build_cases(
             1,
             runs_async,
         ),
-        Case(
-            "all_flow_runs_async",
-            f"{runs} flow runs (async)",
-            True,
-            1,
-            paged,
-            {OURS: ours_all_runs_async, PREFECT: prefect_all_runs_async, RAW: raw_all_runs_async},
-        ),
-        Case(
+        *all_runs_cases(
             "all_flow_runs",
-            f"{runs} flow runs (sync)",
-            False,
-            1,
-            paged,
-            {OURS: ours_all_runs, PREFECT: prefect_all_runs, RAW: raw_all_runs},
+            f"{runs} flow runs",
+            runs,
+            (sequential_sync, sequential_async),
+            (parallel_sync, parallel_async),
         ),
         Case(
             "concurrent_read_flow",
@@ -263,12 +227,127 @@ def build_cases(
             1,
             concurrent_calls,
             {
-                OURS: concurrent(ours_one, "ours concurrent"),
-                PREFECT: concurrent(prefect_one, "prefect concurrent"),
-                RAW: concurrent(raw_one, "raw concurrent"),
+                client: concurrent(read, f"{client} concurrent", concurrent_calls, CONCURRENT_TASKS)
+                for client, read in shared.items()
             },
         ),
+        Case(
+            "concurrent_read_flow_defaults",
+            f"{default_calls} read_flow, {DEFAULT_TASKS} tasks, default settings",
+            True,
+            1,
+            default_calls,
+            {
+                client: concurrent(read, f"{client} concurrent", default_calls, DEFAULT_TASKS)
+                for client, read in defaults.items()
+            },
+            defaults=True,
+        ),
     ]
+
+
+CallPair = tuple[dict[str, SyncCall], dict[str, AsyncCall]]
+
+
+def all_runs_calls(clients: Clients, runs: int, *, page_concurrency: int | None) -> CallPair:
+    """Every flow run, read by each client: ours with `iter_flow_runs` (`page_concurrency`
+    pages at most in flight; None: the client's default, adaptive read-ahead), Prefect's and raw
+    httpx with offset loops of 200, one page after another. (sync calls, async calls)"""
+    s, a = clients.sync, clients.aio
+
+    def ours_of(kind: dict[str, Any]) -> Any:
+        client = kind[OURS]
+        return (
+            client
+            if page_concurrency is None
+            else client.with_options(page_concurrency=page_concurrency)
+        )
+
+    async def ours_async() -> object:
+        count = 0
+        async for _run in ours_of(a).iter_flow_runs():
+            count += 1
+        return expect(count, runs, "ours iter_flow_runs")
+
+    async def prefect_async() -> object:
+        count = 0
+        while True:
+            page = await a[PREFECT].read_flow_runs(limit=PAGE, offset=count)
+            count += len(page)
+            if len(page) < PAGE:
+                return expect(count, runs, "prefect offset loop")
+
+    async def raw_async() -> object:
+        count = 0
+        while True:
+            body = {"limit": PAGE, "offset": count}
+            page = raw_json(await a[RAW].post("/flow_runs/filter", json=body))
+            count += len(page)
+            if len(page) < PAGE:
+                return expect(count, runs, "raw offset loop")
+
+    def ours() -> object:
+        return expect(sum(1 for _run in ours_of(s).iter_flow_runs()), runs, "ours iter_flow_runs")
+
+    def prefect() -> object:
+        count = 0
+        while True:
+            page = s[PREFECT].read_flow_runs(limit=PAGE, offset=count)
+            count += len(page)
+            if len(page) < PAGE:
+                return expect(count, runs, "prefect offset loop")
+
+    def raw() -> object:
+        count = 0
+        while True:
+            body = {"limit": PAGE, "offset": count}
+            page = raw_json(s[RAW].post("/flow_runs/filter", json=body))
+            count += len(page)
+            if len(page) < PAGE:
+                return expect(count, runs, "raw offset loop")
+
+    return {OURS: ours, PREFECT: prefect, RAW: raw}, {
+        OURS: ours_async,
+        PREFECT: prefect_async,
+        RAW: raw_async,
+    }
+
+
+# Pages prefect-sdk may read ahead past the end of a list (its default page_concurrency - 1).
+READ_AHEAD_EXTRA = 3
+
+
+def all_runs_cases(
+    name: str, title: str, runs: int, sequential: CallPair, parallel: CallPair
+) -> list[Case]:
+    """The all-rows benchmarks, async then sync: ours with one page at a time, then ours with
+    parallel pages; Prefect's client and raw httpx read one page at a time in both."""
+    pages = pages_for(runs)
+    out = []
+    for suffix, mode, is_async in (("_async", "async", True), ("", "sync", False)):
+        index = 1 if is_async else 0
+        out.append(
+            Case(
+                name + suffix,
+                f"{title} ({mode})",
+                is_async,
+                1,
+                pages,
+                sequential[index],
+            )
+        )
+        out.append(
+            Case(
+                f"{name}_parallel{suffix}",
+                f"{title}, parallel pages ({mode})",
+                is_async,
+                1,
+                pages,
+                parallel[index],
+                extra_requests=READ_AHEAD_EXTRA,
+            )
+        )
+    return out
 
 
 def prefect_list_readers(
@@ -313,7 +392,14 @@ def verify_same_rows(clients: Clients) -> dict[str, int]:
         expect(prefect, raw, f"prefect {method} ids against raw")
         compared[method] = len(raw)
 
-    ours_all = [str(run.id) for run in s[OURS].iter_flow_runs()]
+    compared.update(verify_all_runs(clients))
+    return compared
+
+
+def verify_all_runs(clients: Clients) -> dict[str, int]:
+    """Read every flow run with ours (parallel pages, and one at a time) and a raw offset loop,
+    and check the ids agree, in order."""
+    s = clients.sync
     raw_all: list[str] = []
     while True:
         body = {"limit": PAGE, "offset": len(raw_all)}
@@ -321,7 +407,11 @@ def verify_same_rows(clients: Clients) -> dict[str, int]:
         raw_all += page
         if len(page) < PAGE:
             break
-    expect(ours_all, raw_all, "ours iter_flow_runs ids against the raw offset loop")
+    for label, ours in (
+        ("parallel pages", s[OURS]),
+        ("one page at a time", s[OURS].with_options(page_concurrency=1)),
+    ):
+        ours_all = [str(run.id) for run in ours.iter_flow_runs()]
+        expect(ours_all, raw_all, f"ours iter_flow_runs ({label}) ids against the raw offset loop")
     expect(len(set(raw_all)), len(raw_all), "distinct flow run ids")
-    compared["all_flow_runs"] = len(raw_all)
-    return compared
+    return {"all_flow_runs": len(raw_all)}

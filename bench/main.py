@@ -30,6 +30,8 @@ class Config:
     import_runs: int
     out_dir: Path
     only: tuple[str, ...]
+    scaleout_flow_runs: int  # 0: no scale-out rows
+    scaleout_rounds: int
 
 
 FULL = {
@@ -40,6 +42,8 @@ FULL = {
     "single_calls": 50,
     "page_calls": 5,
     "import_runs": 5,
+    "scaleout_flow_runs": 20000,
+    "scaleout_rounds": 3,
 }
 QUICK = {
     "rounds": 2,
@@ -49,7 +53,10 @@ QUICK = {
     "single_calls": 10,
     "page_calls": 2,
     "import_runs": 2,
+    "scaleout_flow_runs": 0,  # --scaleout adds them (2,000 runs)
+    "scaleout_rounds": 1,
 }
+QUICK_SCALEOUT_RUNS = 2000
 
 
 def parse_args(argv: list[str] | None) -> Config | list[str]:
@@ -79,6 +86,17 @@ def parse_args(argv: list[str] | None) -> Config | list[str]:
         metavar="NAME",
         help="run only this benchmark (repeatable)",
     )
+    scaleout = parser.add_mutually_exclusive_group()
+    scaleout.add_argument(
+        "--scaleout",
+        action="store_true",
+        help="add the scale-out rows to a --quick run (a full run has them when it can)",
+    )
+    scaleout.add_argument(
+        "--no-scaleout",
+        action="store_true",
+        help="skip the scale-out rows (PostgreSQL, Redis, 2 API processes, HAProxy)",
+    )
     parser.add_argument(
         "--out-dir", type=Path, help="where results.json and ratios.png go (default bench/)"
     )
@@ -99,6 +117,10 @@ def parse_args(argv: list[str] | None) -> Config | list[str]:
             if value < 1:
                 parser.error(f"--{key.replace('_', '-')} must be at least 1")
             preset[key] = value
+    if args.no_scaleout:
+        preset["scaleout_flow_runs"] = 0
+    elif args.scaleout and not preset["scaleout_flow_runs"]:
+        preset["scaleout_flow_runs"] = QUICK_SCALEOUT_RUNS
     out_dir = args.out_dir or (BENCH_DIR / ".quick" if args.quick else BENCH_DIR)
     return Config(out_dir=out_dir, only=tuple(args.only), **preset)
 
@@ -204,7 +226,9 @@ def run(config: Config, api_url: str, root: Path, started: float, server_pid: in
         warm_up(clients, cases)
         compared = verify_same_rows(clients)
         step(f"measuring: {config.rounds} interleaved rounds of {len(cases)} benchmarks")
+        cpu_before = server_cpu_seconds(server_pid)
         results = run_rounds(clients, cases, config.rounds, anomalies)
+        server_cpu = server_cpu_seconds(server_pid) - cpu_before
         requests = {
             f"{client}/{'async' if is_async else 'sync'}": clients.requests(client, is_async)
             for client in CLIENTS
@@ -214,8 +238,27 @@ def run(config: Config, api_url: str, root: Path, started: float, server_pid: in
         clients.close()
         loop.close()
 
-    timed = {name: {c: s.as_json() for c, s in series.items()} for name, series in results.items()}
     titles = {case.name: case.title for case in cases}
+    scaleout_seen: dict[str, object] = {}
+    if config.scaleout_flow_runs and not config.only:
+        from . import scaleout
+
+        reason = scaleout.unavailable()
+        if reason:
+            step(f"no scale-out rows: {reason}")
+            scaleout_seen["skipped"] = reason
+        else:
+            more, more_titles, scaleout_seen = scaleout.measure(
+                root,
+                flow_runs=config.scaleout_flow_runs,
+                rounds=config.scaleout_rounds,
+                anomalies=anomalies,
+                step=step,
+            )
+            results.update(more)
+            titles.update(more_titles)
+
+    timed = {name: {c: s.as_json() for c, s in series.items()} for name, series in results.items()}
     print()
     print(report.format_table(cold, timed, titles))
     print()
@@ -236,6 +279,8 @@ def run(config: Config, api_url: str, root: Path, started: float, server_pid: in
         },
         "rows_compared": compared,
         "requests_sent": requests,
+        "server_cpu_seconds_while_measuring": round(server_cpu, 1),
+        "scaleout": scaleout_seen,
         "anomalies": anomalies,
         "total_seconds": round(total, 1),
         "cold_start": cold,
