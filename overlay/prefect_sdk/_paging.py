@@ -44,8 +44,8 @@ from ._operations import Item, Op
 T = TypeVar("T")
 R = TypeVar("R")
 
-# The page size when none is given (the largest the server accepts by default; the same as
-# `_resources._common.PAGE_SIZE`).
+# The page size when none is given: the largest the server accepts by default (the clients'
+# `page_size`, through `_resources._common.PAGE_SIZE`).
 DEFAULT_PAGE_SIZE = 200
 # The default cap on pages in flight (`PrefectClient(page_concurrency=...)`).
 PAGE_CONCURRENCY = 4

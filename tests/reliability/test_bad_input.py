@@ -152,6 +152,10 @@ def limits_sent(proxy: FaultProxy, route: str) -> list[tuple[int, int]]:
     ]
 
 
+# What read-ahead learns of a list route is kept on the client under its endpoint's name.
+FLOWS_ROUTE = "prefect_api.api.flows.read_flows"
+
+
 @pytest.mark.timeout(60)
 async def test_oversize_limit_is_sent_as_pages(kind: str, api_url: str) -> None:
     prefix = f"oversize-{uuid.uuid4().hex[:8]}"
@@ -170,7 +174,7 @@ async def test_oversize_limit_is_sent_as_pages(kind: str, api_url: str) -> None:
             raw = await client.request("POST", "/flows/filter", json={"limit": 10**9})
             # ...and with pages read ahead (which overlap by a row), no page is larger either.
             client.client.page_concurrency = 4
-            client.client._read_ahead["/flows/filter"] = Learnt(4, FIRST_GAP, FIRST_GAP)
+            client.client._read_ahead[FLOWS_ROUTE] = Learnt(4, FIRST_GAP, FIRST_GAP)
             ahead = await client.call("read_flows", flow_filter=name_filter, limit=10**9)
 
     assert sorted(f.name for f in everything) == names
@@ -178,6 +182,8 @@ async def test_oversize_limit_is_sent_as_pages(kind: str, api_url: str) -> None:
     sent = limits_sent(proxy, "/api/flows/filter")
     assert sent[:5] == [(0, 200), (0, 2), (2, 2), (4, 2), (0, 10**9)]
     assert {limit for _offset, limit in sent[5:]} == {2}
+    # (the pages were read ahead: they start a row early, on the previous page's last row)
+    assert any(offset % 2 for offset, _limit in sent[5:])
     assert raw.status_code == 422 and "limit" in raw.text
 
 

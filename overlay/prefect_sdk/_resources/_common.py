@@ -27,6 +27,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._operations import Op, call_list
+
+# The paging itself is in `_paging.py` (read-ahead, rows once each); the resource modules use
+# these names from here.
+from .._paging import DEFAULT_PAGE_SIZE
+from .._paging import PageReader as PageReader
+from .._paging import check_limit as check_limit
+from .._paging import iterate as iterate
+from .._paging import read_all as read_all
 from .._policy import MAYBE_APPLIED_EXTENSION
 from ..errors import ObjectAlreadyExists, ObjectNotFound, safe_url
 
@@ -39,7 +47,7 @@ M = TypeVar("M")
 logger = logging.getLogger("prefect_sdk")
 
 # The largest page the server accepts by default.
-PAGE_SIZE = 200
+PAGE_SIZE = DEFAULT_PAGE_SIZE
 
 # What a generated model's `from_dict` raises for a dict that does not fit the model.
 FROM_DICT_ERRORS: tuple[type[Exception], ...] = (KeyError, TypeError, ValueError)
@@ -388,14 +396,6 @@ def create_once(create: Op[T], read_existing: Callable[[], Op[T]]) -> Op[T]:
 
 
 # -------------------------------------------------------------------------- paging
-
-
-# The paging itself is in `_paging.py` (read-ahead, rows once each); the resource modules use
-# these names.
-from .._paging import PageReader as PageReader  # noqa: E402
-from .._paging import check_limit as check_limit  # noqa: E402
-from .._paging import iterate as iterate  # noqa: E402
-from .._paging import read_all as read_all  # noqa: E402
 
 
 def body_pages(
