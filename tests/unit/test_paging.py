@@ -21,6 +21,7 @@ from prefect_sdk._concurrent import Await, Cancel, Handle, Submit
 from prefect_sdk._operations import Item
 from prefect_sdk._paging import (
     FAILED_GAP,
+    FRESH_GAP,
     ClientPages,
     Learnt,
     ReadAhead,
@@ -84,9 +85,26 @@ def test_where_concurrency_hurts_it_stays_sequential_but_for_rare_probes() -> No
     assert spent <= 1.05 * 300 * seconds(1)
 
 
+@pytest.mark.parametrize("two_at_once", [0.61, 0.68, 0.75])
+def test_no_first_read_is_much_slower_than_sequential_where_concurrency_hurts(
+    two_at_once: float,
+) -> None:
+    # A fresh client, a single-process server where two pages at once go at `two_at_once` of
+    # the sequential speed (the range measured on SQLite): reads of every length up to 400 pages.
+    seconds = scaling(workers=1, contention=1 / two_at_once)
+    worst = max(
+        sum(seconds(window) for window in simulate(ReadAhead(4), pages, seconds))
+        / (pages * seconds(1))
+        for pages in range(1, 400)
+    )
+    assert worst <= {0.61: 1.065, 0.68: 1.05, 0.75: 1.04}[two_at_once]
+    short = simulate(ReadAhead(4), FRESH_GAP, seconds)
+    assert short == [1] * FRESH_GAP  # a read over before the first probe is plain sequential
+
+
 def test_what_a_read_learnt_carries_over_to_the_next() -> None:
     first = ReadAhead(4)
-    simulate(first, 15, scaling(workers=1, contention=1.5))
+    simulate(first, 40, scaling(workers=1, contention=1.5))
     learnt = first.learnt()
     assert learnt.window == 1 and learnt.gap >= FAILED_GAP
     second = ReadAhead(4, learnt)
@@ -269,7 +287,7 @@ def test_read_all_keeps_at_most_the_cap_in_flight_and_drops_pages_past_the_end()
     table = Table(420)
     driver = Driver(table)
     _, found = driver.run(
-        read_all(reader(table), limit=None, offset=0, page_size=50, page_concurrency=3)
+        read_all(reader(table), limit=None, offset=0, page_size=10, page_concurrency=3)
     )
     assert [row.n for row in found] == list(range(420))
     assert 1 < driver.most_in_flight <= 3  # it did read ahead, and no further than the cap
