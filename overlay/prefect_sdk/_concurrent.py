@@ -4,7 +4,10 @@ An operation that wants requests to overlap (paging ahead, see `_paging.py`) yie
 besides plain `httpx.Request`s; every decision (what to start, what to wait for, what to drop)
 stays in the operation, and the drivers in `client.py` hand the steps to a runner:
 
-- `Submit(request)` starts sending the request and gives back a `Handle` at once;
+- `Submit(request)` sends the request and gives back a `Handle` once it is on the wire
+  (httpcore's `trace` extension says when its body is sent; a transport that does not trace,
+  such as an in-process ASGI app, answers first), without waiting for the answer: the server
+  works on it while the operation goes on, e.g. parsing the page before;
 - `Await(handle)` gives that request's `httpx.Response`, or throws its error into the operation;
 - `Cancel(handles)` drops requests whose answers are no longer wanted (pages past the end).
 
@@ -22,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +53,7 @@ class Handle:
 
 @dataclass(frozen=True, eq=False)
 class Submit:
-    """Start sending `request`; gives a `Handle` without waiting for the answer."""
+    """Send `request`; gives a `Handle` once it is sent, without waiting for the answer."""
 
     request: httpx.Request
 
@@ -68,6 +73,31 @@ class Cancel:
 
 
 STEPS = (Submit, Await, Cancel)
+
+# The httpcore trace event that ends sending a request ("http11." or "http2." before it).
+_SENT = "send_request_body.complete"
+
+
+def _signal_when_sent(request: httpx.Request, signal: Callable[[], None], *, awaited: bool) -> None:
+    """Make `request` call `signal` once httpcore has sent its body (keeping any earlier trace
+    callback; httpcore awaits the callback on an async transport, calls it on a sync one)."""
+    earlier = request.extensions.get("trace")
+
+    def sent(name: str) -> None:
+        if name.endswith(_SENT):
+            signal()
+
+    async def trace_async(name: str, info: dict[str, Any]) -> None:
+        sent(name)
+        if earlier is not None:
+            await earlier(name, info)
+
+    def trace_sync(name: str, info: dict[str, Any]) -> None:
+        sent(name)
+        if earlier is not None:
+            earlier(name, info)
+
+    request.extensions["trace"] = trace_async if awaited else trace_sync
 
 
 def _close_quietly(response: Any) -> None:
@@ -91,7 +121,12 @@ class AsyncRequests:
     async def perform(self, step: Submit | Await | Cancel) -> Any:
         if isinstance(step, Submit):
             handle = Handle()
-            self._running[handle] = asyncio.ensure_future(self._http.send(step.request))
+            sent = asyncio.Event()
+            _signal_when_sent(step.request, sent.set, awaited=True)
+            task = asyncio.ensure_future(self._http.send(step.request))
+            task.add_done_callback(lambda _: sent.set())  # answered (or failed) before a trace
+            self._running[handle] = task
+            await sent.wait()
             return handle
         if isinstance(step, Await):
             return await self._running.pop(step.handle)
@@ -137,7 +172,12 @@ class SyncRequests:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(MAX_THREADS, thread_name_prefix="prefect-sdk-page")
             handle = Handle()
-            self._running[handle] = self._pool.submit(self._http.send, step.request)
+            sent = threading.Event()
+            _signal_when_sent(step.request, sent.set, awaited=False)
+            sending = self._pool.submit(self._http.send, step.request)
+            sending.add_done_callback(lambda _: sent.set())
+            self._running[handle] = sending
+            sent.wait()  # lets the thread have the GIL to send it, rather than after a parse
             return handle
         if isinstance(step, Await):
             return self._running.pop(step.handle).result()

@@ -16,6 +16,13 @@ the same route on the same client, so a server where read-ahead does not pay is 
 more rarely. The client's `page_concurrency` (per call: `with_options(page_concurrency=N)`)
 caps the window; 1 reads one page after the other, exactly as without read-ahead.
 
+Overlap without contention. Under read-ahead the next page is sent as soon as the answer of the
+page before is in, before that answer is parsed (`Submit` returns once a request is on the
+wire): at a window of 1 the server still has one request at a time, but works on the next page
+while the client parses the last one, so a read costs about the server's time alone rather than
+the server's plus the client's. The price is one request past the end of every read of all rows
+(dropped unanswered), which the plain loop of `page_concurrency=1` does not send.
+
 Rows, once each. A row inserted before the current offset while a caller pages shifts the rows
 after it one place later, so a plain offset loop reads the last row of a page again at the start
 of the next one. Rows that have an `id` are handed out once: a set of the ids handed out (about
@@ -222,8 +229,9 @@ def _start(read_page: PageReader[T], page: dict[str, Any]) -> Steps[_Page[T]]:
     return _Page(op=op, handle=handle, **page)
 
 
-def _finish(page: _Page[T]) -> Steps[list[T]]:
-    """The rows of a submitted page (a page's further requests, if any, are sent one by one)."""
+def _finish(page: _Page[T], received: Callable[[], Steps[None]]) -> Steps[list[T]]:
+    """The rows of a submitted page (a page's further requests, if any, are sent one by one);
+    `received` runs once its answer is in, before it is parsed."""
     op = page.op
     try:
         try:
@@ -231,6 +239,7 @@ def _finish(page: _Page[T]) -> Steps[list[T]]:
         except Exception as error:  # the page's operation may handle it, as when driven bare
             step = op.throw(error)
         else:
+            yield from received()
             step = op.send(response)
         while True:
             try:
@@ -306,10 +315,11 @@ def _ahead(
     frontier = offset + len(first)  # the position after the rows the sent pages would cover
     previous = first
     in_flight: deque[_Page[T]] = deque()
+    parsing = 0  # the new rows of the page whose answer is in and being parsed
 
     def fill() -> Steps[None]:
         nonlocal frontier
-        ahead = sum(page.new_rows for page in in_flight)
+        ahead = parsing + sum(page.new_rows for page in in_flight)
         while len(in_flight) < control.window and (wanted is None or wanted > ahead):
             size = page_size if wanted is None else min(page_size, wanted - ahead + overlap)
             start = {"offset": frontier - overlap, "size": size, "new_rows": size - overlap}
@@ -340,11 +350,17 @@ def _ahead(
                 return
             while True:
                 head = in_flight.popleft()
+                parsing = head.new_rows
                 try:
-                    got = yield from _finish(head)
+                    # The next page is sent as soon as this one's answer is in, so the server
+                    # works on it while this one is parsed (at a window of 1 the server still
+                    # has one request at a time); if this page is the last, it is dropped.
+                    got = yield from _finish(head, fill)
                 except Exception:  # the first failing page in order: drop the rest, then raise
                     yield from cancel_rest()
                     raise
+                finally:
+                    parsing = 0
                 if head.after_previous or not overlap:
                     break
                 if got and _key(got[0]) == _key(previous[-1]):

@@ -372,3 +372,45 @@ def test_limit_zero_and_bad_arguments() -> None:
         Driver(table).run(iterate(reader(table), page_size=5, page_concurrency=0))
     with pytest.raises(ValueError, match="limit must be a whole number >= 0"):
         Driver(table).run(read_all(reader(table), limit=-1, offset=0))
+
+
+@pytest.mark.parametrize("cap", [1, 4])
+def test_the_next_page_is_sent_before_the_page_in_is_parsed(cap: int) -> None:
+    # A fresh client (window 1 for its first 20 pages): each page after the first is sent as soon
+    # as the answer before it is in, so the server works while that answer is parsed; the server
+    # still has one request at a time. page_concurrency=1 is the plain loop: send, parse, send.
+    table = Table(1_000)
+    log: list[str] = []
+    answer = table.answer
+
+    def logged(request: httpx.Request) -> httpx.Response:
+        log.append("sent")
+        return answer(request)
+
+    table.answer = logged  # type: ignore[method-assign]
+
+    def read_page(offset: int, limit: int) -> Generator[httpx.Request, httpx.Response, list[Any]]:
+        request = httpx.Request("POST", "http://test/rows", json={"offset": offset, "limit": limit})
+        response = yield request
+        log.append("parsed")
+        rows: list[Any] = response.extensions["rows"]
+        return rows
+
+    driver = Driver(table)
+    _, found = driver.run(
+        read_all(
+            ClientPages(FakeClient(cap), "rows", read_page), limit=None, offset=0, page_size=50
+        )
+    )
+    assert [row.n for row in found] == list(range(1_000))
+    assert driver.most_in_flight == (0 if cap == 1 else 1)  # cap 1 sends plain requests
+    ahead = []  # pages sent but not parsed, at each parse
+    for index, event in enumerate(log):
+        if event == "parsed":
+            before = log[:index]
+            ahead.append(before.count("sent") - before.count("parsed"))
+    if cap == 1:
+        assert ahead == [1] * len(ahead)
+    else:
+        assert ahead[0] == 1  # the first page is read alone
+        assert ahead[1:] == [2] * (len(ahead) - 1)
