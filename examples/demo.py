@@ -1,8 +1,11 @@
 """The main example: prefect-sdk against an embedded Prefect server (`make demo`).
 
-No server to start and no port opened: with no PREFECT_API_URL, `get_client()` runs Prefect's
-server app in-process (the `server` extra) on a throwaway database, and both clients reach it.
-Point PREFECT_API_URL at a real server and the same code runs there.
+No server to start and no port opened. The demo always uses an embedded server, whatever the
+environment says: it sets PREFECT_HOME to a new temporary directory and PREFECT_API_URL to empty
+(a PREFECT_API_URL you set is ignored), so `get_client()` runs Prefect's server app in-process
+(the `server` extra) on a throwaway database, and both clients reach it. The code below the two
+`os.environ` lines runs unchanged against a real server: without them, `get_client()` uses your
+PREFECT_API_URL (and PREFECT_API_KEY or PREFECT_API_AUTH_STRING).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import os
 import tempfile
 import time
 
-# An embedded server on a throwaway database, whatever the caller's environment says.
+# An embedded server on a throwaway database, whatever the caller's environment says (an empty
+# PREFECT_API_URL: the in-process server).
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-sdk-demo-")
 os.environ["PREFECT_API_URL"] = ""
 
@@ -76,10 +80,34 @@ async def orchestration_part() -> None:
             f"run_deployment: {run.name} went {run.state.type_.value} in "
             f"{time.perf_counter() - started:.1f}s (followed over the events websocket)"
         )
-        events = await client.read_events(
-            {"resource": {"id": [f"prefect.flow-run.{run.id}"]}}, limit=10
+        print(
+            f"  its state events, as the server stored them: {await stored_states(client, run.id)}"
         )
-        print(f"  its state events so far: {[e.event for e in events.events]}")
+
+
+# How long the demo waits for the server to store a run's last state events.
+EVENTS_WAIT = 15.0
+
+
+async def stored_states(client: PrefectClient, run_id: object) -> str:
+    """The run's state events the server has stored, oldest first. The server stores events in
+    batches (every few seconds), so those of the last state changes come a little after the run
+    finished: read until the Completed one is there, at most EVENTS_WAIT seconds."""
+    only_run = {"resource": {"id": [f"prefect.flow-run.{run_id}"]}}
+    started = time.perf_counter()
+    while True:
+        page = await client.read_events(only_run, limit=10)
+        events = sorted(page.events, key=lambda event: event.occurred)
+        names = [event.event.removeprefix("prefect.flow-run.") for event in events]
+        waited = time.perf_counter() - started
+        if "Completed" in names:
+            return f"{' -> '.join(names)} (all stored {waited:.1f}s after run_deployment returned)"
+        if waited >= EVENTS_WAIT:
+            return (
+                f"{' -> '.join(names) or 'none'} (the server stores events in batches: "
+                f"Completed was not stored yet after {EVENTS_WAIT:.0f}s)"
+            )
+        await asyncio.sleep(0.5)
 
 
 def main() -> None:

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol
 import httpx
 
 from .errors import (
+    NotPrefectAPI,
     PrefectSDKError,
     UnsupportedByServer,
+    has_prefect_body,
     is_route_missing,
     raise_for_status,
     safe_url,
@@ -67,10 +69,14 @@ def send(client: Any, endpoint: Any, /, **arguments: Any) -> Op[httpx.Response]:
     A route the server does not have is `UnsupportedByServer`, naming the server's version.
     """
     response = yield client._build_request(**endpoint._get_kwargs(**arguments))
-    if is_route_missing(response):
+    missing_route = is_route_missing(response)
+    if missing_route or (response.status_code == 404 and not has_prefect_body(response)):
         version = yield from server_version(client)
         operation = endpoint.__name__.rsplit(".", 1)[-1]
-        raise UnsupportedByServer.for_operation(response, operation, version)
+        if version is None and client.server_type.value != "cloud":  # Cloud has no version
+            raise NotPrefectAPI.for_operation(response, operation, str(client.api_url))
+        if missing_route:
+            raise UnsupportedByServer.for_operation(response, operation, version)
     raise_for_status(response)
     return response
 

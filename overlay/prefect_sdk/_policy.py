@@ -50,6 +50,8 @@ BACKOFF_BASE = 2.0
 BACKOFF_CAP = 30.0
 # A Retry-After longer than this is not waited for: the error is raised at once instead.
 MAX_RETRY_AFTER = 300.0
+# A retry of a request that has taken this long (its wait included) is logged at WARNING.
+LOUD_AFTER = 5.0
 CSRF_TOKEN_HEADER = "Prefect-Csrf-Token"
 CSRF_CLIENT_HEADER = "Prefect-Csrf-Client"
 # The server's 403 details for a missing, invalid or expired token all name the token.
@@ -118,6 +120,7 @@ class RetryBudget:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
+        self.started = time.monotonic()
 
     def take(self) -> bool:
         """Spend one retry if any is left."""
@@ -160,7 +163,7 @@ class RequestPolicy:
             response = yield from self._attempts(request, budget, attempts)
             if response.status_code == 403 and self._is_stale_csrf(response) and budget.take():
                 self._csrf_token = None
-                self._log_retry(request, "stale CSRF token", budget.used, 0.0)
+                self._log_retry(request, "stale CSRF token", budget, 0.0)
                 continue
             response.extensions[RETRIES_EXTENSION] = budget.used
             response.extensions[MAYBE_APPLIED_EXTENSION] = attempts.maybe_applied
@@ -184,7 +187,7 @@ class RequestPolicy:
                 if refused_at_first or not budget.take():
                     raise describe_transport_error(error, request, budget.used) from error
                 delay = backoff_delay(budget.used - 1, self.jitter_factor, self.rng)
-                self._log_retry(request, type(error).__name__, budget.used, delay)
+                self._log_retry(request, type(error).__name__, budget, delay)
                 yield Sleep(delay)
                 continue
             assert response is not None
@@ -215,7 +218,7 @@ class RequestPolicy:
                 attempts.maybe_applied = True
             fallback = backoff_delay(budget.used - 1, self.jitter_factor, self.rng)
             delay = asked if asked is not None else fallback
-            self._log_retry(request, str(status), budget.used, delay)
+            self._log_retry(request, str(status), budget, delay)
             yield Sleep(delay)
 
     def _ensure_csrf_token(
@@ -238,8 +241,17 @@ class RequestPolicy:
             self.base_url.join(call["url"].lstrip("/")),
             params=call["params"],
             headers=headers,
+            # The request's own timeout (and any other per-request option) holds for the token
+            # fetch made on its behalf: without one, a server that never answers hangs it.
+            extensions=dict(request.extensions),
         )
-        response = yield from self._attempts(token_request, budget)
+        try:
+            response = yield from self._attempts(token_request, budget)
+        except httpx.TransportError as error:
+            # Named as the caller's request, which is what failed (the token fetch is ours).
+            met = error.__cause__ if isinstance(error.__cause__, httpx.TransportError) else error
+            during = " (while fetching a CSRF token for it)"
+            raise describe_transport_error(met, request, budget.used, during) from met
         if response.status_code == 404 or (
             response.status_code == 422 and "disabled" in response.text.lower()
         ):
@@ -259,12 +271,16 @@ class RequestPolicy:
         return self.csrf_enabled and CSRF_403_DETAIL in response.text.lower()
 
     @staticmethod
-    def _log_retry(request: httpx.Request, reason: str, retry: int, delay: float) -> None:
-        logger.debug(
+    def _log_retry(request: httpx.Request, reason: str, budget: RetryBudget, delay: float) -> None:
+        """Each retry at DEBUG, and at WARNING once the request has taken `LOUD_AFTER` seconds
+        with this wait: a stuck server then shows in the logs long before the error comes."""
+        waited = time.monotonic() - budget.started + delay
+        logger.log(
+            logging.WARNING if waited >= LOUD_AFTER else logging.DEBUG,
             "%s %s: %s, retry %d in %.2fs",
             request.method,
             safe_url(request.url),
             reason,
-            retry,
+            budget.used,
             delay,
         )

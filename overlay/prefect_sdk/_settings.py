@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
+from ._redact import redact
 from .errors import SettingsError
 
 if TYPE_CHECKING:
@@ -109,7 +112,24 @@ _FALSE = frozenset({"false", "0", "no", "off"})
 def _parse_api_url(raw: object) -> str | None:
     if not isinstance(raw, str):
         raise _Invalid("is not a string")
-    return raw.strip().rstrip("/") or None
+    url = raw.strip().rstrip("/")
+    problem = api_url_problem(url) if url else None
+    if problem is not None:
+        raise _Invalid(problem)
+    return url or None
+
+
+def api_url_problem(url: str) -> str | None:
+    """Why `url` cannot be an API URL (phrased to follow the setting's name), or None."""
+    if not url.startswith(("http://", "https://")):
+        return "must start with http:// or https:// (e.g. http://127.0.0.1:4200/api)"
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        return f"is not a URL: {error} (expected e.g. http://127.0.0.1:4200/api)"
+    if not parsed.host:
+        return "has no host (expected e.g. http://127.0.0.1:4200/api)"
+    return None
 
 
 def _parse_secret(raw: object) -> str | None:
@@ -296,7 +316,7 @@ def _parse(spec: _Spec, raw: object, source: str) -> Any:
         return spec.parse(raw)
     except _Invalid as invalid:
         if spec.show_value:
-            shown = repr(raw)
+            shown = redact(repr(raw))  # no URL password in a message
             if len(shown) > _MAX_SHOWN:
                 shown = shown[: _MAX_SHOWN - 3] + "..."
             subject = f"{spec.env}={shown}"

@@ -6,12 +6,14 @@ a generator, like every other method. Besides `httpx.Request`s it yields the ste
 receive that timed out) and a `SocketClosed` is thrown into it when a socket cannot be opened or
 closes. The two runners (`AsyncSockets`, `SyncSockets`) are the only code that touches a socket:
 the `websockets` library's asyncio and threaded clients for a server, or the in-process app's
-websocket (`_ephemeral.AppSocket`). `websockets` is imported only when a socket opens.
+websocket (`_ephemeral.AppSocket`). `websockets` is imported only when a socket opens; what it
+logs at DEBUG (handshake headers, the auth frame) goes through `_redact`'s filter, imported here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ssl
 import time
@@ -20,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from . import _redact  # noqa: F401 - installs the filter that keeps credentials out of logs
 from ._policy import Sleep
-from .errors import PrefectSDKError
+from .errors import PrefectSDKError, safe_url
 
 if TYPE_CHECKING:
     from ._ephemeral import AppSocket
@@ -105,7 +108,11 @@ class Target:
 
 def socket_target(client: Any) -> Target:
     """The socket settings of `client`: its API URL as ws(s)://, its headers (custom headers
-    and credentials included), its TLS and proxy settings."""
+    and credentials included), its TLS and proxy settings.
+
+    A user and password in the API URL are sent as httpx sends them, as basic auth in place of
+    the client's Authorization header (unless httpx_settings give an `auth`), and left out of
+    the URL, which error messages name."""
     options = client._http_options
     url = httpx.URL(client._api_url)
     scheme = "wss" if url.scheme == "https" else "ws"
@@ -114,6 +121,12 @@ def socket_target(client: Any) -> Target:
         for name, value in httpx.Headers(options.get("headers")).items()
         if name.lower() not in _NOT_FOR_SOCKETS
     ]
+    if url.userinfo:
+        if options.get("auth") in (None, client._url_auth):  # not an `auth` the user gave
+            userinfo = f"{url.username}:{url.password}".encode()
+            headers = [(name, value) for name, value in headers if name.lower() != "authorization"]
+            headers.append(("Authorization", "Basic " + base64.b64encode(userinfo).decode()))
+        url = httpx.URL(safe_url(url))
     context: ssl.SSLContext | None = None
     if scheme == "wss":
         verify = options.get("verify", True)

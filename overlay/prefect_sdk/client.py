@@ -33,6 +33,7 @@ from ._operations import (
 )
 from ._paging import PAGE_CONCURRENCY, check_page_concurrency
 from ._policy import MAX_RETRIES_EXTENSION, RequestPolicy
+from ._redact import redact
 from ._resources._common import PAGE_SIZE
 from ._resources.admin import AdminOperations
 from ._resources.artifacts import ArtifactOperations
@@ -54,11 +55,17 @@ from ._resources.ui import UIOperations
 from ._resources.variables import VariableOperations
 from ._resources.waiting import WaitOperations
 from ._resources.work_pools import WorkPoolOperations
-from ._settings import Settings, is_cloud_url, load_settings, tls_verify
+from ._settings import Settings, api_url_problem, is_cloud_url, load_settings, tls_verify
 from ._socket import AsyncSockets, SyncSockets
 from ._transport import AsyncRetryingTransport, RetryingTransport
 from ._version import __version__
-from .errors import ClientNotOpenError, PrefectSDKError, SettingsError
+from .errors import (
+    ClientNotOpenError,
+    PrefectSDKError,
+    SettingsError,
+    as_sdk_error,
+    safe_url,
+)
 
 logger = logging.getLogger("prefect_sdk")
 
@@ -191,7 +198,7 @@ class BaseClient(
         app = options.pop("app", None)
         if app is not None and isinstance(api, str):
             raise SettingsError("httpx_settings['app'] cannot be used together with an API URL")
-        if app is None and not isinstance(api, str):
+        if app is None and callable(api):
             app = api
         self._host: _ephemeral.AppHost | None = None
         if app is not None:
@@ -199,10 +206,15 @@ class BaseClient(
             self._api_url = _ephemeral.EPHEMERAL_BASE_URL
             self._server_type = ServerType.EPHEMERAL
         else:
-            assert isinstance(api, str)
-            if not api.startswith(("http://", "https://")):
-                raise SettingsError(f"API URL {api!r} must start with http:// or https://")
-            self._api_url = api.rstrip("/")
+            if not isinstance(api, str):
+                raise SettingsError(
+                    f"api must be the API's URL (e.g. http://127.0.0.1:4200/api) or an ASGI "
+                    f"app, not {type(api).__name__}"
+                )
+            problem = api_url_problem(api.strip().rstrip("/"))
+            if problem is not None:
+                raise SettingsError(f"API URL {redact(api)!r} {problem}")
+            self._api_url = api.strip().rstrip("/")
             cloud = is_cloud_url(self._api_url, self._settings.cloud_api_url)
             self._server_type = ServerType.CLOUD if cloud else ServerType.SERVER
 
@@ -220,8 +232,15 @@ class BaseClient(
         elif self._settings.api_key:
             headers["Authorization"] = f"Bearer {self._settings.api_key}"
 
+        # A user and password written in the URL are sent as basic auth (as httpx would) and
+        # kept out of the URL every request carries, so no request's repr or URL shows them.
+        url = httpx.URL(self._api_url)
+        self._base_url = safe_url(url)
+        self._url_auth: httpx.BasicAuth | None = None
+        if url.userinfo and "auth" not in options:
+            options["auth"] = self._url_auth = httpx.BasicAuth(url.username, url.password)
         self._policy = RequestPolicy(
-            base_url=httpx.URL(self._api_url + "/"),
+            base_url=httpx.URL(self._base_url + "/"),
             max_retries=self._settings.max_retries,
             extra_retry_codes=self._settings.retry_extra_codes,
             jitter_factor=self._settings.retry_jitter_factor,
@@ -229,7 +248,7 @@ class BaseClient(
             and self._server_type is not ServerType.CLOUD,
         )
         self._http_options: dict[str, Any] = {
-            "base_url": self._api_url,
+            "base_url": self._base_url,
             "headers": headers,
             "timeout": httpx.Timeout(self._settings.request_timeout),
             "http2": self._settings.enable_http2,
@@ -243,7 +262,7 @@ class BaseClient(
             self._http_options["verify"] = tls_context
         # The generated package's client, sharing this client's httpx client: for parsing, and
         # for users who call generated endpoint functions directly (`client.api`).
-        self.api = Client(base_url=self._api_url, raise_on_unexpected_status=False)
+        self.api = Client(base_url=self._base_url, raise_on_unexpected_status=False)
         self._opened = False
         self._closed = False
         # The server's Prefect version, read once when an error message needs it.
@@ -287,7 +306,8 @@ class BaseClient(
 
     def __repr__(self) -> str:
         kind = self._server_type.value
-        return f"{type(self).__name__}(api_url={self._api_url!r}, server_type={kind})"
+        url = safe_url(httpx.URL(self._api_url))
+        return f"{type(self).__name__}(api_url={url!r}, server_type={kind})"
 
     def _check_enterable(self) -> None:
         if self._root is not self:
@@ -481,6 +501,10 @@ class PrefectClient(BaseClient):
             except StopIteration as done:
                 result: R = done.value
                 return result
+            except PrefectSDKError:
+                raise
+            except Exception as error:  # only the SDK's own errors leave a call
+                raise as_sdk_error(error, fn.__name__) from error
             finally:
                 if requests is not None:
                     await requests.close_all()
@@ -518,6 +542,10 @@ class PrefectClient(BaseClient):
                             reply = await sockets.perform(step)
                     except Exception as caught:  # handed to the listing, which may handle it
                         error = caught
+            except PrefectSDKError:
+                raise
+            except Exception as failed:  # only the SDK's own errors leave a call
+                raise as_sdk_error(failed, fn.__name__) from failed
             finally:
                 steps.close()
                 if requests is not None:
@@ -587,6 +615,10 @@ class SyncPrefectClient(BaseClient):
             except StopIteration as done:
                 result: R = done.value
                 return result
+            except PrefectSDKError:
+                raise
+            except Exception as error:  # only the SDK's own errors leave a call
+                raise as_sdk_error(error, fn.__name__) from error
             finally:
                 if requests is not None:
                     requests.close_all()
@@ -624,6 +656,10 @@ class SyncPrefectClient(BaseClient):
                             reply = sockets.perform(step)
                     except Exception as caught:  # handed to the listing, which may handle it
                         error = caught
+            except PrefectSDKError:
+                raise
+            except Exception as failed:  # only the SDK's own errors leave a call
+                raise as_sdk_error(failed, fn.__name__) from failed
             finally:
                 steps.close()
                 if requests is not None:

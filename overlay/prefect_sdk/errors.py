@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
+
+from ._redact import redact
 
 
 class PrefectSDKError(Exception):
@@ -130,6 +133,36 @@ class UnsupportedByServer(PrefectHTTPStatusError):
         return cls(message, request=request, response=response)
 
 
+class NotPrefectAPI(PrefectHTTPStatusError):
+    """Something answered at the API URL, but not a Prefect API: no Prefect version at
+    `/admin/version`, and an answer no Prefect server gives (an HTML page, another JSON shape,
+    or no such route). Most often a URL without its `/api` suffix."""
+
+    @classmethod
+    def for_operation(cls, response: httpx.Response, operation: str, api_url: str) -> NotPrefectAPI:
+        request = response.request
+        hint = ""
+        if not httpx.URL(api_url).path.rstrip("/").endswith("/api"):
+            hint = f"; the URL has no /api suffix: did you mean {redact(api_url)}/api?"
+        message = (
+            f"{request.method} {safe_url(request.url)} ({operation}) -> "
+            f"{response.status_code} {response.reason_phrase}: no Prefect API answers at "
+            f"{redact(api_url)} (it reports no Prefect version at /admin/version){hint}"
+        )
+        return cls(message, request=request, response=response)
+
+
+def has_prefect_body(response: httpx.Response) -> bool:
+    """Whether an error answer has the JSON shape Prefect's server gives its errors."""
+    try:
+        response.read()
+        body = response.json()
+    except (ValueError, httpx.StreamError):
+        return False
+    keys = ("detail", "exception_detail", "exception_message")
+    return isinstance(body, dict) and any(key in body for key in keys)
+
+
 # What FastAPI answers for a route it does not have (404) or a method a route does not take
 # (405): its default bodies, which no Prefect route sends for a missing object.
 _ROUTE_MISSING = {404: {"detail": "Not Found"}, 405: {"detail": "Method Not Allowed"}}
@@ -233,18 +266,80 @@ def safe_url(url: httpx.URL) -> str:
     return str(url.copy_with(userinfo=b"")) if url.userinfo else str(url)
 
 
+class PrefectTransportError(PrefectSDKError):
+    """No answer came: the connection was refused or dropped, or a timeout passed.
+
+    Each is raised as the SDK's twin of httpx's own class (`prefect_sdk.errors.ConnectError` is
+    a `PrefectTransportError` and an `httpx.ConnectError`), so `except httpx.ConnectError` and
+    `except PrefectSDKError` both catch it."""
+
+
+class UnexpectedError(PrefectSDKError):
+    """An error of another kind met by a call, where no twin of its class could be made."""
+
+
+_twins: dict[type[BaseException], type[PrefectSDKError]] = {}
+
+
+def _twin(kind: type[Exception]) -> type[PrefectSDKError]:
+    """The SDK's subclass of `kind` (and of PrefectSDKError, or PrefectTransportError for
+    httpx's transport errors), made once per class."""
+    twin = _twins.get(kind)
+    if twin is None:
+        base = PrefectTransportError if issubclass(kind, httpx.TransportError) else PrefectSDKError
+        namespace = {"__module__": __name__, "__doc__": kind.__doc__, "__str__": _twin_str(kind)}
+        try:
+            twin = type(kind.__name__, (base, kind), namespace)
+        except TypeError:  # a class that cannot be subclassed, or with a conflicting layout
+            twin = UnexpectedError
+        _twins[kind] = twin
+    return twin
+
+
+def _twin_str(kind: type[Exception]) -> Any:
+    def __str__(self: Exception) -> str:
+        # The SDK's one line where a twin was made from an error, else the class's own text.
+        message = self.__dict__.get("_sdk_message")
+        return str(message) if message is not None else kind.__str__(self)
+
+    return __str__
+
+
+def as_sdk_error(error: Exception, call: str) -> PrefectSDKError:
+    """`error` as the SDK's own: itself if it is one, else its twin (an instance of both the
+    SDK's error and the original class, with its attributes) whose one line starts with `call`."""
+    if isinstance(error, PrefectSDKError):
+        return error
+    twin = _twin(type(error))
+    detail = _one_line(str(error)) or type(error).__name__
+    if twin is UnexpectedError:
+        return UnexpectedError(f"{call}: {type(error).__name__}: {detail}")
+    message = f"{call}: {detail}"
+    described: PrefectSDKError = twin.__new__(twin)
+    described.__dict__.update(error.__dict__)
+    described.args = (message,)
+    described.__dict__["_sdk_message"] = message
+    described.__cause__ = error.__cause__
+    described.__traceback__ = error.__traceback__
+    return described
+
+
 def describe_transport_error(
-    error: httpx.TransportError, request: httpx.Request, retries: int
+    error: httpx.TransportError, request: httpx.Request, retries: int, during: str = ""
 ) -> httpx.TransportError:
-    """The same kind of error, with one line that names the request and the retries spent.
+    """The SDK's twin of the error, with one line that names the request (and what the policy
+    was doing for it, `during`) and the retries spent.
 
     httpx's own messages can be empty (an async read timeout is `ReadTimeout('')`).
     """
     detail = _one_line(str(error)) or type(error).__name__
     tried = f" (after {retries} {'retry' if retries == 1 else 'retries'})" if retries else ""
-    described = type(error)(
-        f"{request.method} {safe_url(request.url)}: {detail}{tried}", request=request
-    )
+    kind = type(error)
+    twin = kind if isinstance(error, PrefectSDKError) else _twin(kind)
+    message = f"{request.method} {safe_url(request.url)}: {detail}{during}{tried}"
+    if not issubclass(twin, httpx.TransportError):
+        return kind(message, request=request)
+    described: httpx.TransportError = twin(message, request=request)
     return described
 
 

@@ -48,8 +48,10 @@ with get_client(sync_client=True) as client:
     time.sleep(3)  # the app's services (telemetry among them) get to run
     assert client.read_flow_run(run.id).flow_id == flow_id
 app_settings = _ephemeral._prefect_context.run(prefect.settings.get_current_settings)
+database = app_settings.server.database.connection_url.get_secret_value()
 print(json.dumps({
-    "database": app_settings.server.database.connection_url.get_secret_value(),
+    "database": database,
+    "size": os.path.getsize(database.removeprefix("sqlite+aiosqlite:///")),
     "analytics": app_settings.server.analytics_enabled,
 }))
 """
@@ -101,7 +103,8 @@ def test_in_process_server_uses_a_throwaway_database_and_exits_cleanly(
     assert seen["database"].startswith("sqlite+aiosqlite:///")
     database = Path(seen["database"].removeprefix("sqlite+aiosqlite:///"))
     assert database.name == "prefect.db" and "prefect-sdk-ephemeral-" in str(database)
-    assert database.stat().st_size > 0
+    assert seen["size"] > 0
+    assert not database.parent.exists()  # the throwaway folder is removed at exit
     assert not (home / ".prefect" / "prefect.db").exists()
     assert seen["analytics"] is False
 

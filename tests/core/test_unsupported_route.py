@@ -7,7 +7,13 @@ import uuid
 import pytest
 
 from prefect_api import PREFECT_VERSION
-from prefect_sdk import ObjectNotFound, PrefectHTTPStatusError, PrefectSDKError, UnsupportedByServer
+from prefect_sdk import (
+    NotPrefectAPI,
+    ObjectNotFound,
+    PrefectHTTPStatusError,
+    PrefectSDKError,
+    UnsupportedByServer,
+)
 from tests.core.helpers import api, opened
 from tests.support.scripted_server import Reply, ScriptedServer
 
@@ -47,14 +53,16 @@ async def test_method_not_allowed_is_unsupported_too(kind: str, server: Scripted
             await client.call("hello")
 
 
-async def test_version_unknown_when_the_server_does_not_say(
+async def test_no_route_and_no_version_is_not_a_prefect_api(
     kind: str, server: ScriptedServer
 ) -> None:
+    """A missing route where the server reports no version is no Prefect API at all (most often
+    a URL without /api), not an older Prefect server (issue 18)."""
     server.queue_for("GET", "/api/hello", ROUTE_MISSING)
     server.queue_for("GET", "/api/admin/version", ROUTE_MISSING)
 
     async with opened(kind, api(server)) as client:
-        with pytest.raises(UnsupportedByServer, match=r"this Prefect server \(version unknown\)"):
+        with pytest.raises(NotPrefectAPI, match=r"no Prefect API answers at"):
             await client.call("hello")
 
 
