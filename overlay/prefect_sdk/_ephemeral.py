@@ -51,8 +51,11 @@ class AppHost:
         keep_running: bool = False,
         context: contextvars.Context | None = None,
         max_requests: int | None = None,
+        after_start: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
+        # Run (in a worker thread) once the app has started, the first time only.
+        self._after_start = after_start
         # At most this many requests inside the app at once (None: no limit); see host_for.
         self.max_requests = max_requests
         self._slots: asyncio.Semaphore | None = None
@@ -132,6 +135,9 @@ class AppHost:
             ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._lifespan_task = asyncio.ensure_future(self._run_lifespan(ready))
             await ready
+            hook, self._after_start = self._after_start, None
+            if hook is not None:
+                await asyncio.to_thread(hook)
 
     async def _run_lifespan(self, ready: asyncio.Future[None]) -> None:
         router = getattr(self.app, "router", None)
@@ -413,8 +419,9 @@ def host_for(app: ASGIApp) -> AppHost:
             keep = app is _prefect_app
             context = _prefect_context if keep else None
             limit = IN_PROCESS_REQUESTS if keep and _on_sqlite() else None
+            after_start = _save_template if keep and _template_wanted else None
             host = _hosts[id(app)] = AppHost(
-                app, keep_running=keep, context=context, max_requests=limit
+                app, keep_running=keep, context=context, max_requests=limit, after_start=after_start
             )
             if keep:
                 # Before the interpreter's own exit handlers: once concurrent.futures has shut
@@ -456,6 +463,54 @@ IN_PROCESS_SETTINGS = (
 )
 
 
+# A throwaway database starts as a copy of a migrated, empty one kept in the user's cache, per
+# Prefect version: migrating a new SQLite database is most of the in-process server's start
+# (lifespan 11.4 s on a new database, 1.5 s on a migrated one, measured on this machine).
+_template_wanted = False
+_template_source: str | None = None
+
+
+def _template_path() -> str:
+    from importlib.metadata import version
+
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "prefect-sdk", f"prefect-{version('prefect')}-empty.db")
+
+
+def _seed_from_template(database: str) -> None:
+    """Copy the migrated template into `database` if there is one; else note that one is wanted
+    (saved once this process's server has migrated its database: `_save_template`)."""
+    global _template_wanted, _template_source
+    try:
+        template = _template_path()
+        if os.path.isfile(template):
+            shutil.copyfile(template, database)
+            return
+    except Exception:  # noqa: BLE001 - no cache: the server migrates, as it would anyway
+        logger.debug("no database template for the in-process server", exc_info=True)
+        return
+    _template_wanted, _template_source = True, database
+
+
+def _save_template() -> None:
+    """Save the just-migrated database (before any request has written to it) as the template:
+    a consistent copy (SQLite's backup), put in place atomically."""
+    import sqlite3
+
+    if _template_source is None:
+        return
+    try:
+        template = _template_path()
+        os.makedirs(os.path.dirname(template), exist_ok=True)
+        partial = f"{template}.{os.getpid()}.partial"
+        source = contextlib.closing(sqlite3.connect(_template_source))
+        with source as reading, contextlib.closing(sqlite3.connect(partial)) as writing:
+            reading.backup(writing)
+        os.replace(partial, template)
+    except Exception:  # noqa: BLE001 - the next process migrates its own database
+        logger.debug("could not save the in-process database template", exc_info=True)
+
+
 def prefect_server_app() -> ASGIApp:
     """Prefect's own server app (the `server` extra), built once per process.
 
@@ -479,7 +534,9 @@ def prefect_server_app() -> ASGIApp:
                 # Removed at exit, after the app has stopped (threading's exit hooks, where the
                 # app is stopped, run before atexit's).
                 atexit.register(shutil.rmtree, folder, ignore_errors=True)
-                os.environ[DATABASE_URL_SETTINGS[0]] = f"sqlite+aiosqlite:///{folder}/prefect.db"
+                database = os.path.join(folder, "prefect.db")
+                _seed_from_template(database)
+                os.environ[DATABASE_URL_SETTINGS[0]] = f"sqlite+aiosqlite:///{database}"
             # An in-process server has no business phoning home (and may have no network).
             os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
             # What the SDK's methods need of the server it starts: `subscribe_logs` reads the

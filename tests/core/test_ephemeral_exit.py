@@ -44,3 +44,40 @@ def test_in_process_exit_is_clean(tmp_path: Path) -> None:
     assert "timed out" in done.stdout and "done" in done.stdout, done.stdout
     assert "Task was destroyed" not in done.stderr, done.stderr[-2000:]
     assert not list(tmp_path.glob("prefect-sdk-ephemeral-*")), "the database folder was left"
+
+
+TEMPLATE_SCRIPT = """
+from prefect_sdk import get_client
+
+with get_client(sync_client=True) as client:
+    print("flows before:", len(client.read_flows()), flush=True)
+    client.create_flow_from_name("made-in-this-process")
+"""
+
+
+@pytest.mark.timeout(300)
+def test_a_throwaway_database_starts_from_the_migrated_template(tmp_path: Path) -> None:
+    """The first process saves its freshly migrated, empty database in the cache; the next
+    starts from a copy of it (no migrations) and sees none of the first one's data."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") or "SDK" in k}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    outputs = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", TEMPLATE_SCRIPT],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=140,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs.append(done.stdout)
+        templates = list((tmp_path / "cache" / "prefect-sdk").glob("prefect-*-empty.db"))
+        assert len(templates) == 1, templates
+    assert outputs == ["flows before: 0\n", "flows before: 0\n"]
+    import sqlite3
+
+    with sqlite3.connect(templates[0]) as template:
+        tables = {row[0] for row in template.execute("select name from sqlite_master")}
+        assert {"flow", "flow_run", "alembic_version"} <= tables
+        assert template.execute("select count(*) from flow").fetchone() == (0,)
