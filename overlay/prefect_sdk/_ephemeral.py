@@ -18,6 +18,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import contextvars
+import gc
 import json
 import logging
 import os
@@ -219,11 +220,16 @@ class AppHost:
 
 
 async def _finish_tasks() -> None:
-    """Cancel every other task of the running loop and wait for them to end."""
-    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-    for task in others:
-        task.cancel()
-    if others:
+    """Cancel every other task of the running loop and wait for them to end, until none is
+    left: collecting the garbage first, whose finalizers (SQLAlchemy's aiosqlite connections)
+    start tasks of their own to close, which must run while the loop still does."""
+    for _ in range(3):
+        gc.collect()
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        if not others:
+            return
+        for task in others:
+            task.cancel()
         await asyncio.wait(others, timeout=EXIT_TIMEOUT)
 
 
