@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support.server import (
     TEST_DATABASE_URL_ENV,
@@ -18,6 +19,36 @@ from tests.support.server import (
 # from that environment's `prefect` (TEST_SERVER_PREFECT_ENV), and this names its version.
 TEST_SERVER_VERSION_ENV = "PREFECT_SDK_TEST_SERVER_VERSION"
 REAL_SERVER_FIXTURES = frozenset({"prefect_server", "api_url", "server_version"})
+
+# Hypothesis profiles (tests/unit/test_generated_properties.py). `default`: a few examples per
+# schema, the same ones every run (derandomized: CI is deterministic), in about 30 s;
+# `soak` (`--hypothesis-profile=soak`, run by `make soak`): many more, drawn at random, and a
+# failure prints the blob that replays it (`@reproduce_failure`). Neither keeps an example
+# database (what Hypothesis still caches in `.hypothesis/` it git-ignores itself). Bodies drawn
+# from the large schemas are large and slow to draw by design: those health checks would only
+# flag that.
+_BODY_HEALTH_CHECKS = [
+    HealthCheck.too_slow,
+    HealthCheck.large_base_example,
+    HealthCheck.data_too_large,
+]
+settings.register_profile(
+    "default",
+    max_examples=6,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=_BODY_HEALTH_CHECKS,
+)
+settings.register_profile(
+    "soak",
+    max_examples=200,
+    derandomize=False,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=_BODY_HEALTH_CHECKS,
+)
 
 
 def compat_run() -> bool:

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Mapping, MutableMapping
 from http import HTTPStatus
 from typing import IO, Any, BinaryIO, Generic, Literal, TypeVar
+from urllib.parse import quote
 from uuid import UUID, SafeUUID
 
 from attrs import define
@@ -119,6 +120,19 @@ def loads_json(content: bytes) -> Any:
     return json.loads(content)
 
 
+# The segments httpx (as RFC 3986 says) removes from a path, or removes with the one before.
+_DOT_SEGMENTS = {".": "%2E", "..": "%2E%2E"}
+
+
+def path_segment(value: object) -> str:
+    """`value` as one URL path segment: percent-encoded, "/" included (`quote(..., safe="")`),
+    and a dot segment ("." or "..") as %2E's, which the server decodes back; literally, httpx
+    would send `/flows/name/..` as `/flows`. (The server decodes %2F before routing, so a value
+    with "/" still cannot reach a route; the client's reads by name say so.)"""
+    segment = quote(str(value), safe="")
+    return _DOT_SEGMENTS.get(segment, segment)
+
+
 # What httpx accepts as one file of a multipart body.
 FileContent = IO[bytes] | bytes | str
 FileTypes = tuple[str | None, FileContent, str | None] | tuple[str | None, FileContent, str | None, Mapping[str, str]]
@@ -161,4 +175,5 @@ __all__ = [
     "loads_json",
     "parse_datetime",
     "parse_uuid",
+    "path_segment",
 ]

@@ -32,6 +32,7 @@ from .errors import (
     SettingsError,
     StreamAuthenticationError,
     StreamError,
+    UnexpectedBody,
     UnprocessableEntity,
     UnsupportedByServer,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "StreamAuthenticationError",
     "StreamError",
     "SyncPrefectClient",
+    "UnexpectedBody",
     "UnprocessableEntity",
     "UnsupportedByServer",
     "__version__",

@@ -22,7 +22,7 @@ import httpx
 
 from .errors import (
     NotPrefectAPI,
-    PrefectSDKError,
+    UnexpectedBody,
     UnsupportedByServer,
     has_prefect_body,
     is_route_missing,
@@ -119,7 +119,9 @@ def call_list(client: Any, endpoint: Any, item: type[R], /, **arguments: Any) ->
 
 
 # What a generated parser raises on a body that is not what the document describes: not JSON
-# (json.JSONDecodeError is a ValueError), a missing key, a value of the wrong type.
+# (json.JSONDecodeError is a ValueError), or not the model: the models raise one error,
+# prefect_api.errors.ModelParseError (a ValueError), naming the model and the field; the rest
+# can still come from an endpoint's own parse around them (a list that is not a list).
 PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError)
 
 
@@ -145,13 +147,26 @@ def parse(client: Any, endpoint: Any, response: httpx.Response, expected: str) -
 
 def unexpected_body(
     response: httpx.Response, expected: str, error: Exception | None = None
-) -> PrefectSDKError:
-    """The error for a 2xx body that is not the `expected` model, naming the request."""
+) -> UnexpectedBody:
+    """The error for a 2xx body that is not the `expected` model, naming the request (and the
+    model and field, where a generated model's ModelParseError says)."""
+    from prefect_api.errors import ModelParseError
+
     request = response.request
-    cause = f" ({type(error).__name__}: {' '.join(str(error).split())[:200]})" if error else ""
-    return PrefectSDKError(
+    model = field = path = None
+    if isinstance(error, ModelParseError):  # its one line already names model and field
+        model, field, path = error.model, error.field, error.path
+        cause = f" ({' '.join(str(error).split())[:400]})"
+    else:
+        cause = f" ({type(error).__name__}: {' '.join(str(error).split())[:200]})" if error else ""
+    return UnexpectedBody(
         f"{request.method} {safe_url(request.url)} -> {response.status_code}: "
-        f"the body is not the {expected} the API document describes{cause}"
+        f"the body is not the {expected} the API document describes{cause}",
+        response=response,
+        expected=expected,
+        model=model,
+        field=field,
+        path=path,
     )
 
 

@@ -266,6 +266,32 @@ def safe_url(url: httpx.URL) -> str:
     return str(url.copy_with(userinfo=b"")) if url.userinfo else str(url)
 
 
+class UnexpectedBody(PrefectSDKError):
+    """A 2xx body that is not what the API document describes, in one line naming the request
+    and, where a generated model refused it, the model and the field's path:
+    `GET .../flows/<id> -> 200: the body is not the Flow the API document describes (Flow.created:
+    missing required field)`. `model`, `field` and `path` are the ModelParseError's (None when
+    no model said: not JSON, no body)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        expected: str,
+        model: str | None = None,
+        field: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.response = response
+        self.request = response.request
+        self.expected = expected
+        self.model = model
+        self.field = field
+        self.path = path
+
+
 class PrefectTransportError(PrefectSDKError):
     """No answer came: the connection was refused or dropped, or a timeout passed.
 

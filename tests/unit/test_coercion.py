@@ -76,9 +76,11 @@ def test_dict_value_of_the_wrong_type_names_the_field() -> None:
 
 
 def test_a_bad_required_field_is_not_blamed_on_another() -> None:
-    """A required field cannot be left out to find the culprit: no field is named then."""
+    """The generated parser names the field that failed (`timestamp`), not another one."""
     given = {"name": "n", "level": 20, "message": "m", "timestamp": 5}
-    with pytest.raises(ValueError, match=r"^logs\[0\] is not a valid LogCreate: TypeError"):
+    with pytest.raises(
+        ValueError, match=r"^logs\[0\] is not a valid LogCreate: .*LogCreate\.timestamp"
+    ):
         as_model(given, LogCreate, "logs[0]")
 
 

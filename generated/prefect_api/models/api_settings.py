@@ -7,9 +7,21 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="APISettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("url", "url"),
+    ("auth_string", "auth_string"),
+    ("key", "key"),
+    ("tls_insecure_skip_verify", "tls_insecure_skip_verify"),
+    ("ssl_cert_file", "ssl_cert_file"),
+    ("enable_http2", "enable_http2"),
+    ("request_timeout", "request_timeout"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"url", "auth_string", "key", "tls_insecure_skip_verify", "ssl_cert_file", "enable_http2", "request_timeout"}
@@ -93,31 +105,36 @@ class APISettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        url: None | str | Unset = src_dict.get("url", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        auth_string: None | str | Unset = src_dict.get("auth_string", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            url: None | str | Unset = src_dict.get("url", UNSET)
 
-        key: None | str | Unset = src_dict.get("key", UNSET)
+            auth_string: None | str | Unset = src_dict.get("auth_string", UNSET)
 
-        tls_insecure_skip_verify = src_dict.get("tls_insecure_skip_verify", UNSET)
-        ssl_cert_file: None | str | Unset = src_dict.get("ssl_cert_file", UNSET)
+            key: None | str | Unset = src_dict.get("key", UNSET)
 
-        enable_http2 = src_dict.get("enable_http2", UNSET)
-        request_timeout = src_dict.get("request_timeout", UNSET)
-        api_settings = cls(
-            url=url,
-            auth_string=auth_string,
-            key=key,
-            tls_insecure_skip_verify=tls_insecure_skip_verify,
-            ssl_cert_file=ssl_cert_file,
-            enable_http2=enable_http2,
-            request_timeout=request_timeout,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            api_settings.additional_properties = extra
+            tls_insecure_skip_verify = src_dict.get("tls_insecure_skip_verify", UNSET)
+            ssl_cert_file: None | str | Unset = src_dict.get("ssl_cert_file", UNSET)
+
+            enable_http2 = src_dict.get("enable_http2", UNSET)
+            request_timeout = src_dict.get("request_timeout", UNSET)
+            api_settings = cls(
+                url=url,
+                auth_string=auth_string,
+                key=key,
+                tls_insecure_skip_verify=tls_insecure_skip_verify,
+                ssl_cert_file=ssl_cert_file,
+                enable_http2=enable_http2,
+                request_timeout=request_timeout,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                api_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("APISettings", src_dict, _error, _FIELDS, locals())
         return api_settings
 
     @property

@@ -9,9 +9,24 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="Artifact")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("key", "key"),
+    ("type", "type_"),
+    ("description", "description"),
+    ("data", "data"),
+    ("metadata_", "metadata"),
+    ("flow_run_id", "flow_run_id"),
+    ("task_run_id", "task_run_id"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"id", "created", "updated", "key", "type", "description", "data", "metadata_", "flow_run_id", "task_run_id"}
@@ -145,98 +160,103 @@ class Artifact:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _id = src_dict.get("id", UNSET)
-        id: UUID | Unset
-        if _id is UNSET:
-            id = UNSET
-        else:
-            id = parse_uuid(_id)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict.get("created", UNSET)
-        created: datetime.datetime | None | Unset
-        if _created is None or _created is UNSET:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _id = src_dict.get("id", UNSET)
+            id: UUID | Unset
+            if _id is UNSET:
+                id = UNSET
+            else:
+                id = parse_uuid(_id)
 
-            created = created_type_0
+            _created = src_dict.get("created", UNSET)
+            created: datetime.datetime | None | Unset
+            if _created is None or _created is UNSET:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict.get("updated", UNSET)
-        updated: datetime.datetime | None | Unset
-        if _updated is None or _updated is UNSET:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict.get("updated", UNSET)
+            updated: datetime.datetime | None | Unset
+            if _updated is None or _updated is UNSET:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        key: None | str | Unset = src_dict.get("key", UNSET)
+                updated = updated_type_0
 
-        type_: None | str | Unset = src_dict.get("type", UNSET)
+            key: None | str | Unset = src_dict.get("key", UNSET)
 
-        description: None | str | Unset = src_dict.get("description", UNSET)
+            type_: None | str | Unset = src_dict.get("type", UNSET)
 
-        def _parse_data(data: object) -> Any | ArtifactDataType0 | None | Unset:
-            if data is None:
-                return data
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                data_type_0 = ArtifactDataType0.from_dict(data)
+            description: None | str | Unset = src_dict.get("description", UNSET)
 
-                return data_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            return cast(Any | ArtifactDataType0 | None | Unset, data)
+            def _parse_data(data: object) -> Any | ArtifactDataType0 | None | Unset:
+                if data is None:
+                    return data
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    data_type_0 = ArtifactDataType0.from_dict(data)
 
-        data = _parse_data(src_dict.get("data", UNSET))
+                    return data_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(Any | ArtifactDataType0 | None | Unset, data)
 
-        _metadata = src_dict.get("metadata_", UNSET)
-        metadata: ArtifactMetadataType0 | None | Unset
-        if _metadata is None or _metadata is UNSET:
-            metadata = _metadata
-        else:
-            metadata_type_0 = ArtifactMetadataType0.from_dict(_metadata)
+            data = _parse_data(src_dict.get("data", UNSET))
 
-            metadata = metadata_type_0
+            _metadata = src_dict.get("metadata_", UNSET)
+            metadata: ArtifactMetadataType0 | None | Unset
+            if _metadata is None or _metadata is UNSET:
+                metadata = _metadata
+            else:
+                metadata_type_0 = ArtifactMetadataType0.from_dict(_metadata)
 
-        _flow_run_id = src_dict.get("flow_run_id", UNSET)
-        flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or _flow_run_id is UNSET:
-            flow_run_id = _flow_run_id
-        else:
-            flow_run_id_type_0 = parse_uuid(_flow_run_id)
+                metadata = metadata_type_0
 
-            flow_run_id = flow_run_id_type_0
+            _flow_run_id = src_dict.get("flow_run_id", UNSET)
+            flow_run_id: None | Unset | UUID
+            if _flow_run_id is None or _flow_run_id is UNSET:
+                flow_run_id = _flow_run_id
+            else:
+                flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
-        _task_run_id = src_dict.get("task_run_id", UNSET)
-        task_run_id: None | Unset | UUID
-        if _task_run_id is None or _task_run_id is UNSET:
-            task_run_id = _task_run_id
-        else:
-            task_run_id_type_0 = parse_uuid(_task_run_id)
+                flow_run_id = flow_run_id_type_0
 
-            task_run_id = task_run_id_type_0
+            _task_run_id = src_dict.get("task_run_id", UNSET)
+            task_run_id: None | Unset | UUID
+            if _task_run_id is None or _task_run_id is UNSET:
+                task_run_id = _task_run_id
+            else:
+                task_run_id_type_0 = parse_uuid(_task_run_id)
 
-        artifact = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            key=key,
-            type_=type_,
-            description=description,
-            data=data,
-            metadata=metadata,
-            flow_run_id=flow_run_id,
-            task_run_id=task_run_id,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            artifact.additional_properties = extra
+                task_run_id = task_run_id_type_0
+
+            artifact = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                key=key,
+                type_=type_,
+                description=description,
+                data=data,
+                metadata=metadata,
+                flow_run_id=flow_run_id,
+                task_run_id=task_run_id,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                artifact.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("Artifact", src_dict, _error, _FIELDS, locals())
         return artifact
 
     @property

@@ -9,9 +9,25 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="ArtifactCollection")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("key", "key"),
+    ("latest_id", "latest_id"),
+    ("type", "type_"),
+    ("description", "description"),
+    ("data", "data"),
+    ("metadata_", "metadata"),
+    ("flow_run_id", "flow_run_id"),
+    ("task_run_id", "task_run_id"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -146,95 +162,100 @@ class ArtifactCollection:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict["created"]
-        created: datetime.datetime | None
-        if _created is None:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            created = created_type_0
+            _created = src_dict["created"]
+            created: datetime.datetime | None
+            if _created is None:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict["updated"]
-        updated: datetime.datetime | None
-        if _updated is None:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict["updated"]
+            updated: datetime.datetime | None
+            if _updated is None:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        key = src_dict["key"]
-        latest_id = parse_uuid(src_dict["latest_id"])
+                updated = updated_type_0
 
-        type_: None | str | Unset = src_dict.get("type", UNSET)
+            key = src_dict["key"]
+            latest_id = parse_uuid(src_dict["latest_id"])
 
-        description: None | str | Unset = src_dict.get("description", UNSET)
+            type_: None | str | Unset = src_dict.get("type", UNSET)
 
-        def _parse_data(data: object) -> Any | ArtifactCollectionDataType0 | None | Unset:
-            if data is None:
-                return data
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                data_type_0 = ArtifactCollectionDataType0.from_dict(data)
+            description: None | str | Unset = src_dict.get("description", UNSET)
 
-                return data_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            return cast(Any | ArtifactCollectionDataType0 | None | Unset, data)
+            def _parse_data(data: object) -> Any | ArtifactCollectionDataType0 | None | Unset:
+                if data is None:
+                    return data
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    data_type_0 = ArtifactCollectionDataType0.from_dict(data)
 
-        data = _parse_data(src_dict.get("data", UNSET))
+                    return data_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(Any | ArtifactCollectionDataType0 | None | Unset, data)
 
-        _metadata = src_dict.get("metadata_", UNSET)
-        metadata: ArtifactCollectionMetadataType0 | None | Unset
-        if _metadata is None or _metadata is UNSET:
-            metadata = _metadata
-        else:
-            metadata_type_0 = ArtifactCollectionMetadataType0.from_dict(_metadata)
+            data = _parse_data(src_dict.get("data", UNSET))
 
-            metadata = metadata_type_0
+            _metadata = src_dict.get("metadata_", UNSET)
+            metadata: ArtifactCollectionMetadataType0 | None | Unset
+            if _metadata is None or _metadata is UNSET:
+                metadata = _metadata
+            else:
+                metadata_type_0 = ArtifactCollectionMetadataType0.from_dict(_metadata)
 
-        _flow_run_id = src_dict.get("flow_run_id", UNSET)
-        flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or _flow_run_id is UNSET:
-            flow_run_id = _flow_run_id
-        else:
-            flow_run_id_type_0 = parse_uuid(_flow_run_id)
+                metadata = metadata_type_0
 
-            flow_run_id = flow_run_id_type_0
+            _flow_run_id = src_dict.get("flow_run_id", UNSET)
+            flow_run_id: None | Unset | UUID
+            if _flow_run_id is None or _flow_run_id is UNSET:
+                flow_run_id = _flow_run_id
+            else:
+                flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
-        _task_run_id = src_dict.get("task_run_id", UNSET)
-        task_run_id: None | Unset | UUID
-        if _task_run_id is None or _task_run_id is UNSET:
-            task_run_id = _task_run_id
-        else:
-            task_run_id_type_0 = parse_uuid(_task_run_id)
+                flow_run_id = flow_run_id_type_0
 
-            task_run_id = task_run_id_type_0
+            _task_run_id = src_dict.get("task_run_id", UNSET)
+            task_run_id: None | Unset | UUID
+            if _task_run_id is None or _task_run_id is UNSET:
+                task_run_id = _task_run_id
+            else:
+                task_run_id_type_0 = parse_uuid(_task_run_id)
 
-        artifact_collection = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            key=key,
-            latest_id=latest_id,
-            type_=type_,
-            description=description,
-            data=data,
-            metadata=metadata,
-            flow_run_id=flow_run_id,
-            task_run_id=task_run_id,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            artifact_collection.additional_properties = extra
+                task_run_id = task_run_id_type_0
+
+            artifact_collection = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                key=key,
+                latest_id=latest_id,
+                type_=type_,
+                description=description,
+                data=data,
+                metadata=metadata,
+                flow_run_id=flow_run_id,
+                task_run_id=task_run_id,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                artifact_collection.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ArtifactCollection", src_dict, _error, _FIELDS, locals())
         return artifact_collection
 
     @property

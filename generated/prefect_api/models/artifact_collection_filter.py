@@ -6,10 +6,21 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ArtifactCollectionFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("latest_id", "latest_id"),
+    ("key", "key"),
+    ("flow_run_id", "flow_run_id"),
+    ("task_run_id", "task_run_id"),
+    ("type", "type_"),
+)
 
 
 @_attrs_define
@@ -95,67 +106,72 @@ class ArtifactCollectionFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _latest_id = src_dict.get("latest_id", UNSET)
-        latest_id: ArtifactCollectionFilterLatestId | None | Unset
-        if _latest_id is None or _latest_id is UNSET:
-            latest_id = _latest_id
-        else:
-            latest_id_type_0 = ArtifactCollectionFilterLatestId.from_dict(_latest_id)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            latest_id = latest_id_type_0
+            _latest_id = src_dict.get("latest_id", UNSET)
+            latest_id: ArtifactCollectionFilterLatestId | None | Unset
+            if _latest_id is None or _latest_id is UNSET:
+                latest_id = _latest_id
+            else:
+                latest_id_type_0 = ArtifactCollectionFilterLatestId.from_dict(_latest_id)
 
-        _key = src_dict.get("key", UNSET)
-        key: ArtifactCollectionFilterKey | None | Unset
-        if _key is None or _key is UNSET:
-            key = _key
-        else:
-            key_type_0 = ArtifactCollectionFilterKey.from_dict(_key)
+                latest_id = latest_id_type_0
 
-            key = key_type_0
+            _key = src_dict.get("key", UNSET)
+            key: ArtifactCollectionFilterKey | None | Unset
+            if _key is None or _key is UNSET:
+                key = _key
+            else:
+                key_type_0 = ArtifactCollectionFilterKey.from_dict(_key)
 
-        _flow_run_id = src_dict.get("flow_run_id", UNSET)
-        flow_run_id: ArtifactCollectionFilterFlowRunId | None | Unset
-        if _flow_run_id is None or _flow_run_id is UNSET:
-            flow_run_id = _flow_run_id
-        else:
-            flow_run_id_type_0 = ArtifactCollectionFilterFlowRunId.from_dict(_flow_run_id)
+                key = key_type_0
 
-            flow_run_id = flow_run_id_type_0
+            _flow_run_id = src_dict.get("flow_run_id", UNSET)
+            flow_run_id: ArtifactCollectionFilterFlowRunId | None | Unset
+            if _flow_run_id is None or _flow_run_id is UNSET:
+                flow_run_id = _flow_run_id
+            else:
+                flow_run_id_type_0 = ArtifactCollectionFilterFlowRunId.from_dict(_flow_run_id)
 
-        _task_run_id = src_dict.get("task_run_id", UNSET)
-        task_run_id: ArtifactCollectionFilterTaskRunId | None | Unset
-        if _task_run_id is None or _task_run_id is UNSET:
-            task_run_id = _task_run_id
-        else:
-            task_run_id_type_0 = ArtifactCollectionFilterTaskRunId.from_dict(_task_run_id)
+                flow_run_id = flow_run_id_type_0
 
-            task_run_id = task_run_id_type_0
+            _task_run_id = src_dict.get("task_run_id", UNSET)
+            task_run_id: ArtifactCollectionFilterTaskRunId | None | Unset
+            if _task_run_id is None or _task_run_id is UNSET:
+                task_run_id = _task_run_id
+            else:
+                task_run_id_type_0 = ArtifactCollectionFilterTaskRunId.from_dict(_task_run_id)
 
-        _type_ = src_dict.get("type", UNSET)
-        type_: ArtifactCollectionFilterType | None | Unset
-        if _type_ is None or _type_ is UNSET:
-            type_ = _type_
-        else:
-            type_type_0 = ArtifactCollectionFilterType.from_dict(_type_)
+                task_run_id = task_run_id_type_0
 
-            type_ = type_type_0
+            _type_ = src_dict.get("type", UNSET)
+            type_: ArtifactCollectionFilterType | None | Unset
+            if _type_ is None or _type_ is UNSET:
+                type_ = _type_
+            else:
+                type_type_0 = ArtifactCollectionFilterType.from_dict(_type_)
 
-        artifact_collection_filter = cls(
-            operator=operator,
-            latest_id=latest_id,
-            key=key,
-            flow_run_id=flow_run_id,
-            task_run_id=task_run_id,
-            type_=type_,
-        )
+                type_ = type_type_0
+
+            artifact_collection_filter = cls(
+                operator=operator,
+                latest_id=latest_id,
+                key=key,
+                flow_run_id=flow_run_id,
+                task_run_id=task_run_id,
+                type_=type_,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ArtifactCollectionFilter", src_dict, _error, _FIELDS, locals())
         return artifact_collection_filter
 
 

@@ -7,9 +7,21 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="ArtifactCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("key", "key"),
+    ("type", "type_"),
+    ("description", "description"),
+    ("data", "data"),
+    ("metadata_", "metadata"),
+    ("flow_run_id", "flow_run_id"),
+    ("task_run_id", "task_run_id"),
+)
 
 
 @_attrs_define
@@ -108,66 +120,71 @@ class ArtifactCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        key: None | str | Unset = src_dict.get("key", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        type_: None | str | Unset = src_dict.get("type", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            key: None | str | Unset = src_dict.get("key", UNSET)
 
-        description: None | str | Unset = src_dict.get("description", UNSET)
+            type_: None | str | Unset = src_dict.get("type", UNSET)
 
-        def _parse_data(data: object) -> Any | ArtifactCreateDataType0 | None | Unset:
-            if data is None:
-                return data
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                data_type_0 = ArtifactCreateDataType0.from_dict(data)
+            description: None | str | Unset = src_dict.get("description", UNSET)
 
-                return data_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            return cast(Any | ArtifactCreateDataType0 | None | Unset, data)
+            def _parse_data(data: object) -> Any | ArtifactCreateDataType0 | None | Unset:
+                if data is None:
+                    return data
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    data_type_0 = ArtifactCreateDataType0.from_dict(data)
 
-        data = _parse_data(src_dict.get("data", UNSET))
+                    return data_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(Any | ArtifactCreateDataType0 | None | Unset, data)
 
-        _metadata = src_dict.get("metadata_", UNSET)
-        metadata: ArtifactCreateMetadataType0 | None | Unset
-        if _metadata is None or _metadata is UNSET:
-            metadata = _metadata
-        else:
-            metadata_type_0 = ArtifactCreateMetadataType0.from_dict(_metadata)
+            data = _parse_data(src_dict.get("data", UNSET))
 
-            metadata = metadata_type_0
+            _metadata = src_dict.get("metadata_", UNSET)
+            metadata: ArtifactCreateMetadataType0 | None | Unset
+            if _metadata is None or _metadata is UNSET:
+                metadata = _metadata
+            else:
+                metadata_type_0 = ArtifactCreateMetadataType0.from_dict(_metadata)
 
-        _flow_run_id = src_dict.get("flow_run_id", UNSET)
-        flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or _flow_run_id is UNSET:
-            flow_run_id = _flow_run_id
-        else:
-            flow_run_id_type_0 = parse_uuid(_flow_run_id)
+                metadata = metadata_type_0
 
-            flow_run_id = flow_run_id_type_0
+            _flow_run_id = src_dict.get("flow_run_id", UNSET)
+            flow_run_id: None | Unset | UUID
+            if _flow_run_id is None or _flow_run_id is UNSET:
+                flow_run_id = _flow_run_id
+            else:
+                flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
-        _task_run_id = src_dict.get("task_run_id", UNSET)
-        task_run_id: None | Unset | UUID
-        if _task_run_id is None or _task_run_id is UNSET:
-            task_run_id = _task_run_id
-        else:
-            task_run_id_type_0 = parse_uuid(_task_run_id)
+                flow_run_id = flow_run_id_type_0
 
-            task_run_id = task_run_id_type_0
+            _task_run_id = src_dict.get("task_run_id", UNSET)
+            task_run_id: None | Unset | UUID
+            if _task_run_id is None or _task_run_id is UNSET:
+                task_run_id = _task_run_id
+            else:
+                task_run_id_type_0 = parse_uuid(_task_run_id)
 
-        artifact_create = cls(
-            key=key,
-            type_=type_,
-            description=description,
-            data=data,
-            metadata=metadata,
-            flow_run_id=flow_run_id,
-            task_run_id=task_run_id,
-        )
+                task_run_id = task_run_id_type_0
+
+            artifact_create = cls(
+                key=key,
+                type_=type_,
+                description=description,
+                data=data,
+                metadata=metadata,
+                flow_run_id=flow_run_id,
+                task_run_id=task_run_id,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ArtifactCreate", src_dict, _error, _FIELDS, locals())
         return artifact_create
 
 

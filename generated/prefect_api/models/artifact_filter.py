@@ -6,10 +6,21 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ArtifactFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("id", "id"),
+    ("key", "key"),
+    ("flow_run_id", "flow_run_id"),
+    ("task_run_id", "task_run_id"),
+    ("type", "type_"),
+)
 
 
 @_attrs_define
@@ -95,67 +106,72 @@ class ArtifactFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _id = src_dict.get("id", UNSET)
-        id: ArtifactFilterId | None | Unset
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = ArtifactFilterId.from_dict(_id)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            id = id_type_0
+            _id = src_dict.get("id", UNSET)
+            id: ArtifactFilterId | None | Unset
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                id_type_0 = ArtifactFilterId.from_dict(_id)
 
-        _key = src_dict.get("key", UNSET)
-        key: ArtifactFilterKey | None | Unset
-        if _key is None or _key is UNSET:
-            key = _key
-        else:
-            key_type_0 = ArtifactFilterKey.from_dict(_key)
+                id = id_type_0
 
-            key = key_type_0
+            _key = src_dict.get("key", UNSET)
+            key: ArtifactFilterKey | None | Unset
+            if _key is None or _key is UNSET:
+                key = _key
+            else:
+                key_type_0 = ArtifactFilterKey.from_dict(_key)
 
-        _flow_run_id = src_dict.get("flow_run_id", UNSET)
-        flow_run_id: ArtifactFilterFlowRunId | None | Unset
-        if _flow_run_id is None or _flow_run_id is UNSET:
-            flow_run_id = _flow_run_id
-        else:
-            flow_run_id_type_0 = ArtifactFilterFlowRunId.from_dict(_flow_run_id)
+                key = key_type_0
 
-            flow_run_id = flow_run_id_type_0
+            _flow_run_id = src_dict.get("flow_run_id", UNSET)
+            flow_run_id: ArtifactFilterFlowRunId | None | Unset
+            if _flow_run_id is None or _flow_run_id is UNSET:
+                flow_run_id = _flow_run_id
+            else:
+                flow_run_id_type_0 = ArtifactFilterFlowRunId.from_dict(_flow_run_id)
 
-        _task_run_id = src_dict.get("task_run_id", UNSET)
-        task_run_id: ArtifactFilterTaskRunId | None | Unset
-        if _task_run_id is None or _task_run_id is UNSET:
-            task_run_id = _task_run_id
-        else:
-            task_run_id_type_0 = ArtifactFilterTaskRunId.from_dict(_task_run_id)
+                flow_run_id = flow_run_id_type_0
 
-            task_run_id = task_run_id_type_0
+            _task_run_id = src_dict.get("task_run_id", UNSET)
+            task_run_id: ArtifactFilterTaskRunId | None | Unset
+            if _task_run_id is None or _task_run_id is UNSET:
+                task_run_id = _task_run_id
+            else:
+                task_run_id_type_0 = ArtifactFilterTaskRunId.from_dict(_task_run_id)
 
-        _type_ = src_dict.get("type", UNSET)
-        type_: ArtifactFilterType | None | Unset
-        if _type_ is None or _type_ is UNSET:
-            type_ = _type_
-        else:
-            type_type_0 = ArtifactFilterType.from_dict(_type_)
+                task_run_id = task_run_id_type_0
 
-            type_ = type_type_0
+            _type_ = src_dict.get("type", UNSET)
+            type_: ArtifactFilterType | None | Unset
+            if _type_ is None or _type_ is UNSET:
+                type_ = _type_
+            else:
+                type_type_0 = ArtifactFilterType.from_dict(_type_)
 
-        artifact_filter = cls(
-            operator=operator,
-            id=id,
-            key=key,
-            flow_run_id=flow_run_id,
-            task_run_id=task_run_id,
-            type_=type_,
-        )
+                type_ = type_type_0
+
+            artifact_filter = cls(
+                operator=operator,
+                id=id,
+                key=key,
+                flow_run_id=flow_run_id,
+                task_run_id=task_run_id,
+                type_=type_,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ArtifactFilter", src_dict, _error, _FIELDS, locals())
         return artifact_filter
 
 

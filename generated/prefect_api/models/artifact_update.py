@@ -6,9 +6,17 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ArtifactUpdate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("data", "data"),
+    ("description", "description"),
+    ("metadata_", "metadata"),
+)
 
 
 @_attrs_define
@@ -60,41 +68,46 @@ class ArtifactUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        def _parse_data(data: object) -> Any | ArtifactUpdateDataType0 | None | Unset:
-            if data is None:
-                return data
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                data_type_0 = ArtifactUpdateDataType0.from_dict(data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
 
-                return data_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            return cast(Any | ArtifactUpdateDataType0 | None | Unset, data)
+            def _parse_data(data: object) -> Any | ArtifactUpdateDataType0 | None | Unset:
+                if data is None:
+                    return data
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    data_type_0 = ArtifactUpdateDataType0.from_dict(data)
 
-        data = _parse_data(src_dict.get("data", UNSET))
+                    return data_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(Any | ArtifactUpdateDataType0 | None | Unset, data)
 
-        description: None | str | Unset = src_dict.get("description", UNSET)
+            data = _parse_data(src_dict.get("data", UNSET))
 
-        _metadata = src_dict.get("metadata_", UNSET)
-        metadata: ArtifactUpdateMetadataType0 | None | Unset
-        if _metadata is None or _metadata is UNSET:
-            metadata = _metadata
-        else:
-            metadata_type_0 = ArtifactUpdateMetadataType0.from_dict(_metadata)
+            description: None | str | Unset = src_dict.get("description", UNSET)
 
-            metadata = metadata_type_0
+            _metadata = src_dict.get("metadata_", UNSET)
+            metadata: ArtifactUpdateMetadataType0 | None | Unset
+            if _metadata is None or _metadata is UNSET:
+                metadata = _metadata
+            else:
+                metadata_type_0 = ArtifactUpdateMetadataType0.from_dict(_metadata)
 
-        artifact_update = cls(
-            data=data,
-            description=description,
-            metadata=metadata,
-        )
+                metadata = metadata_type_0
+
+            artifact_update = cls(
+                data=data,
+                description=description,
+                metadata=metadata,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ArtifactUpdate", src_dict, _error, _FIELDS, locals())
         return artifact_update
 
 

@@ -7,9 +7,13 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="AutomationFilterCreated")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("before_", "before"),)
 
 
 @_attrs_define
@@ -39,17 +43,22 @@ class AutomationFilterCreated:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _before = src_dict.get("before_", UNSET)
-        before: datetime.datetime | None | Unset
-        if _before is None or _before is UNSET:
-            before = _before
-        else:
-            before_type_0 = parse_datetime(_before)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            before = before_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _before = src_dict.get("before_", UNSET)
+            before: datetime.datetime | None | Unset
+            if _before is None or _before is UNSET:
+                before = _before
+            else:
+                before_type_0 = parse_datetime(_before)
 
-        automation_filter_created = cls(
-            before=before,
-        )
+                before = before_type_0
+
+            automation_filter_created = cls(
+                before=before,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("AutomationFilterCreated", src_dict, _error, _FIELDS, locals())
         return automation_filter_created

@@ -6,9 +6,13 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="AutomationPartialUpdate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("enabled", "enabled"),)
 
 
 @_attrs_define
@@ -30,9 +34,14 @@ class AutomationPartialUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        enabled = src_dict.get("enabled", UNSET)
-        automation_partial_update = cls(
-            enabled=enabled,
-        )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            enabled = src_dict.get("enabled", UNSET)
+            automation_partial_update = cls(
+                enabled=enabled,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("AutomationPartialUpdate", src_dict, _error, _FIELDS, locals())
         return automation_partial_update

@@ -6,9 +6,22 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="AutomationUpdate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("trigger", "trigger"),
+    ("actions", "actions"),
+    ("description", "description"),
+    ("enabled", "enabled"),
+    ("tags", "tags"),
+    ("actions_on_trigger", "actions_on_trigger"),
+    ("actions_on_resolve", "actions_on_resolve"),
+)
 
 
 @_attrs_define
@@ -262,241 +275,48 @@ class AutomationUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        name = src_dict["name"]
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        def _parse_trigger(data: object) -> CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                trigger_type_0 = EventTriggerInput.from_dict(data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            name = src_dict["name"]
 
-                return trigger_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                trigger_type_1 = CompoundTriggerInput.from_dict(data)
-
-                return trigger_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                trigger_type_2 = SequenceTriggerInput.from_dict(data)
-
-                return trigger_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            raise TypeError(
-                f"trigger: {data!r:.200} is none of CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput"
-            )
-
-        trigger = _parse_trigger(src_dict["trigger"])
-
-        actions = []
-        _actions = src_dict["actions"]
-        for actions_item_data in _actions:
-
-            def _parse_actions_item(
-                data: object,
-            ) -> (
-                CallWebhook
-                | CancelFlowRun
-                | ChangeFlowRunState
-                | DeleteFlowRun
-                | DoNothing
-                | PauseAutomation
-                | PauseDeployment
-                | PauseWorkPool
-                | PauseWorkQueue
-                | ResumeAutomation
-                | ResumeDeployment
-                | ResumeFlowRun
-                | ResumeWorkPool
-                | ResumeWorkQueue
-                | RunDeploymentInput
-                | SendNotification
-                | SuspendFlowRun
-            ):
+            def _parse_trigger(data: object) -> CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput:
                 try:
                     if not isinstance(data, dict):
                         raise TypeError
-                    actions_item_type_0 = DoNothing.from_dict(data)
+                    trigger_type_0 = EventTriggerInput.from_dict(data)
 
-                    return actions_item_type_0
+                    return trigger_type_0
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
                         raise TypeError
-                    actions_item_type_1 = RunDeploymentInput.from_dict(data)
+                    trigger_type_1 = CompoundTriggerInput.from_dict(data)
 
-                    return actions_item_type_1
+                    return trigger_type_1
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass  # not this type: try the next
                 try:
                     if not isinstance(data, dict):
                         raise TypeError
-                    actions_item_type_2 = PauseDeployment.from_dict(data)
+                    trigger_type_2 = SequenceTriggerInput.from_dict(data)
 
-                    return actions_item_type_2
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_3 = ResumeDeployment.from_dict(data)
-
-                    return actions_item_type_3
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_4 = CancelFlowRun.from_dict(data)
-
-                    return actions_item_type_4
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_5 = DeleteFlowRun.from_dict(data)
-
-                    return actions_item_type_5
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_6 = ChangeFlowRunState.from_dict(data)
-
-                    return actions_item_type_6
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_7 = PauseWorkQueue.from_dict(data)
-
-                    return actions_item_type_7
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_8 = ResumeWorkQueue.from_dict(data)
-
-                    return actions_item_type_8
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_9 = SendNotification.from_dict(data)
-
-                    return actions_item_type_9
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_10 = CallWebhook.from_dict(data)
-
-                    return actions_item_type_10
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_11 = PauseAutomation.from_dict(data)
-
-                    return actions_item_type_11
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_12 = ResumeAutomation.from_dict(data)
-
-                    return actions_item_type_12
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_13 = SuspendFlowRun.from_dict(data)
-
-                    return actions_item_type_13
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_14 = ResumeFlowRun.from_dict(data)
-
-                    return actions_item_type_14
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_15 = PauseWorkPool.from_dict(data)
-
-                    return actions_item_type_15
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    actions_item_type_16 = ResumeWorkPool.from_dict(data)
-
-                    return actions_item_type_16
+                    return trigger_type_2
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass  # not this type: try the next
                 raise TypeError(
-                    f"actions_item: {data!r:.200} is none of CallWebhook | CancelFlowRun | ChangeFlowRunState | DeleteFlowRun | DoNothing | PauseAutomation | PauseDeployment | PauseWorkPool | PauseWorkQueue | ResumeAutomation | ResumeDeployment | ResumeFlowRun | ResumeWorkPool | ResumeWorkQueue | RunDeploymentInput | SendNotification | SuspendFlowRun"
+                    f"{data!r:.200} is none of CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput"
                 )
 
-            actions_item = _parse_actions_item(actions_item_data)
+            trigger = _parse_trigger(src_dict["trigger"])
 
-            actions.append(actions_item)
+            _actions_list = []
+            _actions = src_dict["actions"]
+            for actions_item_data in _actions:
 
-        description = src_dict.get("description", UNSET)
-        enabled = src_dict.get("enabled", UNSET)
-        tags = cast(list[str], src_dict.get("tags", UNSET))
-
-        _actions_on_trigger = src_dict.get("actions_on_trigger", UNSET)
-        actions_on_trigger: (
-            list[
-                CallWebhook
-                | CancelFlowRun
-                | ChangeFlowRunState
-                | DeleteFlowRun
-                | DoNothing
-                | PauseAutomation
-                | PauseDeployment
-                | PauseWorkPool
-                | PauseWorkQueue
-                | ResumeAutomation
-                | ResumeDeployment
-                | ResumeFlowRun
-                | ResumeWorkPool
-                | ResumeWorkQueue
-                | RunDeploymentInput
-                | SendNotification
-                | SuspendFlowRun
-            ]
-            | Unset
-        ) = UNSET
-        if _actions_on_trigger is not UNSET:
-            actions_on_trigger = []
-            for actions_on_trigger_item_data in _actions_on_trigger:
-
-                def _parse_actions_on_trigger_item(
+                def _parse_actions_item(
                     data: object,
                 ) -> (
                     CallWebhook
@@ -520,177 +340,155 @@ class AutomationUpdate:
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_0 = DoNothing.from_dict(data)
+                        actions_item_type_0 = DoNothing.from_dict(data)
 
-                        return actions_on_trigger_item_type_0
+                        return actions_item_type_0
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_1 = RunDeploymentInput.from_dict(data)
+                        actions_item_type_1 = RunDeploymentInput.from_dict(data)
 
-                        return actions_on_trigger_item_type_1
+                        return actions_item_type_1
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_2 = PauseDeployment.from_dict(data)
+                        actions_item_type_2 = PauseDeployment.from_dict(data)
 
-                        return actions_on_trigger_item_type_2
+                        return actions_item_type_2
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_3 = ResumeDeployment.from_dict(data)
+                        actions_item_type_3 = ResumeDeployment.from_dict(data)
 
-                        return actions_on_trigger_item_type_3
+                        return actions_item_type_3
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_4 = CancelFlowRun.from_dict(data)
+                        actions_item_type_4 = CancelFlowRun.from_dict(data)
 
-                        return actions_on_trigger_item_type_4
+                        return actions_item_type_4
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_5 = DeleteFlowRun.from_dict(data)
+                        actions_item_type_5 = DeleteFlowRun.from_dict(data)
 
-                        return actions_on_trigger_item_type_5
+                        return actions_item_type_5
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_6 = ChangeFlowRunState.from_dict(data)
+                        actions_item_type_6 = ChangeFlowRunState.from_dict(data)
 
-                        return actions_on_trigger_item_type_6
+                        return actions_item_type_6
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_7 = PauseWorkQueue.from_dict(data)
+                        actions_item_type_7 = PauseWorkQueue.from_dict(data)
 
-                        return actions_on_trigger_item_type_7
+                        return actions_item_type_7
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_8 = ResumeWorkQueue.from_dict(data)
+                        actions_item_type_8 = ResumeWorkQueue.from_dict(data)
 
-                        return actions_on_trigger_item_type_8
+                        return actions_item_type_8
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_9 = SendNotification.from_dict(data)
+                        actions_item_type_9 = SendNotification.from_dict(data)
 
-                        return actions_on_trigger_item_type_9
+                        return actions_item_type_9
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_10 = CallWebhook.from_dict(data)
+                        actions_item_type_10 = CallWebhook.from_dict(data)
 
-                        return actions_on_trigger_item_type_10
+                        return actions_item_type_10
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_11 = PauseAutomation.from_dict(data)
+                        actions_item_type_11 = PauseAutomation.from_dict(data)
 
-                        return actions_on_trigger_item_type_11
+                        return actions_item_type_11
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_12 = ResumeAutomation.from_dict(data)
+                        actions_item_type_12 = ResumeAutomation.from_dict(data)
 
-                        return actions_on_trigger_item_type_12
+                        return actions_item_type_12
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_13 = SuspendFlowRun.from_dict(data)
+                        actions_item_type_13 = SuspendFlowRun.from_dict(data)
 
-                        return actions_on_trigger_item_type_13
+                        return actions_item_type_13
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_14 = ResumeFlowRun.from_dict(data)
+                        actions_item_type_14 = ResumeFlowRun.from_dict(data)
 
-                        return actions_on_trigger_item_type_14
+                        return actions_item_type_14
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_15 = PauseWorkPool.from_dict(data)
+                        actions_item_type_15 = PauseWorkPool.from_dict(data)
 
-                        return actions_on_trigger_item_type_15
+                        return actions_item_type_15
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     try:
                         if not isinstance(data, dict):
                             raise TypeError
-                        actions_on_trigger_item_type_16 = ResumeWorkPool.from_dict(data)
+                        actions_item_type_16 = ResumeWorkPool.from_dict(data)
 
-                        return actions_on_trigger_item_type_16
+                        return actions_item_type_16
                     except (TypeError, ValueError, AttributeError, KeyError):
                         pass  # not this type: try the next
                     raise TypeError(
-                        f"actions_on_trigger_item: {data!r:.200} is none of CallWebhook | CancelFlowRun | ChangeFlowRunState | DeleteFlowRun | DoNothing | PauseAutomation | PauseDeployment | PauseWorkPool | PauseWorkQueue | ResumeAutomation | ResumeDeployment | ResumeFlowRun | ResumeWorkPool | ResumeWorkQueue | RunDeploymentInput | SendNotification | SuspendFlowRun"
+                        f"{data!r:.200} is none of CallWebhook | CancelFlowRun | ChangeFlowRunState | DeleteFlowRun | DoNothing | PauseAutomation | PauseDeployment | PauseWorkPool | PauseWorkQueue | ResumeAutomation | ResumeDeployment | ResumeFlowRun | ResumeWorkPool | ResumeWorkQueue | RunDeploymentInput | SendNotification | SuspendFlowRun"
                     )
 
-                actions_on_trigger_item = _parse_actions_on_trigger_item(actions_on_trigger_item_data)
+                actions_item = _parse_actions_item(actions_item_data)
 
-                actions_on_trigger.append(actions_on_trigger_item)
+                _actions_list.append(actions_item)
+            actions = _actions_list
 
-        _actions_on_resolve = src_dict.get("actions_on_resolve", UNSET)
-        actions_on_resolve: (
-            list[
-                CallWebhook
-                | CancelFlowRun
-                | ChangeFlowRunState
-                | DeleteFlowRun
-                | DoNothing
-                | PauseAutomation
-                | PauseDeployment
-                | PauseWorkPool
-                | PauseWorkQueue
-                | ResumeAutomation
-                | ResumeDeployment
-                | ResumeFlowRun
-                | ResumeWorkPool
-                | ResumeWorkQueue
-                | RunDeploymentInput
-                | SendNotification
-                | SuspendFlowRun
-            ]
-            | Unset
-        ) = UNSET
-        if _actions_on_resolve is not UNSET:
-            actions_on_resolve = []
-            for actions_on_resolve_item_data in _actions_on_resolve:
+            description = src_dict.get("description", UNSET)
+            enabled = src_dict.get("enabled", UNSET)
+            tags = cast(list[str], src_dict.get("tags", UNSET))
 
-                def _parse_actions_on_resolve_item(
-                    data: object,
-                ) -> (
+            _actions_on_trigger = src_dict.get("actions_on_trigger", UNSET)
+            actions_on_trigger: (
+                list[
                     CallWebhook
                     | CancelFlowRun
                     | ChangeFlowRunState
@@ -708,161 +506,388 @@ class AutomationUpdate:
                     | RunDeploymentInput
                     | SendNotification
                     | SuspendFlowRun
-                ):
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_0 = DoNothing.from_dict(data)
+                ]
+                | Unset
+            )
+            if _actions_on_trigger is UNSET:
+                actions_on_trigger = UNSET
+            else:
+                _actions_on_trigger_list = []
+                for actions_on_trigger_item_data in _actions_on_trigger:
 
-                        return actions_on_resolve_item_type_0
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_1 = RunDeploymentInput.from_dict(data)
+                    def _parse_actions_on_trigger_item(
+                        data: object,
+                    ) -> (
+                        CallWebhook
+                        | CancelFlowRun
+                        | ChangeFlowRunState
+                        | DeleteFlowRun
+                        | DoNothing
+                        | PauseAutomation
+                        | PauseDeployment
+                        | PauseWorkPool
+                        | PauseWorkQueue
+                        | ResumeAutomation
+                        | ResumeDeployment
+                        | ResumeFlowRun
+                        | ResumeWorkPool
+                        | ResumeWorkQueue
+                        | RunDeploymentInput
+                        | SendNotification
+                        | SuspendFlowRun
+                    ):
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_0 = DoNothing.from_dict(data)
 
-                        return actions_on_resolve_item_type_1
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_2 = PauseDeployment.from_dict(data)
+                            return actions_on_trigger_item_type_0
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_1 = RunDeploymentInput.from_dict(data)
 
-                        return actions_on_resolve_item_type_2
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_3 = ResumeDeployment.from_dict(data)
+                            return actions_on_trigger_item_type_1
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_2 = PauseDeployment.from_dict(data)
 
-                        return actions_on_resolve_item_type_3
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_4 = CancelFlowRun.from_dict(data)
+                            return actions_on_trigger_item_type_2
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_3 = ResumeDeployment.from_dict(data)
 
-                        return actions_on_resolve_item_type_4
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_5 = DeleteFlowRun.from_dict(data)
+                            return actions_on_trigger_item_type_3
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_4 = CancelFlowRun.from_dict(data)
 
-                        return actions_on_resolve_item_type_5
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_6 = ChangeFlowRunState.from_dict(data)
+                            return actions_on_trigger_item_type_4
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_5 = DeleteFlowRun.from_dict(data)
 
-                        return actions_on_resolve_item_type_6
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_7 = PauseWorkQueue.from_dict(data)
+                            return actions_on_trigger_item_type_5
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_6 = ChangeFlowRunState.from_dict(data)
 
-                        return actions_on_resolve_item_type_7
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_8 = ResumeWorkQueue.from_dict(data)
+                            return actions_on_trigger_item_type_6
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_7 = PauseWorkQueue.from_dict(data)
 
-                        return actions_on_resolve_item_type_8
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_9 = SendNotification.from_dict(data)
+                            return actions_on_trigger_item_type_7
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_8 = ResumeWorkQueue.from_dict(data)
 
-                        return actions_on_resolve_item_type_9
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_10 = CallWebhook.from_dict(data)
+                            return actions_on_trigger_item_type_8
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_9 = SendNotification.from_dict(data)
 
-                        return actions_on_resolve_item_type_10
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_11 = PauseAutomation.from_dict(data)
+                            return actions_on_trigger_item_type_9
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_10 = CallWebhook.from_dict(data)
 
-                        return actions_on_resolve_item_type_11
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_12 = ResumeAutomation.from_dict(data)
+                            return actions_on_trigger_item_type_10
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_11 = PauseAutomation.from_dict(data)
 
-                        return actions_on_resolve_item_type_12
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_13 = SuspendFlowRun.from_dict(data)
+                            return actions_on_trigger_item_type_11
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_12 = ResumeAutomation.from_dict(data)
 
-                        return actions_on_resolve_item_type_13
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_14 = ResumeFlowRun.from_dict(data)
+                            return actions_on_trigger_item_type_12
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_13 = SuspendFlowRun.from_dict(data)
 
-                        return actions_on_resolve_item_type_14
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_15 = PauseWorkPool.from_dict(data)
+                            return actions_on_trigger_item_type_13
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_14 = ResumeFlowRun.from_dict(data)
 
-                        return actions_on_resolve_item_type_15
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        actions_on_resolve_item_type_16 = ResumeWorkPool.from_dict(data)
+                            return actions_on_trigger_item_type_14
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_15 = PauseWorkPool.from_dict(data)
 
-                        return actions_on_resolve_item_type_16
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    raise TypeError(
-                        f"actions_on_resolve_item: {data!r:.200} is none of CallWebhook | CancelFlowRun | ChangeFlowRunState | DeleteFlowRun | DoNothing | PauseAutomation | PauseDeployment | PauseWorkPool | PauseWorkQueue | ResumeAutomation | ResumeDeployment | ResumeFlowRun | ResumeWorkPool | ResumeWorkQueue | RunDeploymentInput | SendNotification | SuspendFlowRun"
-                    )
+                            return actions_on_trigger_item_type_15
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_trigger_item_type_16 = ResumeWorkPool.from_dict(data)
 
-                actions_on_resolve_item = _parse_actions_on_resolve_item(actions_on_resolve_item_data)
+                            return actions_on_trigger_item_type_16
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        raise TypeError(
+                            f"{data!r:.200} is none of CallWebhook | CancelFlowRun | ChangeFlowRunState | DeleteFlowRun | DoNothing | PauseAutomation | PauseDeployment | PauseWorkPool | PauseWorkQueue | ResumeAutomation | ResumeDeployment | ResumeFlowRun | ResumeWorkPool | ResumeWorkQueue | RunDeploymentInput | SendNotification | SuspendFlowRun"
+                        )
 
-                actions_on_resolve.append(actions_on_resolve_item)
+                    actions_on_trigger_item = _parse_actions_on_trigger_item(actions_on_trigger_item_data)
 
-        automation_update = cls(
-            name=name,
-            trigger=trigger,
-            actions=actions,
-            description=description,
-            enabled=enabled,
-            tags=tags,
-            actions_on_trigger=actions_on_trigger,
-            actions_on_resolve=actions_on_resolve,
-        )
+                    _actions_on_trigger_list.append(actions_on_trigger_item)
+                actions_on_trigger = _actions_on_trigger_list
+
+            _actions_on_resolve = src_dict.get("actions_on_resolve", UNSET)
+            actions_on_resolve: (
+                list[
+                    CallWebhook
+                    | CancelFlowRun
+                    | ChangeFlowRunState
+                    | DeleteFlowRun
+                    | DoNothing
+                    | PauseAutomation
+                    | PauseDeployment
+                    | PauseWorkPool
+                    | PauseWorkQueue
+                    | ResumeAutomation
+                    | ResumeDeployment
+                    | ResumeFlowRun
+                    | ResumeWorkPool
+                    | ResumeWorkQueue
+                    | RunDeploymentInput
+                    | SendNotification
+                    | SuspendFlowRun
+                ]
+                | Unset
+            )
+            if _actions_on_resolve is UNSET:
+                actions_on_resolve = UNSET
+            else:
+                _actions_on_resolve_list = []
+                for actions_on_resolve_item_data in _actions_on_resolve:
+
+                    def _parse_actions_on_resolve_item(
+                        data: object,
+                    ) -> (
+                        CallWebhook
+                        | CancelFlowRun
+                        | ChangeFlowRunState
+                        | DeleteFlowRun
+                        | DoNothing
+                        | PauseAutomation
+                        | PauseDeployment
+                        | PauseWorkPool
+                        | PauseWorkQueue
+                        | ResumeAutomation
+                        | ResumeDeployment
+                        | ResumeFlowRun
+                        | ResumeWorkPool
+                        | ResumeWorkQueue
+                        | RunDeploymentInput
+                        | SendNotification
+                        | SuspendFlowRun
+                    ):
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_0 = DoNothing.from_dict(data)
+
+                            return actions_on_resolve_item_type_0
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_1 = RunDeploymentInput.from_dict(data)
+
+                            return actions_on_resolve_item_type_1
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_2 = PauseDeployment.from_dict(data)
+
+                            return actions_on_resolve_item_type_2
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_3 = ResumeDeployment.from_dict(data)
+
+                            return actions_on_resolve_item_type_3
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_4 = CancelFlowRun.from_dict(data)
+
+                            return actions_on_resolve_item_type_4
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_5 = DeleteFlowRun.from_dict(data)
+
+                            return actions_on_resolve_item_type_5
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_6 = ChangeFlowRunState.from_dict(data)
+
+                            return actions_on_resolve_item_type_6
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_7 = PauseWorkQueue.from_dict(data)
+
+                            return actions_on_resolve_item_type_7
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_8 = ResumeWorkQueue.from_dict(data)
+
+                            return actions_on_resolve_item_type_8
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_9 = SendNotification.from_dict(data)
+
+                            return actions_on_resolve_item_type_9
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_10 = CallWebhook.from_dict(data)
+
+                            return actions_on_resolve_item_type_10
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_11 = PauseAutomation.from_dict(data)
+
+                            return actions_on_resolve_item_type_11
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_12 = ResumeAutomation.from_dict(data)
+
+                            return actions_on_resolve_item_type_12
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_13 = SuspendFlowRun.from_dict(data)
+
+                            return actions_on_resolve_item_type_13
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_14 = ResumeFlowRun.from_dict(data)
+
+                            return actions_on_resolve_item_type_14
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_15 = PauseWorkPool.from_dict(data)
+
+                            return actions_on_resolve_item_type_15
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            actions_on_resolve_item_type_16 = ResumeWorkPool.from_dict(data)
+
+                            return actions_on_resolve_item_type_16
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        raise TypeError(
+                            f"{data!r:.200} is none of CallWebhook | CancelFlowRun | ChangeFlowRunState | DeleteFlowRun | DoNothing | PauseAutomation | PauseDeployment | PauseWorkPool | PauseWorkQueue | ResumeAutomation | ResumeDeployment | ResumeFlowRun | ResumeWorkPool | ResumeWorkQueue | RunDeploymentInput | SendNotification | SuspendFlowRun"
+                        )
+
+                    actions_on_resolve_item = _parse_actions_on_resolve_item(actions_on_resolve_item_data)
+
+                    _actions_on_resolve_list.append(actions_on_resolve_item)
+                actions_on_resolve = _actions_on_resolve_list
+
+            automation_update = cls(
+                name=name,
+                trigger=trigger,
+                actions=actions,
+                description=description,
+                enabled=enabled,
+                tags=tags,
+                actions_on_trigger=actions_on_trigger,
+                actions_on_resolve=actions_on_resolve,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("AutomationUpdate", src_dict, _error, _FIELDS, locals())
         return automation_update
 
 

@@ -9,9 +9,26 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="BlockDocument")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("block_schema_id", "block_schema_id"),
+    ("block_type_id", "block_type_id"),
+    ("name", "name"),
+    ("data", "data"),
+    ("block_schema", "block_schema"),
+    ("block_type_name", "block_type_name"),
+    ("block_type", "block_type"),
+    ("block_document_references", "block_document_references"),
+    ("is_anonymous", "is_anonymous"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -144,86 +161,91 @@ class BlockDocument:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict["created"]
-        created: datetime.datetime | None
-        if _created is None:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            created = created_type_0
+            _created = src_dict["created"]
+            created: datetime.datetime | None
+            if _created is None:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict["updated"]
-        updated: datetime.datetime | None
-        if _updated is None:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict["updated"]
+            updated: datetime.datetime | None
+            if _updated is None:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        block_schema_id = parse_uuid(src_dict["block_schema_id"])
+                updated = updated_type_0
 
-        block_type_id = parse_uuid(src_dict["block_type_id"])
+            block_schema_id = parse_uuid(src_dict["block_schema_id"])
 
-        name: None | str | Unset = src_dict.get("name", UNSET)
+            block_type_id = parse_uuid(src_dict["block_type_id"])
 
-        _data = src_dict.get("data", UNSET)
-        data: BlockDocumentData | Unset
-        if _data is UNSET:
-            data = UNSET
-        else:
-            data = BlockDocumentData.from_dict(_data)
+            name: None | str | Unset = src_dict.get("name", UNSET)
 
-        _block_schema = src_dict.get("block_schema", UNSET)
-        block_schema: BlockSchema | None | Unset
-        if _block_schema is None or _block_schema is UNSET:
-            block_schema = _block_schema
-        else:
-            block_schema_type_0 = BlockSchema.from_dict(_block_schema)
+            _data = src_dict.get("data", UNSET)
+            data: BlockDocumentData | Unset
+            if _data is UNSET:
+                data = UNSET
+            else:
+                data = BlockDocumentData.from_dict(_data)
 
-            block_schema = block_schema_type_0
+            _block_schema = src_dict.get("block_schema", UNSET)
+            block_schema: BlockSchema | None | Unset
+            if _block_schema is None or _block_schema is UNSET:
+                block_schema = _block_schema
+            else:
+                block_schema_type_0 = BlockSchema.from_dict(_block_schema)
 
-        block_type_name: None | str | Unset = src_dict.get("block_type_name", UNSET)
+                block_schema = block_schema_type_0
 
-        _block_type = src_dict.get("block_type", UNSET)
-        block_type: BlockType | None | Unset
-        if _block_type is None or _block_type is UNSET:
-            block_type = _block_type
-        else:
-            block_type_type_0 = BlockType.from_dict(_block_type)
+            block_type_name: None | str | Unset = src_dict.get("block_type_name", UNSET)
 
-            block_type = block_type_type_0
+            _block_type = src_dict.get("block_type", UNSET)
+            block_type: BlockType | None | Unset
+            if _block_type is None or _block_type is UNSET:
+                block_type = _block_type
+            else:
+                block_type_type_0 = BlockType.from_dict(_block_type)
 
-        _block_document_references = src_dict.get("block_document_references", UNSET)
-        block_document_references: BlockDocumentBlockDocumentReferences | Unset
-        if _block_document_references is UNSET:
-            block_document_references = UNSET
-        else:
-            block_document_references = BlockDocumentBlockDocumentReferences.from_dict(_block_document_references)
+                block_type = block_type_type_0
 
-        is_anonymous = src_dict.get("is_anonymous", UNSET)
-        block_document = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            block_schema_id=block_schema_id,
-            block_type_id=block_type_id,
-            name=name,
-            data=data,
-            block_schema=block_schema,
-            block_type_name=block_type_name,
-            block_type=block_type,
-            block_document_references=block_document_references,
-            is_anonymous=is_anonymous,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            block_document.additional_properties = extra
+            _block_document_references = src_dict.get("block_document_references", UNSET)
+            block_document_references: BlockDocumentBlockDocumentReferences | Unset
+            if _block_document_references is UNSET:
+                block_document_references = UNSET
+            else:
+                block_document_references = BlockDocumentBlockDocumentReferences.from_dict(_block_document_references)
+
+            is_anonymous = src_dict.get("is_anonymous", UNSET)
+            block_document = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                block_schema_id=block_schema_id,
+                block_type_id=block_type_id,
+                name=name,
+                data=data,
+                block_schema=block_schema,
+                block_type_name=block_type_name,
+                block_type=block_type,
+                block_document_references=block_document_references,
+                is_anonymous=is_anonymous,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                block_document.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BlockDocument", src_dict, _error, _FIELDS, locals())
         return block_document
 
     @property

@@ -7,9 +7,19 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="BlockDocumentCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("block_schema_id", "block_schema_id"),
+    ("block_type_id", "block_type_id"),
+    ("name", "name"),
+    ("data", "data"),
+    ("is_anonymous", "is_anonymous"),
+)
 
 
 @_attrs_define
@@ -59,28 +69,33 @@ class BlockDocumentCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        block_schema_id = parse_uuid(src_dict["block_schema_id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        block_type_id = parse_uuid(src_dict["block_type_id"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            block_schema_id = parse_uuid(src_dict["block_schema_id"])
 
-        name: None | str | Unset = src_dict.get("name", UNSET)
+            block_type_id = parse_uuid(src_dict["block_type_id"])
 
-        _data = src_dict.get("data", UNSET)
-        data: BlockDocumentCreateData | Unset
-        if _data is UNSET:
-            data = UNSET
-        else:
-            data = BlockDocumentCreateData.from_dict(_data)
+            name: None | str | Unset = src_dict.get("name", UNSET)
 
-        is_anonymous = src_dict.get("is_anonymous", UNSET)
-        block_document_create = cls(
-            block_schema_id=block_schema_id,
-            block_type_id=block_type_id,
-            name=name,
-            data=data,
-            is_anonymous=is_anonymous,
-        )
+            _data = src_dict.get("data", UNSET)
+            data: BlockDocumentCreateData | Unset
+            if _data is UNSET:
+                data = UNSET
+            else:
+                data = BlockDocumentCreateData.from_dict(_data)
+
+            is_anonymous = src_dict.get("is_anonymous", UNSET)
+            block_document_create = cls(
+                block_schema_id=block_schema_id,
+                block_type_id=block_type_id,
+                name=name,
+                data=data,
+                is_anonymous=is_anonymous,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BlockDocumentCreate", src_dict, _error, _FIELDS, locals())
         return block_document_create
 
 

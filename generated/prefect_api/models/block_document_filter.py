@@ -6,10 +6,20 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BlockDocumentFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("id", "id"),
+    ("is_anonymous", "is_anonymous"),
+    ("block_type_id", "block_type_id"),
+    ("name", "name"),
+)
 
 
 @_attrs_define
@@ -84,57 +94,62 @@ class BlockDocumentFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _id = src_dict.get("id", UNSET)
-        id: BlockDocumentFilterId | None | Unset
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = BlockDocumentFilterId.from_dict(_id)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            id = id_type_0
+            _id = src_dict.get("id", UNSET)
+            id: BlockDocumentFilterId | None | Unset
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                id_type_0 = BlockDocumentFilterId.from_dict(_id)
 
-        _is_anonymous = src_dict.get("is_anonymous", UNSET)
-        is_anonymous: BlockDocumentFilterIsAnonymous | None | Unset
-        if _is_anonymous is None or _is_anonymous is UNSET:
-            is_anonymous = _is_anonymous
-        else:
-            is_anonymous_type_0 = BlockDocumentFilterIsAnonymous.from_dict(_is_anonymous)
+                id = id_type_0
 
-            is_anonymous = is_anonymous_type_0
+            _is_anonymous = src_dict.get("is_anonymous", UNSET)
+            is_anonymous: BlockDocumentFilterIsAnonymous | None | Unset
+            if _is_anonymous is None or _is_anonymous is UNSET:
+                is_anonymous = _is_anonymous
+            else:
+                is_anonymous_type_0 = BlockDocumentFilterIsAnonymous.from_dict(_is_anonymous)
 
-        _block_type_id = src_dict.get("block_type_id", UNSET)
-        block_type_id: BlockDocumentFilterBlockTypeId | None | Unset
-        if _block_type_id is None or _block_type_id is UNSET:
-            block_type_id = _block_type_id
-        else:
-            block_type_id_type_0 = BlockDocumentFilterBlockTypeId.from_dict(_block_type_id)
+                is_anonymous = is_anonymous_type_0
 
-            block_type_id = block_type_id_type_0
+            _block_type_id = src_dict.get("block_type_id", UNSET)
+            block_type_id: BlockDocumentFilterBlockTypeId | None | Unset
+            if _block_type_id is None or _block_type_id is UNSET:
+                block_type_id = _block_type_id
+            else:
+                block_type_id_type_0 = BlockDocumentFilterBlockTypeId.from_dict(_block_type_id)
 
-        _name = src_dict.get("name", UNSET)
-        name: BlockDocumentFilterName | None | Unset
-        if _name is None or _name is UNSET:
-            name = _name
-        else:
-            name_type_0 = BlockDocumentFilterName.from_dict(_name)
+                block_type_id = block_type_id_type_0
 
-            name = name_type_0
+            _name = src_dict.get("name", UNSET)
+            name: BlockDocumentFilterName | None | Unset
+            if _name is None or _name is UNSET:
+                name = _name
+            else:
+                name_type_0 = BlockDocumentFilterName.from_dict(_name)
 
-        block_document_filter = cls(
-            operator=operator,
-            id=id,
-            is_anonymous=is_anonymous,
-            block_type_id=block_type_id,
-            name=name,
-        )
+                name = name_type_0
+
+            block_document_filter = cls(
+                operator=operator,
+                id=id,
+                is_anonymous=is_anonymous,
+                block_type_id=block_type_id,
+                name=name,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BlockDocumentFilter", src_dict, _error, _FIELDS, locals())
         return block_document_filter
 
 

@@ -6,9 +6,13 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BlockDocumentFilterIsAnonymous")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("eq_", "eq"),)
 
 
 @_attrs_define
@@ -36,10 +40,15 @@ class BlockDocumentFilterIsAnonymous:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        eq: bool | None | Unset = src_dict.get("eq_", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        block_document_filter_is_anonymous = cls(
-            eq=eq,
-        )
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            eq: bool | None | Unset = src_dict.get("eq_", UNSET)
+
+            block_document_filter_is_anonymous = cls(
+                eq=eq,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BlockDocumentFilterIsAnonymous", src_dict, _error, _FIELDS, locals())
         return block_document_filter_is_anonymous

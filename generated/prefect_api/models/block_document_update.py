@@ -7,9 +7,17 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="BlockDocumentUpdate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("block_schema_id", "block_schema_id"),
+    ("data", "data"),
+    ("merge_existing_data", "merge_existing_data"),
+)
 
 
 @_attrs_define
@@ -52,29 +60,34 @@ class BlockDocumentUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _block_schema_id = src_dict.get("block_schema_id", UNSET)
-        block_schema_id: None | Unset | UUID
-        if _block_schema_id is None or _block_schema_id is UNSET:
-            block_schema_id = _block_schema_id
-        else:
-            block_schema_id_type_0 = parse_uuid(_block_schema_id)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            block_schema_id = block_schema_id_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _block_schema_id = src_dict.get("block_schema_id", UNSET)
+            block_schema_id: None | Unset | UUID
+            if _block_schema_id is None or _block_schema_id is UNSET:
+                block_schema_id = _block_schema_id
+            else:
+                block_schema_id_type_0 = parse_uuid(_block_schema_id)
 
-        _data = src_dict.get("data", UNSET)
-        data: BlockDocumentUpdateData | Unset
-        if _data is UNSET:
-            data = UNSET
-        else:
-            data = BlockDocumentUpdateData.from_dict(_data)
+                block_schema_id = block_schema_id_type_0
 
-        merge_existing_data = src_dict.get("merge_existing_data", UNSET)
-        block_document_update = cls(
-            block_schema_id=block_schema_id,
-            data=data,
-            merge_existing_data=merge_existing_data,
-        )
+            _data = src_dict.get("data", UNSET)
+            data: BlockDocumentUpdateData | Unset
+            if _data is UNSET:
+                data = UNSET
+            else:
+                data = BlockDocumentUpdateData.from_dict(_data)
+
+            merge_existing_data = src_dict.get("merge_existing_data", UNSET)
+            block_document_update = cls(
+                block_schema_id=block_schema_id,
+                data=data,
+                merge_existing_data=merge_existing_data,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BlockDocumentUpdate", src_dict, _error, _FIELDS, locals())
         return block_document_update
 
 

@@ -9,9 +9,23 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="BlockSchema")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("checksum", "checksum"),
+    ("block_type_id", "block_type_id"),
+    ("fields", "fields"),
+    ("block_type", "block_type"),
+    ("capabilities", "capabilities"),
+    ("version", "version"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"id", "created", "updated", "checksum", "block_type_id", "fields", "block_type", "capabilities", "version"}
@@ -103,71 +117,76 @@ class BlockSchema:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict["created"]
-        created: datetime.datetime | None
-        if _created is None:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            created = created_type_0
+            _created = src_dict["created"]
+            created: datetime.datetime | None
+            if _created is None:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict["updated"]
-        updated: datetime.datetime | None
-        if _updated is None:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict["updated"]
+            updated: datetime.datetime | None
+            if _updated is None:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        checksum = src_dict["checksum"]
-        _block_type_id = src_dict["block_type_id"]
-        block_type_id: None | UUID
-        if _block_type_id is None:
-            block_type_id = _block_type_id
-        else:
-            block_type_id_type_0 = parse_uuid(_block_type_id)
+                updated = updated_type_0
 
-            block_type_id = block_type_id_type_0
+            checksum = src_dict["checksum"]
+            _block_type_id = src_dict["block_type_id"]
+            block_type_id: None | UUID
+            if _block_type_id is None:
+                block_type_id = _block_type_id
+            else:
+                block_type_id_type_0 = parse_uuid(_block_type_id)
 
-        _fields = src_dict.get("fields", UNSET)
-        fields: BlockSchemaFields | Unset
-        if _fields is UNSET:
-            fields = UNSET
-        else:
-            fields = BlockSchemaFields.from_dict(_fields)
+                block_type_id = block_type_id_type_0
 
-        _block_type = src_dict.get("block_type", UNSET)
-        block_type: BlockType | None | Unset
-        if _block_type is None or _block_type is UNSET:
-            block_type = _block_type
-        else:
-            block_type_type_0 = BlockType.from_dict(_block_type)
+            _fields = src_dict.get("fields", UNSET)
+            fields: BlockSchemaFields | Unset
+            if _fields is UNSET:
+                fields = UNSET
+            else:
+                fields = BlockSchemaFields.from_dict(_fields)
 
-            block_type = block_type_type_0
+            _block_type = src_dict.get("block_type", UNSET)
+            block_type: BlockType | None | Unset
+            if _block_type is None or _block_type is UNSET:
+                block_type = _block_type
+            else:
+                block_type_type_0 = BlockType.from_dict(_block_type)
 
-        capabilities = cast(list[str], src_dict.get("capabilities", UNSET))
+                block_type = block_type_type_0
 
-        version = src_dict.get("version", UNSET)
-        block_schema = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            checksum=checksum,
-            block_type_id=block_type_id,
-            fields=fields,
-            block_type=block_type,
-            capabilities=capabilities,
-            version=version,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            block_schema.additional_properties = extra
+            capabilities = cast(list[str], src_dict.get("capabilities", UNSET))
+
+            version = src_dict.get("version", UNSET)
+            block_schema = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                checksum=checksum,
+                block_type_id=block_type_id,
+                fields=fields,
+                block_type=block_type,
+                capabilities=capabilities,
+                version=version,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                block_schema.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BlockSchema", src_dict, _error, _FIELDS, locals())
         return block_schema
 
     @property

@@ -7,9 +7,18 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="BlockSchemaCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("block_type_id", "block_type_id"),
+    ("fields", "fields"),
+    ("capabilities", "capabilities"),
+    ("version", "version"),
+)
 
 
 @_attrs_define
@@ -52,25 +61,30 @@ class BlockSchemaCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        block_type_id = parse_uuid(src_dict["block_type_id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _fields = src_dict.get("fields", UNSET)
-        fields: BlockSchemaCreateFields | Unset
-        if _fields is UNSET:
-            fields = UNSET
-        else:
-            fields = BlockSchemaCreateFields.from_dict(_fields)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            block_type_id = parse_uuid(src_dict["block_type_id"])
 
-        capabilities = cast(list[str], src_dict.get("capabilities", UNSET))
+            _fields = src_dict.get("fields", UNSET)
+            fields: BlockSchemaCreateFields | Unset
+            if _fields is UNSET:
+                fields = UNSET
+            else:
+                fields = BlockSchemaCreateFields.from_dict(_fields)
 
-        version = src_dict.get("version", UNSET)
-        block_schema_create = cls(
-            block_type_id=block_type_id,
-            fields=fields,
-            capabilities=capabilities,
-            version=version,
-        )
+            capabilities = cast(list[str], src_dict.get("capabilities", UNSET))
+
+            version = src_dict.get("version", UNSET)
+            block_schema_create = cls(
+                block_type_id=block_type_id,
+                fields=fields,
+                capabilities=capabilities,
+                version=version,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BlockSchemaCreate", src_dict, _error, _FIELDS, locals())
         return block_schema_create
 
 

@@ -6,10 +6,20 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BlockSchemaFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("block_type_id", "block_type_id"),
+    ("block_capabilities", "block_capabilities"),
+    ("id", "id"),
+    ("version", "version"),
+)
 
 
 @_attrs_define
@@ -84,57 +94,62 @@ class BlockSchemaFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _block_type_id = src_dict.get("block_type_id", UNSET)
-        block_type_id: BlockSchemaFilterBlockTypeId | None | Unset
-        if _block_type_id is None or _block_type_id is UNSET:
-            block_type_id = _block_type_id
-        else:
-            block_type_id_type_0 = BlockSchemaFilterBlockTypeId.from_dict(_block_type_id)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            block_type_id = block_type_id_type_0
+            _block_type_id = src_dict.get("block_type_id", UNSET)
+            block_type_id: BlockSchemaFilterBlockTypeId | None | Unset
+            if _block_type_id is None or _block_type_id is UNSET:
+                block_type_id = _block_type_id
+            else:
+                block_type_id_type_0 = BlockSchemaFilterBlockTypeId.from_dict(_block_type_id)
 
-        _block_capabilities = src_dict.get("block_capabilities", UNSET)
-        block_capabilities: BlockSchemaFilterCapabilities | None | Unset
-        if _block_capabilities is None or _block_capabilities is UNSET:
-            block_capabilities = _block_capabilities
-        else:
-            block_capabilities_type_0 = BlockSchemaFilterCapabilities.from_dict(_block_capabilities)
+                block_type_id = block_type_id_type_0
 
-            block_capabilities = block_capabilities_type_0
+            _block_capabilities = src_dict.get("block_capabilities", UNSET)
+            block_capabilities: BlockSchemaFilterCapabilities | None | Unset
+            if _block_capabilities is None or _block_capabilities is UNSET:
+                block_capabilities = _block_capabilities
+            else:
+                block_capabilities_type_0 = BlockSchemaFilterCapabilities.from_dict(_block_capabilities)
 
-        _id = src_dict.get("id", UNSET)
-        id: BlockSchemaFilterId | None | Unset
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = BlockSchemaFilterId.from_dict(_id)
+                block_capabilities = block_capabilities_type_0
 
-            id = id_type_0
+            _id = src_dict.get("id", UNSET)
+            id: BlockSchemaFilterId | None | Unset
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                id_type_0 = BlockSchemaFilterId.from_dict(_id)
 
-        _version = src_dict.get("version", UNSET)
-        version: BlockSchemaFilterVersion | None | Unset
-        if _version is None or _version is UNSET:
-            version = _version
-        else:
-            version_type_0 = BlockSchemaFilterVersion.from_dict(_version)
+                id = id_type_0
 
-            version = version_type_0
+            _version = src_dict.get("version", UNSET)
+            version: BlockSchemaFilterVersion | None | Unset
+            if _version is None or _version is UNSET:
+                version = _version
+            else:
+                version_type_0 = BlockSchemaFilterVersion.from_dict(_version)
 
-        block_schema_filter = cls(
-            operator=operator,
-            block_type_id=block_type_id,
-            block_capabilities=block_capabilities,
-            id=id,
-            version=version,
-        )
+                version = version_type_0
+
+            block_schema_filter = cls(
+                operator=operator,
+                block_type_id=block_type_id,
+                block_capabilities=block_capabilities,
+                id=id,
+                version=version,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BlockSchemaFilter", src_dict, _error, _FIELDS, locals())
         return block_schema_filter
 
 

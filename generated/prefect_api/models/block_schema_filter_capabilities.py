@@ -6,9 +6,13 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BlockSchemaFilterCapabilities")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("all_", "all_"),)
 
 
 @_attrs_define
@@ -40,17 +44,22 @@ class BlockSchemaFilterCapabilities:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _all_ = src_dict.get("all_", UNSET)
-        all_: list[str] | None | Unset
-        if _all_ is None or _all_ is UNSET:
-            all_ = _all_
-        else:
-            all_type_0 = cast(list[str], _all_)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            all_ = all_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _all_ = src_dict.get("all_", UNSET)
+            all_: list[str] | None | Unset
+            if _all_ is None or _all_ is UNSET:
+                all_ = _all_
+            else:
+                all_type_0 = cast(list[str], _all_)
 
-        block_schema_filter_capabilities = cls(
-            all_=all_,
-        )
+                all_ = all_type_0
+
+            block_schema_filter_capabilities = cls(
+                all_=all_,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BlockSchemaFilterCapabilities", src_dict, _error, _FIELDS, locals())
         return block_schema_filter_capabilities

@@ -6,9 +6,16 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BlockTypeFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("slug", "slug"),
+)
 
 
 @_attrs_define
@@ -50,29 +57,34 @@ class BlockTypeFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _name = src_dict.get("name", UNSET)
-        name: BlockTypeFilterName | None | Unset
-        if _name is None or _name is UNSET:
-            name = _name
-        else:
-            name_type_0 = BlockTypeFilterName.from_dict(_name)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            name = name_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _name = src_dict.get("name", UNSET)
+            name: BlockTypeFilterName | None | Unset
+            if _name is None or _name is UNSET:
+                name = _name
+            else:
+                name_type_0 = BlockTypeFilterName.from_dict(_name)
 
-        _slug = src_dict.get("slug", UNSET)
-        slug: BlockTypeFilterSlug | None | Unset
-        if _slug is None or _slug is UNSET:
-            slug = _slug
-        else:
-            slug_type_0 = BlockTypeFilterSlug.from_dict(_slug)
+                name = name_type_0
 
-            slug = slug_type_0
+            _slug = src_dict.get("slug", UNSET)
+            slug: BlockTypeFilterSlug | None | Unset
+            if _slug is None or _slug is UNSET:
+                slug = _slug
+            else:
+                slug_type_0 = BlockTypeFilterSlug.from_dict(_slug)
 
-        block_type_filter = cls(
-            name=name,
-            slug=slug,
-        )
+                slug = slug_type_0
+
+            block_type_filter = cls(
+                name=name,
+                slug=slug,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BlockTypeFilter", src_dict, _error, _FIELDS, locals())
         return block_type_filter
 
 

@@ -6,9 +6,18 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BlockTypeUpdate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("logo_url", "logo_url"),
+    ("documentation_url", "documentation_url"),
+    ("description", "description"),
+    ("code_example", "code_example"),
+)
 
 
 @_attrs_define
@@ -66,19 +75,24 @@ class BlockTypeUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        logo_url: None | str | Unset = src_dict.get("logo_url", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        documentation_url: None | str | Unset = src_dict.get("documentation_url", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            logo_url: None | str | Unset = src_dict.get("logo_url", UNSET)
 
-        description: None | str | Unset = src_dict.get("description", UNSET)
+            documentation_url: None | str | Unset = src_dict.get("documentation_url", UNSET)
 
-        code_example: None | str | Unset = src_dict.get("code_example", UNSET)
+            description: None | str | Unset = src_dict.get("description", UNSET)
 
-        block_type_update = cls(
-            logo_url=logo_url,
-            documentation_url=documentation_url,
-            description=description,
-            code_example=code_example,
-        )
+            code_example: None | str | Unset = src_dict.get("code_example", UNSET)
+
+            block_type_update = cls(
+                logo_url=logo_url,
+                documentation_url=documentation_url,
+                description=description,
+                code_example=code_example,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BlockTypeUpdate", src_dict, _error, _FIELDS, locals())
         return block_type_update

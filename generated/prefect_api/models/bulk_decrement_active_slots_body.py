@@ -7,9 +7,18 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkDecrementActiveSlotsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("slots", "slots"),
+    ("names", "names"),
+    ("occupancy_seconds", "occupancy_seconds"),
+    ("create_if_missing", "create_if_missing"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"slots", "names", "occupancy_seconds", "create_if_missing"})
 
@@ -54,23 +63,28 @@ class BulkDecrementActiveSlotsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        slots = src_dict["slots"]
-        names = cast(list[str], src_dict["names"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        occupancy_seconds: float | None | Unset = src_dict.get("occupancy_seconds", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            slots = src_dict["slots"]
+            names = cast(list[str], src_dict["names"])
 
-        create_if_missing = src_dict.get("create_if_missing", UNSET)
-        bulk_decrement_active_slots_body = cls(
-            slots=slots,
-            names=names,
-            occupancy_seconds=occupancy_seconds,
-            create_if_missing=create_if_missing,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            bulk_decrement_active_slots_body.additional_properties = extra
+            occupancy_seconds: float | None | Unset = src_dict.get("occupancy_seconds", UNSET)
+
+            create_if_missing = src_dict.get("create_if_missing", UNSET)
+            bulk_decrement_active_slots_body = cls(
+                slots=slots,
+                names=names,
+                occupancy_seconds=occupancy_seconds,
+                create_if_missing=create_if_missing,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                bulk_decrement_active_slots_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BulkDecrementActiveSlotsBody", src_dict, _error, _FIELDS, locals())
         return bulk_decrement_active_slots_body
 
     @property

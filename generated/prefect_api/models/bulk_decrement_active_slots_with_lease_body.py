@@ -8,9 +8,13 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import parse_uuid
 
 T = TypeVar("T", bound="BulkDecrementActiveSlotsWithLeaseBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("lease_id", "lease_id"),)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"lease_id"})
 
@@ -35,16 +39,21 @@ class BulkDecrementActiveSlotsWithLeaseBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        lease_id = parse_uuid(src_dict["lease_id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        bulk_decrement_active_slots_with_lease_body = cls(
-            lease_id=lease_id,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            bulk_decrement_active_slots_with_lease_body.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            lease_id = parse_uuid(src_dict["lease_id"])
+
+            bulk_decrement_active_slots_with_lease_body = cls(
+                lease_id=lease_id,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                bulk_decrement_active_slots_with_lease_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BulkDecrementActiveSlotsWithLeaseBody", src_dict, _error, _FIELDS, locals())
         return bulk_decrement_active_slots_with_lease_body
 
     @property

@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkDeleteDeploymentsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("deployments", "deployments"),
+    ("limit", "limit"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"deployments", "limit"})
 
@@ -47,25 +54,30 @@ class BulkDeleteDeploymentsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _deployments = src_dict.get("deployments", UNSET)
-        deployments: DeploymentFilter | None | Unset
-        if _deployments is None or _deployments is UNSET:
-            deployments = _deployments
-        else:
-            deployments_type_0 = DeploymentFilter.from_dict(_deployments)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            deployments = deployments_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _deployments = src_dict.get("deployments", UNSET)
+            deployments: DeploymentFilter | None | Unset
+            if _deployments is None or _deployments is UNSET:
+                deployments = _deployments
+            else:
+                deployments_type_0 = DeploymentFilter.from_dict(_deployments)
 
-        limit = src_dict.get("limit", UNSET)
-        bulk_delete_deployments_body = cls(
-            deployments=deployments,
-            limit=limit,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            bulk_delete_deployments_body.additional_properties = extra
+                deployments = deployments_type_0
+
+            limit = src_dict.get("limit", UNSET)
+            bulk_delete_deployments_body = cls(
+                deployments=deployments,
+                limit=limit,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                bulk_delete_deployments_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BulkDeleteDeploymentsBody", src_dict, _error, _FIELDS, locals())
         return bulk_delete_deployments_body
 
     @property

@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkDeleteFlowRunsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("flow_runs", "flow_runs"),
+    ("limit", "limit"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"flow_runs", "limit"})
 
@@ -47,25 +54,30 @@ class BulkDeleteFlowRunsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _flow_runs = src_dict.get("flow_runs", UNSET)
-        flow_runs: FlowRunFilter | None | Unset
-        if _flow_runs is None or _flow_runs is UNSET:
-            flow_runs = _flow_runs
-        else:
-            flow_runs_type_0 = FlowRunFilter.from_dict(_flow_runs)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            flow_runs = flow_runs_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _flow_runs = src_dict.get("flow_runs", UNSET)
+            flow_runs: FlowRunFilter | None | Unset
+            if _flow_runs is None or _flow_runs is UNSET:
+                flow_runs = _flow_runs
+            else:
+                flow_runs_type_0 = FlowRunFilter.from_dict(_flow_runs)
 
-        limit = src_dict.get("limit", UNSET)
-        bulk_delete_flow_runs_body = cls(
-            flow_runs=flow_runs,
-            limit=limit,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            bulk_delete_flow_runs_body.additional_properties = extra
+                flow_runs = flow_runs_type_0
+
+            limit = src_dict.get("limit", UNSET)
+            bulk_delete_flow_runs_body = cls(
+                flow_runs=flow_runs,
+                limit=limit,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                bulk_delete_flow_runs_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BulkDeleteFlowRunsBody", src_dict, _error, _FIELDS, locals())
         return bulk_delete_flow_runs_body
 
     @property

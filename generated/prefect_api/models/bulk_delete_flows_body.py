@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkDeleteFlowsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("flows", "flows"),
+    ("limit", "limit"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"flows", "limit"})
 
@@ -47,25 +54,30 @@ class BulkDeleteFlowsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _flows = src_dict.get("flows", UNSET)
-        flows: FlowFilter | None | Unset
-        if _flows is None or _flows is UNSET:
-            flows = _flows
-        else:
-            flows_type_0 = FlowFilter.from_dict(_flows)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            flows = flows_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _flows = src_dict.get("flows", UNSET)
+            flows: FlowFilter | None | Unset
+            if _flows is None or _flows is UNSET:
+                flows = _flows
+            else:
+                flows_type_0 = FlowFilter.from_dict(_flows)
 
-        limit = src_dict.get("limit", UNSET)
-        bulk_delete_flows_body = cls(
-            flows=flows,
-            limit=limit,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            bulk_delete_flows_body.additional_properties = extra
+                flows = flows_type_0
+
+            limit = src_dict.get("limit", UNSET)
+            bulk_delete_flows_body = cls(
+                flows=flows,
+                limit=limit,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                bulk_delete_flows_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BulkDeleteFlowsBody", src_dict, _error, _FIELDS, locals())
         return bulk_delete_flows_body
 
     @property

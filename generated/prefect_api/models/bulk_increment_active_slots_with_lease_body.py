@@ -7,10 +7,20 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.bulk_increment_active_slots_with_lease_body_mode import BulkIncrementActiveSlotsWithLeaseBodyMode
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BulkIncrementActiveSlotsWithLeaseBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("slots", "slots"),
+    ("names", "names"),
+    ("mode", "mode"),
+    ("lease_duration", "lease_duration"),
+    ("holder", "holder"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"slots", "names", "mode", "lease_duration", "holder"})
 
@@ -66,42 +76,47 @@ class BulkIncrementActiveSlotsWithLeaseBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        slots = src_dict["slots"]
-        names = cast(list[str], src_dict["names"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _mode = src_dict.get("mode", UNSET)
-        mode: BulkIncrementActiveSlotsWithLeaseBodyMode | Unset
-        if _mode is UNSET:
-            mode = UNSET
-        else:
-            mode = cast(
-                BulkIncrementActiveSlotsWithLeaseBodyMode,
-                BulkIncrementActiveSlotsWithLeaseBodyMode._value2member_map_.get(_mode)
-                or BulkIncrementActiveSlotsWithLeaseBodyMode(_mode),
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            slots = src_dict["slots"]
+            names = cast(list[str], src_dict["names"])
+
+            _mode = src_dict.get("mode", UNSET)
+            mode: BulkIncrementActiveSlotsWithLeaseBodyMode | Unset
+            if _mode is UNSET:
+                mode = UNSET
+            else:
+                mode = cast(
+                    BulkIncrementActiveSlotsWithLeaseBodyMode,
+                    BulkIncrementActiveSlotsWithLeaseBodyMode._value2member_map_.get(_mode)
+                    or BulkIncrementActiveSlotsWithLeaseBodyMode(_mode),
+                )
+
+            lease_duration = src_dict.get("lease_duration", UNSET)
+            _holder = src_dict.get("holder", UNSET)
+            holder: ConcurrencyLeaseHolder | None | Unset
+            if _holder is None or _holder is UNSET:
+                holder = _holder
+            else:
+                holder_type_0 = ConcurrencyLeaseHolder.from_dict(_holder)
+
+                holder = holder_type_0
+
+            bulk_increment_active_slots_with_lease_body = cls(
+                slots=slots,
+                names=names,
+                mode=mode,
+                lease_duration=lease_duration,
+                holder=holder,
             )
-
-        lease_duration = src_dict.get("lease_duration", UNSET)
-        _holder = src_dict.get("holder", UNSET)
-        holder: ConcurrencyLeaseHolder | None | Unset
-        if _holder is None or _holder is UNSET:
-            holder = _holder
-        else:
-            holder_type_0 = ConcurrencyLeaseHolder.from_dict(_holder)
-
-            holder = holder_type_0
-
-        bulk_increment_active_slots_with_lease_body = cls(
-            slots=slots,
-            names=names,
-            mode=mode,
-            lease_duration=lease_duration,
-            holder=holder,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            bulk_increment_active_slots_with_lease_body.additional_properties = extra
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                bulk_increment_active_slots_with_lease_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("BulkIncrementActiveSlotsWithLeaseBody", src_dict, _error, _FIELDS, locals())
         return bulk_increment_active_slots_with_lease_body
 
     @property

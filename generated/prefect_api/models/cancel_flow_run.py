@@ -7,9 +7,13 @@ from typing import Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CancelFlowRun")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("type", "type_"),)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"type"})
 
@@ -37,17 +41,23 @@ class CancelFlowRun:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        type_ = cast(Literal["cancel-flow-run"] | Unset, src_dict.get("type", UNSET))
-        if type_ != "cancel-flow-run" and not isinstance(type_, Unset):
-            raise ValueError(f"type must match const 'cancel-flow-run', got '{type_}'")
-        cancel_flow_run = cls(
-            type_=type_,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            cancel_flow_run.additional_properties = extra
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _type_ = src_dict.get("type", UNSET)
+            if _type_ != "cancel-flow-run" and _type_ is not UNSET:
+                raise ValueError(f"must match const 'cancel-flow-run', got {_type_!r:.100}")
+            type_ = cast(Literal["cancel-flow-run"] | Unset, _type_)
+            cancel_flow_run = cls(
+                type_=type_,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                cancel_flow_run.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CancelFlowRun", src_dict, _error, _FIELDS, locals())
         return cancel_flow_run
 
     @property

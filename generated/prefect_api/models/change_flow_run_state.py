@@ -7,10 +7,20 @@ from typing import Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.state_type import StateType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ChangeFlowRunState")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("state", "state"),
+    ("type", "type_"),
+    ("name", "name"),
+    ("message", "message"),
+    ("force", "force"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"state", "type", "name", "message", "force"})
 
@@ -67,28 +77,34 @@ class ChangeFlowRunState:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        state = cast(StateType, StateType._value2member_map_.get(src_dict["state"]) or StateType(src_dict["state"]))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        type_ = cast(Literal["change-flow-run-state"] | Unset, src_dict.get("type", UNSET))
-        if type_ != "change-flow-run-state" and not isinstance(type_, Unset):
-            raise ValueError(f"type must match const 'change-flow-run-state', got '{type_}'")
-        name: None | str | Unset = src_dict.get("name", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            state = cast(StateType, StateType._value2member_map_.get(src_dict["state"]) or StateType(src_dict["state"]))
 
-        message: None | str | Unset = src_dict.get("message", UNSET)
+            _type_ = src_dict.get("type", UNSET)
+            if _type_ != "change-flow-run-state" and _type_ is not UNSET:
+                raise ValueError(f"must match const 'change-flow-run-state', got {_type_!r:.100}")
+            type_ = cast(Literal["change-flow-run-state"] | Unset, _type_)
+            name: None | str | Unset = src_dict.get("name", UNSET)
 
-        force = src_dict.get("force", UNSET)
-        change_flow_run_state = cls(
-            state=state,
-            type_=type_,
-            name=name,
-            message=message,
-            force=force,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            change_flow_run_state.additional_properties = extra
+            message: None | str | Unset = src_dict.get("message", UNSET)
+
+            force = src_dict.get("force", UNSET)
+            change_flow_run_state = cls(
+                state=state,
+                type_=type_,
+                name=name,
+                message=message,
+                force=force,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                change_flow_run_state.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ChangeFlowRunState", src_dict, _error, _FIELDS, locals())
         return change_flow_run_state
 
     @property

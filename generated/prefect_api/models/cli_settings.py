@@ -7,9 +7,17 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CLISettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("colors", "colors"),
+    ("prompt", "prompt"),
+    ("wrap_lines", "wrap_lines"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"colors", "prompt", "wrap_lines"})
 
@@ -56,20 +64,25 @@ class CLISettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        colors = src_dict.get("colors", UNSET)
-        prompt: bool | None | Unset = src_dict.get("prompt", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        wrap_lines = src_dict.get("wrap_lines", UNSET)
-        cli_settings = cls(
-            colors=colors,
-            prompt=prompt,
-            wrap_lines=wrap_lines,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            cli_settings.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            colors = src_dict.get("colors", UNSET)
+            prompt: bool | None | Unset = src_dict.get("prompt", UNSET)
+
+            wrap_lines = src_dict.get("wrap_lines", UNSET)
+            cli_settings = cls(
+                colors=colors,
+                prompt=prompt,
+                wrap_lines=wrap_lines,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                cli_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CLISettings", src_dict, _error, _FIELDS, locals())
         return cli_settings
 
     @property

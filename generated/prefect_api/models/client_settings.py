@@ -7,9 +7,21 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ClientSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("max_retries", "max_retries"),
+    ("retry_jitter_factor", "retry_jitter_factor"),
+    ("retry_extra_codes", "retry_extra_codes"),
+    ("csrf_support_enabled", "csrf_support_enabled"),
+    ("custom_headers", "custom_headers"),
+    ("server_version_check_enabled", "server_version_check_enabled"),
+    ("metrics", "metrics"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -119,56 +131,61 @@ class ClientSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        max_retries = src_dict.get("max_retries", UNSET)
-        retry_jitter_factor = src_dict.get("retry_jitter_factor", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        def _parse_retry_extra_codes(data: object) -> int | list[int] | None | str | Unset:
-            if data is None:
-                return data
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError
-                retry_extra_codes_type_2 = cast(list[int], data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            max_retries = src_dict.get("max_retries", UNSET)
+            retry_jitter_factor = src_dict.get("retry_jitter_factor", UNSET)
 
-                return retry_extra_codes_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            return cast(int | list[int] | None | str | Unset, data)
+            def _parse_retry_extra_codes(data: object) -> int | list[int] | None | str | Unset:
+                if data is None:
+                    return data
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError
+                    retry_extra_codes_type_2 = cast(list[int], data)
 
-        retry_extra_codes = _parse_retry_extra_codes(src_dict.get("retry_extra_codes", UNSET))
+                    return retry_extra_codes_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(int | list[int] | None | str | Unset, data)
 
-        csrf_support_enabled = src_dict.get("csrf_support_enabled", UNSET)
-        _custom_headers = src_dict.get("custom_headers", UNSET)
-        custom_headers: ClientSettingsCustomHeaders | Unset
-        if _custom_headers is UNSET:
-            custom_headers = UNSET
-        else:
-            custom_headers = ClientSettingsCustomHeaders.from_dict(_custom_headers)
+            retry_extra_codes = _parse_retry_extra_codes(src_dict.get("retry_extra_codes", UNSET))
 
-        server_version_check_enabled = src_dict.get("server_version_check_enabled", UNSET)
-        _metrics = src_dict.get("metrics", UNSET)
-        metrics: ClientMetricsSettings | Unset
-        if _metrics is UNSET:
-            metrics = UNSET
-        else:
-            metrics = ClientMetricsSettings.from_dict(_metrics)
+            csrf_support_enabled = src_dict.get("csrf_support_enabled", UNSET)
+            _custom_headers = src_dict.get("custom_headers", UNSET)
+            custom_headers: ClientSettingsCustomHeaders | Unset
+            if _custom_headers is UNSET:
+                custom_headers = UNSET
+            else:
+                custom_headers = ClientSettingsCustomHeaders.from_dict(_custom_headers)
 
-        client_settings = cls(
-            max_retries=max_retries,
-            retry_jitter_factor=retry_jitter_factor,
-            retry_extra_codes=retry_extra_codes,
-            csrf_support_enabled=csrf_support_enabled,
-            custom_headers=custom_headers,
-            server_version_check_enabled=server_version_check_enabled,
-            metrics=metrics,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            client_settings.additional_properties = extra
+            server_version_check_enabled = src_dict.get("server_version_check_enabled", UNSET)
+            _metrics = src_dict.get("metrics", UNSET)
+            metrics: ClientMetricsSettings | Unset
+            if _metrics is UNSET:
+                metrics = UNSET
+            else:
+                metrics = ClientMetricsSettings.from_dict(_metrics)
+
+            client_settings = cls(
+                max_retries=max_retries,
+                retry_jitter_factor=retry_jitter_factor,
+                retry_extra_codes=retry_extra_codes,
+                csrf_support_enabled=csrf_support_enabled,
+                custom_headers=custom_headers,
+                server_version_check_enabled=server_version_check_enabled,
+                metrics=metrics,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                client_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ClientSettings", src_dict, _error, _FIELDS, locals())
         return client_settings
 
     @property

@@ -7,9 +7,18 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CloudSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("api_url", "api_url"),
+    ("enable_orchestration_telemetry", "enable_orchestration_telemetry"),
+    ("max_log_size", "max_log_size"),
+    ("ui_url", "ui_url"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"api_url", "enable_orchestration_telemetry", "max_log_size", "ui_url"})
 
@@ -58,22 +67,27 @@ class CloudSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        api_url = src_dict.get("api_url", UNSET)
-        enable_orchestration_telemetry = src_dict.get("enable_orchestration_telemetry", UNSET)
-        max_log_size = src_dict.get("max_log_size", UNSET)
-        ui_url: None | str | Unset = src_dict.get("ui_url", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        cloud_settings = cls(
-            api_url=api_url,
-            enable_orchestration_telemetry=enable_orchestration_telemetry,
-            max_log_size=max_log_size,
-            ui_url=ui_url,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            cloud_settings.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            api_url = src_dict.get("api_url", UNSET)
+            enable_orchestration_telemetry = src_dict.get("enable_orchestration_telemetry", UNSET)
+            max_log_size = src_dict.get("max_log_size", UNSET)
+            ui_url: None | str | Unset = src_dict.get("ui_url", UNSET)
+
+            cloud_settings = cls(
+                api_url=api_url,
+                enable_orchestration_telemetry=enable_orchestration_telemetry,
+                max_log_size=max_log_size,
+                ui_url=ui_url,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                cloud_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CloudSettings", src_dict, _error, _FIELDS, locals())
         return cloud_settings
 
     @property

@@ -8,10 +8,20 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.compound_trigger_output_require_type_1 import CompoundTriggerOutputRequireType1
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="CompoundTriggerOutput")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("triggers", "triggers"),
+    ("within", "within"),
+    ("require", "require"),
+    ("type", "type_"),
+    ("id", "id"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"triggers", "within", "require", "type", "id"})
 
@@ -77,86 +87,93 @@ class CompoundTriggerOutput:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        triggers = []
-        _triggers = src_dict["triggers"]
-        for triggers_item_data in _triggers:
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            def _parse_triggers_item(
-                data: object,
-            ) -> CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput:
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _triggers_list = []
+            _triggers = src_dict["triggers"]
+            for triggers_item_data in _triggers:
+
+                def _parse_triggers_item(
+                    data: object,
+                ) -> CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput:
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        triggers_item_type_0 = EventTriggerOutput.from_dict(data)
+
+                        return triggers_item_type_0
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        triggers_item_type_1 = CompoundTriggerOutput.from_dict(data)
+
+                        return triggers_item_type_1
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        triggers_item_type_2 = SequenceTriggerOutput.from_dict(data)
+
+                        return triggers_item_type_2
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    raise TypeError(
+                        f"{data!r:.200} is none of CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput"
+                    )
+
+                triggers_item = _parse_triggers_item(triggers_item_data)
+
+                _triggers_list.append(triggers_item)
+            triggers = _triggers_list
+
+            within: float | None = src_dict["within"]
+
+            def _parse_require(data: object) -> CompoundTriggerOutputRequireType1 | int:
                 try:
-                    if not isinstance(data, dict):
+                    if not isinstance(data, str):
                         raise TypeError
-                    triggers_item_type_0 = EventTriggerOutput.from_dict(data)
+                    require_type_1 = cast(
+                        CompoundTriggerOutputRequireType1,
+                        CompoundTriggerOutputRequireType1._value2member_map_.get(data)
+                        or CompoundTriggerOutputRequireType1(data),
+                    )
 
-                    return triggers_item_type_0
+                    return require_type_1
                 except (TypeError, ValueError, AttributeError, KeyError):
                     pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    triggers_item_type_1 = CompoundTriggerOutput.from_dict(data)
+                return cast(CompoundTriggerOutputRequireType1 | int, data)
 
-                    return triggers_item_type_1
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    triggers_item_type_2 = SequenceTriggerOutput.from_dict(data)
+            require = _parse_require(src_dict["require"])
 
-                    return triggers_item_type_2
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                raise TypeError(
-                    f"triggers_item: {data!r:.200} is none of CompoundTriggerOutput | EventTriggerOutput | SequenceTriggerOutput"
-                )
+            _type_ = src_dict.get("type", UNSET)
+            if _type_ != "compound" and _type_ is not UNSET:
+                raise ValueError(f"must match const 'compound', got {_type_!r:.100}")
+            type_ = cast(Literal["compound"] | Unset, _type_)
+            _id = src_dict.get("id", UNSET)
+            id: UUID | Unset
+            if _id is UNSET:
+                id = UNSET
+            else:
+                id = parse_uuid(_id)
 
-            triggers_item = _parse_triggers_item(triggers_item_data)
-
-            triggers.append(triggers_item)
-
-        within: float | None = src_dict["within"]
-
-        def _parse_require(data: object) -> CompoundTriggerOutputRequireType1 | int:
-            try:
-                if not isinstance(data, str):
-                    raise TypeError
-                require_type_1 = cast(
-                    CompoundTriggerOutputRequireType1,
-                    CompoundTriggerOutputRequireType1._value2member_map_.get(data)
-                    or CompoundTriggerOutputRequireType1(data),
-                )
-
-                return require_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            return cast(CompoundTriggerOutputRequireType1 | int, data)
-
-        require = _parse_require(src_dict["require"])
-
-        type_ = cast(Literal["compound"] | Unset, src_dict.get("type", UNSET))
-        if type_ != "compound" and not isinstance(type_, Unset):
-            raise ValueError(f"type must match const 'compound', got '{type_}'")
-        _id = src_dict.get("id", UNSET)
-        id: UUID | Unset
-        if _id is UNSET:
-            id = UNSET
-        else:
-            id = parse_uuid(_id)
-
-        compound_trigger_output = cls(
-            triggers=triggers,
-            within=within,
-            require=require,
-            type_=type_,
-            id=id,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            compound_trigger_output.additional_properties = extra
+            compound_trigger_output = cls(
+                triggers=triggers,
+                within=within,
+                require=require,
+                type_=type_,
+                id=id,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                compound_trigger_output.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CompoundTriggerOutput", src_dict, _error, _FIELDS, locals())
         return compound_trigger_output
 
     @property

@@ -7,10 +7,17 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.concurrency_lease_holder_type import ConcurrencyLeaseHolderType
 from ..types import parse_uuid
 
 T = TypeVar("T", bound="ConcurrencyLeaseHolder")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("type", "type_"),
+    ("id", "id"),
+)
 
 
 @_attrs_define
@@ -37,17 +44,22 @@ class ConcurrencyLeaseHolder:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        type_ = cast(
-            ConcurrencyLeaseHolderType,
-            ConcurrencyLeaseHolderType._value2member_map_.get(src_dict["type"])
-            or ConcurrencyLeaseHolderType(src_dict["type"]),
-        )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        id = parse_uuid(src_dict["id"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            type_ = cast(
+                ConcurrencyLeaseHolderType,
+                ConcurrencyLeaseHolderType._value2member_map_.get(src_dict["type"])
+                or ConcurrencyLeaseHolderType(src_dict["type"]),
+            )
 
-        concurrency_lease_holder = cls(
-            type_=type_,
-            id=id,
-        )
+            id = parse_uuid(src_dict["id"])
+
+            concurrency_lease_holder = cls(
+                type_=type_,
+                id=id,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ConcurrencyLeaseHolder", src_dict, _error, _FIELDS, locals())
         return concurrency_lease_holder

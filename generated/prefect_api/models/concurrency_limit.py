@@ -9,9 +9,20 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="ConcurrencyLimit")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("tag", "tag"),
+    ("concurrency_limit", "concurrency_limit"),
+    ("active_slots", "active_slots"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"id", "created", "updated", "tag", "concurrency_limit", "active_slots"})
 
@@ -74,50 +85,58 @@ class ConcurrencyLimit:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict["created"]
-        created: datetime.datetime | None
-        if _created is None:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            created = created_type_0
+            _created = src_dict["created"]
+            created: datetime.datetime | None
+            if _created is None:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict["updated"]
-        updated: datetime.datetime | None
-        if _updated is None:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict["updated"]
+            updated: datetime.datetime | None
+            if _updated is None:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        tag = src_dict["tag"]
-        concurrency_limit = src_dict["concurrency_limit"]
-        _active_slots = src_dict.get("active_slots", UNSET)
-        active_slots: list[UUID] | Unset = UNSET
-        if _active_slots is not UNSET:
-            active_slots = []
-            for active_slots_item_data in _active_slots:
-                active_slots_item = parse_uuid(active_slots_item_data)
+                updated = updated_type_0
 
-                active_slots.append(active_slots_item)
+            tag = src_dict["tag"]
+            concurrency_limit = src_dict["concurrency_limit"]
+            _active_slots = src_dict.get("active_slots", UNSET)
+            active_slots: list[UUID] | Unset
+            if _active_slots is UNSET:
+                active_slots = UNSET
+            else:
+                _active_slots_list = []
+                for active_slots_item_data in _active_slots:
+                    active_slots_item = parse_uuid(active_slots_item_data)
 
-        concurrency_limit = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            tag=tag,
-            concurrency_limit=concurrency_limit,
-            active_slots=active_slots,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            concurrency_limit.additional_properties = extra
+                    _active_slots_list.append(active_slots_item)
+                active_slots = _active_slots_list
+
+            concurrency_limit = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                tag=tag,
+                concurrency_limit=concurrency_limit,
+                active_slots=active_slots,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                concurrency_limit.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ConcurrencyLimit", src_dict, _error, _FIELDS, locals())
         return concurrency_limit
 
     @property

@@ -6,7 +6,15 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
+
 T = TypeVar("T", bound="ConcurrencyLimitCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("tag", "tag"),
+    ("concurrency_limit", "concurrency_limit"),
+)
 
 
 @_attrs_define
@@ -33,11 +41,16 @@ class ConcurrencyLimitCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        tag = src_dict["tag"]
-        concurrency_limit = src_dict["concurrency_limit"]
-        concurrency_limit_create = cls(
-            tag=tag,
-            concurrency_limit=concurrency_limit,
-        )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            tag = src_dict["tag"]
+            concurrency_limit = src_dict["concurrency_limit"]
+            concurrency_limit_create = cls(
+                tag=tag,
+                concurrency_limit=concurrency_limit,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ConcurrencyLimitCreate", src_dict, _error, _FIELDS, locals())
         return concurrency_limit_create

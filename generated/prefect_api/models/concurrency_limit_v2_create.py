@@ -6,9 +6,20 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ConcurrencyLimitV2Create")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("limit", "limit"),
+    ("active", "active"),
+    ("active_slots", "active_slots"),
+    ("denied_slots", "denied_slots"),
+    ("slot_decay_per_second", "slot_decay_per_second"),
+)
 
 
 @_attrs_define
@@ -55,19 +66,24 @@ class ConcurrencyLimitV2Create:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        name = src_dict["name"]
-        limit = src_dict["limit"]
-        active = src_dict.get("active", UNSET)
-        active_slots = src_dict.get("active_slots", UNSET)
-        denied_slots = src_dict.get("denied_slots", UNSET)
-        slot_decay_per_second = src_dict.get("slot_decay_per_second", UNSET)
-        concurrency_limit_v2_create = cls(
-            name=name,
-            limit=limit,
-            active=active,
-            active_slots=active_slots,
-            denied_slots=denied_slots,
-            slot_decay_per_second=slot_decay_per_second,
-        )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            name = src_dict["name"]
+            limit = src_dict["limit"]
+            active = src_dict.get("active", UNSET)
+            active_slots = src_dict.get("active_slots", UNSET)
+            denied_slots = src_dict.get("denied_slots", UNSET)
+            slot_decay_per_second = src_dict.get("slot_decay_per_second", UNSET)
+            concurrency_limit_v2_create = cls(
+                name=name,
+                limit=limit,
+                active=active,
+                active_slots=active_slots,
+                denied_slots=denied_slots,
+                slot_decay_per_second=slot_decay_per_second,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ConcurrencyLimitV2Create", src_dict, _error, _FIELDS, locals())
         return concurrency_limit_v2_create

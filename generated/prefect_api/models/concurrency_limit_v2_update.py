@@ -6,9 +6,20 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ConcurrencyLimitV2Update")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("active", "active"),
+    ("name", "name"),
+    ("limit", "limit"),
+    ("active_slots", "active_slots"),
+    ("denied_slots", "denied_slots"),
+    ("slot_decay_per_second", "slot_decay_per_second"),
+)
 
 
 @_attrs_define
@@ -86,25 +97,30 @@ class ConcurrencyLimitV2Update:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        active: bool | None | Unset = src_dict.get("active", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        name: None | str | Unset = src_dict.get("name", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            active: bool | None | Unset = src_dict.get("active", UNSET)
 
-        limit: int | None | Unset = src_dict.get("limit", UNSET)
+            name: None | str | Unset = src_dict.get("name", UNSET)
 
-        active_slots: int | None | Unset = src_dict.get("active_slots", UNSET)
+            limit: int | None | Unset = src_dict.get("limit", UNSET)
 
-        denied_slots: int | None | Unset = src_dict.get("denied_slots", UNSET)
+            active_slots: int | None | Unset = src_dict.get("active_slots", UNSET)
 
-        slot_decay_per_second: float | None | Unset = src_dict.get("slot_decay_per_second", UNSET)
+            denied_slots: int | None | Unset = src_dict.get("denied_slots", UNSET)
 
-        concurrency_limit_v2_update = cls(
-            active=active,
-            name=name,
-            limit=limit,
-            active_slots=active_slots,
-            denied_slots=denied_slots,
-            slot_decay_per_second=slot_decay_per_second,
-        )
+            slot_decay_per_second: float | None | Unset = src_dict.get("slot_decay_per_second", UNSET)
+
+            concurrency_limit_v2_update = cls(
+                active=active,
+                name=name,
+                limit=limit,
+                active_slots=active_slots,
+                denied_slots=denied_slots,
+                slot_decay_per_second=slot_decay_per_second,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ConcurrencyLimitV2Update", src_dict, _error, _FIELDS, locals())
         return concurrency_limit_v2_update

@@ -8,9 +8,16 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import parse_uuid
 
 T = TypeVar("T", bound="ConcurrencyLimitWithLeaseResponse")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("lease_id", "lease_id"),
+    ("limits", "limits"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"lease_id", "limits"})
 
@@ -42,24 +49,30 @@ class ConcurrencyLimitWithLeaseResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        lease_id = parse_uuid(src_dict["lease_id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        limits = []
-        _limits = src_dict["limits"]
-        for limits_item_data in _limits:
-            limits_item = MinimalConcurrencyLimitResponse.from_dict(limits_item_data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            lease_id = parse_uuid(src_dict["lease_id"])
 
-            limits.append(limits_item)
+            _limits_list = []
+            _limits = src_dict["limits"]
+            for limits_item_data in _limits:
+                limits_item = MinimalConcurrencyLimitResponse.from_dict(limits_item_data)
 
-        concurrency_limit_with_lease_response = cls(
-            lease_id=lease_id,
-            limits=limits,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            concurrency_limit_with_lease_response.additional_properties = extra
+                _limits_list.append(limits_item)
+            limits = _limits_list
+
+            concurrency_limit_with_lease_response = cls(
+                lease_id=lease_id,
+                limits=limits,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                concurrency_limit_with_lease_response.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ConcurrencyLimitWithLeaseResponse", src_dict, _error, _FIELDS, locals())
         return concurrency_limit_with_lease_response
 
     @property

@@ -7,10 +7,17 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.concurrency_limit_strategy import ConcurrencyLimitStrategy
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ConcurrencyOptions")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("collision_strategy", "collision_strategy"),
+    ("grace_period_seconds", "grace_period_seconds"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"collision_strategy", "grace_period_seconds"})
 
@@ -47,23 +54,28 @@ class ConcurrencyOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        collision_strategy = cast(
-            ConcurrencyLimitStrategy,
-            ConcurrencyLimitStrategy._value2member_map_.get(src_dict["collision_strategy"])
-            or ConcurrencyLimitStrategy(src_dict["collision_strategy"]),
-        )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        grace_period_seconds: int | None | Unset = src_dict.get("grace_period_seconds", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            collision_strategy = cast(
+                ConcurrencyLimitStrategy,
+                ConcurrencyLimitStrategy._value2member_map_.get(src_dict["collision_strategy"])
+                or ConcurrencyLimitStrategy(src_dict["collision_strategy"]),
+            )
 
-        concurrency_options = cls(
-            collision_strategy=collision_strategy,
-            grace_period_seconds=grace_period_seconds,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            concurrency_options.additional_properties = extra
+            grace_period_seconds: int | None | Unset = src_dict.get("grace_period_seconds", UNSET)
+
+            concurrency_options = cls(
+                collision_strategy=collision_strategy,
+                grace_period_seconds=grace_period_seconds,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                concurrency_options.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ConcurrencyOptions", src_dict, _error, _FIELDS, locals())
         return concurrency_options
 
     @property

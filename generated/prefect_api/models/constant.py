@@ -7,9 +7,16 @@ from typing import Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Constant")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("type", "type_"),
+    ("input_type", "input_type"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"type", "input_type"})
 
@@ -41,19 +48,25 @@ class Constant:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        type_ = src_dict["type"]
-        input_type = cast(Literal["constant"] | Unset, src_dict.get("input_type", UNSET))
-        if input_type != "constant" and not isinstance(input_type, Unset):
-            raise ValueError(f"input_type must match const 'constant', got '{input_type}'")
-        constant = cls(
-            type_=type_,
-            input_type=input_type,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            constant.additional_properties = extra
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            type_ = src_dict["type"]
+            _input_type = src_dict.get("input_type", UNSET)
+            if _input_type != "constant" and _input_type is not UNSET:
+                raise ValueError(f"must match const 'constant', got {_input_type!r:.100}")
+            input_type = cast(Literal["constant"] | Unset, _input_type)
+            constant = cls(
+                type_=type_,
+                input_type=input_type,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                constant.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("Constant", src_dict, _error, _FIELDS, locals())
         return constant
 
     @property

@@ -7,10 +7,18 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.time_unit import TimeUnit
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CountAccountEventsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("filter", "filter_"),
+    ("time_unit", "time_unit"),
+    ("time_interval", "time_interval"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"filter", "time_unit", "time_interval"})
 
@@ -48,26 +56,31 @@ class CountAccountEventsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        filter_ = EventFilter.from_dict(src_dict["filter"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _time_unit = src_dict.get("time_unit", UNSET)
-        time_unit: TimeUnit | Unset
-        if _time_unit is UNSET:
-            time_unit = UNSET
-        else:
-            time_unit = cast(TimeUnit, TimeUnit._value2member_map_.get(_time_unit) or TimeUnit(_time_unit))
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            filter_ = EventFilter.from_dict(src_dict["filter"])
 
-        time_interval = src_dict.get("time_interval", UNSET)
-        count_account_events_body = cls(
-            filter_=filter_,
-            time_unit=time_unit,
-            time_interval=time_interval,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            count_account_events_body.additional_properties = extra
+            _time_unit = src_dict.get("time_unit", UNSET)
+            time_unit: TimeUnit | Unset
+            if _time_unit is UNSET:
+                time_unit = UNSET
+            else:
+                time_unit = cast(TimeUnit, TimeUnit._value2member_map_.get(_time_unit) or TimeUnit(_time_unit))
+
+            time_interval = src_dict.get("time_interval", UNSET)
+            count_account_events_body = cls(
+                filter_=filter_,
+                time_unit=time_unit,
+                time_interval=time_interval,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                count_account_events_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CountAccountEventsBody", src_dict, _error, _FIELDS, locals())
         return count_account_events_body
 
     @property

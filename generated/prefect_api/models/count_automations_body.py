@@ -7,9 +7,13 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CountAutomationsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("automations", "automations"),)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"automations"})
 
@@ -41,23 +45,28 @@ class CountAutomationsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _automations = src_dict.get("automations", UNSET)
-        automations: AutomationFilter | None | Unset
-        if _automations is None or _automations is UNSET:
-            automations = _automations
-        else:
-            automations_type_0 = AutomationFilter.from_dict(_automations)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            automations = automations_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _automations = src_dict.get("automations", UNSET)
+            automations: AutomationFilter | None | Unset
+            if _automations is None or _automations is UNSET:
+                automations = _automations
+            else:
+                automations_type_0 = AutomationFilter.from_dict(_automations)
 
-        count_automations_body = cls(
-            automations=automations,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            count_automations_body.additional_properties = extra
+                automations = automations_type_0
+
+            count_automations_body = cls(
+                automations=automations,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                count_automations_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CountAutomationsBody", src_dict, _error, _FIELDS, locals())
         return count_automations_body
 
     @property

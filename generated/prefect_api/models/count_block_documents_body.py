@@ -7,9 +7,17 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CountBlockDocumentsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("block_documents", "block_documents"),
+    ("block_types", "block_types"),
+    ("block_schemas", "block_schemas"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"block_documents", "block_types", "block_schemas"})
 
@@ -65,43 +73,48 @@ class CountBlockDocumentsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _block_documents = src_dict.get("block_documents", UNSET)
-        block_documents: BlockDocumentFilter | None | Unset
-        if _block_documents is None or _block_documents is UNSET:
-            block_documents = _block_documents
-        else:
-            block_documents_type_0 = BlockDocumentFilter.from_dict(_block_documents)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            block_documents = block_documents_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _block_documents = src_dict.get("block_documents", UNSET)
+            block_documents: BlockDocumentFilter | None | Unset
+            if _block_documents is None or _block_documents is UNSET:
+                block_documents = _block_documents
+            else:
+                block_documents_type_0 = BlockDocumentFilter.from_dict(_block_documents)
 
-        _block_types = src_dict.get("block_types", UNSET)
-        block_types: BlockTypeFilter | None | Unset
-        if _block_types is None or _block_types is UNSET:
-            block_types = _block_types
-        else:
-            block_types_type_0 = BlockTypeFilter.from_dict(_block_types)
+                block_documents = block_documents_type_0
 
-            block_types = block_types_type_0
+            _block_types = src_dict.get("block_types", UNSET)
+            block_types: BlockTypeFilter | None | Unset
+            if _block_types is None or _block_types is UNSET:
+                block_types = _block_types
+            else:
+                block_types_type_0 = BlockTypeFilter.from_dict(_block_types)
 
-        _block_schemas = src_dict.get("block_schemas", UNSET)
-        block_schemas: BlockSchemaFilter | None | Unset
-        if _block_schemas is None or _block_schemas is UNSET:
-            block_schemas = _block_schemas
-        else:
-            block_schemas_type_0 = BlockSchemaFilter.from_dict(_block_schemas)
+                block_types = block_types_type_0
 
-            block_schemas = block_schemas_type_0
+            _block_schemas = src_dict.get("block_schemas", UNSET)
+            block_schemas: BlockSchemaFilter | None | Unset
+            if _block_schemas is None or _block_schemas is UNSET:
+                block_schemas = _block_schemas
+            else:
+                block_schemas_type_0 = BlockSchemaFilter.from_dict(_block_schemas)
 
-        count_block_documents_body = cls(
-            block_documents=block_documents,
-            block_types=block_types,
-            block_schemas=block_schemas,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            count_block_documents_body.additional_properties = extra
+                block_schemas = block_schemas_type_0
+
+            count_block_documents_body = cls(
+                block_documents=block_documents,
+                block_types=block_types,
+                block_schemas=block_schemas,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                count_block_documents_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CountBlockDocumentsBody", src_dict, _error, _FIELDS, locals())
         return count_block_documents_body
 
     @property

@@ -7,9 +7,23 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CountByState")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("COMPLETED", "completed"),
+    ("PENDING", "pending"),
+    ("RUNNING", "running"),
+    ("FAILED", "failed"),
+    ("CANCELLED", "cancelled"),
+    ("CRASHED", "crashed"),
+    ("PAUSED", "paused"),
+    ("CANCELLING", "cancelling"),
+    ("SCHEDULED", "scheduled"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"COMPLETED", "PENDING", "RUNNING", "FAILED", "CANCELLED", "CRASHED", "PAUSED", "CANCELLING", "SCHEDULED"}
@@ -77,31 +91,36 @@ class CountByState:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        completed = src_dict.get("COMPLETED", UNSET)
-        pending = src_dict.get("PENDING", UNSET)
-        running = src_dict.get("RUNNING", UNSET)
-        failed = src_dict.get("FAILED", UNSET)
-        cancelled = src_dict.get("CANCELLED", UNSET)
-        crashed = src_dict.get("CRASHED", UNSET)
-        paused = src_dict.get("PAUSED", UNSET)
-        cancelling = src_dict.get("CANCELLING", UNSET)
-        scheduled = src_dict.get("SCHEDULED", UNSET)
-        count_by_state = cls(
-            completed=completed,
-            pending=pending,
-            running=running,
-            failed=failed,
-            cancelled=cancelled,
-            crashed=crashed,
-            paused=paused,
-            cancelling=cancelling,
-            scheduled=scheduled,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            count_by_state.additional_properties = extra
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            completed = src_dict.get("COMPLETED", UNSET)
+            pending = src_dict.get("PENDING", UNSET)
+            running = src_dict.get("RUNNING", UNSET)
+            failed = src_dict.get("FAILED", UNSET)
+            cancelled = src_dict.get("CANCELLED", UNSET)
+            crashed = src_dict.get("CRASHED", UNSET)
+            paused = src_dict.get("PAUSED", UNSET)
+            cancelling = src_dict.get("CANCELLING", UNSET)
+            scheduled = src_dict.get("SCHEDULED", UNSET)
+            count_by_state = cls(
+                completed=completed,
+                pending=pending,
+                running=running,
+                failed=failed,
+                cancelled=cancelled,
+                crashed=crashed,
+                paused=paused,
+                cancelling=cancelling,
+                scheduled=scheduled,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                count_by_state.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CountByState", src_dict, _error, _FIELDS, locals())
         return count_by_state
 
     @property

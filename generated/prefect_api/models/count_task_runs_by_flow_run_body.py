@@ -8,9 +8,13 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import parse_uuid
 
 T = TypeVar("T", bound="CountTaskRunsByFlowRunBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("flow_run_ids", "flow_run_ids"),)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"flow_run_ids"})
 
@@ -38,21 +42,27 @@ class CountTaskRunsByFlowRunBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        flow_run_ids = []
-        _flow_run_ids = src_dict["flow_run_ids"]
-        for flow_run_ids_item_data in _flow_run_ids:
-            flow_run_ids_item = parse_uuid(flow_run_ids_item_data)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            flow_run_ids.append(flow_run_ids_item)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _flow_run_ids_list = []
+            _flow_run_ids = src_dict["flow_run_ids"]
+            for flow_run_ids_item_data in _flow_run_ids:
+                flow_run_ids_item = parse_uuid(flow_run_ids_item_data)
 
-        count_task_runs_by_flow_run_body = cls(
-            flow_run_ids=flow_run_ids,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            count_task_runs_by_flow_run_body.additional_properties = extra
+                _flow_run_ids_list.append(flow_run_ids_item)
+            flow_run_ids = _flow_run_ids_list
+
+            count_task_runs_by_flow_run_body = cls(
+                flow_run_ids=flow_run_ids,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                count_task_runs_by_flow_run_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CountTaskRunsByFlowRunBody", src_dict, _error, _FIELDS, locals())
         return count_task_runs_by_flow_run_body
 
     @property

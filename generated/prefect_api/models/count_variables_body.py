@@ -7,9 +7,13 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CountVariablesBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("variables", "variables"),)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"variables"})
 
@@ -41,23 +45,28 @@ class CountVariablesBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _variables = src_dict.get("variables", UNSET)
-        variables: None | Unset | VariableFilter
-        if _variables is None or _variables is UNSET:
-            variables = _variables
-        else:
-            variables_type_0 = VariableFilter.from_dict(_variables)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            variables = variables_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _variables = src_dict.get("variables", UNSET)
+            variables: None | Unset | VariableFilter
+            if _variables is None or _variables is UNSET:
+                variables = _variables
+            else:
+                variables_type_0 = VariableFilter.from_dict(_variables)
 
-        count_variables_body = cls(
-            variables=variables,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            count_variables_body.additional_properties = extra
+                variables = variables_type_0
+
+            count_variables_body = cls(
+                variables=variables,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                count_variables_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CountVariablesBody", src_dict, _error, _FIELDS, locals())
         return count_variables_body
 
     @property

@@ -7,9 +7,17 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CreateFlowRunInputBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("key", "key"),
+    ("value", "value"),
+    ("sender", "sender"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"key", "value", "sender"})
 
@@ -47,20 +55,25 @@ class CreateFlowRunInputBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        key = src_dict["key"]
-        value = src_dict["value"]
-        sender: None | str | Unset = src_dict.get("sender", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        create_flow_run_input_body = cls(
-            key=key,
-            value=value,
-            sender=sender,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            create_flow_run_input_body.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            key = src_dict["key"]
+            value = src_dict["value"]
+            sender: None | str | Unset = src_dict.get("sender", UNSET)
+
+            create_flow_run_input_body = cls(
+                key=key,
+                value=value,
+                sender=sender,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                create_flow_run_input_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CreateFlowRunInputBody", src_dict, _error, _FIELDS, locals())
         return create_flow_run_input_body
 
     @property

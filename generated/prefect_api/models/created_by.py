@@ -8,9 +8,17 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="CreatedBy")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("type", "type_"),
+    ("display_value", "display_value"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"id", "type", "display_value"})
 
@@ -62,29 +70,34 @@ class CreatedBy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _id = src_dict.get("id", UNSET)
-        id: None | Unset | UUID
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = parse_uuid(_id)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            id = id_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _id = src_dict.get("id", UNSET)
+            id: None | Unset | UUID
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                id_type_0 = parse_uuid(_id)
 
-        type_: None | str | Unset = src_dict.get("type", UNSET)
+                id = id_type_0
 
-        display_value: None | str | Unset = src_dict.get("display_value", UNSET)
+            type_: None | str | Unset = src_dict.get("type", UNSET)
 
-        created_by = cls(
-            id=id,
-            type_=type_,
-            display_value=display_value,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            created_by.additional_properties = extra
+            display_value: None | str | Unset = src_dict.get("display_value", UNSET)
+
+            created_by = cls(
+                id=id,
+                type_=type_,
+                display_value=display_value,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                created_by.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CreatedBy", src_dict, _error, _FIELDS, locals())
         return created_by
 
     @property

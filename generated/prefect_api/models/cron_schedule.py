@@ -6,9 +6,17 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CronSchedule")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("cron", "cron"),
+    ("timezone", "timezone"),
+    ("day_or", "day_or"),
+)
 
 
 @_attrs_define
@@ -65,14 +73,19 @@ class CronSchedule:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        cron = src_dict["cron"]
-        timezone: None | str | Unset = src_dict.get("timezone", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        day_or = src_dict.get("day_or", UNSET)
-        cron_schedule = cls(
-            cron=cron,
-            timezone=timezone,
-            day_or=day_or,
-        )
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            cron = src_dict["cron"]
+            timezone: None | str | Unset = src_dict.get("timezone", UNSET)
+
+            day_or = src_dict.get("day_or", UNSET)
+            cron_schedule = cls(
+                cron=cron,
+                timezone=timezone,
+                day_or=day_or,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CronSchedule", src_dict, _error, _FIELDS, locals())
         return cron_schedule

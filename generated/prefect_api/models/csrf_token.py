@@ -9,9 +9,20 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="CsrfToken")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("token", "token"),
+    ("client", "client"),
+    ("expiration", "expiration"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"id", "created", "updated", "token", "client", "expiration"})
 
@@ -66,43 +77,48 @@ class CsrfToken:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict["created"]
-        created: datetime.datetime | None
-        if _created is None:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            created = created_type_0
+            _created = src_dict["created"]
+            created: datetime.datetime | None
+            if _created is None:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict["updated"]
-        updated: datetime.datetime | None
-        if _updated is None:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict["updated"]
+            updated: datetime.datetime | None
+            if _updated is None:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        token = src_dict["token"]
-        client = src_dict["client"]
-        expiration = parse_datetime(src_dict["expiration"])
+                updated = updated_type_0
 
-        csrf_token = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            token=token,
-            client=client,
-            expiration=expiration,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            csrf_token.additional_properties = extra
+            token = src_dict["token"]
+            client = src_dict["client"]
+            expiration = parse_datetime(src_dict["expiration"])
+
+            csrf_token = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                token=token,
+                client=client,
+                expiration=expiration,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                csrf_token.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("CsrfToken", src_dict, _error, _FIELDS, locals())
         return csrf_token
 
     @property

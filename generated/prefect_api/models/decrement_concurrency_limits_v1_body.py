@@ -8,9 +8,16 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import parse_uuid
 
 T = TypeVar("T", bound="DecrementConcurrencyLimitsV1Body")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("names", "names"),
+    ("task_run_id", "task_run_id"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"names", "task_run_id"})
 
@@ -40,19 +47,24 @@ class DecrementConcurrencyLimitsV1Body:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        names = cast(list[str], src_dict["names"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        task_run_id = parse_uuid(src_dict["task_run_id"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            names = cast(list[str], src_dict["names"])
 
-        decrement_concurrency_limits_v1_body = cls(
-            names=names,
-            task_run_id=task_run_id,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            decrement_concurrency_limits_v1_body.additional_properties = extra
+            task_run_id = parse_uuid(src_dict["task_run_id"])
+
+            decrement_concurrency_limits_v1_body = cls(
+                names=names,
+                task_run_id=task_run_id,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                decrement_concurrency_limits_v1_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("DecrementConcurrencyLimitsV1Body", src_dict, _error, _FIELDS, locals())
         return decrement_concurrency_limits_v1_body
 
     @property

@@ -9,9 +9,24 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="DependencyResult")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("name", "name"),
+    ("upstream_dependencies", "upstream_dependencies"),
+    ("state", "state"),
+    ("expected_start_time", "expected_start_time"),
+    ("start_time", "start_time"),
+    ("end_time", "end_time"),
+    ("total_run_time", "total_run_time"),
+    ("estimated_run_time", "estimated_run_time"),
+    ("untrackable_result", "untrackable_result"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -113,74 +128,80 @@ class DependencyResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        name = src_dict["name"]
-        upstream_dependencies = []
-        _upstream_dependencies = src_dict["upstream_dependencies"]
-        for upstream_dependencies_item_data in _upstream_dependencies:
-            upstream_dependencies_item = TaskRunResult.from_dict(upstream_dependencies_item_data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            upstream_dependencies.append(upstream_dependencies_item)
+            name = src_dict["name"]
+            _upstream_dependencies_list = []
+            _upstream_dependencies = src_dict["upstream_dependencies"]
+            for upstream_dependencies_item_data in _upstream_dependencies:
+                upstream_dependencies_item = TaskRunResult.from_dict(upstream_dependencies_item_data)
 
-        _state = src_dict["state"]
-        state: None | State
-        if _state is None:
-            state = _state
-        else:
-            state_type_0 = State.from_dict(_state)
+                _upstream_dependencies_list.append(upstream_dependencies_item)
+            upstream_dependencies = _upstream_dependencies_list
 
-            state = state_type_0
+            _state = src_dict["state"]
+            state: None | State
+            if _state is None:
+                state = _state
+            else:
+                state_type_0 = State.from_dict(_state)
 
-        _expected_start_time = src_dict["expected_start_time"]
-        expected_start_time: datetime.datetime | None
-        if _expected_start_time is None:
-            expected_start_time = _expected_start_time
-        else:
-            expected_start_time_type_0 = parse_datetime(_expected_start_time)
+                state = state_type_0
 
-            expected_start_time = expected_start_time_type_0
+            _expected_start_time = src_dict["expected_start_time"]
+            expected_start_time: datetime.datetime | None
+            if _expected_start_time is None:
+                expected_start_time = _expected_start_time
+            else:
+                expected_start_time_type_0 = parse_datetime(_expected_start_time)
 
-        _start_time = src_dict["start_time"]
-        start_time: datetime.datetime | None
-        if _start_time is None:
-            start_time = _start_time
-        else:
-            start_time_type_0 = parse_datetime(_start_time)
+                expected_start_time = expected_start_time_type_0
 
-            start_time = start_time_type_0
+            _start_time = src_dict["start_time"]
+            start_time: datetime.datetime | None
+            if _start_time is None:
+                start_time = _start_time
+            else:
+                start_time_type_0 = parse_datetime(_start_time)
 
-        _end_time = src_dict["end_time"]
-        end_time: datetime.datetime | None
-        if _end_time is None:
-            end_time = _end_time
-        else:
-            end_time_type_0 = parse_datetime(_end_time)
+                start_time = start_time_type_0
 
-            end_time = end_time_type_0
+            _end_time = src_dict["end_time"]
+            end_time: datetime.datetime | None
+            if _end_time is None:
+                end_time = _end_time
+            else:
+                end_time_type_0 = parse_datetime(_end_time)
 
-        total_run_time: float | None = src_dict["total_run_time"]
+                end_time = end_time_type_0
 
-        estimated_run_time: float | None = src_dict["estimated_run_time"]
+            total_run_time: float | None = src_dict["total_run_time"]
 
-        untrackable_result = src_dict["untrackable_result"]
-        dependency_result = cls(
-            id=id,
-            name=name,
-            upstream_dependencies=upstream_dependencies,
-            state=state,
-            expected_start_time=expected_start_time,
-            start_time=start_time,
-            end_time=end_time,
-            total_run_time=total_run_time,
-            estimated_run_time=estimated_run_time,
-            untrackable_result=untrackable_result,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            dependency_result.additional_properties = extra
+            estimated_run_time: float | None = src_dict["estimated_run_time"]
+
+            untrackable_result = src_dict["untrackable_result"]
+            dependency_result = cls(
+                id=id,
+                name=name,
+                upstream_dependencies=upstream_dependencies,
+                state=state,
+                expected_start_time=expected_start_time,
+                start_time=start_time,
+                end_time=end_time,
+                total_run_time=total_run_time,
+                estimated_run_time=estimated_run_time,
+                untrackable_result=untrackable_result,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                dependency_result.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("DependencyResult", src_dict, _error, _FIELDS, locals())
         return dependency_result
 
     @property

@@ -6,10 +6,23 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="DeploymentFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("id", "id"),
+    ("name", "name"),
+    ("flow_or_deployment_name", "flow_or_deployment_name"),
+    ("paused", "paused"),
+    ("tags", "tags"),
+    ("work_queue_name", "work_queue_name"),
+    ("concurrency_limit", "concurrency_limit"),
+)
 
 
 @_attrs_define
@@ -122,87 +135,92 @@ class DeploymentFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _id = src_dict.get("id", UNSET)
-        id: DeploymentFilterId | None | Unset
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = DeploymentFilterId.from_dict(_id)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            id = id_type_0
+            _id = src_dict.get("id", UNSET)
+            id: DeploymentFilterId | None | Unset
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                id_type_0 = DeploymentFilterId.from_dict(_id)
 
-        _name = src_dict.get("name", UNSET)
-        name: DeploymentFilterName | None | Unset
-        if _name is None or _name is UNSET:
-            name = _name
-        else:
-            name_type_0 = DeploymentFilterName.from_dict(_name)
+                id = id_type_0
 
-            name = name_type_0
+            _name = src_dict.get("name", UNSET)
+            name: DeploymentFilterName | None | Unset
+            if _name is None or _name is UNSET:
+                name = _name
+            else:
+                name_type_0 = DeploymentFilterName.from_dict(_name)
 
-        _flow_or_deployment_name = src_dict.get("flow_or_deployment_name", UNSET)
-        flow_or_deployment_name: DeploymentOrFlowNameFilter | None | Unset
-        if _flow_or_deployment_name is None or _flow_or_deployment_name is UNSET:
-            flow_or_deployment_name = _flow_or_deployment_name
-        else:
-            flow_or_deployment_name_type_0 = DeploymentOrFlowNameFilter.from_dict(_flow_or_deployment_name)
+                name = name_type_0
 
-            flow_or_deployment_name = flow_or_deployment_name_type_0
+            _flow_or_deployment_name = src_dict.get("flow_or_deployment_name", UNSET)
+            flow_or_deployment_name: DeploymentOrFlowNameFilter | None | Unset
+            if _flow_or_deployment_name is None or _flow_or_deployment_name is UNSET:
+                flow_or_deployment_name = _flow_or_deployment_name
+            else:
+                flow_or_deployment_name_type_0 = DeploymentOrFlowNameFilter.from_dict(_flow_or_deployment_name)
 
-        _paused = src_dict.get("paused", UNSET)
-        paused: DeploymentFilterPaused | None | Unset
-        if _paused is None or _paused is UNSET:
-            paused = _paused
-        else:
-            paused_type_0 = DeploymentFilterPaused.from_dict(_paused)
+                flow_or_deployment_name = flow_or_deployment_name_type_0
 
-            paused = paused_type_0
+            _paused = src_dict.get("paused", UNSET)
+            paused: DeploymentFilterPaused | None | Unset
+            if _paused is None or _paused is UNSET:
+                paused = _paused
+            else:
+                paused_type_0 = DeploymentFilterPaused.from_dict(_paused)
 
-        _tags = src_dict.get("tags", UNSET)
-        tags: DeploymentFilterTags | None | Unset
-        if _tags is None or _tags is UNSET:
-            tags = _tags
-        else:
-            tags_type_0 = DeploymentFilterTags.from_dict(_tags)
+                paused = paused_type_0
 
-            tags = tags_type_0
+            _tags = src_dict.get("tags", UNSET)
+            tags: DeploymentFilterTags | None | Unset
+            if _tags is None or _tags is UNSET:
+                tags = _tags
+            else:
+                tags_type_0 = DeploymentFilterTags.from_dict(_tags)
 
-        _work_queue_name = src_dict.get("work_queue_name", UNSET)
-        work_queue_name: DeploymentFilterWorkQueueName | None | Unset
-        if _work_queue_name is None or _work_queue_name is UNSET:
-            work_queue_name = _work_queue_name
-        else:
-            work_queue_name_type_0 = DeploymentFilterWorkQueueName.from_dict(_work_queue_name)
+                tags = tags_type_0
 
-            work_queue_name = work_queue_name_type_0
+            _work_queue_name = src_dict.get("work_queue_name", UNSET)
+            work_queue_name: DeploymentFilterWorkQueueName | None | Unset
+            if _work_queue_name is None or _work_queue_name is UNSET:
+                work_queue_name = _work_queue_name
+            else:
+                work_queue_name_type_0 = DeploymentFilterWorkQueueName.from_dict(_work_queue_name)
 
-        _concurrency_limit = src_dict.get("concurrency_limit", UNSET)
-        concurrency_limit: DeploymentFilterConcurrencyLimit | None | Unset
-        if _concurrency_limit is None or _concurrency_limit is UNSET:
-            concurrency_limit = _concurrency_limit
-        else:
-            concurrency_limit_type_0 = DeploymentFilterConcurrencyLimit.from_dict(_concurrency_limit)
+                work_queue_name = work_queue_name_type_0
 
-            concurrency_limit = concurrency_limit_type_0
+            _concurrency_limit = src_dict.get("concurrency_limit", UNSET)
+            concurrency_limit: DeploymentFilterConcurrencyLimit | None | Unset
+            if _concurrency_limit is None or _concurrency_limit is UNSET:
+                concurrency_limit = _concurrency_limit
+            else:
+                concurrency_limit_type_0 = DeploymentFilterConcurrencyLimit.from_dict(_concurrency_limit)
 
-        deployment_filter = cls(
-            operator=operator,
-            id=id,
-            name=name,
-            flow_or_deployment_name=flow_or_deployment_name,
-            paused=paused,
-            tags=tags,
-            work_queue_name=work_queue_name,
-            concurrency_limit=concurrency_limit,
-        )
+                concurrency_limit = concurrency_limit_type_0
+
+            deployment_filter = cls(
+                operator=operator,
+                id=id,
+                name=name,
+                flow_or_deployment_name=flow_or_deployment_name,
+                paused=paused,
+                tags=tags,
+                work_queue_name=work_queue_name,
+                concurrency_limit=concurrency_limit,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("DeploymentFilter", src_dict, _error, _FIELDS, locals())
         return deployment_filter
 
 

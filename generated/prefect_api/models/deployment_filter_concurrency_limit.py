@@ -6,9 +6,17 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="DeploymentFilterConcurrencyLimit")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("ge_", "ge"),
+    ("le_", "le"),
+    ("is_null_", "is_null"),
+)
 
 
 @_attrs_define
@@ -56,16 +64,21 @@ class DeploymentFilterConcurrencyLimit:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        ge: int | None | Unset = src_dict.get("ge_", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        le: int | None | Unset = src_dict.get("le_", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            ge: int | None | Unset = src_dict.get("ge_", UNSET)
 
-        is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+            le: int | None | Unset = src_dict.get("le_", UNSET)
 
-        deployment_filter_concurrency_limit = cls(
-            ge=ge,
-            le=le,
-            is_null=is_null,
-        )
+            is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+
+            deployment_filter_concurrency_limit = cls(
+                ge=ge,
+                le=le,
+                is_null=is_null,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("DeploymentFilterConcurrencyLimit", src_dict, _error, _FIELDS, locals())
         return deployment_filter_concurrency_limit

@@ -7,9 +7,27 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="DeploymentFlowRunCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("state", "state"),
+    ("name", "name"),
+    ("parameters", "parameters"),
+    ("enforce_parameter_schema", "enforce_parameter_schema"),
+    ("context", "context"),
+    ("infrastructure_document_id", "infrastructure_document_id"),
+    ("empirical_policy", "empirical_policy"),
+    ("tags", "tags"),
+    ("idempotency_key", "idempotency_key"),
+    ("labels", "labels"),
+    ("parent_task_run_id", "parent_task_run_id"),
+    ("work_queue_name", "work_queue_name"),
+    ("job_variables", "job_variables"),
+)
 
 
 @_attrs_define
@@ -153,97 +171,102 @@ class DeploymentFlowRunCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _state = src_dict.get("state", UNSET)
-        state: None | StateCreate | Unset
-        if _state is None or _state is UNSET:
-            state = _state
-        else:
-            state_type_0 = StateCreate.from_dict(_state)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            state = state_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _state = src_dict.get("state", UNSET)
+            state: None | StateCreate | Unset
+            if _state is None or _state is UNSET:
+                state = _state
+            else:
+                state_type_0 = StateCreate.from_dict(_state)
 
-        name = src_dict.get("name", UNSET)
-        _parameters = src_dict.get("parameters", UNSET)
-        parameters: DeploymentFlowRunCreateParameters | Unset
-        if _parameters is UNSET:
-            parameters = UNSET
-        else:
-            parameters = DeploymentFlowRunCreateParameters.from_dict(_parameters)
+                state = state_type_0
 
-        enforce_parameter_schema: bool | None | Unset = src_dict.get("enforce_parameter_schema", UNSET)
+            name = src_dict.get("name", UNSET)
+            _parameters = src_dict.get("parameters", UNSET)
+            parameters: DeploymentFlowRunCreateParameters | Unset
+            if _parameters is UNSET:
+                parameters = UNSET
+            else:
+                parameters = DeploymentFlowRunCreateParameters.from_dict(_parameters)
 
-        _context = src_dict.get("context", UNSET)
-        context: DeploymentFlowRunCreateContext | Unset
-        if _context is UNSET:
-            context = UNSET
-        else:
-            context = DeploymentFlowRunCreateContext.from_dict(_context)
+            enforce_parameter_schema: bool | None | Unset = src_dict.get("enforce_parameter_schema", UNSET)
 
-        _infrastructure_document_id = src_dict.get("infrastructure_document_id", UNSET)
-        infrastructure_document_id: None | Unset | UUID
-        if _infrastructure_document_id is None or _infrastructure_document_id is UNSET:
-            infrastructure_document_id = _infrastructure_document_id
-        else:
-            infrastructure_document_id_type_0 = parse_uuid(_infrastructure_document_id)
+            _context = src_dict.get("context", UNSET)
+            context: DeploymentFlowRunCreateContext | Unset
+            if _context is UNSET:
+                context = UNSET
+            else:
+                context = DeploymentFlowRunCreateContext.from_dict(_context)
 
-            infrastructure_document_id = infrastructure_document_id_type_0
+            _infrastructure_document_id = src_dict.get("infrastructure_document_id", UNSET)
+            infrastructure_document_id: None | Unset | UUID
+            if _infrastructure_document_id is None or _infrastructure_document_id is UNSET:
+                infrastructure_document_id = _infrastructure_document_id
+            else:
+                infrastructure_document_id_type_0 = parse_uuid(_infrastructure_document_id)
 
-        _empirical_policy = src_dict.get("empirical_policy", UNSET)
-        empirical_policy: FlowRunPolicy | Unset
-        if _empirical_policy is UNSET:
-            empirical_policy = UNSET
-        else:
-            empirical_policy = FlowRunPolicy.from_dict(_empirical_policy)
+                infrastructure_document_id = infrastructure_document_id_type_0
 
-        tags = cast(list[str], src_dict.get("tags", UNSET))
+            _empirical_policy = src_dict.get("empirical_policy", UNSET)
+            empirical_policy: FlowRunPolicy | Unset
+            if _empirical_policy is UNSET:
+                empirical_policy = UNSET
+            else:
+                empirical_policy = FlowRunPolicy.from_dict(_empirical_policy)
 
-        idempotency_key: None | str | Unset = src_dict.get("idempotency_key", UNSET)
+            tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        _labels = src_dict.get("labels", UNSET)
-        labels: DeploymentFlowRunCreateLabelsType0 | None | Unset
-        if _labels is None or _labels is UNSET:
-            labels = _labels
-        else:
-            labels_type_0 = DeploymentFlowRunCreateLabelsType0.from_dict(_labels)
+            idempotency_key: None | str | Unset = src_dict.get("idempotency_key", UNSET)
 
-            labels = labels_type_0
+            _labels = src_dict.get("labels", UNSET)
+            labels: DeploymentFlowRunCreateLabelsType0 | None | Unset
+            if _labels is None or _labels is UNSET:
+                labels = _labels
+            else:
+                labels_type_0 = DeploymentFlowRunCreateLabelsType0.from_dict(_labels)
 
-        _parent_task_run_id = src_dict.get("parent_task_run_id", UNSET)
-        parent_task_run_id: None | Unset | UUID
-        if _parent_task_run_id is None or _parent_task_run_id is UNSET:
-            parent_task_run_id = _parent_task_run_id
-        else:
-            parent_task_run_id_type_0 = parse_uuid(_parent_task_run_id)
+                labels = labels_type_0
 
-            parent_task_run_id = parent_task_run_id_type_0
+            _parent_task_run_id = src_dict.get("parent_task_run_id", UNSET)
+            parent_task_run_id: None | Unset | UUID
+            if _parent_task_run_id is None or _parent_task_run_id is UNSET:
+                parent_task_run_id = _parent_task_run_id
+            else:
+                parent_task_run_id_type_0 = parse_uuid(_parent_task_run_id)
 
-        work_queue_name: None | str | Unset = src_dict.get("work_queue_name", UNSET)
+                parent_task_run_id = parent_task_run_id_type_0
 
-        _job_variables = src_dict.get("job_variables", UNSET)
-        job_variables: DeploymentFlowRunCreateJobVariablesType0 | None | Unset
-        if _job_variables is None or _job_variables is UNSET:
-            job_variables = _job_variables
-        else:
-            job_variables_type_0 = DeploymentFlowRunCreateJobVariablesType0.from_dict(_job_variables)
+            work_queue_name: None | str | Unset = src_dict.get("work_queue_name", UNSET)
 
-            job_variables = job_variables_type_0
+            _job_variables = src_dict.get("job_variables", UNSET)
+            job_variables: DeploymentFlowRunCreateJobVariablesType0 | None | Unset
+            if _job_variables is None or _job_variables is UNSET:
+                job_variables = _job_variables
+            else:
+                job_variables_type_0 = DeploymentFlowRunCreateJobVariablesType0.from_dict(_job_variables)
 
-        deployment_flow_run_create = cls(
-            state=state,
-            name=name,
-            parameters=parameters,
-            enforce_parameter_schema=enforce_parameter_schema,
-            context=context,
-            infrastructure_document_id=infrastructure_document_id,
-            empirical_policy=empirical_policy,
-            tags=tags,
-            idempotency_key=idempotency_key,
-            labels=labels,
-            parent_task_run_id=parent_task_run_id,
-            work_queue_name=work_queue_name,
-            job_variables=job_variables,
-        )
+                job_variables = job_variables_type_0
+
+            deployment_flow_run_create = cls(
+                state=state,
+                name=name,
+                parameters=parameters,
+                enforce_parameter_schema=enforce_parameter_schema,
+                context=context,
+                infrastructure_document_id=infrastructure_document_id,
+                empirical_policy=empirical_policy,
+                tags=tags,
+                idempotency_key=idempotency_key,
+                labels=labels,
+                parent_task_run_id=parent_task_run_id,
+                work_queue_name=work_queue_name,
+                job_variables=job_variables,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("DeploymentFlowRunCreate", src_dict, _error, _FIELDS, locals())
         return deployment_flow_run_create
 
 

@@ -6,9 +6,13 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="DeploymentOrFlowNameFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("like_", "like"),)
 
 
 @_attrs_define
@@ -37,10 +41,15 @@ class DeploymentOrFlowNameFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        like: None | str | Unset = src_dict.get("like_", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        deployment_or_flow_name_filter = cls(
-            like=like,
-        )
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            like: None | str | Unset = src_dict.get("like_", UNSET)
+
+            deployment_or_flow_name_filter = cls(
+                like=like,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("DeploymentOrFlowNameFilter", src_dict, _error, _FIELDS, locals())
         return deployment_or_flow_name_filter

@@ -9,10 +9,45 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.deployment_status import DeploymentStatus
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="DeploymentResponse")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("name", "name"),
+    ("flow_id", "flow_id"),
+    ("version", "version"),
+    ("description", "description"),
+    ("paused", "paused"),
+    ("schedules", "schedules"),
+    ("concurrency_limit", "concurrency_limit"),
+    ("global_concurrency_limit", "global_concurrency_limit"),
+    ("concurrency_options", "concurrency_options"),
+    ("job_variables", "job_variables"),
+    ("parameters", "parameters"),
+    ("tags", "tags"),
+    ("labels", "labels"),
+    ("work_queue_name", "work_queue_name"),
+    ("work_queue_id", "work_queue_id"),
+    ("last_polled", "last_polled"),
+    ("parameter_openapi_schema", "parameter_openapi_schema"),
+    ("path", "path"),
+    ("pull_steps", "pull_steps"),
+    ("entrypoint", "entrypoint"),
+    ("storage_document_id", "storage_document_id"),
+    ("infrastructure_document_id", "infrastructure_document_id"),
+    ("created_by", "created_by"),
+    ("updated_by", "updated_by"),
+    ("work_pool_name", "work_pool_name"),
+    ("status", "status"),
+    ("enforce_parameter_schema", "enforce_parameter_schema"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -363,222 +398,231 @@ class DeploymentResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict["created"]
-        created: datetime.datetime | None
-        if _created is None:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            created = created_type_0
+            _created = src_dict["created"]
+            created: datetime.datetime | None
+            if _created is None:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict["updated"]
-        updated: datetime.datetime | None
-        if _updated is None:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict["updated"]
+            updated: datetime.datetime | None
+            if _updated is None:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        name = src_dict["name"]
-        flow_id = parse_uuid(src_dict["flow_id"])
+                updated = updated_type_0
 
-        version: None | str | Unset = src_dict.get("version", UNSET)
+            name = src_dict["name"]
+            flow_id = parse_uuid(src_dict["flow_id"])
 
-        description: None | str | Unset = src_dict.get("description", UNSET)
+            version: None | str | Unset = src_dict.get("version", UNSET)
 
-        paused = src_dict.get("paused", UNSET)
-        _schedules = src_dict.get("schedules", UNSET)
-        schedules: list[DeploymentSchedule] | Unset = UNSET
-        if _schedules is not UNSET:
-            schedules = []
-            for schedules_item_data in _schedules:
-                schedules_item = DeploymentSchedule.from_dict(schedules_item_data)
+            description: None | str | Unset = src_dict.get("description", UNSET)
 
-                schedules.append(schedules_item)
+            paused = src_dict.get("paused", UNSET)
+            _schedules = src_dict.get("schedules", UNSET)
+            schedules: list[DeploymentSchedule] | Unset
+            if _schedules is UNSET:
+                schedules = UNSET
+            else:
+                _schedules_list = []
+                for schedules_item_data in _schedules:
+                    schedules_item = DeploymentSchedule.from_dict(schedules_item_data)
 
-        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
+                    _schedules_list.append(schedules_item)
+                schedules = _schedules_list
 
-        _global_concurrency_limit = src_dict.get("global_concurrency_limit", UNSET)
-        global_concurrency_limit: GlobalConcurrencyLimitResponse | None | Unset
-        if _global_concurrency_limit is None or _global_concurrency_limit is UNSET:
-            global_concurrency_limit = _global_concurrency_limit
-        else:
-            global_concurrency_limit_type_0 = GlobalConcurrencyLimitResponse.from_dict(_global_concurrency_limit)
+            concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-            global_concurrency_limit = global_concurrency_limit_type_0
+            _global_concurrency_limit = src_dict.get("global_concurrency_limit", UNSET)
+            global_concurrency_limit: GlobalConcurrencyLimitResponse | None | Unset
+            if _global_concurrency_limit is None or _global_concurrency_limit is UNSET:
+                global_concurrency_limit = _global_concurrency_limit
+            else:
+                global_concurrency_limit_type_0 = GlobalConcurrencyLimitResponse.from_dict(_global_concurrency_limit)
 
-        _concurrency_options = src_dict.get("concurrency_options", UNSET)
-        concurrency_options: ConcurrencyOptions | None | Unset
-        if _concurrency_options is None or _concurrency_options is UNSET:
-            concurrency_options = _concurrency_options
-        else:
-            concurrency_options_type_0 = ConcurrencyOptions.from_dict(_concurrency_options)
+                global_concurrency_limit = global_concurrency_limit_type_0
 
-            concurrency_options = concurrency_options_type_0
+            _concurrency_options = src_dict.get("concurrency_options", UNSET)
+            concurrency_options: ConcurrencyOptions | None | Unset
+            if _concurrency_options is None or _concurrency_options is UNSET:
+                concurrency_options = _concurrency_options
+            else:
+                concurrency_options_type_0 = ConcurrencyOptions.from_dict(_concurrency_options)
 
-        _job_variables = src_dict.get("job_variables", UNSET)
-        job_variables: DeploymentResponseJobVariables | Unset
-        if _job_variables is UNSET:
-            job_variables = UNSET
-        else:
-            job_variables = DeploymentResponseJobVariables.from_dict(_job_variables)
+                concurrency_options = concurrency_options_type_0
 
-        _parameters = src_dict.get("parameters", UNSET)
-        parameters: DeploymentResponseParameters | Unset
-        if _parameters is UNSET:
-            parameters = UNSET
-        else:
-            parameters = DeploymentResponseParameters.from_dict(_parameters)
+            _job_variables = src_dict.get("job_variables", UNSET)
+            job_variables: DeploymentResponseJobVariables | Unset
+            if _job_variables is UNSET:
+                job_variables = UNSET
+            else:
+                job_variables = DeploymentResponseJobVariables.from_dict(_job_variables)
 
-        tags = cast(list[str], src_dict.get("tags", UNSET))
+            _parameters = src_dict.get("parameters", UNSET)
+            parameters: DeploymentResponseParameters | Unset
+            if _parameters is UNSET:
+                parameters = UNSET
+            else:
+                parameters = DeploymentResponseParameters.from_dict(_parameters)
 
-        _labels = src_dict.get("labels", UNSET)
-        labels: DeploymentResponseLabels | Unset
-        if _labels is UNSET:
-            labels = UNSET
-        else:
-            labels = DeploymentResponseLabels.from_dict(_labels)
+            tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        work_queue_name: None | str | Unset = src_dict.get("work_queue_name", UNSET)
+            _labels = src_dict.get("labels", UNSET)
+            labels: DeploymentResponseLabels | Unset
+            if _labels is UNSET:
+                labels = UNSET
+            else:
+                labels = DeploymentResponseLabels.from_dict(_labels)
 
-        _work_queue_id = src_dict.get("work_queue_id", UNSET)
-        work_queue_id: None | Unset | UUID
-        if _work_queue_id is None or _work_queue_id is UNSET:
-            work_queue_id = _work_queue_id
-        else:
-            work_queue_id_type_0 = parse_uuid(_work_queue_id)
+            work_queue_name: None | str | Unset = src_dict.get("work_queue_name", UNSET)
 
-            work_queue_id = work_queue_id_type_0
+            _work_queue_id = src_dict.get("work_queue_id", UNSET)
+            work_queue_id: None | Unset | UUID
+            if _work_queue_id is None or _work_queue_id is UNSET:
+                work_queue_id = _work_queue_id
+            else:
+                work_queue_id_type_0 = parse_uuid(_work_queue_id)
 
-        _last_polled = src_dict.get("last_polled", UNSET)
-        last_polled: datetime.datetime | None | Unset
-        if _last_polled is None or _last_polled is UNSET:
-            last_polled = _last_polled
-        else:
-            last_polled_type_0 = parse_datetime(_last_polled)
+                work_queue_id = work_queue_id_type_0
 
-            last_polled = last_polled_type_0
+            _last_polled = src_dict.get("last_polled", UNSET)
+            last_polled: datetime.datetime | None | Unset
+            if _last_polled is None or _last_polled is UNSET:
+                last_polled = _last_polled
+            else:
+                last_polled_type_0 = parse_datetime(_last_polled)
 
-        _parameter_openapi_schema = src_dict.get("parameter_openapi_schema", UNSET)
-        parameter_openapi_schema: DeploymentResponseParameterOpenapiSchemaType0 | None | Unset
-        if _parameter_openapi_schema is None or _parameter_openapi_schema is UNSET:
-            parameter_openapi_schema = _parameter_openapi_schema
-        else:
-            parameter_openapi_schema_type_0 = DeploymentResponseParameterOpenapiSchemaType0.from_dict(
-                _parameter_openapi_schema
+                last_polled = last_polled_type_0
+
+            _parameter_openapi_schema = src_dict.get("parameter_openapi_schema", UNSET)
+            parameter_openapi_schema: DeploymentResponseParameterOpenapiSchemaType0 | None | Unset
+            if _parameter_openapi_schema is None or _parameter_openapi_schema is UNSET:
+                parameter_openapi_schema = _parameter_openapi_schema
+            else:
+                parameter_openapi_schema_type_0 = DeploymentResponseParameterOpenapiSchemaType0.from_dict(
+                    _parameter_openapi_schema
+                )
+
+                parameter_openapi_schema = parameter_openapi_schema_type_0
+
+            path: None | str | Unset = src_dict.get("path", UNSET)
+
+            _pull_steps = src_dict.get("pull_steps", UNSET)
+            pull_steps: list[DeploymentResponsePullStepsType0Item] | None | Unset
+            if _pull_steps is None or _pull_steps is UNSET:
+                pull_steps = _pull_steps
+            else:
+                _pull_steps_type_0_list = []
+                _pull_steps_type_0 = _pull_steps
+                for pull_steps_type_0_item_data in _pull_steps_type_0:
+                    pull_steps_type_0_item = DeploymentResponsePullStepsType0Item.from_dict(pull_steps_type_0_item_data)
+
+                    _pull_steps_type_0_list.append(pull_steps_type_0_item)
+                pull_steps_type_0 = _pull_steps_type_0_list
+
+                pull_steps = pull_steps_type_0
+
+            entrypoint: None | str | Unset = src_dict.get("entrypoint", UNSET)
+
+            _storage_document_id = src_dict.get("storage_document_id", UNSET)
+            storage_document_id: None | Unset | UUID
+            if _storage_document_id is None or _storage_document_id is UNSET:
+                storage_document_id = _storage_document_id
+            else:
+                storage_document_id_type_0 = parse_uuid(_storage_document_id)
+
+                storage_document_id = storage_document_id_type_0
+
+            _infrastructure_document_id = src_dict.get("infrastructure_document_id", UNSET)
+            infrastructure_document_id: None | Unset | UUID
+            if _infrastructure_document_id is None or _infrastructure_document_id is UNSET:
+                infrastructure_document_id = _infrastructure_document_id
+            else:
+                infrastructure_document_id_type_0 = parse_uuid(_infrastructure_document_id)
+
+                infrastructure_document_id = infrastructure_document_id_type_0
+
+            _created_by = src_dict.get("created_by", UNSET)
+            created_by: CreatedBy | None | Unset
+            if _created_by is None or _created_by is UNSET:
+                created_by = _created_by
+            else:
+                created_by_type_0 = CreatedBy.from_dict(_created_by)
+
+                created_by = created_by_type_0
+
+            _updated_by = src_dict.get("updated_by", UNSET)
+            updated_by: None | Unset | UpdatedBy
+            if _updated_by is None or _updated_by is UNSET:
+                updated_by = _updated_by
+            else:
+                updated_by_type_0 = UpdatedBy.from_dict(_updated_by)
+
+                updated_by = updated_by_type_0
+
+            work_pool_name: None | str | Unset = src_dict.get("work_pool_name", UNSET)
+
+            _status = src_dict.get("status", UNSET)
+            status: DeploymentStatus | None | Unset
+            if _status is None or _status is UNSET:
+                status = _status
+            else:
+                status_type_0 = cast(
+                    DeploymentStatus, DeploymentStatus._value2member_map_.get(_status) or DeploymentStatus(_status)
+                )
+
+                status = status_type_0
+
+            enforce_parameter_schema = src_dict.get("enforce_parameter_schema", UNSET)
+            deployment_response = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                name=name,
+                flow_id=flow_id,
+                version=version,
+                description=description,
+                paused=paused,
+                schedules=schedules,
+                concurrency_limit=concurrency_limit,
+                global_concurrency_limit=global_concurrency_limit,
+                concurrency_options=concurrency_options,
+                job_variables=job_variables,
+                parameters=parameters,
+                tags=tags,
+                labels=labels,
+                work_queue_name=work_queue_name,
+                work_queue_id=work_queue_id,
+                last_polled=last_polled,
+                parameter_openapi_schema=parameter_openapi_schema,
+                path=path,
+                pull_steps=pull_steps,
+                entrypoint=entrypoint,
+                storage_document_id=storage_document_id,
+                infrastructure_document_id=infrastructure_document_id,
+                created_by=created_by,
+                updated_by=updated_by,
+                work_pool_name=work_pool_name,
+                status=status,
+                enforce_parameter_schema=enforce_parameter_schema,
             )
-
-            parameter_openapi_schema = parameter_openapi_schema_type_0
-
-        path: None | str | Unset = src_dict.get("path", UNSET)
-
-        _pull_steps = src_dict.get("pull_steps", UNSET)
-        pull_steps: list[DeploymentResponsePullStepsType0Item] | None | Unset
-        if _pull_steps is None or _pull_steps is UNSET:
-            pull_steps = _pull_steps
-        else:
-            pull_steps_type_0 = []
-            _pull_steps_type_0 = _pull_steps
-            for pull_steps_type_0_item_data in _pull_steps_type_0:
-                pull_steps_type_0_item = DeploymentResponsePullStepsType0Item.from_dict(pull_steps_type_0_item_data)
-
-                pull_steps_type_0.append(pull_steps_type_0_item)
-
-            pull_steps = pull_steps_type_0
-
-        entrypoint: None | str | Unset = src_dict.get("entrypoint", UNSET)
-
-        _storage_document_id = src_dict.get("storage_document_id", UNSET)
-        storage_document_id: None | Unset | UUID
-        if _storage_document_id is None or _storage_document_id is UNSET:
-            storage_document_id = _storage_document_id
-        else:
-            storage_document_id_type_0 = parse_uuid(_storage_document_id)
-
-            storage_document_id = storage_document_id_type_0
-
-        _infrastructure_document_id = src_dict.get("infrastructure_document_id", UNSET)
-        infrastructure_document_id: None | Unset | UUID
-        if _infrastructure_document_id is None or _infrastructure_document_id is UNSET:
-            infrastructure_document_id = _infrastructure_document_id
-        else:
-            infrastructure_document_id_type_0 = parse_uuid(_infrastructure_document_id)
-
-            infrastructure_document_id = infrastructure_document_id_type_0
-
-        _created_by = src_dict.get("created_by", UNSET)
-        created_by: CreatedBy | None | Unset
-        if _created_by is None or _created_by is UNSET:
-            created_by = _created_by
-        else:
-            created_by_type_0 = CreatedBy.from_dict(_created_by)
-
-            created_by = created_by_type_0
-
-        _updated_by = src_dict.get("updated_by", UNSET)
-        updated_by: None | Unset | UpdatedBy
-        if _updated_by is None or _updated_by is UNSET:
-            updated_by = _updated_by
-        else:
-            updated_by_type_0 = UpdatedBy.from_dict(_updated_by)
-
-            updated_by = updated_by_type_0
-
-        work_pool_name: None | str | Unset = src_dict.get("work_pool_name", UNSET)
-
-        _status = src_dict.get("status", UNSET)
-        status: DeploymentStatus | None | Unset
-        if _status is None or _status is UNSET:
-            status = _status
-        else:
-            status_type_0 = cast(
-                DeploymentStatus, DeploymentStatus._value2member_map_.get(_status) or DeploymentStatus(_status)
-            )
-
-            status = status_type_0
-
-        enforce_parameter_schema = src_dict.get("enforce_parameter_schema", UNSET)
-        deployment_response = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            name=name,
-            flow_id=flow_id,
-            version=version,
-            description=description,
-            paused=paused,
-            schedules=schedules,
-            concurrency_limit=concurrency_limit,
-            global_concurrency_limit=global_concurrency_limit,
-            concurrency_options=concurrency_options,
-            job_variables=job_variables,
-            parameters=parameters,
-            tags=tags,
-            labels=labels,
-            work_queue_name=work_queue_name,
-            work_queue_id=work_queue_id,
-            last_polled=last_polled,
-            parameter_openapi_schema=parameter_openapi_schema,
-            path=path,
-            pull_steps=pull_steps,
-            entrypoint=entrypoint,
-            storage_document_id=storage_document_id,
-            infrastructure_document_id=infrastructure_document_id,
-            created_by=created_by,
-            updated_by=updated_by,
-            work_pool_name=work_pool_name,
-            status=status,
-            enforce_parameter_schema=enforce_parameter_schema,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            deployment_response.additional_properties = extra
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                deployment_response.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("DeploymentResponse", src_dict, _error, _FIELDS, locals())
         return deployment_response
 
     @property

@@ -7,7 +7,12 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
+
 T = TypeVar("T", bound="DeploymentResponseLabels")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = ()
 
 
 @_attrs_define
@@ -27,16 +32,21 @@ class DeploymentResponseLabels:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        deployment_response_labels = cls()
-        extra = dict(src_dict)
-        if extra:
-            additional_properties = {}
-            for prop_name, prop_dict in extra.items():
-                additional_property: bool | float | int | str = prop_dict
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-                additional_properties[prop_name] = additional_property
-            deployment_response_labels.additional_properties = additional_properties
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            deployment_response_labels = cls()
+            extra = {**src_dict}  # unlike dict(src_dict), refuses a list of pairs and ""
+            if extra:
+                additional_properties = {}
+                for prop_name, prop_dict in extra.items():
+                    additional_property: bool | float | int | str = prop_dict
+
+                    additional_properties[prop_name] = additional_property
+                deployment_response_labels.additional_properties = additional_properties
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("DeploymentResponseLabels", src_dict, _error, _FIELDS, locals())
         return deployment_response_labels
 
     @property

@@ -9,9 +9,23 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="DeploymentSchedule")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("schedule", "schedule"),
+    ("deployment_id", "deployment_id"),
+    ("active", "active"),
+    ("max_scheduled_runs", "max_scheduled_runs"),
+    ("parameters", "parameters"),
+    ("slug", "slug"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"id", "created", "updated", "schedule", "deployment_id", "active", "max_scheduled_runs", "parameters", "slug"}
@@ -110,92 +124,97 @@ class DeploymentSchedule:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict["created"]
-        created: datetime.datetime | None
-        if _created is None:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            created = created_type_0
+            _created = src_dict["created"]
+            created: datetime.datetime | None
+            if _created is None:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict["updated"]
-        updated: datetime.datetime | None
-        if _updated is None:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict["updated"]
+            updated: datetime.datetime | None
+            if _updated is None:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        def _parse_schedule(data: object) -> CronSchedule | IntervalScheduleOutput | RRuleSchedule:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                schedule_type_0 = IntervalScheduleOutput.from_dict(data)
+                updated = updated_type_0
 
-                return schedule_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                schedule_type_1 = CronSchedule.from_dict(data)
+            def _parse_schedule(data: object) -> CronSchedule | IntervalScheduleOutput | RRuleSchedule:
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    schedule_type_0 = IntervalScheduleOutput.from_dict(data)
 
-                return schedule_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                schedule_type_2 = RRuleSchedule.from_dict(data)
+                    return schedule_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    schedule_type_1 = CronSchedule.from_dict(data)
 
-                return schedule_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            raise TypeError(f"schedule: {data!r:.200} is none of CronSchedule | IntervalScheduleOutput | RRuleSchedule")
+                    return schedule_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    schedule_type_2 = RRuleSchedule.from_dict(data)
 
-        schedule = _parse_schedule(src_dict["schedule"])
+                    return schedule_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                raise TypeError(f"{data!r:.200} is none of CronSchedule | IntervalScheduleOutput | RRuleSchedule")
 
-        _deployment_id = src_dict.get("deployment_id", UNSET)
-        deployment_id: None | Unset | UUID
-        if _deployment_id is None or _deployment_id is UNSET:
-            deployment_id = _deployment_id
-        else:
-            deployment_id_type_0 = parse_uuid(_deployment_id)
+            schedule = _parse_schedule(src_dict["schedule"])
 
-            deployment_id = deployment_id_type_0
+            _deployment_id = src_dict.get("deployment_id", UNSET)
+            deployment_id: None | Unset | UUID
+            if _deployment_id is None or _deployment_id is UNSET:
+                deployment_id = _deployment_id
+            else:
+                deployment_id_type_0 = parse_uuid(_deployment_id)
 
-        active = src_dict.get("active", UNSET)
-        max_scheduled_runs: int | None | Unset = src_dict.get("max_scheduled_runs", UNSET)
+                deployment_id = deployment_id_type_0
 
-        _parameters = src_dict.get("parameters", UNSET)
-        parameters: DeploymentScheduleParameters | Unset
-        if _parameters is UNSET:
-            parameters = UNSET
-        else:
-            parameters = DeploymentScheduleParameters.from_dict(_parameters)
+            active = src_dict.get("active", UNSET)
+            max_scheduled_runs: int | None | Unset = src_dict.get("max_scheduled_runs", UNSET)
 
-        slug: None | str | Unset = src_dict.get("slug", UNSET)
+            _parameters = src_dict.get("parameters", UNSET)
+            parameters: DeploymentScheduleParameters | Unset
+            if _parameters is UNSET:
+                parameters = UNSET
+            else:
+                parameters = DeploymentScheduleParameters.from_dict(_parameters)
 
-        deployment_schedule = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            schedule=schedule,
-            deployment_id=deployment_id,
-            active=active,
-            max_scheduled_runs=max_scheduled_runs,
-            parameters=parameters,
-            slug=slug,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            deployment_schedule.additional_properties = extra
+            slug: None | str | Unset = src_dict.get("slug", UNSET)
+
+            deployment_schedule = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                schedule=schedule,
+                deployment_id=deployment_id,
+                active=active,
+                max_scheduled_runs=max_scheduled_runs,
+                parameters=parameters,
+                slug=slug,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                deployment_schedule.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("DeploymentSchedule", src_dict, _error, _FIELDS, locals())
         return deployment_schedule
 
     @property

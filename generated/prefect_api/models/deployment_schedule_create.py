@@ -6,9 +6,20 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="DeploymentScheduleCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("schedule", "schedule"),
+    ("active", "active"),
+    ("max_scheduled_runs", "max_scheduled_runs"),
+    ("parameters", "parameters"),
+    ("slug", "slug"),
+    ("replaces", "replaces"),
+)
 
 
 @_attrs_define
@@ -78,59 +89,64 @@ class DeploymentScheduleCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        def _parse_schedule(data: object) -> CronSchedule | IntervalScheduleInput | RRuleSchedule:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                schedule_type_0 = IntervalScheduleInput.from_dict(data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
 
-                return schedule_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                schedule_type_1 = CronSchedule.from_dict(data)
+            def _parse_schedule(data: object) -> CronSchedule | IntervalScheduleInput | RRuleSchedule:
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    schedule_type_0 = IntervalScheduleInput.from_dict(data)
 
-                return schedule_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                schedule_type_2 = RRuleSchedule.from_dict(data)
+                    return schedule_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    schedule_type_1 = CronSchedule.from_dict(data)
 
-                return schedule_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            raise TypeError(f"schedule: {data!r:.200} is none of CronSchedule | IntervalScheduleInput | RRuleSchedule")
+                    return schedule_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    schedule_type_2 = RRuleSchedule.from_dict(data)
 
-        schedule = _parse_schedule(src_dict["schedule"])
+                    return schedule_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                raise TypeError(f"{data!r:.200} is none of CronSchedule | IntervalScheduleInput | RRuleSchedule")
 
-        active = src_dict.get("active", UNSET)
-        max_scheduled_runs: int | None | Unset = src_dict.get("max_scheduled_runs", UNSET)
+            schedule = _parse_schedule(src_dict["schedule"])
 
-        _parameters = src_dict.get("parameters", UNSET)
-        parameters: DeploymentScheduleCreateParameters | Unset
-        if _parameters is UNSET:
-            parameters = UNSET
-        else:
-            parameters = DeploymentScheduleCreateParameters.from_dict(_parameters)
+            active = src_dict.get("active", UNSET)
+            max_scheduled_runs: int | None | Unset = src_dict.get("max_scheduled_runs", UNSET)
 
-        slug: None | str | Unset = src_dict.get("slug", UNSET)
+            _parameters = src_dict.get("parameters", UNSET)
+            parameters: DeploymentScheduleCreateParameters | Unset
+            if _parameters is UNSET:
+                parameters = UNSET
+            else:
+                parameters = DeploymentScheduleCreateParameters.from_dict(_parameters)
 
-        replaces: None | str | Unset = src_dict.get("replaces", UNSET)
+            slug: None | str | Unset = src_dict.get("slug", UNSET)
 
-        deployment_schedule_create = cls(
-            schedule=schedule,
-            active=active,
-            max_scheduled_runs=max_scheduled_runs,
-            parameters=parameters,
-            slug=slug,
-            replaces=replaces,
-        )
+            replaces: None | str | Unset = src_dict.get("replaces", UNSET)
+
+            deployment_schedule_create = cls(
+                schedule=schedule,
+                active=active,
+                max_scheduled_runs=max_scheduled_runs,
+                parameters=parameters,
+                slug=slug,
+                replaces=replaces,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("DeploymentScheduleCreate", src_dict, _error, _FIELDS, locals())
         return deployment_schedule_create
 
 

@@ -6,9 +6,20 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="DeploymentScheduleUpdate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("active", "active"),
+    ("schedule", "schedule"),
+    ("max_scheduled_runs", "max_scheduled_runs"),
+    ("parameters", "parameters"),
+    ("slug", "slug"),
+    ("replaces", "replaces"),
+)
 
 
 @_attrs_define
@@ -88,65 +99,70 @@ class DeploymentScheduleUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        active: bool | None | Unset = src_dict.get("active", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        def _parse_schedule(data: object) -> CronSchedule | IntervalScheduleInput | None | RRuleSchedule | Unset:
-            if data is None:
-                return data
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                schedule_type_0 = IntervalScheduleInput.from_dict(data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            active: bool | None | Unset = src_dict.get("active", UNSET)
 
-                return schedule_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                schedule_type_1 = CronSchedule.from_dict(data)
+            def _parse_schedule(data: object) -> CronSchedule | IntervalScheduleInput | None | RRuleSchedule | Unset:
+                if data is None:
+                    return data
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    schedule_type_0 = IntervalScheduleInput.from_dict(data)
 
-                return schedule_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                schedule_type_2 = RRuleSchedule.from_dict(data)
+                    return schedule_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    schedule_type_1 = CronSchedule.from_dict(data)
 
-                return schedule_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            raise TypeError(
-                f"schedule: {data!r:.200} is none of CronSchedule | IntervalScheduleInput | None | RRuleSchedule | Unset"
+                    return schedule_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    schedule_type_2 = RRuleSchedule.from_dict(data)
+
+                    return schedule_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                raise TypeError(
+                    f"{data!r:.200} is none of CronSchedule | IntervalScheduleInput | None | RRuleSchedule | Unset"
+                )
+
+            schedule = _parse_schedule(src_dict.get("schedule", UNSET))
+
+            max_scheduled_runs: int | None | Unset = src_dict.get("max_scheduled_runs", UNSET)
+
+            _parameters = src_dict.get("parameters", UNSET)
+            parameters: DeploymentScheduleUpdateParameters | Unset
+            if _parameters is UNSET:
+                parameters = UNSET
+            else:
+                parameters = DeploymentScheduleUpdateParameters.from_dict(_parameters)
+
+            slug: None | str | Unset = src_dict.get("slug", UNSET)
+
+            replaces: None | str | Unset = src_dict.get("replaces", UNSET)
+
+            deployment_schedule_update = cls(
+                active=active,
+                schedule=schedule,
+                max_scheduled_runs=max_scheduled_runs,
+                parameters=parameters,
+                slug=slug,
+                replaces=replaces,
             )
-
-        schedule = _parse_schedule(src_dict.get("schedule", UNSET))
-
-        max_scheduled_runs: int | None | Unset = src_dict.get("max_scheduled_runs", UNSET)
-
-        _parameters = src_dict.get("parameters", UNSET)
-        parameters: DeploymentScheduleUpdateParameters | Unset
-        if _parameters is UNSET:
-            parameters = UNSET
-        else:
-            parameters = DeploymentScheduleUpdateParameters.from_dict(_parameters)
-
-        slug: None | str | Unset = src_dict.get("slug", UNSET)
-
-        replaces: None | str | Unset = src_dict.get("replaces", UNSET)
-
-        deployment_schedule_update = cls(
-            active=active,
-            schedule=schedule,
-            max_scheduled_runs=max_scheduled_runs,
-            parameters=parameters,
-            slug=slug,
-            replaces=replaces,
-        )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("DeploymentScheduleUpdate", src_dict, _error, _FIELDS, locals())
         return deployment_schedule_update
 
 

@@ -7,9 +7,34 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="DeploymentUpdate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("version", "version"),
+    ("description", "description"),
+    ("paused", "paused"),
+    ("schedules", "schedules"),
+    ("concurrency_limit", "concurrency_limit"),
+    ("concurrency_options", "concurrency_options"),
+    ("global_concurrency_limit_id", "global_concurrency_limit_id"),
+    ("parameters", "parameters"),
+    ("parameter_openapi_schema", "parameter_openapi_schema"),
+    ("tags", "tags"),
+    ("work_queue_name", "work_queue_name"),
+    ("work_pool_name", "work_pool_name"),
+    ("path", "path"),
+    ("job_variables", "job_variables"),
+    ("pull_steps", "pull_steps"),
+    ("entrypoint", "entrypoint"),
+    ("storage_document_id", "storage_document_id"),
+    ("infrastructure_document_id", "infrastructure_document_id"),
+    ("enforce_parameter_schema", "enforce_parameter_schema"),
+    ("version_info", "version_info"),
+)
 
 
 @_attrs_define
@@ -248,145 +273,154 @@ class DeploymentUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        version: None | str | Unset = src_dict.get("version", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        description: None | str | Unset = src_dict.get("description", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            version: None | str | Unset = src_dict.get("version", UNSET)
 
-        paused = src_dict.get("paused", UNSET)
-        _schedules = src_dict.get("schedules", UNSET)
-        schedules: list[DeploymentScheduleUpdate] | Unset = UNSET
-        if _schedules is not UNSET:
-            schedules = []
-            for schedules_item_data in _schedules:
-                schedules_item = DeploymentScheduleUpdate.from_dict(schedules_item_data)
+            description: None | str | Unset = src_dict.get("description", UNSET)
 
-                schedules.append(schedules_item)
+            paused = src_dict.get("paused", UNSET)
+            _schedules = src_dict.get("schedules", UNSET)
+            schedules: list[DeploymentScheduleUpdate] | Unset
+            if _schedules is UNSET:
+                schedules = UNSET
+            else:
+                _schedules_list = []
+                for schedules_item_data in _schedules:
+                    schedules_item = DeploymentScheduleUpdate.from_dict(schedules_item_data)
 
-        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
+                    _schedules_list.append(schedules_item)
+                schedules = _schedules_list
 
-        _concurrency_options = src_dict.get("concurrency_options", UNSET)
-        concurrency_options: ConcurrencyOptions | None | Unset
-        if _concurrency_options is None or _concurrency_options is UNSET:
-            concurrency_options = _concurrency_options
-        else:
-            concurrency_options_type_0 = ConcurrencyOptions.from_dict(_concurrency_options)
+            concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-            concurrency_options = concurrency_options_type_0
+            _concurrency_options = src_dict.get("concurrency_options", UNSET)
+            concurrency_options: ConcurrencyOptions | None | Unset
+            if _concurrency_options is None or _concurrency_options is UNSET:
+                concurrency_options = _concurrency_options
+            else:
+                concurrency_options_type_0 = ConcurrencyOptions.from_dict(_concurrency_options)
 
-        _global_concurrency_limit_id = src_dict.get("global_concurrency_limit_id", UNSET)
-        global_concurrency_limit_id: None | Unset | UUID
-        if _global_concurrency_limit_id is None or _global_concurrency_limit_id is UNSET:
-            global_concurrency_limit_id = _global_concurrency_limit_id
-        else:
-            global_concurrency_limit_id_type_0 = parse_uuid(_global_concurrency_limit_id)
+                concurrency_options = concurrency_options_type_0
 
-            global_concurrency_limit_id = global_concurrency_limit_id_type_0
+            _global_concurrency_limit_id = src_dict.get("global_concurrency_limit_id", UNSET)
+            global_concurrency_limit_id: None | Unset | UUID
+            if _global_concurrency_limit_id is None or _global_concurrency_limit_id is UNSET:
+                global_concurrency_limit_id = _global_concurrency_limit_id
+            else:
+                global_concurrency_limit_id_type_0 = parse_uuid(_global_concurrency_limit_id)
 
-        _parameters = src_dict.get("parameters", UNSET)
-        parameters: DeploymentUpdateParametersType0 | None | Unset
-        if _parameters is None or _parameters is UNSET:
-            parameters = _parameters
-        else:
-            parameters_type_0 = DeploymentUpdateParametersType0.from_dict(_parameters)
+                global_concurrency_limit_id = global_concurrency_limit_id_type_0
 
-            parameters = parameters_type_0
+            _parameters = src_dict.get("parameters", UNSET)
+            parameters: DeploymentUpdateParametersType0 | None | Unset
+            if _parameters is None or _parameters is UNSET:
+                parameters = _parameters
+            else:
+                parameters_type_0 = DeploymentUpdateParametersType0.from_dict(_parameters)
 
-        _parameter_openapi_schema = src_dict.get("parameter_openapi_schema", UNSET)
-        parameter_openapi_schema: DeploymentUpdateParameterOpenapiSchemaType0 | None | Unset
-        if _parameter_openapi_schema is None or _parameter_openapi_schema is UNSET:
-            parameter_openapi_schema = _parameter_openapi_schema
-        else:
-            parameter_openapi_schema_type_0 = DeploymentUpdateParameterOpenapiSchemaType0.from_dict(
-                _parameter_openapi_schema
+                parameters = parameters_type_0
+
+            _parameter_openapi_schema = src_dict.get("parameter_openapi_schema", UNSET)
+            parameter_openapi_schema: DeploymentUpdateParameterOpenapiSchemaType0 | None | Unset
+            if _parameter_openapi_schema is None or _parameter_openapi_schema is UNSET:
+                parameter_openapi_schema = _parameter_openapi_schema
+            else:
+                parameter_openapi_schema_type_0 = DeploymentUpdateParameterOpenapiSchemaType0.from_dict(
+                    _parameter_openapi_schema
+                )
+
+                parameter_openapi_schema = parameter_openapi_schema_type_0
+
+            tags = cast(list[str], src_dict.get("tags", UNSET))
+
+            work_queue_name: None | str | Unset = src_dict.get("work_queue_name", UNSET)
+
+            work_pool_name: None | str | Unset = src_dict.get("work_pool_name", UNSET)
+
+            path: None | str | Unset = src_dict.get("path", UNSET)
+
+            _job_variables = src_dict.get("job_variables", UNSET)
+            job_variables: DeploymentUpdateJobVariablesType0 | None | Unset
+            if _job_variables is None or _job_variables is UNSET:
+                job_variables = _job_variables
+            else:
+                job_variables_type_0 = DeploymentUpdateJobVariablesType0.from_dict(_job_variables)
+
+                job_variables = job_variables_type_0
+
+            _pull_steps = src_dict.get("pull_steps", UNSET)
+            pull_steps: list[DeploymentUpdatePullStepsType0Item] | None | Unset
+            if _pull_steps is None or _pull_steps is UNSET:
+                pull_steps = _pull_steps
+            else:
+                _pull_steps_type_0_list = []
+                _pull_steps_type_0 = _pull_steps
+                for pull_steps_type_0_item_data in _pull_steps_type_0:
+                    pull_steps_type_0_item = DeploymentUpdatePullStepsType0Item.from_dict(pull_steps_type_0_item_data)
+
+                    _pull_steps_type_0_list.append(pull_steps_type_0_item)
+                pull_steps_type_0 = _pull_steps_type_0_list
+
+                pull_steps = pull_steps_type_0
+
+            entrypoint: None | str | Unset = src_dict.get("entrypoint", UNSET)
+
+            _storage_document_id = src_dict.get("storage_document_id", UNSET)
+            storage_document_id: None | Unset | UUID
+            if _storage_document_id is None or _storage_document_id is UNSET:
+                storage_document_id = _storage_document_id
+            else:
+                storage_document_id_type_0 = parse_uuid(_storage_document_id)
+
+                storage_document_id = storage_document_id_type_0
+
+            _infrastructure_document_id = src_dict.get("infrastructure_document_id", UNSET)
+            infrastructure_document_id: None | Unset | UUID
+            if _infrastructure_document_id is None or _infrastructure_document_id is UNSET:
+                infrastructure_document_id = _infrastructure_document_id
+            else:
+                infrastructure_document_id_type_0 = parse_uuid(_infrastructure_document_id)
+
+                infrastructure_document_id = infrastructure_document_id_type_0
+
+            enforce_parameter_schema: bool | None | Unset = src_dict.get("enforce_parameter_schema", UNSET)
+
+            _version_info = src_dict.get("version_info", UNSET)
+            version_info: None | Unset | VersionInfo
+            if _version_info is None or _version_info is UNSET:
+                version_info = _version_info
+            else:
+                version_info_type_0 = VersionInfo.from_dict(_version_info)
+
+                version_info = version_info_type_0
+
+            deployment_update = cls(
+                version=version,
+                description=description,
+                paused=paused,
+                schedules=schedules,
+                concurrency_limit=concurrency_limit,
+                concurrency_options=concurrency_options,
+                global_concurrency_limit_id=global_concurrency_limit_id,
+                parameters=parameters,
+                parameter_openapi_schema=parameter_openapi_schema,
+                tags=tags,
+                work_queue_name=work_queue_name,
+                work_pool_name=work_pool_name,
+                path=path,
+                job_variables=job_variables,
+                pull_steps=pull_steps,
+                entrypoint=entrypoint,
+                storage_document_id=storage_document_id,
+                infrastructure_document_id=infrastructure_document_id,
+                enforce_parameter_schema=enforce_parameter_schema,
+                version_info=version_info,
             )
-
-            parameter_openapi_schema = parameter_openapi_schema_type_0
-
-        tags = cast(list[str], src_dict.get("tags", UNSET))
-
-        work_queue_name: None | str | Unset = src_dict.get("work_queue_name", UNSET)
-
-        work_pool_name: None | str | Unset = src_dict.get("work_pool_name", UNSET)
-
-        path: None | str | Unset = src_dict.get("path", UNSET)
-
-        _job_variables = src_dict.get("job_variables", UNSET)
-        job_variables: DeploymentUpdateJobVariablesType0 | None | Unset
-        if _job_variables is None or _job_variables is UNSET:
-            job_variables = _job_variables
-        else:
-            job_variables_type_0 = DeploymentUpdateJobVariablesType0.from_dict(_job_variables)
-
-            job_variables = job_variables_type_0
-
-        _pull_steps = src_dict.get("pull_steps", UNSET)
-        pull_steps: list[DeploymentUpdatePullStepsType0Item] | None | Unset
-        if _pull_steps is None or _pull_steps is UNSET:
-            pull_steps = _pull_steps
-        else:
-            pull_steps_type_0 = []
-            _pull_steps_type_0 = _pull_steps
-            for pull_steps_type_0_item_data in _pull_steps_type_0:
-                pull_steps_type_0_item = DeploymentUpdatePullStepsType0Item.from_dict(pull_steps_type_0_item_data)
-
-                pull_steps_type_0.append(pull_steps_type_0_item)
-
-            pull_steps = pull_steps_type_0
-
-        entrypoint: None | str | Unset = src_dict.get("entrypoint", UNSET)
-
-        _storage_document_id = src_dict.get("storage_document_id", UNSET)
-        storage_document_id: None | Unset | UUID
-        if _storage_document_id is None or _storage_document_id is UNSET:
-            storage_document_id = _storage_document_id
-        else:
-            storage_document_id_type_0 = parse_uuid(_storage_document_id)
-
-            storage_document_id = storage_document_id_type_0
-
-        _infrastructure_document_id = src_dict.get("infrastructure_document_id", UNSET)
-        infrastructure_document_id: None | Unset | UUID
-        if _infrastructure_document_id is None or _infrastructure_document_id is UNSET:
-            infrastructure_document_id = _infrastructure_document_id
-        else:
-            infrastructure_document_id_type_0 = parse_uuid(_infrastructure_document_id)
-
-            infrastructure_document_id = infrastructure_document_id_type_0
-
-        enforce_parameter_schema: bool | None | Unset = src_dict.get("enforce_parameter_schema", UNSET)
-
-        _version_info = src_dict.get("version_info", UNSET)
-        version_info: None | Unset | VersionInfo
-        if _version_info is None or _version_info is UNSET:
-            version_info = _version_info
-        else:
-            version_info_type_0 = VersionInfo.from_dict(_version_info)
-
-            version_info = version_info_type_0
-
-        deployment_update = cls(
-            version=version,
-            description=description,
-            paused=paused,
-            schedules=schedules,
-            concurrency_limit=concurrency_limit,
-            concurrency_options=concurrency_options,
-            global_concurrency_limit_id=global_concurrency_limit_id,
-            parameters=parameters,
-            parameter_openapi_schema=parameter_openapi_schema,
-            tags=tags,
-            work_queue_name=work_queue_name,
-            work_pool_name=work_pool_name,
-            path=path,
-            job_variables=job_variables,
-            pull_steps=pull_steps,
-            entrypoint=entrypoint,
-            storage_document_id=storage_document_id,
-            infrastructure_document_id=infrastructure_document_id,
-            enforce_parameter_schema=enforce_parameter_schema,
-            version_info=version_info,
-        )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("DeploymentUpdate", src_dict, _error, _FIELDS, locals())
         return deployment_update
 
 

@@ -7,9 +7,17 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="DeploymentsSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("clear_schedules_on_empty", "clear_schedules_on_empty"),
+    ("default_work_pool_name", "default_work_pool_name"),
+    ("default_docker_build_namespace", "default_docker_build_namespace"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"clear_schedules_on_empty", "default_work_pool_name", "default_docker_build_namespace"})
 
@@ -59,21 +67,26 @@ class DeploymentsSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        clear_schedules_on_empty = src_dict.get("clear_schedules_on_empty", UNSET)
-        default_work_pool_name: None | str | Unset = src_dict.get("default_work_pool_name", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        default_docker_build_namespace: None | str | Unset = src_dict.get("default_docker_build_namespace", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            clear_schedules_on_empty = src_dict.get("clear_schedules_on_empty", UNSET)
+            default_work_pool_name: None | str | Unset = src_dict.get("default_work_pool_name", UNSET)
 
-        deployments_settings = cls(
-            clear_schedules_on_empty=clear_schedules_on_empty,
-            default_work_pool_name=default_work_pool_name,
-            default_docker_build_namespace=default_docker_build_namespace,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            deployments_settings.additional_properties = extra
+            default_docker_build_namespace: None | str | Unset = src_dict.get("default_docker_build_namespace", UNSET)
+
+            deployments_settings = cls(
+                clear_schedules_on_empty=clear_schedules_on_empty,
+                default_work_pool_name=default_work_pool_name,
+                default_docker_build_namespace=default_docker_build_namespace,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                deployments_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("DeploymentsSettings", src_dict, _error, _FIELDS, locals())
         return deployments_settings
 
     @property

@@ -9,9 +9,21 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="Event")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("occurred", "occurred"),
+    ("event", "event"),
+    ("resource", "resource"),
+    ("id", "id"),
+    ("related", "related"),
+    ("payload", "payload"),
+    ("follows", "follows"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"occurred", "event", "resource", "id", "related", "payload", "follows"})
 
@@ -81,52 +93,60 @@ class Event:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        occurred = parse_datetime(src_dict["occurred"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        event = src_dict["event"]
-        resource = Resource.from_dict(src_dict["resource"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            occurred = parse_datetime(src_dict["occurred"])
 
-        id = parse_uuid(src_dict["id"])
+            event = src_dict["event"]
+            resource = Resource.from_dict(src_dict["resource"])
 
-        _related = src_dict.get("related", UNSET)
-        related: list[RelatedResource] | Unset = UNSET
-        if _related is not UNSET:
-            related = []
-            for related_item_data in _related:
-                related_item = RelatedResource.from_dict(related_item_data)
+            id = parse_uuid(src_dict["id"])
 
-                related.append(related_item)
+            _related = src_dict.get("related", UNSET)
+            related: list[RelatedResource] | Unset
+            if _related is UNSET:
+                related = UNSET
+            else:
+                _related_list = []
+                for related_item_data in _related:
+                    related_item = RelatedResource.from_dict(related_item_data)
 
-        _payload = src_dict.get("payload", UNSET)
-        payload: EventPayload | Unset
-        if _payload is UNSET:
-            payload = UNSET
-        else:
-            payload = EventPayload.from_dict(_payload)
+                    _related_list.append(related_item)
+                related = _related_list
 
-        _follows = src_dict.get("follows", UNSET)
-        follows: None | Unset | UUID
-        if _follows is None or _follows is UNSET:
-            follows = _follows
-        else:
-            follows_type_0 = parse_uuid(_follows)
+            _payload = src_dict.get("payload", UNSET)
+            payload: EventPayload | Unset
+            if _payload is UNSET:
+                payload = UNSET
+            else:
+                payload = EventPayload.from_dict(_payload)
 
-            follows = follows_type_0
+            _follows = src_dict.get("follows", UNSET)
+            follows: None | Unset | UUID
+            if _follows is None or _follows is UNSET:
+                follows = _follows
+            else:
+                follows_type_0 = parse_uuid(_follows)
 
-        event = cls(
-            occurred=occurred,
-            event=event,
-            resource=resource,
-            id=id,
-            related=related,
-            payload=payload,
-            follows=follows,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            event.additional_properties = extra
+                follows = follows_type_0
+
+            event = cls(
+                occurred=occurred,
+                event=event,
+                resource=resource,
+                id=id,
+                related=related,
+                payload=payload,
+                follows=follows,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                event.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("Event", src_dict, _error, _FIELDS, locals())
         return event
 
     @property

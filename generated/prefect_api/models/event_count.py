@@ -8,9 +8,19 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import parse_datetime
 
 T = TypeVar("T", bound="EventCount")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("value", "value"),
+    ("label", "label"),
+    ("count", "count"),
+    ("start_time", "start_time"),
+    ("end_time", "end_time"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"value", "label", "count", "start_time", "end_time"})
 
@@ -53,25 +63,30 @@ class EventCount:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        value = src_dict["value"]
-        label = src_dict["label"]
-        count = src_dict["count"]
-        start_time = parse_datetime(src_dict["start_time"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        end_time = parse_datetime(src_dict["end_time"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            value = src_dict["value"]
+            label = src_dict["label"]
+            count = src_dict["count"]
+            start_time = parse_datetime(src_dict["start_time"])
 
-        event_count = cls(
-            value=value,
-            label=label,
-            count=count,
-            start_time=start_time,
-            end_time=end_time,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            event_count.additional_properties = extra
+            end_time = parse_datetime(src_dict["end_time"])
+
+            event_count = cls(
+                value=value,
+                label=label,
+                count=count,
+                start_time=start_time,
+                end_time=end_time,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                event_count.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("EventCount", src_dict, _error, _FIELDS, locals())
         return event_count
 
     @property

@@ -6,10 +6,23 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.event_order import EventOrder
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="EventFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("occurred", "occurred"),
+    ("event", "event"),
+    ("resource", "resource"),
+    ("related", "related"),
+    ("any_resource", "any_resource"),
+    ("id", "id"),
+    ("text", "text"),
+    ("order", "order"),
+)
 
 
 @_attrs_define
@@ -121,129 +134,138 @@ class EventFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _occurred = src_dict.get("occurred", UNSET)
-        occurred: EventOccurredFilter | Unset
-        if _occurred is UNSET:
-            occurred = UNSET
-        else:
-            occurred = EventOccurredFilter.from_dict(_occurred)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _event = src_dict.get("event", UNSET)
-        event: EventNameFilter | None | Unset
-        if _event is None or _event is UNSET:
-            event = _event
-        else:
-            event_type_0 = EventNameFilter.from_dict(_event)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _occurred = src_dict.get("occurred", UNSET)
+            occurred: EventOccurredFilter | Unset
+            if _occurred is UNSET:
+                occurred = UNSET
+            else:
+                occurred = EventOccurredFilter.from_dict(_occurred)
 
-            event = event_type_0
+            _event = src_dict.get("event", UNSET)
+            event: EventNameFilter | None | Unset
+            if _event is None or _event is UNSET:
+                event = _event
+            else:
+                event_type_0 = EventNameFilter.from_dict(_event)
 
-        _resource = src_dict.get("resource", UNSET)
-        resource: EventResourceFilter | None | Unset
-        if _resource is None or _resource is UNSET:
-            resource = _resource
-        else:
-            resource_type_0 = EventResourceFilter.from_dict(_resource)
+                event = event_type_0
 
-            resource = resource_type_0
+            _resource = src_dict.get("resource", UNSET)
+            resource: EventResourceFilter | None | Unset
+            if _resource is None or _resource is UNSET:
+                resource = _resource
+            else:
+                resource_type_0 = EventResourceFilter.from_dict(_resource)
 
-        def _parse_related(data: object) -> EventRelatedFilter | list[EventRelatedFilter] | None | Unset:
-            if data is None:
-                return data
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                related_type_0 = EventRelatedFilter.from_dict(data)
+                resource = resource_type_0
 
-                return related_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, list):
-                    raise TypeError
-                related_type_1 = []
-                _related_type_1 = data
-                for related_type_1_item_data in _related_type_1:
-                    related_type_1_item = EventRelatedFilter.from_dict(related_type_1_item_data)
+            def _parse_related(data: object) -> EventRelatedFilter | list[EventRelatedFilter] | None | Unset:
+                if data is None:
+                    return data
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    related_type_0 = EventRelatedFilter.from_dict(data)
 
-                    related_type_1.append(related_type_1_item)
+                    return related_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError
+                    _related_type_1_list = []
+                    _related_type_1 = data
+                    for related_type_1_item_data in _related_type_1:
+                        related_type_1_item = EventRelatedFilter.from_dict(related_type_1_item_data)
 
-                return related_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            raise TypeError(
-                f"related: {data!r:.200} is none of EventRelatedFilter | list[EventRelatedFilter] | None | Unset"
+                        _related_type_1_list.append(related_type_1_item)
+                    related_type_1 = _related_type_1_list
+
+                    return related_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                raise TypeError(
+                    f"{data!r:.200} is none of EventRelatedFilter | list[EventRelatedFilter] | None | Unset"
+                )
+
+            related = _parse_related(src_dict.get("related", UNSET))
+
+            def _parse_any_resource(
+                data: object,
+            ) -> EventAnyResourceFilter | list[EventAnyResourceFilter] | None | Unset:
+                if data is None:
+                    return data
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    any_resource_type_0 = EventAnyResourceFilter.from_dict(data)
+
+                    return any_resource_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError
+                    _any_resource_type_1_list = []
+                    _any_resource_type_1 = data
+                    for any_resource_type_1_item_data in _any_resource_type_1:
+                        any_resource_type_1_item = EventAnyResourceFilter.from_dict(any_resource_type_1_item_data)
+
+                        _any_resource_type_1_list.append(any_resource_type_1_item)
+                    any_resource_type_1 = _any_resource_type_1_list
+
+                    return any_resource_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                raise TypeError(
+                    f"{data!r:.200} is none of EventAnyResourceFilter | list[EventAnyResourceFilter] | None | Unset"
+                )
+
+            any_resource = _parse_any_resource(src_dict.get("any_resource", UNSET))
+
+            _id = src_dict.get("id", UNSET)
+            id: EventIDFilter | Unset
+            if _id is UNSET:
+                id = UNSET
+            else:
+                id = EventIDFilter.from_dict(_id)
+
+            _text = src_dict.get("text", UNSET)
+            text: EventTextFilter | None | Unset
+            if _text is None or _text is UNSET:
+                text = _text
+            else:
+                text_type_0 = EventTextFilter.from_dict(_text)
+
+                text = text_type_0
+
+            _order = src_dict.get("order", UNSET)
+            order: EventOrder | Unset
+            if _order is UNSET:
+                order = UNSET
+            else:
+                order = cast(EventOrder, EventOrder._value2member_map_.get(_order) or EventOrder(_order))
+
+            event_filter = cls(
+                occurred=occurred,
+                event=event,
+                resource=resource,
+                related=related,
+                any_resource=any_resource,
+                id=id,
+                text=text,
+                order=order,
             )
-
-        related = _parse_related(src_dict.get("related", UNSET))
-
-        def _parse_any_resource(data: object) -> EventAnyResourceFilter | list[EventAnyResourceFilter] | None | Unset:
-            if data is None:
-                return data
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                any_resource_type_0 = EventAnyResourceFilter.from_dict(data)
-
-                return any_resource_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, list):
-                    raise TypeError
-                any_resource_type_1 = []
-                _any_resource_type_1 = data
-                for any_resource_type_1_item_data in _any_resource_type_1:
-                    any_resource_type_1_item = EventAnyResourceFilter.from_dict(any_resource_type_1_item_data)
-
-                    any_resource_type_1.append(any_resource_type_1_item)
-
-                return any_resource_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            raise TypeError(
-                f"any_resource: {data!r:.200} is none of EventAnyResourceFilter | list[EventAnyResourceFilter] | None | Unset"
-            )
-
-        any_resource = _parse_any_resource(src_dict.get("any_resource", UNSET))
-
-        _id = src_dict.get("id", UNSET)
-        id: EventIDFilter | Unset
-        if _id is UNSET:
-            id = UNSET
-        else:
-            id = EventIDFilter.from_dict(_id)
-
-        _text = src_dict.get("text", UNSET)
-        text: EventTextFilter | None | Unset
-        if _text is None or _text is UNSET:
-            text = _text
-        else:
-            text_type_0 = EventTextFilter.from_dict(_text)
-
-            text = text_type_0
-
-        _order = src_dict.get("order", UNSET)
-        order: EventOrder | Unset
-        if _order is UNSET:
-            order = UNSET
-        else:
-            order = cast(EventOrder, EventOrder._value2member_map_.get(_order) or EventOrder(_order))
-
-        event_filter = cls(
-            occurred=occurred,
-            event=event,
-            resource=resource,
-            related=related,
-            any_resource=any_resource,
-            id=id,
-            text=text,
-            order=order,
-        )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("EventFilter", src_dict, _error, _FIELDS, locals())
         return event_filter
 
 

@@ -7,9 +7,13 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="EventIDFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("id", "id"),)
 
 
 @_attrs_define
@@ -41,22 +45,28 @@ class EventIDFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _id = src_dict.get("id", UNSET)
-        id: list[UUID] | None | Unset
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = []
-            _id_type_0 = _id
-            for id_type_0_item_data in _id_type_0:
-                id_type_0_item = parse_uuid(id_type_0_item_data)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-                id_type_0.append(id_type_0_item)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _id = src_dict.get("id", UNSET)
+            id: list[UUID] | None | Unset
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                _id_type_0_list = []
+                _id_type_0 = _id
+                for id_type_0_item_data in _id_type_0:
+                    id_type_0_item = parse_uuid(id_type_0_item_data)
 
-            id = id_type_0
+                    _id_type_0_list.append(id_type_0_item)
+                id_type_0 = _id_type_0_list
 
-        event_id_filter = cls(
-            id=id,
-        )
+                id = id_type_0
+
+            event_id_filter = cls(
+                id=id,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("EventIDFilter", src_dict, _error, _FIELDS, locals())
         return event_id_filter

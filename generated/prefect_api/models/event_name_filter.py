@@ -6,9 +6,18 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="EventNameFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("prefix", "prefix"),
+    ("exclude_prefix", "exclude_prefix"),
+    ("name", "name"),
+    ("exclude_name", "exclude_name"),
+)
 
 
 @_attrs_define
@@ -76,47 +85,52 @@ class EventNameFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _prefix = src_dict.get("prefix", UNSET)
-        prefix: list[str] | None | Unset
-        if _prefix is None or _prefix is UNSET:
-            prefix = _prefix
-        else:
-            prefix_type_0 = cast(list[str], _prefix)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            prefix = prefix_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _prefix = src_dict.get("prefix", UNSET)
+            prefix: list[str] | None | Unset
+            if _prefix is None or _prefix is UNSET:
+                prefix = _prefix
+            else:
+                prefix_type_0 = cast(list[str], _prefix)
 
-        _exclude_prefix = src_dict.get("exclude_prefix", UNSET)
-        exclude_prefix: list[str] | None | Unset
-        if _exclude_prefix is None or _exclude_prefix is UNSET:
-            exclude_prefix = _exclude_prefix
-        else:
-            exclude_prefix_type_0 = cast(list[str], _exclude_prefix)
+                prefix = prefix_type_0
 
-            exclude_prefix = exclude_prefix_type_0
+            _exclude_prefix = src_dict.get("exclude_prefix", UNSET)
+            exclude_prefix: list[str] | None | Unset
+            if _exclude_prefix is None or _exclude_prefix is UNSET:
+                exclude_prefix = _exclude_prefix
+            else:
+                exclude_prefix_type_0 = cast(list[str], _exclude_prefix)
 
-        _name = src_dict.get("name", UNSET)
-        name: list[str] | None | Unset
-        if _name is None or _name is UNSET:
-            name = _name
-        else:
-            name_type_0 = cast(list[str], _name)
+                exclude_prefix = exclude_prefix_type_0
 
-            name = name_type_0
+            _name = src_dict.get("name", UNSET)
+            name: list[str] | None | Unset
+            if _name is None or _name is UNSET:
+                name = _name
+            else:
+                name_type_0 = cast(list[str], _name)
 
-        _exclude_name = src_dict.get("exclude_name", UNSET)
-        exclude_name: list[str] | None | Unset
-        if _exclude_name is None or _exclude_name is UNSET:
-            exclude_name = _exclude_name
-        else:
-            exclude_name_type_0 = cast(list[str], _exclude_name)
+                name = name_type_0
 
-            exclude_name = exclude_name_type_0
+            _exclude_name = src_dict.get("exclude_name", UNSET)
+            exclude_name: list[str] | None | Unset
+            if _exclude_name is None or _exclude_name is UNSET:
+                exclude_name = _exclude_name
+            else:
+                exclude_name_type_0 = cast(list[str], _exclude_name)
 
-        event_name_filter = cls(
-            prefix=prefix,
-            exclude_prefix=exclude_prefix,
-            name=name,
-            exclude_name=exclude_name,
-        )
+                exclude_name = exclude_name_type_0
+
+            event_name_filter = cls(
+                prefix=prefix,
+                exclude_prefix=exclude_prefix,
+                name=name,
+                exclude_name=exclude_name,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("EventNameFilter", src_dict, _error, _FIELDS, locals())
         return event_name_filter

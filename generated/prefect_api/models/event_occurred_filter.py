@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="EventOccurredFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("since", "since"),
+    ("until", "until"),
+)
 
 
 @_attrs_define
@@ -40,23 +47,28 @@ class EventOccurredFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _since = src_dict.get("since", UNSET)
-        since: datetime.datetime | Unset
-        if _since is UNSET:
-            since = UNSET
-        else:
-            since = parse_datetime(_since)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _until = src_dict.get("until", UNSET)
-        until: datetime.datetime | Unset
-        if _until is UNSET:
-            until = UNSET
-        else:
-            until = parse_datetime(_until)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _since = src_dict.get("since", UNSET)
+            since: datetime.datetime | Unset
+            if _since is UNSET:
+                since = UNSET
+            else:
+                since = parse_datetime(_since)
 
-        event_occurred_filter = cls(
-            since=since,
-            until=until,
-        )
+            _until = src_dict.get("until", UNSET)
+            until: datetime.datetime | Unset
+            if _until is UNSET:
+                until = UNSET
+            else:
+                until = parse_datetime(_until)
+
+            event_occurred_filter = cls(
+                since=since,
+                until=until,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("EventOccurredFilter", src_dict, _error, _FIELDS, locals())
         return event_occurred_filter

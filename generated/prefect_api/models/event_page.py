@@ -7,7 +7,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
+
 T = TypeVar("T", bound="EventPage")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("events", "events"),
+    ("total", "total"),
+    ("next_page", "next_page"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"events", "total", "next_page"})
 
@@ -48,26 +57,32 @@ class EventPage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        events = []
-        _events = src_dict["events"]
-        for events_item_data in _events:
-            events_item = ReceivedEvent.from_dict(events_item_data)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            events.append(events_item)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _events_list = []
+            _events = src_dict["events"]
+            for events_item_data in _events:
+                events_item = ReceivedEvent.from_dict(events_item_data)
 
-        total = src_dict["total"]
-        next_page: None | str = src_dict["next_page"]
+                _events_list.append(events_item)
+            events = _events_list
 
-        event_page = cls(
-            events=events,
-            total=total,
-            next_page=next_page,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            event_page.additional_properties = extra
+            total = src_dict["total"]
+            next_page: None | str = src_dict["next_page"]
+
+            event_page = cls(
+                events=events,
+                total=total,
+                next_page=next_page,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                event_page.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("EventPage", src_dict, _error, _FIELDS, locals())
         return event_page
 
     @property

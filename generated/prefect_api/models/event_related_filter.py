@@ -6,9 +6,18 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="EventRelatedFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("role", "role"),
+    ("resources_in_roles", "resources_in_roles"),
+    ("labels", "labels"),
+)
 
 
 @_attrs_define
@@ -85,59 +94,66 @@ class EventRelatedFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _id = src_dict.get("id", UNSET)
-        id: list[str] | None | Unset
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = cast(list[str], _id)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            id = id_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _id = src_dict.get("id", UNSET)
+            id: list[str] | None | Unset
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                id_type_0 = cast(list[str], _id)
 
-        _role = src_dict.get("role", UNSET)
-        role: list[str] | None | Unset
-        if _role is None or _role is UNSET:
-            role = _role
-        else:
-            role_type_0 = cast(list[str], _role)
+                id = id_type_0
 
-            role = role_type_0
+            _role = src_dict.get("role", UNSET)
+            role: list[str] | None | Unset
+            if _role is None or _role is UNSET:
+                role = _role
+            else:
+                role_type_0 = cast(list[str], _role)
 
-        _resources_in_roles = src_dict.get("resources_in_roles", UNSET)
-        resources_in_roles: list[list[str]] | None | Unset
-        if _resources_in_roles is None or _resources_in_roles is UNSET:
-            resources_in_roles = _resources_in_roles
-        else:
-            resources_in_roles_type_0 = []
-            _resources_in_roles_type_0 = _resources_in_roles
-            for resources_in_roles_type_0_item_data in _resources_in_roles_type_0:
-                resources_in_roles_type_0_item = []
-                _resources_in_roles_type_0_item = resources_in_roles_type_0_item_data
-                for resources_in_roles_type_0_item_item_data in _resources_in_roles_type_0_item:
-                    resources_in_roles_type_0_item_item: str = resources_in_roles_type_0_item_item_data
+                role = role_type_0
 
-                    resources_in_roles_type_0_item.append(resources_in_roles_type_0_item_item)
+            _resources_in_roles = src_dict.get("resources_in_roles", UNSET)
+            resources_in_roles: list[list[str]] | None | Unset
+            if _resources_in_roles is None or _resources_in_roles is UNSET:
+                resources_in_roles = _resources_in_roles
+            else:
+                _resources_in_roles_type_0_list = []
+                _resources_in_roles_type_0 = _resources_in_roles
+                for resources_in_roles_type_0_item_data in _resources_in_roles_type_0:
+                    _resources_in_roles_type_0_item_list = []
+                    _resources_in_roles_type_0_item = resources_in_roles_type_0_item_data
+                    for resources_in_roles_type_0_item_item_data in _resources_in_roles_type_0_item:
+                        resources_in_roles_type_0_item_item: str = resources_in_roles_type_0_item_item_data
 
-                resources_in_roles_type_0.append(resources_in_roles_type_0_item)
+                        _resources_in_roles_type_0_item_list.append(resources_in_roles_type_0_item_item)
+                    resources_in_roles_type_0_item = _resources_in_roles_type_0_item_list
 
-            resources_in_roles = resources_in_roles_type_0
+                    _resources_in_roles_type_0_list.append(resources_in_roles_type_0_item)
+                resources_in_roles_type_0 = _resources_in_roles_type_0_list
 
-        _labels = src_dict.get("labels", UNSET)
-        labels: None | ResourceSpecification | Unset
-        if _labels is None or _labels is UNSET:
-            labels = _labels
-        else:
-            labels_type_0 = ResourceSpecification.from_dict(_labels)
+                resources_in_roles = resources_in_roles_type_0
 
-            labels = labels_type_0
+            _labels = src_dict.get("labels", UNSET)
+            labels: None | ResourceSpecification | Unset
+            if _labels is None or _labels is UNSET:
+                labels = _labels
+            else:
+                labels_type_0 = ResourceSpecification.from_dict(_labels)
 
-        event_related_filter = cls(
-            id=id,
-            role=role,
-            resources_in_roles=resources_in_roles,
-            labels=labels,
-        )
+                labels = labels_type_0
+
+            event_related_filter = cls(
+                id=id,
+                role=role,
+                resources_in_roles=resources_in_roles,
+                labels=labels,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("EventRelatedFilter", src_dict, _error, _FIELDS, locals())
         return event_related_filter
 
 

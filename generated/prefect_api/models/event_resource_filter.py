@@ -6,9 +6,18 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="EventResourceFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("id_prefix", "id_prefix"),
+    ("labels", "labels"),
+    ("distinct", "distinct"),
+)
 
 
 @_attrs_define
@@ -68,41 +77,46 @@ class EventResourceFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _id = src_dict.get("id", UNSET)
-        id: list[str] | None | Unset
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = cast(list[str], _id)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            id = id_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _id = src_dict.get("id", UNSET)
+            id: list[str] | None | Unset
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                id_type_0 = cast(list[str], _id)
 
-        _id_prefix = src_dict.get("id_prefix", UNSET)
-        id_prefix: list[str] | None | Unset
-        if _id_prefix is None or _id_prefix is UNSET:
-            id_prefix = _id_prefix
-        else:
-            id_prefix_type_0 = cast(list[str], _id_prefix)
+                id = id_type_0
 
-            id_prefix = id_prefix_type_0
+            _id_prefix = src_dict.get("id_prefix", UNSET)
+            id_prefix: list[str] | None | Unset
+            if _id_prefix is None or _id_prefix is UNSET:
+                id_prefix = _id_prefix
+            else:
+                id_prefix_type_0 = cast(list[str], _id_prefix)
 
-        _labels = src_dict.get("labels", UNSET)
-        labels: None | ResourceSpecification | Unset
-        if _labels is None or _labels is UNSET:
-            labels = _labels
-        else:
-            labels_type_0 = ResourceSpecification.from_dict(_labels)
+                id_prefix = id_prefix_type_0
 
-            labels = labels_type_0
+            _labels = src_dict.get("labels", UNSET)
+            labels: None | ResourceSpecification | Unset
+            if _labels is None or _labels is UNSET:
+                labels = _labels
+            else:
+                labels_type_0 = ResourceSpecification.from_dict(_labels)
 
-        distinct = src_dict.get("distinct", UNSET)
-        event_resource_filter = cls(
-            id=id,
-            id_prefix=id_prefix,
-            labels=labels,
-            distinct=distinct,
-        )
+                labels = labels_type_0
+
+            distinct = src_dict.get("distinct", UNSET)
+            event_resource_filter = cls(
+                id=id,
+                id_prefix=id_prefix,
+                labels=labels,
+                distinct=distinct,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("EventResourceFilter", src_dict, _error, _FIELDS, locals())
         return event_resource_filter
 
 

@@ -8,10 +8,25 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.event_trigger_input_posture import EventTriggerInputPosture
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="EventTriggerInput")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("posture", "posture"),
+    ("type", "type_"),
+    ("id", "id"),
+    ("match", "match"),
+    ("match_related", "match_related"),
+    ("after", "after"),
+    ("expect", "expect"),
+    ("for_each", "for_each"),
+    ("threshold", "threshold"),
+    ("within", "within"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"posture", "type", "id", "match", "match_related", "after", "expect", "for_each", "threshold", "within"}
@@ -143,144 +158,149 @@ class EventTriggerInput:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        posture = cast(
-            EventTriggerInputPosture,
-            EventTriggerInputPosture._value2member_map_.get(src_dict["posture"])
-            or EventTriggerInputPosture(src_dict["posture"]),
-        )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        type_ = cast(Literal["event"] | Unset, src_dict.get("type", UNSET))
-        if type_ != "event" and not isinstance(type_, Unset):
-            raise ValueError(f"type must match const 'event', got '{type_}'")
-        _id = src_dict.get("id", UNSET)
-        id: UUID | Unset
-        if _id is UNSET:
-            id = UNSET
-        else:
-            id = parse_uuid(_id)
-
-        def _parse_match(data: object) -> EventTriggerInputMatchType1 | ResourceSpecification | Unset:
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                match_type_0 = ResourceSpecification.from_dict(data)
-
-                return match_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                match_type_1 = EventTriggerInputMatchType1.from_dict(data)
-
-                return match_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            raise TypeError(
-                f"match: {data!r:.200} is none of EventTriggerInputMatchType1 | ResourceSpecification | Unset"
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            posture = cast(
+                EventTriggerInputPosture,
+                EventTriggerInputPosture._value2member_map_.get(src_dict["posture"])
+                or EventTriggerInputPosture(src_dict["posture"]),
             )
 
-        match = _parse_match(src_dict.get("match", UNSET))
+            _type_ = src_dict.get("type", UNSET)
+            if _type_ != "event" and _type_ is not UNSET:
+                raise ValueError(f"must match const 'event', got {_type_!r:.100}")
+            type_ = cast(Literal["event"] | Unset, _type_)
+            _id = src_dict.get("id", UNSET)
+            id: UUID | Unset
+            if _id is UNSET:
+                id = UNSET
+            else:
+                id = parse_uuid(_id)
 
-        def _parse_match_related(
-            data: object,
-        ) -> (
-            EventTriggerInputMatchRelatedType1
-            | list[EventTriggerInputMatchRelatedType2ItemType1 | ResourceSpecification]
-            | ResourceSpecification
-            | Unset
-        ):
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                match_related_type_0 = ResourceSpecification.from_dict(data)
+            def _parse_match(data: object) -> EventTriggerInputMatchType1 | ResourceSpecification | Unset:
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    match_type_0 = ResourceSpecification.from_dict(data)
 
-                return match_related_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                match_related_type_1 = EventTriggerInputMatchRelatedType1.from_dict(data)
+                    return match_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    match_type_1 = EventTriggerInputMatchType1.from_dict(data)
 
-                return match_related_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, list):
-                    raise TypeError
-                match_related_type_2 = []
-                _match_related_type_2 = data
-                for match_related_type_2_item_data in _match_related_type_2:
+                    return match_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                raise TypeError(f"{data!r:.200} is none of EventTriggerInputMatchType1 | ResourceSpecification | Unset")
 
-                    def _parse_match_related_type_2_item(
-                        data: object,
-                    ) -> EventTriggerInputMatchRelatedType2ItemType1 | ResourceSpecification:
-                        try:
-                            if not isinstance(data, dict):
-                                raise TypeError
-                            match_related_type_2_item_type_0 = ResourceSpecification.from_dict(data)
+            match = _parse_match(src_dict.get("match", UNSET))
 
-                            return match_related_type_2_item_type_0
-                        except (TypeError, ValueError, AttributeError, KeyError):
-                            pass  # not this type: try the next
-                        try:
-                            if not isinstance(data, dict):
-                                raise TypeError
-                            match_related_type_2_item_type_1 = EventTriggerInputMatchRelatedType2ItemType1.from_dict(
-                                data
+            def _parse_match_related(
+                data: object,
+            ) -> (
+                EventTriggerInputMatchRelatedType1
+                | list[EventTriggerInputMatchRelatedType2ItemType1 | ResourceSpecification]
+                | ResourceSpecification
+                | Unset
+            ):
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    match_related_type_0 = ResourceSpecification.from_dict(data)
+
+                    return match_related_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    match_related_type_1 = EventTriggerInputMatchRelatedType1.from_dict(data)
+
+                    return match_related_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError
+                    _match_related_type_2_list = []
+                    _match_related_type_2 = data
+                    for match_related_type_2_item_data in _match_related_type_2:
+
+                        def _parse_match_related_type_2_item(
+                            data: object,
+                        ) -> EventTriggerInputMatchRelatedType2ItemType1 | ResourceSpecification:
+                            try:
+                                if not isinstance(data, dict):
+                                    raise TypeError
+                                match_related_type_2_item_type_0 = ResourceSpecification.from_dict(data)
+
+                                return match_related_type_2_item_type_0
+                            except (TypeError, ValueError, AttributeError, KeyError):
+                                pass  # not this type: try the next
+                            try:
+                                if not isinstance(data, dict):
+                                    raise TypeError
+                                match_related_type_2_item_type_1 = (
+                                    EventTriggerInputMatchRelatedType2ItemType1.from_dict(data)
+                                )
+
+                                return match_related_type_2_item_type_1
+                            except (TypeError, ValueError, AttributeError, KeyError):
+                                pass  # not this type: try the next
+                            raise TypeError(
+                                f"{data!r:.200} is none of EventTriggerInputMatchRelatedType2ItemType1 | ResourceSpecification"
                             )
 
-                            return match_related_type_2_item_type_1
-                        except (TypeError, ValueError, AttributeError, KeyError):
-                            pass  # not this type: try the next
-                        raise TypeError(
-                            f"match_related_type_2_item: {data!r:.200} is none of EventTriggerInputMatchRelatedType2ItemType1 | ResourceSpecification"
-                        )
+                        match_related_type_2_item = _parse_match_related_type_2_item(match_related_type_2_item_data)
 
-                    match_related_type_2_item = _parse_match_related_type_2_item(match_related_type_2_item_data)
+                        _match_related_type_2_list.append(match_related_type_2_item)
+                    match_related_type_2 = _match_related_type_2_list
 
-                    match_related_type_2.append(match_related_type_2_item)
+                    return match_related_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                raise TypeError(
+                    f"{data!r:.200} is none of EventTriggerInputMatchRelatedType1 | list[EventTriggerInputMatchRelatedType2ItemType1 | ResourceSpecification] | ResourceSpecification | Unset"
+                )
 
-                return match_related_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            raise TypeError(
-                f"match_related: {data!r:.200} is none of EventTriggerInputMatchRelatedType1 | list[EventTriggerInputMatchRelatedType2ItemType1 | ResourceSpecification] | ResourceSpecification | Unset"
+            match_related = _parse_match_related(src_dict.get("match_related", UNSET))
+
+            after = cast(list[str], src_dict.get("after", UNSET))
+
+            expect = cast(list[str], src_dict.get("expect", UNSET))
+
+            for_each = cast(list[str], src_dict.get("for_each", UNSET))
+
+            threshold = src_dict.get("threshold", UNSET)
+            within: float | str | Unset = src_dict.get("within", UNSET)
+
+            event_trigger_input = cls(
+                posture=posture,
+                type_=type_,
+                id=id,
+                match=match,
+                match_related=match_related,
+                after=after,
+                expect=expect,
+                for_each=for_each,
+                threshold=threshold,
+                within=within,
             )
-
-        match_related = _parse_match_related(src_dict.get("match_related", UNSET))
-
-        after = cast(list[str], src_dict.get("after", UNSET))
-
-        expect = cast(list[str], src_dict.get("expect", UNSET))
-
-        for_each = cast(list[str], src_dict.get("for_each", UNSET))
-
-        threshold = src_dict.get("threshold", UNSET)
-        within: float | str | Unset = src_dict.get("within", UNSET)
-
-        event_trigger_input = cls(
-            posture=posture,
-            type_=type_,
-            id=id,
-            match=match,
-            match_related=match_related,
-            after=after,
-            expect=expect,
-            for_each=for_each,
-            threshold=threshold,
-            within=within,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            event_trigger_input.additional_properties = extra
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                event_trigger_input.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("EventTriggerInput", src_dict, _error, _FIELDS, locals())
         return event_trigger_input
 
     @property

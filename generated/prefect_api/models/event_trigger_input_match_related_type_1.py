@@ -7,7 +7,12 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
+
 T = TypeVar("T", bound="EventTriggerInputMatchRelatedType1")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = ()
 
 
 @_attrs_define
@@ -29,28 +34,33 @@ class EventTriggerInputMatchRelatedType1:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        event_trigger_input_match_related_type_1 = cls()
-        extra = dict(src_dict)
-        if extra:
-            additional_properties = {}
-            for prop_name, prop_dict in extra.items():
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-                def _parse_additional_property(data: object) -> list[str] | str:
-                    try:
-                        if not isinstance(data, list):
-                            raise TypeError
-                        additional_property_type_1 = cast(list[str], data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            event_trigger_input_match_related_type_1 = cls()
+            extra = {**src_dict}  # unlike dict(src_dict), refuses a list of pairs and ""
+            if extra:
+                additional_properties = {}
+                for prop_name, prop_dict in extra.items():
 
-                        return additional_property_type_1
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    return cast(list[str] | str, data)
+                    def _parse_additional_property(data: object) -> list[str] | str:
+                        try:
+                            if not isinstance(data, list):
+                                raise TypeError
+                            additional_property_type_1 = cast(list[str], data)
 
-                additional_property = _parse_additional_property(prop_dict)
+                            return additional_property_type_1
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        return cast(list[str] | str, data)
 
-                additional_properties[prop_name] = additional_property
-            event_trigger_input_match_related_type_1.additional_properties = additional_properties
+                    additional_property = _parse_additional_property(prop_dict)
+
+                    additional_properties[prop_name] = additional_property
+                event_trigger_input_match_related_type_1.additional_properties = additional_properties
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("EventTriggerInputMatchRelatedType1", src_dict, _error, _FIELDS, locals())
         return event_trigger_input_match_related_type_1
 
     @property

@@ -7,9 +7,17 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FilterFlowRunInputBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("prefix", "prefix"),
+    ("limit", "limit"),
+    ("exclude_keys", "exclude_keys"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"prefix", "limit", "exclude_keys"})
 
@@ -46,20 +54,25 @@ class FilterFlowRunInputBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        prefix = src_dict["prefix"]
-        limit = src_dict.get("limit", UNSET)
-        exclude_keys = cast(list[str], src_dict.get("exclude_keys", UNSET))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        filter_flow_run_input_body = cls(
-            prefix=prefix,
-            limit=limit,
-            exclude_keys=exclude_keys,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            filter_flow_run_input_body.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            prefix = src_dict["prefix"]
+            limit = src_dict.get("limit", UNSET)
+            exclude_keys = cast(list[str], src_dict.get("exclude_keys", UNSET))
+
+            filter_flow_run_input_body = cls(
+                prefix=prefix,
+                limit=limit,
+                exclude_keys=exclude_keys,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                filter_flow_run_input_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FilterFlowRunInputBody", src_dict, _error, _FIELDS, locals())
         return filter_flow_run_input_body
 
     @property

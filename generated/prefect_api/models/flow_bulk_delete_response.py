@@ -8,9 +8,13 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="FlowBulkDeleteResponse")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("deleted", "deleted"),)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"deleted"})
 
@@ -43,23 +47,31 @@ class FlowBulkDeleteResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _deleted = src_dict.get("deleted", UNSET)
-        deleted: list[UUID] | Unset = UNSET
-        if _deleted is not UNSET:
-            deleted = []
-            for deleted_item_data in _deleted:
-                deleted_item = parse_uuid(deleted_item_data)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-                deleted.append(deleted_item)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _deleted = src_dict.get("deleted", UNSET)
+            deleted: list[UUID] | Unset
+            if _deleted is UNSET:
+                deleted = UNSET
+            else:
+                _deleted_list = []
+                for deleted_item_data in _deleted:
+                    deleted_item = parse_uuid(deleted_item_data)
 
-        flow_bulk_delete_response = cls(
-            deleted=deleted,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            flow_bulk_delete_response.additional_properties = extra
+                    _deleted_list.append(deleted_item)
+                deleted = _deleted_list
+
+            flow_bulk_delete_response = cls(
+                deleted=deleted,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                flow_bulk_delete_response.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowBulkDeleteResponse", src_dict, _error, _FIELDS, locals())
         return flow_bulk_delete_response
 
     @property

@@ -6,9 +6,17 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("tags", "tags"),
+    ("labels", "labels"),
+)
 
 
 @_attrs_define
@@ -51,24 +59,29 @@ class FlowCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        name = src_dict["name"]
-        tags = cast(list[str], src_dict.get("tags", UNSET))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _labels = src_dict.get("labels", UNSET)
-        labels: FlowCreateLabelsType0 | None | Unset
-        if _labels is None or _labels is UNSET:
-            labels = _labels
-        else:
-            labels_type_0 = FlowCreateLabelsType0.from_dict(_labels)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            name = src_dict["name"]
+            tags = cast(list[str], src_dict.get("tags", UNSET))
 
-            labels = labels_type_0
+            _labels = src_dict.get("labels", UNSET)
+            labels: FlowCreateLabelsType0 | None | Unset
+            if _labels is None or _labels is UNSET:
+                labels = _labels
+            else:
+                labels_type_0 = FlowCreateLabelsType0.from_dict(_labels)
 
-        flow_create = cls(
-            name=name,
-            tags=tags,
-            labels=labels,
-        )
+                labels = labels_type_0
+
+            flow_create = cls(
+                name=name,
+                tags=tags,
+                labels=labels,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowCreate", src_dict, _error, _FIELDS, locals())
         return flow_create
 
 

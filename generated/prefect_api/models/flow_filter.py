@@ -6,10 +6,20 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("id", "id"),
+    ("deployment", "deployment"),
+    ("name", "name"),
+    ("tags", "tags"),
+)
 
 
 @_attrs_define
@@ -83,57 +93,62 @@ class FlowFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _id = src_dict.get("id", UNSET)
-        id: FlowFilterId | None | Unset
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = FlowFilterId.from_dict(_id)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            id = id_type_0
+            _id = src_dict.get("id", UNSET)
+            id: FlowFilterId | None | Unset
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                id_type_0 = FlowFilterId.from_dict(_id)
 
-        _deployment = src_dict.get("deployment", UNSET)
-        deployment: FlowFilterDeployment | None | Unset
-        if _deployment is None or _deployment is UNSET:
-            deployment = _deployment
-        else:
-            deployment_type_0 = FlowFilterDeployment.from_dict(_deployment)
+                id = id_type_0
 
-            deployment = deployment_type_0
+            _deployment = src_dict.get("deployment", UNSET)
+            deployment: FlowFilterDeployment | None | Unset
+            if _deployment is None or _deployment is UNSET:
+                deployment = _deployment
+            else:
+                deployment_type_0 = FlowFilterDeployment.from_dict(_deployment)
 
-        _name = src_dict.get("name", UNSET)
-        name: FlowFilterName | None | Unset
-        if _name is None or _name is UNSET:
-            name = _name
-        else:
-            name_type_0 = FlowFilterName.from_dict(_name)
+                deployment = deployment_type_0
 
-            name = name_type_0
+            _name = src_dict.get("name", UNSET)
+            name: FlowFilterName | None | Unset
+            if _name is None or _name is UNSET:
+                name = _name
+            else:
+                name_type_0 = FlowFilterName.from_dict(_name)
 
-        _tags = src_dict.get("tags", UNSET)
-        tags: FlowFilterTags | None | Unset
-        if _tags is None or _tags is UNSET:
-            tags = _tags
-        else:
-            tags_type_0 = FlowFilterTags.from_dict(_tags)
+                name = name_type_0
 
-            tags = tags_type_0
+            _tags = src_dict.get("tags", UNSET)
+            tags: FlowFilterTags | None | Unset
+            if _tags is None or _tags is UNSET:
+                tags = _tags
+            else:
+                tags_type_0 = FlowFilterTags.from_dict(_tags)
 
-        flow_filter = cls(
-            operator=operator,
-            id=id,
-            deployment=deployment,
-            name=name,
-            tags=tags,
-        )
+                tags = tags_type_0
+
+            flow_filter = cls(
+                operator=operator,
+                id=id,
+                deployment=deployment,
+                name=name,
+                tags=tags,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowFilter", src_dict, _error, _FIELDS, locals())
         return flow_filter
 
 

@@ -6,10 +6,18 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowFilterTags")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("all_", "all_"),
+    ("is_null_", "is_null"),
+)
 
 
 @_attrs_define
@@ -59,28 +67,33 @@ class FlowFilterTags:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _all_ = src_dict.get("all_", UNSET)
-        all_: list[str] | None | Unset
-        if _all_ is None or _all_ is UNSET:
-            all_ = _all_
-        else:
-            all_type_0 = cast(list[str], _all_)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            all_ = all_type_0
+            _all_ = src_dict.get("all_", UNSET)
+            all_: list[str] | None | Unset
+            if _all_ is None or _all_ is UNSET:
+                all_ = _all_
+            else:
+                all_type_0 = cast(list[str], _all_)
 
-        is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+                all_ = all_type_0
 
-        flow_filter_tags = cls(
-            operator=operator,
-            all_=all_,
-            is_null=is_null,
-        )
+            is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+
+            flow_filter_tags = cls(
+                operator=operator,
+                all_=all_,
+                is_null=is_null,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowFilterTags", src_dict, _error, _FIELDS, locals())
         return flow_filter_tags

@@ -9,10 +9,49 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.state_type import StateType
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="FlowRun")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("flow_id", "flow_id"),
+    ("name", "name"),
+    ("state_id", "state_id"),
+    ("deployment_id", "deployment_id"),
+    ("deployment_version", "deployment_version"),
+    ("work_queue_name", "work_queue_name"),
+    ("flow_version", "flow_version"),
+    ("parameters", "parameters"),
+    ("idempotency_key", "idempotency_key"),
+    ("context", "context"),
+    ("empirical_policy", "empirical_policy"),
+    ("tags", "tags"),
+    ("labels", "labels"),
+    ("parent_task_run_id", "parent_task_run_id"),
+    ("state_type", "state_type"),
+    ("state_name", "state_name"),
+    ("run_count", "run_count"),
+    ("expected_start_time", "expected_start_time"),
+    ("next_scheduled_start_time", "next_scheduled_start_time"),
+    ("start_time", "start_time"),
+    ("end_time", "end_time"),
+    ("total_run_time", "total_run_time"),
+    ("estimated_run_time", "estimated_run_time"),
+    ("estimated_start_time_delta", "estimated_start_time_delta"),
+    ("auto_scheduled", "auto_scheduled"),
+    ("infrastructure_document_id", "infrastructure_document_id"),
+    ("infrastructure_pid", "infrastructure_pid"),
+    ("created_by", "created_by"),
+    ("work_queue_id", "work_queue_id"),
+    ("state", "state"),
+    ("job_variables", "job_variables"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -389,236 +428,243 @@ class FlowRun:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict["created"]
-        created: datetime.datetime | None
-        if _created is None:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            created = created_type_0
+            _created = src_dict["created"]
+            created: datetime.datetime | None
+            if _created is None:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict["updated"]
-        updated: datetime.datetime | None
-        if _updated is None:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict["updated"]
+            updated: datetime.datetime | None
+            if _updated is None:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        flow_id = parse_uuid(src_dict["flow_id"])
+                updated = updated_type_0
 
-        name = src_dict.get("name", UNSET)
-        _state_id = src_dict.get("state_id", UNSET)
-        state_id: None | Unset | UUID
-        if _state_id is None or _state_id is UNSET:
-            state_id = _state_id
-        else:
-            state_id_type_0 = parse_uuid(_state_id)
+            flow_id = parse_uuid(src_dict["flow_id"])
 
-            state_id = state_id_type_0
+            name = src_dict.get("name", UNSET)
+            _state_id = src_dict.get("state_id", UNSET)
+            state_id: None | Unset | UUID
+            if _state_id is None or _state_id is UNSET:
+                state_id = _state_id
+            else:
+                state_id_type_0 = parse_uuid(_state_id)
 
-        _deployment_id = src_dict.get("deployment_id", UNSET)
-        deployment_id: None | Unset | UUID
-        if _deployment_id is None or _deployment_id is UNSET:
-            deployment_id = _deployment_id
-        else:
-            deployment_id_type_0 = parse_uuid(_deployment_id)
+                state_id = state_id_type_0
 
-            deployment_id = deployment_id_type_0
+            _deployment_id = src_dict.get("deployment_id", UNSET)
+            deployment_id: None | Unset | UUID
+            if _deployment_id is None or _deployment_id is UNSET:
+                deployment_id = _deployment_id
+            else:
+                deployment_id_type_0 = parse_uuid(_deployment_id)
 
-        deployment_version: None | str | Unset = src_dict.get("deployment_version", UNSET)
+                deployment_id = deployment_id_type_0
 
-        work_queue_name: None | str | Unset = src_dict.get("work_queue_name", UNSET)
+            deployment_version: None | str | Unset = src_dict.get("deployment_version", UNSET)
 
-        flow_version: None | str | Unset = src_dict.get("flow_version", UNSET)
+            work_queue_name: None | str | Unset = src_dict.get("work_queue_name", UNSET)
 
-        _parameters = src_dict.get("parameters", UNSET)
-        parameters: FlowRunParameters | Unset
-        if _parameters is UNSET:
-            parameters = UNSET
-        else:
-            parameters = FlowRunParameters.from_dict(_parameters)
+            flow_version: None | str | Unset = src_dict.get("flow_version", UNSET)
 
-        idempotency_key: None | str | Unset = src_dict.get("idempotency_key", UNSET)
+            _parameters = src_dict.get("parameters", UNSET)
+            parameters: FlowRunParameters | Unset
+            if _parameters is UNSET:
+                parameters = UNSET
+            else:
+                parameters = FlowRunParameters.from_dict(_parameters)
 
-        _context = src_dict.get("context", UNSET)
-        context: FlowRunContext | Unset
-        if _context is UNSET:
-            context = UNSET
-        else:
-            context = FlowRunContext.from_dict(_context)
+            idempotency_key: None | str | Unset = src_dict.get("idempotency_key", UNSET)
 
-        _empirical_policy = src_dict.get("empirical_policy", UNSET)
-        empirical_policy: FlowRunPolicy | Unset
-        if _empirical_policy is UNSET:
-            empirical_policy = UNSET
-        else:
-            empirical_policy = FlowRunPolicy.from_dict(_empirical_policy)
+            _context = src_dict.get("context", UNSET)
+            context: FlowRunContext | Unset
+            if _context is UNSET:
+                context = UNSET
+            else:
+                context = FlowRunContext.from_dict(_context)
 
-        tags = cast(list[str], src_dict.get("tags", UNSET))
+            _empirical_policy = src_dict.get("empirical_policy", UNSET)
+            empirical_policy: FlowRunPolicy | Unset
+            if _empirical_policy is UNSET:
+                empirical_policy = UNSET
+            else:
+                empirical_policy = FlowRunPolicy.from_dict(_empirical_policy)
 
-        _labels = src_dict.get("labels", UNSET)
-        labels: FlowRunLabelsType0 | None | Unset
-        if _labels is None or _labels is UNSET:
-            labels = _labels
-        else:
-            labels_type_0 = FlowRunLabelsType0.from_dict(_labels)
+            tags = cast(list[str], src_dict.get("tags", UNSET))
 
-            labels = labels_type_0
+            _labels = src_dict.get("labels", UNSET)
+            labels: FlowRunLabelsType0 | None | Unset
+            if _labels is None or _labels is UNSET:
+                labels = _labels
+            else:
+                labels_type_0 = FlowRunLabelsType0.from_dict(_labels)
 
-        _parent_task_run_id = src_dict.get("parent_task_run_id", UNSET)
-        parent_task_run_id: None | Unset | UUID
-        if _parent_task_run_id is None or _parent_task_run_id is UNSET:
-            parent_task_run_id = _parent_task_run_id
-        else:
-            parent_task_run_id_type_0 = parse_uuid(_parent_task_run_id)
+                labels = labels_type_0
 
-            parent_task_run_id = parent_task_run_id_type_0
+            _parent_task_run_id = src_dict.get("parent_task_run_id", UNSET)
+            parent_task_run_id: None | Unset | UUID
+            if _parent_task_run_id is None or _parent_task_run_id is UNSET:
+                parent_task_run_id = _parent_task_run_id
+            else:
+                parent_task_run_id_type_0 = parse_uuid(_parent_task_run_id)
 
-        _state_type = src_dict.get("state_type", UNSET)
-        state_type: None | StateType | Unset
-        if _state_type is None or _state_type is UNSET:
-            state_type = _state_type
-        else:
-            state_type_type_0 = cast(StateType, StateType._value2member_map_.get(_state_type) or StateType(_state_type))
+                parent_task_run_id = parent_task_run_id_type_0
 
-            state_type = state_type_type_0
+            _state_type = src_dict.get("state_type", UNSET)
+            state_type: None | StateType | Unset
+            if _state_type is None or _state_type is UNSET:
+                state_type = _state_type
+            else:
+                state_type_type_0 = cast(
+                    StateType, StateType._value2member_map_.get(_state_type) or StateType(_state_type)
+                )
 
-        state_name: None | str | Unset = src_dict.get("state_name", UNSET)
+                state_type = state_type_type_0
 
-        run_count = src_dict.get("run_count", UNSET)
-        _expected_start_time = src_dict.get("expected_start_time", UNSET)
-        expected_start_time: datetime.datetime | None | Unset
-        if _expected_start_time is None or _expected_start_time is UNSET:
-            expected_start_time = _expected_start_time
-        else:
-            expected_start_time_type_0 = parse_datetime(_expected_start_time)
+            state_name: None | str | Unset = src_dict.get("state_name", UNSET)
 
-            expected_start_time = expected_start_time_type_0
+            run_count = src_dict.get("run_count", UNSET)
+            _expected_start_time = src_dict.get("expected_start_time", UNSET)
+            expected_start_time: datetime.datetime | None | Unset
+            if _expected_start_time is None or _expected_start_time is UNSET:
+                expected_start_time = _expected_start_time
+            else:
+                expected_start_time_type_0 = parse_datetime(_expected_start_time)
 
-        _next_scheduled_start_time = src_dict.get("next_scheduled_start_time", UNSET)
-        next_scheduled_start_time: datetime.datetime | None | Unset
-        if _next_scheduled_start_time is None or _next_scheduled_start_time is UNSET:
-            next_scheduled_start_time = _next_scheduled_start_time
-        else:
-            next_scheduled_start_time_type_0 = parse_datetime(_next_scheduled_start_time)
+                expected_start_time = expected_start_time_type_0
 
-            next_scheduled_start_time = next_scheduled_start_time_type_0
+            _next_scheduled_start_time = src_dict.get("next_scheduled_start_time", UNSET)
+            next_scheduled_start_time: datetime.datetime | None | Unset
+            if _next_scheduled_start_time is None or _next_scheduled_start_time is UNSET:
+                next_scheduled_start_time = _next_scheduled_start_time
+            else:
+                next_scheduled_start_time_type_0 = parse_datetime(_next_scheduled_start_time)
 
-        _start_time = src_dict.get("start_time", UNSET)
-        start_time: datetime.datetime | None | Unset
-        if _start_time is None or _start_time is UNSET:
-            start_time = _start_time
-        else:
-            start_time_type_0 = parse_datetime(_start_time)
+                next_scheduled_start_time = next_scheduled_start_time_type_0
 
-            start_time = start_time_type_0
+            _start_time = src_dict.get("start_time", UNSET)
+            start_time: datetime.datetime | None | Unset
+            if _start_time is None or _start_time is UNSET:
+                start_time = _start_time
+            else:
+                start_time_type_0 = parse_datetime(_start_time)
 
-        _end_time = src_dict.get("end_time", UNSET)
-        end_time: datetime.datetime | None | Unset
-        if _end_time is None or _end_time is UNSET:
-            end_time = _end_time
-        else:
-            end_time_type_0 = parse_datetime(_end_time)
+                start_time = start_time_type_0
 
-            end_time = end_time_type_0
+            _end_time = src_dict.get("end_time", UNSET)
+            end_time: datetime.datetime | None | Unset
+            if _end_time is None or _end_time is UNSET:
+                end_time = _end_time
+            else:
+                end_time_type_0 = parse_datetime(_end_time)
 
-        total_run_time = src_dict.get("total_run_time", UNSET)
-        estimated_run_time = src_dict.get("estimated_run_time", UNSET)
-        estimated_start_time_delta = src_dict.get("estimated_start_time_delta", UNSET)
-        auto_scheduled = src_dict.get("auto_scheduled", UNSET)
-        _infrastructure_document_id = src_dict.get("infrastructure_document_id", UNSET)
-        infrastructure_document_id: None | Unset | UUID
-        if _infrastructure_document_id is None or _infrastructure_document_id is UNSET:
-            infrastructure_document_id = _infrastructure_document_id
-        else:
-            infrastructure_document_id_type_0 = parse_uuid(_infrastructure_document_id)
+                end_time = end_time_type_0
 
-            infrastructure_document_id = infrastructure_document_id_type_0
+            total_run_time = src_dict.get("total_run_time", UNSET)
+            estimated_run_time = src_dict.get("estimated_run_time", UNSET)
+            estimated_start_time_delta = src_dict.get("estimated_start_time_delta", UNSET)
+            auto_scheduled = src_dict.get("auto_scheduled", UNSET)
+            _infrastructure_document_id = src_dict.get("infrastructure_document_id", UNSET)
+            infrastructure_document_id: None | Unset | UUID
+            if _infrastructure_document_id is None or _infrastructure_document_id is UNSET:
+                infrastructure_document_id = _infrastructure_document_id
+            else:
+                infrastructure_document_id_type_0 = parse_uuid(_infrastructure_document_id)
 
-        infrastructure_pid: None | str | Unset = src_dict.get("infrastructure_pid", UNSET)
+                infrastructure_document_id = infrastructure_document_id_type_0
 
-        _created_by = src_dict.get("created_by", UNSET)
-        created_by: CreatedBy | None | Unset
-        if _created_by is None or _created_by is UNSET:
-            created_by = _created_by
-        else:
-            created_by_type_0 = CreatedBy.from_dict(_created_by)
+            infrastructure_pid: None | str | Unset = src_dict.get("infrastructure_pid", UNSET)
 
-            created_by = created_by_type_0
+            _created_by = src_dict.get("created_by", UNSET)
+            created_by: CreatedBy | None | Unset
+            if _created_by is None or _created_by is UNSET:
+                created_by = _created_by
+            else:
+                created_by_type_0 = CreatedBy.from_dict(_created_by)
 
-        _work_queue_id = src_dict.get("work_queue_id", UNSET)
-        work_queue_id: None | Unset | UUID
-        if _work_queue_id is None or _work_queue_id is UNSET:
-            work_queue_id = _work_queue_id
-        else:
-            work_queue_id_type_0 = parse_uuid(_work_queue_id)
+                created_by = created_by_type_0
 
-            work_queue_id = work_queue_id_type_0
+            _work_queue_id = src_dict.get("work_queue_id", UNSET)
+            work_queue_id: None | Unset | UUID
+            if _work_queue_id is None or _work_queue_id is UNSET:
+                work_queue_id = _work_queue_id
+            else:
+                work_queue_id_type_0 = parse_uuid(_work_queue_id)
 
-        _state = src_dict.get("state", UNSET)
-        state: None | State | Unset
-        if _state is None or _state is UNSET:
-            state = _state
-        else:
-            state_type_0 = State.from_dict(_state)
+                work_queue_id = work_queue_id_type_0
 
-            state = state_type_0
+            _state = src_dict.get("state", UNSET)
+            state: None | State | Unset
+            if _state is None or _state is UNSET:
+                state = _state
+            else:
+                state_type_0 = State.from_dict(_state)
 
-        _job_variables = src_dict.get("job_variables", UNSET)
-        job_variables: FlowRunJobVariablesType0 | None | Unset
-        if _job_variables is None or _job_variables is UNSET:
-            job_variables = _job_variables
-        else:
-            job_variables_type_0 = FlowRunJobVariablesType0.from_dict(_job_variables)
+                state = state_type_0
 
-            job_variables = job_variables_type_0
+            _job_variables = src_dict.get("job_variables", UNSET)
+            job_variables: FlowRunJobVariablesType0 | None | Unset
+            if _job_variables is None or _job_variables is UNSET:
+                job_variables = _job_variables
+            else:
+                job_variables_type_0 = FlowRunJobVariablesType0.from_dict(_job_variables)
 
-        flow_run = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            flow_id=flow_id,
-            name=name,
-            state_id=state_id,
-            deployment_id=deployment_id,
-            deployment_version=deployment_version,
-            work_queue_name=work_queue_name,
-            flow_version=flow_version,
-            parameters=parameters,
-            idempotency_key=idempotency_key,
-            context=context,
-            empirical_policy=empirical_policy,
-            tags=tags,
-            labels=labels,
-            parent_task_run_id=parent_task_run_id,
-            state_type=state_type,
-            state_name=state_name,
-            run_count=run_count,
-            expected_start_time=expected_start_time,
-            next_scheduled_start_time=next_scheduled_start_time,
-            start_time=start_time,
-            end_time=end_time,
-            total_run_time=total_run_time,
-            estimated_run_time=estimated_run_time,
-            estimated_start_time_delta=estimated_start_time_delta,
-            auto_scheduled=auto_scheduled,
-            infrastructure_document_id=infrastructure_document_id,
-            infrastructure_pid=infrastructure_pid,
-            created_by=created_by,
-            work_queue_id=work_queue_id,
-            state=state,
-            job_variables=job_variables,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            flow_run.additional_properties = extra
+                job_variables = job_variables_type_0
+
+            flow_run = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                flow_id=flow_id,
+                name=name,
+                state_id=state_id,
+                deployment_id=deployment_id,
+                deployment_version=deployment_version,
+                work_queue_name=work_queue_name,
+                flow_version=flow_version,
+                parameters=parameters,
+                idempotency_key=idempotency_key,
+                context=context,
+                empirical_policy=empirical_policy,
+                tags=tags,
+                labels=labels,
+                parent_task_run_id=parent_task_run_id,
+                state_type=state_type,
+                state_name=state_name,
+                run_count=run_count,
+                expected_start_time=expected_start_time,
+                next_scheduled_start_time=next_scheduled_start_time,
+                start_time=start_time,
+                end_time=end_time,
+                total_run_time=total_run_time,
+                estimated_run_time=estimated_run_time,
+                estimated_start_time_delta=estimated_start_time_delta,
+                auto_scheduled=auto_scheduled,
+                infrastructure_document_id=infrastructure_document_id,
+                infrastructure_pid=infrastructure_pid,
+                created_by=created_by,
+                work_queue_id=work_queue_id,
+                state=state,
+                job_variables=job_variables,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                flow_run.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRun", src_dict, _error, _FIELDS, locals())
         return flow_run
 
     @property

@@ -7,9 +7,30 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="FlowRunCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("flow_id", "flow_id"),
+    ("state", "state"),
+    ("name", "name"),
+    ("flow_version", "flow_version"),
+    ("parameters", "parameters"),
+    ("context", "context"),
+    ("parent_task_run_id", "parent_task_run_id"),
+    ("infrastructure_document_id", "infrastructure_document_id"),
+    ("empirical_policy", "empirical_policy"),
+    ("tags", "tags"),
+    ("labels", "labels"),
+    ("idempotency_key", "idempotency_key"),
+    ("work_pool_name", "work_pool_name"),
+    ("work_queue_name", "work_queue_name"),
+    ("job_variables", "job_variables"),
+    ("deployment_id", "deployment_id"),
+)
 
 
 @_attrs_define
@@ -181,113 +202,118 @@ class FlowRunCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        flow_id = parse_uuid(src_dict["flow_id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _state = src_dict.get("state", UNSET)
-        state: None | StateCreate | Unset
-        if _state is None or _state is UNSET:
-            state = _state
-        else:
-            state_type_0 = StateCreate.from_dict(_state)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            flow_id = parse_uuid(src_dict["flow_id"])
 
-            state = state_type_0
+            _state = src_dict.get("state", UNSET)
+            state: None | StateCreate | Unset
+            if _state is None or _state is UNSET:
+                state = _state
+            else:
+                state_type_0 = StateCreate.from_dict(_state)
 
-        name = src_dict.get("name", UNSET)
-        flow_version: None | str | Unset = src_dict.get("flow_version", UNSET)
+                state = state_type_0
 
-        _parameters = src_dict.get("parameters", UNSET)
-        parameters: FlowRunCreateParameters | Unset
-        if _parameters is UNSET:
-            parameters = UNSET
-        else:
-            parameters = FlowRunCreateParameters.from_dict(_parameters)
+            name = src_dict.get("name", UNSET)
+            flow_version: None | str | Unset = src_dict.get("flow_version", UNSET)
 
-        _context = src_dict.get("context", UNSET)
-        context: FlowRunCreateContext | Unset
-        if _context is UNSET:
-            context = UNSET
-        else:
-            context = FlowRunCreateContext.from_dict(_context)
+            _parameters = src_dict.get("parameters", UNSET)
+            parameters: FlowRunCreateParameters | Unset
+            if _parameters is UNSET:
+                parameters = UNSET
+            else:
+                parameters = FlowRunCreateParameters.from_dict(_parameters)
 
-        _parent_task_run_id = src_dict.get("parent_task_run_id", UNSET)
-        parent_task_run_id: None | Unset | UUID
-        if _parent_task_run_id is None or _parent_task_run_id is UNSET:
-            parent_task_run_id = _parent_task_run_id
-        else:
-            parent_task_run_id_type_0 = parse_uuid(_parent_task_run_id)
+            _context = src_dict.get("context", UNSET)
+            context: FlowRunCreateContext | Unset
+            if _context is UNSET:
+                context = UNSET
+            else:
+                context = FlowRunCreateContext.from_dict(_context)
 
-            parent_task_run_id = parent_task_run_id_type_0
+            _parent_task_run_id = src_dict.get("parent_task_run_id", UNSET)
+            parent_task_run_id: None | Unset | UUID
+            if _parent_task_run_id is None or _parent_task_run_id is UNSET:
+                parent_task_run_id = _parent_task_run_id
+            else:
+                parent_task_run_id_type_0 = parse_uuid(_parent_task_run_id)
 
-        _infrastructure_document_id = src_dict.get("infrastructure_document_id", UNSET)
-        infrastructure_document_id: None | Unset | UUID
-        if _infrastructure_document_id is None or _infrastructure_document_id is UNSET:
-            infrastructure_document_id = _infrastructure_document_id
-        else:
-            infrastructure_document_id_type_0 = parse_uuid(_infrastructure_document_id)
+                parent_task_run_id = parent_task_run_id_type_0
 
-            infrastructure_document_id = infrastructure_document_id_type_0
+            _infrastructure_document_id = src_dict.get("infrastructure_document_id", UNSET)
+            infrastructure_document_id: None | Unset | UUID
+            if _infrastructure_document_id is None or _infrastructure_document_id is UNSET:
+                infrastructure_document_id = _infrastructure_document_id
+            else:
+                infrastructure_document_id_type_0 = parse_uuid(_infrastructure_document_id)
 
-        _empirical_policy = src_dict.get("empirical_policy", UNSET)
-        empirical_policy: FlowRunPolicy | Unset
-        if _empirical_policy is UNSET:
-            empirical_policy = UNSET
-        else:
-            empirical_policy = FlowRunPolicy.from_dict(_empirical_policy)
+                infrastructure_document_id = infrastructure_document_id_type_0
 
-        tags = cast(list[str], src_dict.get("tags", UNSET))
+            _empirical_policy = src_dict.get("empirical_policy", UNSET)
+            empirical_policy: FlowRunPolicy | Unset
+            if _empirical_policy is UNSET:
+                empirical_policy = UNSET
+            else:
+                empirical_policy = FlowRunPolicy.from_dict(_empirical_policy)
 
-        _labels = src_dict.get("labels", UNSET)
-        labels: FlowRunCreateLabelsType0 | None | Unset
-        if _labels is None or _labels is UNSET:
-            labels = _labels
-        else:
-            labels_type_0 = FlowRunCreateLabelsType0.from_dict(_labels)
+            tags = cast(list[str], src_dict.get("tags", UNSET))
 
-            labels = labels_type_0
+            _labels = src_dict.get("labels", UNSET)
+            labels: FlowRunCreateLabelsType0 | None | Unset
+            if _labels is None or _labels is UNSET:
+                labels = _labels
+            else:
+                labels_type_0 = FlowRunCreateLabelsType0.from_dict(_labels)
 
-        idempotency_key: None | str | Unset = src_dict.get("idempotency_key", UNSET)
+                labels = labels_type_0
 
-        work_pool_name: None | str | Unset = src_dict.get("work_pool_name", UNSET)
+            idempotency_key: None | str | Unset = src_dict.get("idempotency_key", UNSET)
 
-        work_queue_name: None | str | Unset = src_dict.get("work_queue_name", UNSET)
+            work_pool_name: None | str | Unset = src_dict.get("work_pool_name", UNSET)
 
-        _job_variables = src_dict.get("job_variables", UNSET)
-        job_variables: FlowRunCreateJobVariablesType0 | None | Unset
-        if _job_variables is None or _job_variables is UNSET:
-            job_variables = _job_variables
-        else:
-            job_variables_type_0 = FlowRunCreateJobVariablesType0.from_dict(_job_variables)
+            work_queue_name: None | str | Unset = src_dict.get("work_queue_name", UNSET)
 
-            job_variables = job_variables_type_0
+            _job_variables = src_dict.get("job_variables", UNSET)
+            job_variables: FlowRunCreateJobVariablesType0 | None | Unset
+            if _job_variables is None or _job_variables is UNSET:
+                job_variables = _job_variables
+            else:
+                job_variables_type_0 = FlowRunCreateJobVariablesType0.from_dict(_job_variables)
 
-        _deployment_id = src_dict.get("deployment_id", UNSET)
-        deployment_id: None | Unset | UUID
-        if _deployment_id is None or _deployment_id is UNSET:
-            deployment_id = _deployment_id
-        else:
-            deployment_id_type_0 = parse_uuid(_deployment_id)
+                job_variables = job_variables_type_0
 
-            deployment_id = deployment_id_type_0
+            _deployment_id = src_dict.get("deployment_id", UNSET)
+            deployment_id: None | Unset | UUID
+            if _deployment_id is None or _deployment_id is UNSET:
+                deployment_id = _deployment_id
+            else:
+                deployment_id_type_0 = parse_uuid(_deployment_id)
 
-        flow_run_create = cls(
-            flow_id=flow_id,
-            state=state,
-            name=name,
-            flow_version=flow_version,
-            parameters=parameters,
-            context=context,
-            parent_task_run_id=parent_task_run_id,
-            infrastructure_document_id=infrastructure_document_id,
-            empirical_policy=empirical_policy,
-            tags=tags,
-            labels=labels,
-            idempotency_key=idempotency_key,
-            work_pool_name=work_pool_name,
-            work_queue_name=work_queue_name,
-            job_variables=job_variables,
-            deployment_id=deployment_id,
-        )
+                deployment_id = deployment_id_type_0
+
+            flow_run_create = cls(
+                flow_id=flow_id,
+                state=state,
+                name=name,
+                flow_version=flow_version,
+                parameters=parameters,
+                context=context,
+                parent_task_run_id=parent_task_run_id,
+                infrastructure_document_id=infrastructure_document_id,
+                empirical_policy=empirical_policy,
+                tags=tags,
+                labels=labels,
+                idempotency_key=idempotency_key,
+                work_pool_name=work_pool_name,
+                work_queue_name=work_queue_name,
+                job_variables=job_variables,
+                deployment_id=deployment_id,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunCreate", src_dict, _error, _FIELDS, locals())
         return flow_run_create
 
 

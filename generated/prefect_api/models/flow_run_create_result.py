@@ -8,10 +8,18 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.flow_run_create_result_status import FlowRunCreateResultStatus
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="FlowRunCreateResult")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("status", "status"),
+    ("flow_run_id", "flow_run_id"),
+    ("error", "error"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"status", "flow_run_id", "error"})
 
@@ -59,33 +67,38 @@ class FlowRunCreateResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        status = cast(
-            FlowRunCreateResultStatus,
-            FlowRunCreateResultStatus._value2member_map_.get(src_dict["status"])
-            or FlowRunCreateResultStatus(src_dict["status"]),
-        )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _flow_run_id = src_dict.get("flow_run_id", UNSET)
-        flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or _flow_run_id is UNSET:
-            flow_run_id = _flow_run_id
-        else:
-            flow_run_id_type_0 = parse_uuid(_flow_run_id)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            status = cast(
+                FlowRunCreateResultStatus,
+                FlowRunCreateResultStatus._value2member_map_.get(src_dict["status"])
+                or FlowRunCreateResultStatus(src_dict["status"]),
+            )
 
-            flow_run_id = flow_run_id_type_0
+            _flow_run_id = src_dict.get("flow_run_id", UNSET)
+            flow_run_id: None | Unset | UUID
+            if _flow_run_id is None or _flow_run_id is UNSET:
+                flow_run_id = _flow_run_id
+            else:
+                flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
-        error: None | str | Unset = src_dict.get("error", UNSET)
+                flow_run_id = flow_run_id_type_0
 
-        flow_run_create_result = cls(
-            status=status,
-            flow_run_id=flow_run_id,
-            error=error,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            flow_run_create_result.additional_properties = extra
+            error: None | str | Unset = src_dict.get("error", UNSET)
+
+            flow_run_create_result = cls(
+                status=status,
+                flow_run_id=flow_run_id,
+                error=error,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                flow_run_create_result.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunCreateResult", src_dict, _error, _FIELDS, locals())
         return flow_run_create_result
 
     @property

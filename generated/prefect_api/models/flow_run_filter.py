@@ -6,10 +6,31 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowRunFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("id", "id"),
+    ("name", "name"),
+    ("tags", "tags"),
+    ("deployment_id", "deployment_id"),
+    ("work_queue_name", "work_queue_name"),
+    ("state", "state"),
+    ("flow_version", "flow_version"),
+    ("start_time", "start_time"),
+    ("end_time", "end_time"),
+    ("expected_start_time", "expected_start_time"),
+    ("next_scheduled_start_time", "next_scheduled_start_time"),
+    ("parent_flow_run_id", "parent_flow_run_id"),
+    ("parent_task_run_id", "parent_task_run_id"),
+    ("idempotency_key", "idempotency_key"),
+    ("created_by", "created_by"),
+)
 
 
 @_attrs_define
@@ -219,167 +240,174 @@ class FlowRunFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _id = src_dict.get("id", UNSET)
-        id: FlowRunFilterId | None | Unset
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = FlowRunFilterId.from_dict(_id)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            id = id_type_0
+            _id = src_dict.get("id", UNSET)
+            id: FlowRunFilterId | None | Unset
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                id_type_0 = FlowRunFilterId.from_dict(_id)
 
-        _name = src_dict.get("name", UNSET)
-        name: FlowRunFilterName | None | Unset
-        if _name is None or _name is UNSET:
-            name = _name
-        else:
-            name_type_0 = FlowRunFilterName.from_dict(_name)
+                id = id_type_0
 
-            name = name_type_0
+            _name = src_dict.get("name", UNSET)
+            name: FlowRunFilterName | None | Unset
+            if _name is None or _name is UNSET:
+                name = _name
+            else:
+                name_type_0 = FlowRunFilterName.from_dict(_name)
 
-        _tags = src_dict.get("tags", UNSET)
-        tags: FlowRunFilterTags | None | Unset
-        if _tags is None or _tags is UNSET:
-            tags = _tags
-        else:
-            tags_type_0 = FlowRunFilterTags.from_dict(_tags)
+                name = name_type_0
 
-            tags = tags_type_0
+            _tags = src_dict.get("tags", UNSET)
+            tags: FlowRunFilterTags | None | Unset
+            if _tags is None or _tags is UNSET:
+                tags = _tags
+            else:
+                tags_type_0 = FlowRunFilterTags.from_dict(_tags)
 
-        _deployment_id = src_dict.get("deployment_id", UNSET)
-        deployment_id: FlowRunFilterDeploymentId | None | Unset
-        if _deployment_id is None or _deployment_id is UNSET:
-            deployment_id = _deployment_id
-        else:
-            deployment_id_type_0 = FlowRunFilterDeploymentId.from_dict(_deployment_id)
+                tags = tags_type_0
 
-            deployment_id = deployment_id_type_0
+            _deployment_id = src_dict.get("deployment_id", UNSET)
+            deployment_id: FlowRunFilterDeploymentId | None | Unset
+            if _deployment_id is None or _deployment_id is UNSET:
+                deployment_id = _deployment_id
+            else:
+                deployment_id_type_0 = FlowRunFilterDeploymentId.from_dict(_deployment_id)
 
-        _work_queue_name = src_dict.get("work_queue_name", UNSET)
-        work_queue_name: FlowRunFilterWorkQueueName | None | Unset
-        if _work_queue_name is None or _work_queue_name is UNSET:
-            work_queue_name = _work_queue_name
-        else:
-            work_queue_name_type_0 = FlowRunFilterWorkQueueName.from_dict(_work_queue_name)
+                deployment_id = deployment_id_type_0
 
-            work_queue_name = work_queue_name_type_0
+            _work_queue_name = src_dict.get("work_queue_name", UNSET)
+            work_queue_name: FlowRunFilterWorkQueueName | None | Unset
+            if _work_queue_name is None or _work_queue_name is UNSET:
+                work_queue_name = _work_queue_name
+            else:
+                work_queue_name_type_0 = FlowRunFilterWorkQueueName.from_dict(_work_queue_name)
 
-        _state = src_dict.get("state", UNSET)
-        state: FlowRunFilterState | None | Unset
-        if _state is None or _state is UNSET:
-            state = _state
-        else:
-            state_type_0 = FlowRunFilterState.from_dict(_state)
+                work_queue_name = work_queue_name_type_0
 
-            state = state_type_0
+            _state = src_dict.get("state", UNSET)
+            state: FlowRunFilterState | None | Unset
+            if _state is None or _state is UNSET:
+                state = _state
+            else:
+                state_type_0 = FlowRunFilterState.from_dict(_state)
 
-        _flow_version = src_dict.get("flow_version", UNSET)
-        flow_version: FlowRunFilterFlowVersion | None | Unset
-        if _flow_version is None or _flow_version is UNSET:
-            flow_version = _flow_version
-        else:
-            flow_version_type_0 = FlowRunFilterFlowVersion.from_dict(_flow_version)
+                state = state_type_0
 
-            flow_version = flow_version_type_0
+            _flow_version = src_dict.get("flow_version", UNSET)
+            flow_version: FlowRunFilterFlowVersion | None | Unset
+            if _flow_version is None or _flow_version is UNSET:
+                flow_version = _flow_version
+            else:
+                flow_version_type_0 = FlowRunFilterFlowVersion.from_dict(_flow_version)
 
-        _start_time = src_dict.get("start_time", UNSET)
-        start_time: FlowRunFilterStartTime | None | Unset
-        if _start_time is None or _start_time is UNSET:
-            start_time = _start_time
-        else:
-            start_time_type_0 = FlowRunFilterStartTime.from_dict(_start_time)
+                flow_version = flow_version_type_0
 
-            start_time = start_time_type_0
+            _start_time = src_dict.get("start_time", UNSET)
+            start_time: FlowRunFilterStartTime | None | Unset
+            if _start_time is None or _start_time is UNSET:
+                start_time = _start_time
+            else:
+                start_time_type_0 = FlowRunFilterStartTime.from_dict(_start_time)
 
-        _end_time = src_dict.get("end_time", UNSET)
-        end_time: FlowRunFilterEndTime | None | Unset
-        if _end_time is None or _end_time is UNSET:
-            end_time = _end_time
-        else:
-            end_time_type_0 = FlowRunFilterEndTime.from_dict(_end_time)
+                start_time = start_time_type_0
 
-            end_time = end_time_type_0
+            _end_time = src_dict.get("end_time", UNSET)
+            end_time: FlowRunFilterEndTime | None | Unset
+            if _end_time is None or _end_time is UNSET:
+                end_time = _end_time
+            else:
+                end_time_type_0 = FlowRunFilterEndTime.from_dict(_end_time)
 
-        _expected_start_time = src_dict.get("expected_start_time", UNSET)
-        expected_start_time: FlowRunFilterExpectedStartTime | None | Unset
-        if _expected_start_time is None or _expected_start_time is UNSET:
-            expected_start_time = _expected_start_time
-        else:
-            expected_start_time_type_0 = FlowRunFilterExpectedStartTime.from_dict(_expected_start_time)
+                end_time = end_time_type_0
 
-            expected_start_time = expected_start_time_type_0
+            _expected_start_time = src_dict.get("expected_start_time", UNSET)
+            expected_start_time: FlowRunFilterExpectedStartTime | None | Unset
+            if _expected_start_time is None or _expected_start_time is UNSET:
+                expected_start_time = _expected_start_time
+            else:
+                expected_start_time_type_0 = FlowRunFilterExpectedStartTime.from_dict(_expected_start_time)
 
-        _next_scheduled_start_time = src_dict.get("next_scheduled_start_time", UNSET)
-        next_scheduled_start_time: FlowRunFilterNextScheduledStartTime | None | Unset
-        if _next_scheduled_start_time is None or _next_scheduled_start_time is UNSET:
-            next_scheduled_start_time = _next_scheduled_start_time
-        else:
-            next_scheduled_start_time_type_0 = FlowRunFilterNextScheduledStartTime.from_dict(_next_scheduled_start_time)
+                expected_start_time = expected_start_time_type_0
 
-            next_scheduled_start_time = next_scheduled_start_time_type_0
+            _next_scheduled_start_time = src_dict.get("next_scheduled_start_time", UNSET)
+            next_scheduled_start_time: FlowRunFilterNextScheduledStartTime | None | Unset
+            if _next_scheduled_start_time is None or _next_scheduled_start_time is UNSET:
+                next_scheduled_start_time = _next_scheduled_start_time
+            else:
+                next_scheduled_start_time_type_0 = FlowRunFilterNextScheduledStartTime.from_dict(
+                    _next_scheduled_start_time
+                )
 
-        _parent_flow_run_id = src_dict.get("parent_flow_run_id", UNSET)
-        parent_flow_run_id: FlowRunFilterParentFlowRunId | None | Unset
-        if _parent_flow_run_id is None or _parent_flow_run_id is UNSET:
-            parent_flow_run_id = _parent_flow_run_id
-        else:
-            parent_flow_run_id_type_0 = FlowRunFilterParentFlowRunId.from_dict(_parent_flow_run_id)
+                next_scheduled_start_time = next_scheduled_start_time_type_0
 
-            parent_flow_run_id = parent_flow_run_id_type_0
+            _parent_flow_run_id = src_dict.get("parent_flow_run_id", UNSET)
+            parent_flow_run_id: FlowRunFilterParentFlowRunId | None | Unset
+            if _parent_flow_run_id is None or _parent_flow_run_id is UNSET:
+                parent_flow_run_id = _parent_flow_run_id
+            else:
+                parent_flow_run_id_type_0 = FlowRunFilterParentFlowRunId.from_dict(_parent_flow_run_id)
 
-        _parent_task_run_id = src_dict.get("parent_task_run_id", UNSET)
-        parent_task_run_id: FlowRunFilterParentTaskRunId | None | Unset
-        if _parent_task_run_id is None or _parent_task_run_id is UNSET:
-            parent_task_run_id = _parent_task_run_id
-        else:
-            parent_task_run_id_type_0 = FlowRunFilterParentTaskRunId.from_dict(_parent_task_run_id)
+                parent_flow_run_id = parent_flow_run_id_type_0
 
-            parent_task_run_id = parent_task_run_id_type_0
+            _parent_task_run_id = src_dict.get("parent_task_run_id", UNSET)
+            parent_task_run_id: FlowRunFilterParentTaskRunId | None | Unset
+            if _parent_task_run_id is None or _parent_task_run_id is UNSET:
+                parent_task_run_id = _parent_task_run_id
+            else:
+                parent_task_run_id_type_0 = FlowRunFilterParentTaskRunId.from_dict(_parent_task_run_id)
 
-        _idempotency_key = src_dict.get("idempotency_key", UNSET)
-        idempotency_key: FlowRunFilterIdempotencyKey | None | Unset
-        if _idempotency_key is None or _idempotency_key is UNSET:
-            idempotency_key = _idempotency_key
-        else:
-            idempotency_key_type_0 = FlowRunFilterIdempotencyKey.from_dict(_idempotency_key)
+                parent_task_run_id = parent_task_run_id_type_0
 
-            idempotency_key = idempotency_key_type_0
+            _idempotency_key = src_dict.get("idempotency_key", UNSET)
+            idempotency_key: FlowRunFilterIdempotencyKey | None | Unset
+            if _idempotency_key is None or _idempotency_key is UNSET:
+                idempotency_key = _idempotency_key
+            else:
+                idempotency_key_type_0 = FlowRunFilterIdempotencyKey.from_dict(_idempotency_key)
 
-        _created_by = src_dict.get("created_by", UNSET)
-        created_by: FlowRunFilterCreatedBy | None | Unset
-        if _created_by is None or _created_by is UNSET:
-            created_by = _created_by
-        else:
-            created_by_type_0 = FlowRunFilterCreatedBy.from_dict(_created_by)
+                idempotency_key = idempotency_key_type_0
 
-            created_by = created_by_type_0
+            _created_by = src_dict.get("created_by", UNSET)
+            created_by: FlowRunFilterCreatedBy | None | Unset
+            if _created_by is None or _created_by is UNSET:
+                created_by = _created_by
+            else:
+                created_by_type_0 = FlowRunFilterCreatedBy.from_dict(_created_by)
 
-        flow_run_filter = cls(
-            operator=operator,
-            id=id,
-            name=name,
-            tags=tags,
-            deployment_id=deployment_id,
-            work_queue_name=work_queue_name,
-            state=state,
-            flow_version=flow_version,
-            start_time=start_time,
-            end_time=end_time,
-            expected_start_time=expected_start_time,
-            next_scheduled_start_time=next_scheduled_start_time,
-            parent_flow_run_id=parent_flow_run_id,
-            parent_task_run_id=parent_task_run_id,
-            idempotency_key=idempotency_key,
-            created_by=created_by,
-        )
+                created_by = created_by_type_0
+
+            flow_run_filter = cls(
+                operator=operator,
+                id=id,
+                name=name,
+                tags=tags,
+                deployment_id=deployment_id,
+                work_queue_name=work_queue_name,
+                state=state,
+                flow_version=flow_version,
+                start_time=start_time,
+                end_time=end_time,
+                expected_start_time=expected_start_time,
+                next_scheduled_start_time=next_scheduled_start_time,
+                parent_flow_run_id=parent_flow_run_id,
+                parent_task_run_id=parent_task_run_id,
+                idempotency_key=idempotency_key,
+                created_by=created_by,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunFilter", src_dict, _error, _FIELDS, locals())
         return flow_run_filter
 
 

@@ -7,10 +7,19 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="FlowRunFilterCreatedBy")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("id_", "id"),
+    ("type_", "type_"),
+    ("is_null_", "is_null"),
+)
 
 
 @_attrs_define
@@ -76,43 +85,49 @@ class FlowRunFilterCreatedBy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _id = src_dict.get("id_", UNSET)
-        id: list[UUID] | None | Unset
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = []
-            _id_type_0 = _id
-            for id_type_0_item_data in _id_type_0:
-                id_type_0_item = parse_uuid(id_type_0_item_data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-                id_type_0.append(id_type_0_item)
+            _id = src_dict.get("id_", UNSET)
+            id: list[UUID] | None | Unset
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                _id_type_0_list = []
+                _id_type_0 = _id
+                for id_type_0_item_data in _id_type_0:
+                    id_type_0_item = parse_uuid(id_type_0_item_data)
 
-            id = id_type_0
+                    _id_type_0_list.append(id_type_0_item)
+                id_type_0 = _id_type_0_list
 
-        _type_ = src_dict.get("type_", UNSET)
-        type_: list[str] | None | Unset
-        if _type_ is None or _type_ is UNSET:
-            type_ = _type_
-        else:
-            type_type_0 = cast(list[str], _type_)
+                id = id_type_0
 
-            type_ = type_type_0
+            _type_ = src_dict.get("type_", UNSET)
+            type_: list[str] | None | Unset
+            if _type_ is None or _type_ is UNSET:
+                type_ = _type_
+            else:
+                type_type_0 = cast(list[str], _type_)
 
-        is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+                type_ = type_type_0
 
-        flow_run_filter_created_by = cls(
-            operator=operator,
-            id=id,
-            type_=type_,
-            is_null=is_null,
-        )
+            is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+
+            flow_run_filter_created_by = cls(
+                operator=operator,
+                id=id,
+                type_=type_,
+                is_null=is_null,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunFilterCreatedBy", src_dict, _error, _FIELDS, locals())
         return flow_run_filter_created_by

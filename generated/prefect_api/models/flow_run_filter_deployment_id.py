@@ -7,10 +7,18 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="FlowRunFilterDeploymentId")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("any_", "any_"),
+    ("is_null_", "is_null"),
+)
 
 
 @_attrs_define
@@ -62,33 +70,39 @@ class FlowRunFilterDeploymentId:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _any_ = src_dict.get("any_", UNSET)
-        any_: list[UUID] | None | Unset
-        if _any_ is None or _any_ is UNSET:
-            any_ = _any_
-        else:
-            any_type_0 = []
-            _any_type_0 = _any_
-            for any_type_0_item_data in _any_type_0:
-                any_type_0_item = parse_uuid(any_type_0_item_data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-                any_type_0.append(any_type_0_item)
+            _any_ = src_dict.get("any_", UNSET)
+            any_: list[UUID] | None | Unset
+            if _any_ is None or _any_ is UNSET:
+                any_ = _any_
+            else:
+                _any_type_0_list = []
+                _any_type_0 = _any_
+                for any_type_0_item_data in _any_type_0:
+                    any_type_0_item = parse_uuid(any_type_0_item_data)
 
-            any_ = any_type_0
+                    _any_type_0_list.append(any_type_0_item)
+                any_type_0 = _any_type_0_list
 
-        is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+                any_ = any_type_0
 
-        flow_run_filter_deployment_id = cls(
-            operator=operator,
-            any_=any_,
-            is_null=is_null,
-        )
+            is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+
+            flow_run_filter_deployment_id = cls(
+                operator=operator,
+                any_=any_,
+                is_null=is_null,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunFilterDeploymentId", src_dict, _error, _FIELDS, locals())
         return flow_run_filter_deployment_id

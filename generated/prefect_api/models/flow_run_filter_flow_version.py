@@ -6,9 +6,13 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowRunFilterFlowVersion")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("any_", "any_"),)
 
 
 @_attrs_define
@@ -39,17 +43,22 @@ class FlowRunFilterFlowVersion:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _any_ = src_dict.get("any_", UNSET)
-        any_: list[str] | None | Unset
-        if _any_ is None or _any_ is UNSET:
-            any_ = _any_
-        else:
-            any_type_0 = cast(list[str], _any_)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            any_ = any_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _any_ = src_dict.get("any_", UNSET)
+            any_: list[str] | None | Unset
+            if _any_ is None or _any_ is UNSET:
+                any_ = _any_
+            else:
+                any_type_0 = cast(list[str], _any_)
 
-        flow_run_filter_flow_version = cls(
-            any_=any_,
-        )
+                any_ = any_type_0
+
+            flow_run_filter_flow_version = cls(
+                any_=any_,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunFilterFlowVersion", src_dict, _error, _FIELDS, locals())
         return flow_run_filter_flow_version

@@ -6,9 +6,16 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowRunFilterName")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("any_", "any_"),
+    ("like_", "like"),
+)
 
 
 @_attrs_define
@@ -50,20 +57,25 @@ class FlowRunFilterName:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _any_ = src_dict.get("any_", UNSET)
-        any_: list[str] | None | Unset
-        if _any_ is None or _any_ is UNSET:
-            any_ = _any_
-        else:
-            any_type_0 = cast(list[str], _any_)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            any_ = any_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _any_ = src_dict.get("any_", UNSET)
+            any_: list[str] | None | Unset
+            if _any_ is None or _any_ is UNSET:
+                any_ = _any_
+            else:
+                any_type_0 = cast(list[str], _any_)
 
-        like: None | str | Unset = src_dict.get("like_", UNSET)
+                any_ = any_type_0
 
-        flow_run_filter_name = cls(
-            any_=any_,
-            like=like,
-        )
+            like: None | str | Unset = src_dict.get("like_", UNSET)
+
+            flow_run_filter_name = cls(
+                any_=any_,
+                like=like,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunFilterName", src_dict, _error, _FIELDS, locals())
         return flow_run_filter_name

@@ -6,10 +6,18 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowRunFilterState")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("type", "type_"),
+    ("name", "name"),
+)
 
 
 @_attrs_define
@@ -59,37 +67,42 @@ class FlowRunFilterState:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _type_ = src_dict.get("type", UNSET)
-        type_: FlowRunFilterStateType | None | Unset
-        if _type_ is None or _type_ is UNSET:
-            type_ = _type_
-        else:
-            type_type_0 = FlowRunFilterStateType.from_dict(_type_)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            type_ = type_type_0
+            _type_ = src_dict.get("type", UNSET)
+            type_: FlowRunFilterStateType | None | Unset
+            if _type_ is None or _type_ is UNSET:
+                type_ = _type_
+            else:
+                type_type_0 = FlowRunFilterStateType.from_dict(_type_)
 
-        _name = src_dict.get("name", UNSET)
-        name: FlowRunFilterStateName | None | Unset
-        if _name is None or _name is UNSET:
-            name = _name
-        else:
-            name_type_0 = FlowRunFilterStateName.from_dict(_name)
+                type_ = type_type_0
 
-            name = name_type_0
+            _name = src_dict.get("name", UNSET)
+            name: FlowRunFilterStateName | None | Unset
+            if _name is None or _name is UNSET:
+                name = _name
+            else:
+                name_type_0 = FlowRunFilterStateName.from_dict(_name)
 
-        flow_run_filter_state = cls(
-            operator=operator,
-            type_=type_,
-            name=name,
-        )
+                name = name_type_0
+
+            flow_run_filter_state = cls(
+                operator=operator,
+                type_=type_,
+                name=name,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunFilterState", src_dict, _error, _FIELDS, locals())
         return flow_run_filter_state
 
 

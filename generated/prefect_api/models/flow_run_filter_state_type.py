@@ -6,10 +6,17 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.state_type import StateType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowRunFilterStateType")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("any_", "any_"),
+    ("not_any_", "not_any"),
+)
 
 
 @_attrs_define
@@ -59,42 +66,51 @@ class FlowRunFilterStateType:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _any_ = src_dict.get("any_", UNSET)
-        any_: list[StateType] | None | Unset
-        if _any_ is None or _any_ is UNSET:
-            any_ = _any_
-        else:
-            any_type_0 = []
-            _any_type_0 = _any_
-            for any_type_0_item_data in _any_type_0:
-                any_type_0_item = cast(
-                    StateType, StateType._value2member_map_.get(any_type_0_item_data) or StateType(any_type_0_item_data)
-                )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-                any_type_0.append(any_type_0_item)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _any_ = src_dict.get("any_", UNSET)
+            any_: list[StateType] | None | Unset
+            if _any_ is None or _any_ is UNSET:
+                any_ = _any_
+            else:
+                _any_type_0_list = []
+                _any_type_0 = _any_
+                for any_type_0_item_data in _any_type_0:
+                    any_type_0_item = cast(
+                        StateType,
+                        StateType._value2member_map_.get(any_type_0_item_data) or StateType(any_type_0_item_data),
+                    )
 
-            any_ = any_type_0
+                    _any_type_0_list.append(any_type_0_item)
+                any_type_0 = _any_type_0_list
 
-        _not_any = src_dict.get("not_any_", UNSET)
-        not_any: list[StateType] | None | Unset
-        if _not_any is None or _not_any is UNSET:
-            not_any = _not_any
-        else:
-            not_any_type_0 = []
-            _not_any_type_0 = _not_any
-            for not_any_type_0_item_data in _not_any_type_0:
-                not_any_type_0_item = cast(
-                    StateType,
-                    StateType._value2member_map_.get(not_any_type_0_item_data) or StateType(not_any_type_0_item_data),
-                )
+                any_ = any_type_0
 
-                not_any_type_0.append(not_any_type_0_item)
+            _not_any = src_dict.get("not_any_", UNSET)
+            not_any: list[StateType] | None | Unset
+            if _not_any is None or _not_any is UNSET:
+                not_any = _not_any
+            else:
+                _not_any_type_0_list = []
+                _not_any_type_0 = _not_any
+                for not_any_type_0_item_data in _not_any_type_0:
+                    not_any_type_0_item = cast(
+                        StateType,
+                        StateType._value2member_map_.get(not_any_type_0_item_data)
+                        or StateType(not_any_type_0_item_data),
+                    )
 
-            not_any = not_any_type_0
+                    _not_any_type_0_list.append(not_any_type_0_item)
+                not_any_type_0 = _not_any_type_0_list
 
-        flow_run_filter_state_type = cls(
-            any_=any_,
-            not_any=not_any,
-        )
+                not_any = not_any_type_0
+
+            flow_run_filter_state_type = cls(
+                any_=any_,
+                not_any=not_any,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunFilterStateType", src_dict, _error, _FIELDS, locals())
         return flow_run_filter_state_type

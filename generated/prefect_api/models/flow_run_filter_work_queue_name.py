@@ -6,10 +6,18 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowRunFilterWorkQueueName")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("any_", "any_"),
+    ("is_null_", "is_null"),
+)
 
 
 @_attrs_define
@@ -58,28 +66,33 @@ class FlowRunFilterWorkQueueName:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _any_ = src_dict.get("any_", UNSET)
-        any_: list[str] | None | Unset
-        if _any_ is None or _any_ is UNSET:
-            any_ = _any_
-        else:
-            any_type_0 = cast(list[str], _any_)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            any_ = any_type_0
+            _any_ = src_dict.get("any_", UNSET)
+            any_: list[str] | None | Unset
+            if _any_ is None or _any_ is UNSET:
+                any_ = _any_
+            else:
+                any_type_0 = cast(list[str], _any_)
 
-        is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+                any_ = any_type_0
 
-        flow_run_filter_work_queue_name = cls(
-            operator=operator,
-            any_=any_,
-            is_null=is_null,
-        )
+            is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+
+            flow_run_filter_work_queue_name = cls(
+                operator=operator,
+                any_=any_,
+                is_null=is_null,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunFilterWorkQueueName", src_dict, _error, _FIELDS, locals())
         return flow_run_filter_work_queue_name

@@ -7,7 +7,18 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
+
 T = TypeVar("T", bound="FlowRunPaginationResponse")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("results", "results"),
+    ("count", "count"),
+    ("limit", "limit"),
+    ("pages", "pages"),
+    ("page", "page"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"results", "count", "limit", "pages", "page"})
 
@@ -52,29 +63,35 @@ class FlowRunPaginationResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        results = []
-        _results = src_dict["results"]
-        for results_item_data in _results:
-            results_item = FlowRunResponse.from_dict(results_item_data)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            results.append(results_item)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _results_list = []
+            _results = src_dict["results"]
+            for results_item_data in _results:
+                results_item = FlowRunResponse.from_dict(results_item_data)
 
-        count = src_dict["count"]
-        limit = src_dict["limit"]
-        pages = src_dict["pages"]
-        page = src_dict["page"]
-        flow_run_pagination_response = cls(
-            results=results,
-            count=count,
-            limit=limit,
-            pages=pages,
-            page=page,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            flow_run_pagination_response.additional_properties = extra
+                _results_list.append(results_item)
+            results = _results_list
+
+            count = src_dict["count"]
+            limit = src_dict["limit"]
+            pages = src_dict["pages"]
+            page = src_dict["page"]
+            flow_run_pagination_response = cls(
+                results=results,
+                count=count,
+                limit=limit,
+                pages=pages,
+                page=page,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                flow_run_pagination_response.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunPaginationResponse", src_dict, _error, _FIELDS, locals())
         return flow_run_pagination_response
 
     @property

@@ -7,10 +7,22 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.flow_run_policy_retry_type_type_0 import FlowRunPolicyRetryTypeType0
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowRunPolicy")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("max_retries", "max_retries"),
+    ("retry_delay_seconds", "retry_delay_seconds"),
+    ("retries", "retries"),
+    ("retry_delay", "retry_delay"),
+    ("pause_keys", "pause_keys"),
+    ("resuming", "resuming"),
+    ("retry_type", "retry_type"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"max_retries", "retry_delay_seconds", "retries", "retry_delay", "pause_keys", "resuming", "retry_type"}
@@ -101,50 +113,55 @@ class FlowRunPolicy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        max_retries = src_dict.get("max_retries", UNSET)
-        retry_delay_seconds = src_dict.get("retry_delay_seconds", UNSET)
-        retries: int | None | Unset = src_dict.get("retries", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        retry_delay: int | None | Unset = src_dict.get("retry_delay", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            max_retries = src_dict.get("max_retries", UNSET)
+            retry_delay_seconds = src_dict.get("retry_delay_seconds", UNSET)
+            retries: int | None | Unset = src_dict.get("retries", UNSET)
 
-        _pause_keys = src_dict.get("pause_keys", UNSET)
-        pause_keys: list[str] | None | Unset
-        if _pause_keys is None or _pause_keys is UNSET:
-            pause_keys = _pause_keys
-        else:
-            pause_keys_type_0 = cast(list[str], _pause_keys)
+            retry_delay: int | None | Unset = src_dict.get("retry_delay", UNSET)
 
-            pause_keys = pause_keys_type_0
+            _pause_keys = src_dict.get("pause_keys", UNSET)
+            pause_keys: list[str] | None | Unset
+            if _pause_keys is None or _pause_keys is UNSET:
+                pause_keys = _pause_keys
+            else:
+                pause_keys_type_0 = cast(list[str], _pause_keys)
 
-        resuming: bool | None | Unset = src_dict.get("resuming", UNSET)
+                pause_keys = pause_keys_type_0
 
-        _retry_type = src_dict.get("retry_type", UNSET)
-        retry_type: FlowRunPolicyRetryTypeType0 | None | Unset
-        if _retry_type is None or _retry_type is UNSET:
-            retry_type = _retry_type
-        else:
-            retry_type_type_0 = cast(
-                FlowRunPolicyRetryTypeType0,
-                FlowRunPolicyRetryTypeType0._value2member_map_.get(_retry_type)
-                or FlowRunPolicyRetryTypeType0(_retry_type),
+            resuming: bool | None | Unset = src_dict.get("resuming", UNSET)
+
+            _retry_type = src_dict.get("retry_type", UNSET)
+            retry_type: FlowRunPolicyRetryTypeType0 | None | Unset
+            if _retry_type is None or _retry_type is UNSET:
+                retry_type = _retry_type
+            else:
+                retry_type_type_0 = cast(
+                    FlowRunPolicyRetryTypeType0,
+                    FlowRunPolicyRetryTypeType0._value2member_map_.get(_retry_type)
+                    or FlowRunPolicyRetryTypeType0(_retry_type),
+                )
+
+                retry_type = retry_type_type_0
+
+            flow_run_policy = cls(
+                max_retries=max_retries,
+                retry_delay_seconds=retry_delay_seconds,
+                retries=retries,
+                retry_delay=retry_delay,
+                pause_keys=pause_keys,
+                resuming=resuming,
+                retry_type=retry_type,
             )
-
-            retry_type = retry_type_type_0
-
-        flow_run_policy = cls(
-            max_retries=max_retries,
-            retry_delay_seconds=retry_delay_seconds,
-            retries=retries,
-            retry_delay=retry_delay,
-            pause_keys=pause_keys,
-            resuming=resuming,
-            retry_type=retry_type,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            flow_run_policy.additional_properties = extra
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                flow_run_policy.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunPolicy", src_dict, _error, _FIELDS, locals())
         return flow_run_policy
 
     @property

@@ -7,7 +7,12 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
+
 T = TypeVar("T", bound="FlowRunResponseJobVariablesType0")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = ()
 
 
 @_attrs_define
@@ -23,11 +28,16 @@ class FlowRunResponseJobVariablesType0:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        flow_run_response_job_variables_type_0 = cls()
-        extra = dict(src_dict)
-        if extra:
-            flow_run_response_job_variables_type_0.additional_properties = extra
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            flow_run_response_job_variables_type_0 = cls()
+            extra = {**src_dict}  # unlike dict(src_dict), refuses a list of pairs and ""
+            if extra:
+                flow_run_response_job_variables_type_0.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunResponseJobVariablesType0", src_dict, _error, _FIELDS, locals())
         return flow_run_response_job_variables_type_0
 
     @property

@@ -9,10 +9,22 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.state_type import StateType
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="FlowRunSlotSummary")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("name", "name"),
+    ("state_type", "state_type"),
+    ("state_name", "state_name"),
+    ("start_time", "start_time"),
+    ("state_timestamp", "state_timestamp"),
+    ("time_in_current_state", "time_in_current_state"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"id", "name", "state_type", "state_name", "start_time", "state_timestamp", "time_in_current_state"}
@@ -100,54 +112,61 @@ class FlowRunSlotSummary:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        name = src_dict["name"]
-        _state_type = src_dict.get("state_type", UNSET)
-        state_type: None | StateType | Unset
-        if _state_type is None or _state_type is UNSET:
-            state_type = _state_type
-        else:
-            state_type_type_0 = cast(StateType, StateType._value2member_map_.get(_state_type) or StateType(_state_type))
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            state_type = state_type_type_0
+            name = src_dict["name"]
+            _state_type = src_dict.get("state_type", UNSET)
+            state_type: None | StateType | Unset
+            if _state_type is None or _state_type is UNSET:
+                state_type = _state_type
+            else:
+                state_type_type_0 = cast(
+                    StateType, StateType._value2member_map_.get(_state_type) or StateType(_state_type)
+                )
 
-        state_name: None | str | Unset = src_dict.get("state_name", UNSET)
+                state_type = state_type_type_0
 
-        _start_time = src_dict.get("start_time", UNSET)
-        start_time: datetime.datetime | None | Unset
-        if _start_time is None or _start_time is UNSET:
-            start_time = _start_time
-        else:
-            start_time_type_0 = parse_datetime(_start_time)
+            state_name: None | str | Unset = src_dict.get("state_name", UNSET)
 
-            start_time = start_time_type_0
+            _start_time = src_dict.get("start_time", UNSET)
+            start_time: datetime.datetime | None | Unset
+            if _start_time is None or _start_time is UNSET:
+                start_time = _start_time
+            else:
+                start_time_type_0 = parse_datetime(_start_time)
 
-        _state_timestamp = src_dict.get("state_timestamp", UNSET)
-        state_timestamp: datetime.datetime | None | Unset
-        if _state_timestamp is None or _state_timestamp is UNSET:
-            state_timestamp = _state_timestamp
-        else:
-            state_timestamp_type_0 = parse_datetime(_state_timestamp)
+                start_time = start_time_type_0
 
-            state_timestamp = state_timestamp_type_0
+            _state_timestamp = src_dict.get("state_timestamp", UNSET)
+            state_timestamp: datetime.datetime | None | Unset
+            if _state_timestamp is None or _state_timestamp is UNSET:
+                state_timestamp = _state_timestamp
+            else:
+                state_timestamp_type_0 = parse_datetime(_state_timestamp)
 
-        time_in_current_state: float | None | Unset = src_dict.get("time_in_current_state", UNSET)
+                state_timestamp = state_timestamp_type_0
 
-        flow_run_slot_summary = cls(
-            id=id,
-            name=name,
-            state_type=state_type,
-            state_name=state_name,
-            start_time=start_time,
-            state_timestamp=state_timestamp,
-            time_in_current_state=time_in_current_state,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            flow_run_slot_summary.additional_properties = extra
+            time_in_current_state: float | None | Unset = src_dict.get("time_in_current_state", UNSET)
+
+            flow_run_slot_summary = cls(
+                id=id,
+                name=name,
+                state_type=state_type,
+                state_name=state_name,
+                start_time=start_time,
+                state_timestamp=state_timestamp,
+                time_in_current_state=time_in_current_state,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                flow_run_slot_summary.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunSlotSummary", src_dict, _error, _FIELDS, locals())
         return flow_run_slot_summary
 
     @property

@@ -6,9 +6,21 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowRunUpdate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("flow_version", "flow_version"),
+    ("parameters", "parameters"),
+    ("empirical_policy", "empirical_policy"),
+    ("tags", "tags"),
+    ("infrastructure_pid", "infrastructure_pid"),
+    ("job_variables", "job_variables"),
+)
 
 
 @_attrs_define
@@ -90,47 +102,52 @@ class FlowRunUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        name: None | str | Unset = src_dict.get("name", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        flow_version: None | str | Unset = src_dict.get("flow_version", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            name: None | str | Unset = src_dict.get("name", UNSET)
 
-        _parameters = src_dict.get("parameters", UNSET)
-        parameters: FlowRunUpdateParameters | Unset
-        if _parameters is UNSET:
-            parameters = UNSET
-        else:
-            parameters = FlowRunUpdateParameters.from_dict(_parameters)
+            flow_version: None | str | Unset = src_dict.get("flow_version", UNSET)
 
-        _empirical_policy = src_dict.get("empirical_policy", UNSET)
-        empirical_policy: FlowRunPolicy | Unset
-        if _empirical_policy is UNSET:
-            empirical_policy = UNSET
-        else:
-            empirical_policy = FlowRunPolicy.from_dict(_empirical_policy)
+            _parameters = src_dict.get("parameters", UNSET)
+            parameters: FlowRunUpdateParameters | Unset
+            if _parameters is UNSET:
+                parameters = UNSET
+            else:
+                parameters = FlowRunUpdateParameters.from_dict(_parameters)
 
-        tags = cast(list[str], src_dict.get("tags", UNSET))
+            _empirical_policy = src_dict.get("empirical_policy", UNSET)
+            empirical_policy: FlowRunPolicy | Unset
+            if _empirical_policy is UNSET:
+                empirical_policy = UNSET
+            else:
+                empirical_policy = FlowRunPolicy.from_dict(_empirical_policy)
 
-        infrastructure_pid: None | str | Unset = src_dict.get("infrastructure_pid", UNSET)
+            tags = cast(list[str], src_dict.get("tags", UNSET))
 
-        _job_variables = src_dict.get("job_variables", UNSET)
-        job_variables: FlowRunUpdateJobVariablesType0 | None | Unset
-        if _job_variables is None or _job_variables is UNSET:
-            job_variables = _job_variables
-        else:
-            job_variables_type_0 = FlowRunUpdateJobVariablesType0.from_dict(_job_variables)
+            infrastructure_pid: None | str | Unset = src_dict.get("infrastructure_pid", UNSET)
 
-            job_variables = job_variables_type_0
+            _job_variables = src_dict.get("job_variables", UNSET)
+            job_variables: FlowRunUpdateJobVariablesType0 | None | Unset
+            if _job_variables is None or _job_variables is UNSET:
+                job_variables = _job_variables
+            else:
+                job_variables_type_0 = FlowRunUpdateJobVariablesType0.from_dict(_job_variables)
 
-        flow_run_update = cls(
-            name=name,
-            flow_version=flow_version,
-            parameters=parameters,
-            empirical_policy=empirical_policy,
-            tags=tags,
-            infrastructure_pid=infrastructure_pid,
-            job_variables=job_variables,
-        )
+                job_variables = job_variables_type_0
+
+            flow_run_update = cls(
+                name=name,
+                flow_version=flow_version,
+                parameters=parameters,
+                empirical_policy=empirical_policy,
+                tags=tags,
+                infrastructure_pid=infrastructure_pid,
+                job_variables=job_variables,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowRunUpdate", src_dict, _error, _FIELDS, locals())
         return flow_run_update
 
 

@@ -6,9 +6,13 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowUpdate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("tags", "tags"),)
 
 
 @_attrs_define
@@ -34,10 +38,15 @@ class FlowUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        tags = cast(list[str], src_dict.get("tags", UNSET))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        flow_update = cls(
-            tags=tags,
-        )
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            tags = cast(list[str], src_dict.get("tags", UNSET))
+
+            flow_update = cls(
+                tags=tags,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowUpdate", src_dict, _error, _FIELDS, locals())
         return flow_update

@@ -7,9 +7,17 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="FlowsSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("heartbeat_frequency", "heartbeat_frequency"),
+    ("default_retries", "default_retries"),
+    ("default_retry_delay_seconds", "default_retry_delay_seconds"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"heartbeat_frequency", "default_retries", "default_retry_delay_seconds"})
 
@@ -61,37 +69,42 @@ class FlowsSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        heartbeat_frequency: int | None | Unset = src_dict.get("heartbeat_frequency", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        default_retries = src_dict.get("default_retries", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            heartbeat_frequency: int | None | Unset = src_dict.get("heartbeat_frequency", UNSET)
 
-        def _parse_default_retry_delay_seconds(data: object) -> float | int | list[float] | Unset:
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError
-                default_retry_delay_seconds_type_2 = cast(list[float], data)
+            default_retries = src_dict.get("default_retries", UNSET)
 
-                return default_retry_delay_seconds_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            return cast(float | int | list[float] | Unset, data)
+            def _parse_default_retry_delay_seconds(data: object) -> float | int | list[float] | Unset:
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError
+                    default_retry_delay_seconds_type_2 = cast(list[float], data)
 
-        default_retry_delay_seconds = _parse_default_retry_delay_seconds(
-            src_dict.get("default_retry_delay_seconds", UNSET)
-        )
+                    return default_retry_delay_seconds_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(float | int | list[float] | Unset, data)
 
-        flows_settings = cls(
-            heartbeat_frequency=heartbeat_frequency,
-            default_retries=default_retries,
-            default_retry_delay_seconds=default_retry_delay_seconds,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            flows_settings.additional_properties = extra
+            default_retry_delay_seconds = _parse_default_retry_delay_seconds(
+                src_dict.get("default_retry_delay_seconds", UNSET)
+            )
+
+            flows_settings = cls(
+                heartbeat_frequency=heartbeat_frequency,
+                default_retries=default_retries,
+                default_retry_delay_seconds=default_retry_delay_seconds,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                flows_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("FlowsSettings", src_dict, _error, _FIELDS, locals())
         return flows_settings
 
     @property

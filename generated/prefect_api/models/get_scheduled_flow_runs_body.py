@@ -8,9 +8,18 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="GetScheduledFlowRunsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("work_queue_names", "work_queue_names"),
+    ("scheduled_before", "scheduled_before"),
+    ("scheduled_after", "scheduled_after"),
+    ("limit", "limit"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"work_queue_names", "scheduled_before", "scheduled_after", "limit"})
 
@@ -58,34 +67,39 @@ class GetScheduledFlowRunsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        work_queue_names = cast(list[str], src_dict.get("work_queue_names", UNSET))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _scheduled_before = src_dict.get("scheduled_before", UNSET)
-        scheduled_before: datetime.datetime | Unset
-        if _scheduled_before is UNSET:
-            scheduled_before = UNSET
-        else:
-            scheduled_before = parse_datetime(_scheduled_before)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            work_queue_names = cast(list[str], src_dict.get("work_queue_names", UNSET))
 
-        _scheduled_after = src_dict.get("scheduled_after", UNSET)
-        scheduled_after: datetime.datetime | Unset
-        if _scheduled_after is UNSET:
-            scheduled_after = UNSET
-        else:
-            scheduled_after = parse_datetime(_scheduled_after)
+            _scheduled_before = src_dict.get("scheduled_before", UNSET)
+            scheduled_before: datetime.datetime | Unset
+            if _scheduled_before is UNSET:
+                scheduled_before = UNSET
+            else:
+                scheduled_before = parse_datetime(_scheduled_before)
 
-        limit = src_dict.get("limit", UNSET)
-        get_scheduled_flow_runs_body = cls(
-            work_queue_names=work_queue_names,
-            scheduled_before=scheduled_before,
-            scheduled_after=scheduled_after,
-            limit=limit,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            get_scheduled_flow_runs_body.additional_properties = extra
+            _scheduled_after = src_dict.get("scheduled_after", UNSET)
+            scheduled_after: datetime.datetime | Unset
+            if _scheduled_after is UNSET:
+                scheduled_after = UNSET
+            else:
+                scheduled_after = parse_datetime(_scheduled_after)
+
+            limit = src_dict.get("limit", UNSET)
+            get_scheduled_flow_runs_body = cls(
+                work_queue_names=work_queue_names,
+                scheduled_before=scheduled_before,
+                scheduled_after=scheduled_after,
+                limit=limit,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                get_scheduled_flow_runs_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("GetScheduledFlowRunsBody", src_dict, _error, _FIELDS, locals())
         return get_scheduled_flow_runs_body
 
     @property

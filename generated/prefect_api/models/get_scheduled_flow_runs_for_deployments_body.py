@@ -9,9 +9,17 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="GetScheduledFlowRunsForDeploymentsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("deployment_ids", "deployment_ids"),
+    ("scheduled_before", "scheduled_before"),
+    ("limit", "limit"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"deployment_ids", "scheduled_before", "limit"})
 
@@ -52,31 +60,37 @@ class GetScheduledFlowRunsForDeploymentsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        deployment_ids = []
-        _deployment_ids = src_dict["deployment_ids"]
-        for deployment_ids_item_data in _deployment_ids:
-            deployment_ids_item = parse_uuid(deployment_ids_item_data)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            deployment_ids.append(deployment_ids_item)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _deployment_ids_list = []
+            _deployment_ids = src_dict["deployment_ids"]
+            for deployment_ids_item_data in _deployment_ids:
+                deployment_ids_item = parse_uuid(deployment_ids_item_data)
 
-        _scheduled_before = src_dict.get("scheduled_before", UNSET)
-        scheduled_before: datetime.datetime | Unset
-        if _scheduled_before is UNSET:
-            scheduled_before = UNSET
-        else:
-            scheduled_before = parse_datetime(_scheduled_before)
+                _deployment_ids_list.append(deployment_ids_item)
+            deployment_ids = _deployment_ids_list
 
-        limit = src_dict.get("limit", UNSET)
-        get_scheduled_flow_runs_for_deployments_body = cls(
-            deployment_ids=deployment_ids,
-            scheduled_before=scheduled_before,
-            limit=limit,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            get_scheduled_flow_runs_for_deployments_body.additional_properties = extra
+            _scheduled_before = src_dict.get("scheduled_before", UNSET)
+            scheduled_before: datetime.datetime | Unset
+            if _scheduled_before is UNSET:
+                scheduled_before = UNSET
+            else:
+                scheduled_before = parse_datetime(_scheduled_before)
+
+            limit = src_dict.get("limit", UNSET)
+            get_scheduled_flow_runs_for_deployments_body = cls(
+                deployment_ids=deployment_ids,
+                scheduled_before=scheduled_before,
+                limit=limit,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                get_scheduled_flow_runs_for_deployments_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("GetScheduledFlowRunsForDeploymentsBody", src_dict, _error, _FIELDS, locals())
         return get_scheduled_flow_runs_for_deployments_body
 
     @property

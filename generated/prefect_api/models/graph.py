@@ -9,9 +9,20 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="Graph")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("start_time", "start_time"),
+    ("end_time", "end_time"),
+    ("root_node_ids", "root_node_ids"),
+    ("nodes", "nodes"),
+    ("artifacts", "artifacts"),
+    ("states", "states"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"start_time", "end_time", "root_node_ids", "nodes", "artifacts", "states"})
 
@@ -90,90 +101,100 @@ class Graph:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _start_time = src_dict["start_time"]
-        start_time: datetime.datetime | None
-        if _start_time is None:
-            start_time = _start_time
-        else:
-            start_time_type_0 = parse_datetime(_start_time)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            start_time = start_time_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _start_time = src_dict["start_time"]
+            start_time: datetime.datetime | None
+            if _start_time is None:
+                start_time = _start_time
+            else:
+                start_time_type_0 = parse_datetime(_start_time)
 
-        _end_time = src_dict["end_time"]
-        end_time: datetime.datetime | None
-        if _end_time is None:
-            end_time = _end_time
-        else:
-            end_time_type_0 = parse_datetime(_end_time)
+                start_time = start_time_type_0
 
-            end_time = end_time_type_0
+            _end_time = src_dict["end_time"]
+            end_time: datetime.datetime | None
+            if _end_time is None:
+                end_time = _end_time
+            else:
+                end_time_type_0 = parse_datetime(_end_time)
 
-        root_node_ids = []
-        _root_node_ids = src_dict["root_node_ids"]
-        for root_node_ids_item_data in _root_node_ids:
-            root_node_ids_item = parse_uuid(root_node_ids_item_data)
+                end_time = end_time_type_0
 
-            root_node_ids.append(root_node_ids_item)
+            _root_node_ids_list = []
+            _root_node_ids = src_dict["root_node_ids"]
+            for root_node_ids_item_data in _root_node_ids:
+                root_node_ids_item = parse_uuid(root_node_ids_item_data)
 
-        nodes = []
-        _nodes = src_dict["nodes"]
-        for nodes_item_data in _nodes:
-            nodes_item = []
-            _nodes_item = nodes_item_data
-            for nodes_item_item_data in _nodes_item:
+                _root_node_ids_list.append(root_node_ids_item)
+            root_node_ids = _root_node_ids_list
 
-                def _parse_nodes_item_item(data: object) -> Node | UUID:
-                    try:
-                        if not isinstance(data, str):
-                            raise TypeError
-                        nodes_item_item_type_0 = parse_uuid(data)
+            _nodes_list = []
+            _nodes = src_dict["nodes"]
+            for nodes_item_data in _nodes:
+                _nodes_item_list = []
+                _nodes_item = nodes_item_data
+                for nodes_item_item_data in _nodes_item:
 
-                        return nodes_item_item_type_0
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    try:
-                        if not isinstance(data, dict):
-                            raise TypeError
-                        nodes_item_item_type_1 = Node.from_dict(data)
+                    def _parse_nodes_item_item(data: object) -> Node | UUID:
+                        try:
+                            if not isinstance(data, str):
+                                raise TypeError
+                            nodes_item_item_type_0 = parse_uuid(data)
 
-                        return nodes_item_item_type_1
-                    except (TypeError, ValueError, AttributeError, KeyError):
-                        pass  # not this type: try the next
-                    raise TypeError(f"nodes_item_item: {data!r:.200} is none of Node | UUID")
+                            return nodes_item_item_type_0
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        try:
+                            if not isinstance(data, dict):
+                                raise TypeError
+                            nodes_item_item_type_1 = Node.from_dict(data)
 
-                nodes_item_item = _parse_nodes_item_item(nodes_item_item_data)
+                            return nodes_item_item_type_1
+                        except (TypeError, ValueError, AttributeError, KeyError):
+                            pass  # not this type: try the next
+                        raise TypeError(f"{data!r:.200} is none of Node | UUID")
 
-                nodes_item.append(nodes_item_item)
+                    nodes_item_item = _parse_nodes_item_item(nodes_item_item_data)
 
-            nodes.append(nodes_item)
+                    _nodes_item_list.append(nodes_item_item)
+                nodes_item = _nodes_item_list
 
-        artifacts = []
-        _artifacts = src_dict["artifacts"]
-        for artifacts_item_data in _artifacts:
-            artifacts_item = GraphArtifact.from_dict(artifacts_item_data)
+                _nodes_list.append(nodes_item)
+            nodes = _nodes_list
 
-            artifacts.append(artifacts_item)
+            _artifacts_list = []
+            _artifacts = src_dict["artifacts"]
+            for artifacts_item_data in _artifacts:
+                artifacts_item = GraphArtifact.from_dict(artifacts_item_data)
 
-        states = []
-        _states = src_dict["states"]
-        for states_item_data in _states:
-            states_item = GraphState.from_dict(states_item_data)
+                _artifacts_list.append(artifacts_item)
+            artifacts = _artifacts_list
 
-            states.append(states_item)
+            _states_list = []
+            _states = src_dict["states"]
+            for states_item_data in _states:
+                states_item = GraphState.from_dict(states_item_data)
 
-        graph = cls(
-            start_time=start_time,
-            end_time=end_time,
-            root_node_ids=root_node_ids,
-            nodes=nodes,
-            artifacts=artifacts,
-            states=states,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            graph.additional_properties = extra
+                _states_list.append(states_item)
+            states = _states_list
+
+            graph = cls(
+                start_time=start_time,
+                end_time=end_time,
+                root_node_ids=root_node_ids,
+                nodes=nodes,
+                artifacts=artifacts,
+                states=states,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                graph.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("Graph", src_dict, _error, _FIELDS, locals())
         return graph
 
     @property

@@ -9,9 +9,20 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="GraphArtifact")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("key", "key"),
+    ("type", "type_"),
+    ("is_latest", "is_latest"),
+    ("data", "data"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"id", "created", "key", "type", "is_latest", "data"})
 
@@ -61,30 +72,35 @@ class GraphArtifact:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        created = parse_datetime(src_dict["created"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-        key: None | str = src_dict["key"]
+            created = parse_datetime(src_dict["created"])
 
-        type_: None | str = src_dict["type"]
+            key: None | str = src_dict["key"]
 
-        is_latest = src_dict["is_latest"]
-        data: Any | None = src_dict["data"]
+            type_: None | str = src_dict["type"]
 
-        graph_artifact = cls(
-            id=id,
-            created=created,
-            key=key,
-            type_=type_,
-            is_latest=is_latest,
-            data=data,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            graph_artifact.additional_properties = extra
+            is_latest = src_dict["is_latest"]
+            data: Any | None = src_dict["data"]
+
+            graph_artifact = cls(
+                id=id,
+                created=created,
+                key=key,
+                type_=type_,
+                is_latest=is_latest,
+                data=data,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                graph_artifact.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("GraphArtifact", src_dict, _error, _FIELDS, locals())
         return graph_artifact
 
     @property

@@ -9,10 +9,19 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.state_type import StateType
 from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="GraphState")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("timestamp", "timestamp"),
+    ("type", "type_"),
+    ("name", "name"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"id", "timestamp", "type", "name"})
 
@@ -49,24 +58,29 @@ class GraphState:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        timestamp = parse_datetime(src_dict["timestamp"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-        type_ = cast(StateType, StateType._value2member_map_.get(src_dict["type"]) or StateType(src_dict["type"]))
+            timestamp = parse_datetime(src_dict["timestamp"])
 
-        name = src_dict["name"]
-        graph_state = cls(
-            id=id,
-            timestamp=timestamp,
-            type_=type_,
-            name=name,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            graph_state.additional_properties = extra
+            type_ = cast(StateType, StateType._value2member_map_.get(src_dict["type"]) or StateType(src_dict["type"]))
+
+            name = src_dict["name"]
+            graph_state = cls(
+                id=id,
+                timestamp=timestamp,
+                type_=type_,
+                name=name,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                graph_state.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("GraphState", src_dict, _error, _FIELDS, locals())
         return graph_state
 
     @property

@@ -8,9 +8,17 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import parse_datetime
 
 T = TypeVar("T", bound="HistoryResponse")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("interval_start", "interval_start"),
+    ("interval_end", "interval_end"),
+    ("states", "states"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"interval_start", "interval_end", "states"})
 
@@ -48,27 +56,33 @@ class HistoryResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        interval_start = parse_datetime(src_dict["interval_start"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        interval_end = parse_datetime(src_dict["interval_end"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            interval_start = parse_datetime(src_dict["interval_start"])
 
-        states = []
-        _states = src_dict["states"]
-        for states_item_data in _states:
-            states_item = HistoryResponseState.from_dict(states_item_data)
+            interval_end = parse_datetime(src_dict["interval_end"])
 
-            states.append(states_item)
+            _states_list = []
+            _states = src_dict["states"]
+            for states_item_data in _states:
+                states_item = HistoryResponseState.from_dict(states_item_data)
 
-        history_response = cls(
-            interval_start=interval_start,
-            interval_end=interval_end,
-            states=states,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            history_response.additional_properties = extra
+                _states_list.append(states_item)
+            states = _states_list
+
+            history_response = cls(
+                interval_start=interval_start,
+                interval_end=interval_end,
+                states=states,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                history_response.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("HistoryResponse", src_dict, _error, _FIELDS, locals())
         return history_response
 
     @property

@@ -7,9 +7,19 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.state_type import StateType
 
 T = TypeVar("T", bound="HistoryResponseState")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("state_type", "state_type"),
+    ("state_name", "state_name"),
+    ("count_runs", "count_runs"),
+    ("sum_estimated_run_time", "sum_estimated_run_time"),
+    ("sum_estimated_lateness", "sum_estimated_lateness"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"state_type", "state_name", "count_runs", "sum_estimated_run_time", "sum_estimated_lateness"})
 
@@ -53,26 +63,31 @@ class HistoryResponseState:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        state_type = cast(
-            StateType, StateType._value2member_map_.get(src_dict["state_type"]) or StateType(src_dict["state_type"])
-        )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        state_name = src_dict["state_name"]
-        count_runs = src_dict["count_runs"]
-        sum_estimated_run_time = src_dict["sum_estimated_run_time"]
-        sum_estimated_lateness = src_dict["sum_estimated_lateness"]
-        history_response_state = cls(
-            state_type=state_type,
-            state_name=state_name,
-            count_runs=count_runs,
-            sum_estimated_run_time=sum_estimated_run_time,
-            sum_estimated_lateness=sum_estimated_lateness,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            history_response_state.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            state_type = cast(
+                StateType, StateType._value2member_map_.get(src_dict["state_type"]) or StateType(src_dict["state_type"])
+            )
+
+            state_name = src_dict["state_name"]
+            count_runs = src_dict["count_runs"]
+            sum_estimated_run_time = src_dict["sum_estimated_run_time"]
+            sum_estimated_lateness = src_dict["sum_estimated_lateness"]
+            history_response_state = cls(
+                state_type=state_type,
+                state_name=state_name,
+                count_runs=count_runs,
+                sum_estimated_run_time=sum_estimated_run_time,
+                sum_estimated_lateness=sum_estimated_lateness,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                history_response_state.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("HistoryResponseState", src_dict, _error, _FIELDS, locals())
         return history_response_state
 
     @property

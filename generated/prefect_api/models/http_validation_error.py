@@ -7,9 +7,13 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="HTTPValidationError")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("detail", "detail"),)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"detail"})
 
@@ -40,23 +44,31 @@ class HTTPValidationError:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _detail = src_dict.get("detail", UNSET)
-        detail: list[ValidationError] | Unset = UNSET
-        if _detail is not UNSET:
-            detail = []
-            for detail_item_data in _detail:
-                detail_item = ValidationError.from_dict(detail_item_data)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-                detail.append(detail_item)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _detail = src_dict.get("detail", UNSET)
+            detail: list[ValidationError] | Unset
+            if _detail is UNSET:
+                detail = UNSET
+            else:
+                _detail_list = []
+                for detail_item_data in _detail:
+                    detail_item = ValidationError.from_dict(detail_item_data)
 
-        http_validation_error = cls(
-            detail=detail,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            http_validation_error.additional_properties = extra
+                    _detail_list.append(detail_item)
+                detail = _detail_list
+
+            http_validation_error = cls(
+                detail=detail,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                http_validation_error.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("HTTPValidationError", src_dict, _error, _FIELDS, locals())
         return http_validation_error
 
     @property

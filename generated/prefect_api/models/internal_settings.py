@@ -7,10 +7,14 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.internal_settings_logging_level import InternalSettingsLoggingLevel
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="InternalSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("logging_level", "logging_level"),)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"logging_level"})
 
@@ -39,25 +43,30 @@ class InternalSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _logging_level = src_dict.get("logging_level", UNSET)
-        logging_level: InternalSettingsLoggingLevel | Unset
-        if _logging_level is UNSET:
-            logging_level = UNSET
-        else:
-            logging_level = cast(
-                InternalSettingsLoggingLevel,
-                InternalSettingsLoggingLevel._value2member_map_.get(_logging_level)
-                or InternalSettingsLoggingLevel(_logging_level),
-            )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        internal_settings = cls(
-            logging_level=logging_level,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            internal_settings.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _logging_level = src_dict.get("logging_level", UNSET)
+            logging_level: InternalSettingsLoggingLevel | Unset
+            if _logging_level is UNSET:
+                logging_level = UNSET
+            else:
+                logging_level = cast(
+                    InternalSettingsLoggingLevel,
+                    InternalSettingsLoggingLevel._value2member_map_.get(_logging_level)
+                    or InternalSettingsLoggingLevel(_logging_level),
+                )
+
+            internal_settings = cls(
+                logging_level=logging_level,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                internal_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("InternalSettings", src_dict, _error, _FIELDS, locals())
         return internal_settings
 
     @property

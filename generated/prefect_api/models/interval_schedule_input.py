@@ -7,9 +7,17 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="IntervalScheduleInput")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("interval", "interval"),
+    ("anchor_date", "anchor_date"),
+    ("timezone", "timezone"),
+)
 
 
 @_attrs_define
@@ -74,21 +82,26 @@ class IntervalScheduleInput:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        interval: float | str = src_dict["interval"]
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _anchor_date = src_dict.get("anchor_date", UNSET)
-        anchor_date: datetime.datetime | Unset
-        if _anchor_date is UNSET:
-            anchor_date = UNSET
-        else:
-            anchor_date = parse_datetime(_anchor_date)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            interval: float | str = src_dict["interval"]
 
-        timezone: None | str | Unset = src_dict.get("timezone", UNSET)
+            _anchor_date = src_dict.get("anchor_date", UNSET)
+            anchor_date: datetime.datetime | Unset
+            if _anchor_date is UNSET:
+                anchor_date = UNSET
+            else:
+                anchor_date = parse_datetime(_anchor_date)
 
-        interval_schedule_input = cls(
-            interval=interval,
-            anchor_date=anchor_date,
-            timezone=timezone,
-        )
+            timezone: None | str | Unset = src_dict.get("timezone", UNSET)
+
+            interval_schedule_input = cls(
+                interval=interval,
+                anchor_date=anchor_date,
+                timezone=timezone,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("IntervalScheduleInput", src_dict, _error, _FIELDS, locals())
         return interval_schedule_input

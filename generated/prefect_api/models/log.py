@@ -9,9 +9,23 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="Log")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("name", "name"),
+    ("level", "level"),
+    ("message", "message"),
+    ("timestamp", "timestamp"),
+    ("flow_run_id", "flow_run_id"),
+    ("task_run_id", "task_run_id"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"id", "created", "updated", "name", "level", "message", "timestamp", "flow_run_id", "task_run_id"}
@@ -97,65 +111,70 @@ class Log:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict["created"]
-        created: datetime.datetime | None
-        if _created is None:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            created = created_type_0
+            _created = src_dict["created"]
+            created: datetime.datetime | None
+            if _created is None:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict["updated"]
-        updated: datetime.datetime | None
-        if _updated is None:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict["updated"]
+            updated: datetime.datetime | None
+            if _updated is None:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        name = src_dict["name"]
-        level = src_dict["level"]
-        message = src_dict["message"]
-        timestamp = parse_datetime(src_dict["timestamp"])
+                updated = updated_type_0
 
-        _flow_run_id = src_dict.get("flow_run_id", UNSET)
-        flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or _flow_run_id is UNSET:
-            flow_run_id = _flow_run_id
-        else:
-            flow_run_id_type_0 = parse_uuid(_flow_run_id)
+            name = src_dict["name"]
+            level = src_dict["level"]
+            message = src_dict["message"]
+            timestamp = parse_datetime(src_dict["timestamp"])
 
-            flow_run_id = flow_run_id_type_0
+            _flow_run_id = src_dict.get("flow_run_id", UNSET)
+            flow_run_id: None | Unset | UUID
+            if _flow_run_id is None or _flow_run_id is UNSET:
+                flow_run_id = _flow_run_id
+            else:
+                flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
-        _task_run_id = src_dict.get("task_run_id", UNSET)
-        task_run_id: None | Unset | UUID
-        if _task_run_id is None or _task_run_id is UNSET:
-            task_run_id = _task_run_id
-        else:
-            task_run_id_type_0 = parse_uuid(_task_run_id)
+                flow_run_id = flow_run_id_type_0
 
-            task_run_id = task_run_id_type_0
+            _task_run_id = src_dict.get("task_run_id", UNSET)
+            task_run_id: None | Unset | UUID
+            if _task_run_id is None or _task_run_id is UNSET:
+                task_run_id = _task_run_id
+            else:
+                task_run_id_type_0 = parse_uuid(_task_run_id)
 
-        log = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            name=name,
-            level=level,
-            message=message,
-            timestamp=timestamp,
-            flow_run_id=flow_run_id,
-            task_run_id=task_run_id,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            log.additional_properties = extra
+                task_run_id = task_run_id_type_0
+
+            log = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                name=name,
+                level=level,
+                message=message,
+                timestamp=timestamp,
+                flow_run_id=flow_run_id,
+                task_run_id=task_run_id,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                log.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("Log", src_dict, _error, _FIELDS, locals())
         return log
 
     @property

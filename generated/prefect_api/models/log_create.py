@@ -8,9 +8,20 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="LogCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("level", "level"),
+    ("message", "message"),
+    ("timestamp", "timestamp"),
+    ("flow_run_id", "flow_run_id"),
+    ("task_run_id", "task_run_id"),
+)
 
 
 @_attrs_define
@@ -68,36 +79,41 @@ class LogCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        name = src_dict["name"]
-        level = src_dict["level"]
-        message = src_dict["message"]
-        timestamp = parse_datetime(src_dict["timestamp"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _flow_run_id = src_dict.get("flow_run_id", UNSET)
-        flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or _flow_run_id is UNSET:
-            flow_run_id = _flow_run_id
-        else:
-            flow_run_id_type_0 = parse_uuid(_flow_run_id)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            name = src_dict["name"]
+            level = src_dict["level"]
+            message = src_dict["message"]
+            timestamp = parse_datetime(src_dict["timestamp"])
 
-            flow_run_id = flow_run_id_type_0
+            _flow_run_id = src_dict.get("flow_run_id", UNSET)
+            flow_run_id: None | Unset | UUID
+            if _flow_run_id is None or _flow_run_id is UNSET:
+                flow_run_id = _flow_run_id
+            else:
+                flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
-        _task_run_id = src_dict.get("task_run_id", UNSET)
-        task_run_id: None | Unset | UUID
-        if _task_run_id is None or _task_run_id is UNSET:
-            task_run_id = _task_run_id
-        else:
-            task_run_id_type_0 = parse_uuid(_task_run_id)
+                flow_run_id = flow_run_id_type_0
 
-            task_run_id = task_run_id_type_0
+            _task_run_id = src_dict.get("task_run_id", UNSET)
+            task_run_id: None | Unset | UUID
+            if _task_run_id is None or _task_run_id is UNSET:
+                task_run_id = _task_run_id
+            else:
+                task_run_id_type_0 = parse_uuid(_task_run_id)
 
-        log_create = cls(
-            name=name,
-            level=level,
-            message=message,
-            timestamp=timestamp,
-            flow_run_id=flow_run_id,
-            task_run_id=task_run_id,
-        )
+                task_run_id = task_run_id_type_0
+
+            log_create = cls(
+                name=name,
+                level=level,
+                message=message,
+                timestamp=timestamp,
+                flow_run_id=flow_run_id,
+                task_run_id=task_run_id,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("LogCreate", src_dict, _error, _FIELDS, locals())
         return log_create

@@ -6,10 +6,21 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="LogFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("level", "level"),
+    ("timestamp", "timestamp"),
+    ("flow_run_id", "flow_run_id"),
+    ("task_run_id", "task_run_id"),
+    ("text", "text"),
+)
 
 
 @_attrs_define
@@ -95,67 +106,72 @@ class LogFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _level = src_dict.get("level", UNSET)
-        level: LogFilterLevel | None | Unset
-        if _level is None or _level is UNSET:
-            level = _level
-        else:
-            level_type_0 = LogFilterLevel.from_dict(_level)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            level = level_type_0
+            _level = src_dict.get("level", UNSET)
+            level: LogFilterLevel | None | Unset
+            if _level is None or _level is UNSET:
+                level = _level
+            else:
+                level_type_0 = LogFilterLevel.from_dict(_level)
 
-        _timestamp = src_dict.get("timestamp", UNSET)
-        timestamp: LogFilterTimestamp | None | Unset
-        if _timestamp is None or _timestamp is UNSET:
-            timestamp = _timestamp
-        else:
-            timestamp_type_0 = LogFilterTimestamp.from_dict(_timestamp)
+                level = level_type_0
 
-            timestamp = timestamp_type_0
+            _timestamp = src_dict.get("timestamp", UNSET)
+            timestamp: LogFilterTimestamp | None | Unset
+            if _timestamp is None or _timestamp is UNSET:
+                timestamp = _timestamp
+            else:
+                timestamp_type_0 = LogFilterTimestamp.from_dict(_timestamp)
 
-        _flow_run_id = src_dict.get("flow_run_id", UNSET)
-        flow_run_id: LogFilterFlowRunId | None | Unset
-        if _flow_run_id is None or _flow_run_id is UNSET:
-            flow_run_id = _flow_run_id
-        else:
-            flow_run_id_type_0 = LogFilterFlowRunId.from_dict(_flow_run_id)
+                timestamp = timestamp_type_0
 
-            flow_run_id = flow_run_id_type_0
+            _flow_run_id = src_dict.get("flow_run_id", UNSET)
+            flow_run_id: LogFilterFlowRunId | None | Unset
+            if _flow_run_id is None or _flow_run_id is UNSET:
+                flow_run_id = _flow_run_id
+            else:
+                flow_run_id_type_0 = LogFilterFlowRunId.from_dict(_flow_run_id)
 
-        _task_run_id = src_dict.get("task_run_id", UNSET)
-        task_run_id: LogFilterTaskRunId | None | Unset
-        if _task_run_id is None or _task_run_id is UNSET:
-            task_run_id = _task_run_id
-        else:
-            task_run_id_type_0 = LogFilterTaskRunId.from_dict(_task_run_id)
+                flow_run_id = flow_run_id_type_0
 
-            task_run_id = task_run_id_type_0
+            _task_run_id = src_dict.get("task_run_id", UNSET)
+            task_run_id: LogFilterTaskRunId | None | Unset
+            if _task_run_id is None or _task_run_id is UNSET:
+                task_run_id = _task_run_id
+            else:
+                task_run_id_type_0 = LogFilterTaskRunId.from_dict(_task_run_id)
 
-        _text = src_dict.get("text", UNSET)
-        text: LogFilterTextSearch | None | Unset
-        if _text is None or _text is UNSET:
-            text = _text
-        else:
-            text_type_0 = LogFilterTextSearch.from_dict(_text)
+                task_run_id = task_run_id_type_0
 
-            text = text_type_0
+            _text = src_dict.get("text", UNSET)
+            text: LogFilterTextSearch | None | Unset
+            if _text is None or _text is UNSET:
+                text = _text
+            else:
+                text_type_0 = LogFilterTextSearch.from_dict(_text)
 
-        log_filter = cls(
-            operator=operator,
-            level=level,
-            timestamp=timestamp,
-            flow_run_id=flow_run_id,
-            task_run_id=task_run_id,
-            text=text,
-        )
+                text = text_type_0
+
+            log_filter = cls(
+                operator=operator,
+                level=level,
+                timestamp=timestamp,
+                flow_run_id=flow_run_id,
+                task_run_id=task_run_id,
+                text=text,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("LogFilter", src_dict, _error, _FIELDS, locals())
         return log_filter
 
 

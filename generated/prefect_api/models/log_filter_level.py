@@ -6,9 +6,16 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="LogFilterLevel")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("ge_", "ge"),
+    ("le_", "le"),
+)
 
 
 @_attrs_define
@@ -46,13 +53,18 @@ class LogFilterLevel:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        ge: int | None | Unset = src_dict.get("ge_", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        le: int | None | Unset = src_dict.get("le_", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            ge: int | None | Unset = src_dict.get("ge_", UNSET)
 
-        log_filter_level = cls(
-            ge=ge,
-            le=le,
-        )
+            le: int | None | Unset = src_dict.get("le_", UNSET)
+
+            log_filter_level = cls(
+                ge=ge,
+                le=le,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("LogFilterLevel", src_dict, _error, _FIELDS, locals())
         return log_filter_level

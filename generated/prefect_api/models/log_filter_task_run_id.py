@@ -7,9 +7,16 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="LogFilterTaskRunId")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("any_", "any_"),
+    ("is_null_", "is_null"),
+)
 
 
 @_attrs_define
@@ -53,25 +60,31 @@ class LogFilterTaskRunId:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _any_ = src_dict.get("any_", UNSET)
-        any_: list[UUID] | None | Unset
-        if _any_ is None or _any_ is UNSET:
-            any_ = _any_
-        else:
-            any_type_0 = []
-            _any_type_0 = _any_
-            for any_type_0_item_data in _any_type_0:
-                any_type_0_item = parse_uuid(any_type_0_item_data)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-                any_type_0.append(any_type_0_item)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _any_ = src_dict.get("any_", UNSET)
+            any_: list[UUID] | None | Unset
+            if _any_ is None or _any_ is UNSET:
+                any_ = _any_
+            else:
+                _any_type_0_list = []
+                _any_type_0 = _any_
+                for any_type_0_item_data in _any_type_0:
+                    any_type_0_item = parse_uuid(any_type_0_item_data)
 
-            any_ = any_type_0
+                    _any_type_0_list.append(any_type_0_item)
+                any_type_0 = _any_type_0_list
 
-        is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+                any_ = any_type_0
 
-        log_filter_task_run_id = cls(
-            any_=any_,
-            is_null=is_null,
-        )
+            is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+
+            log_filter_task_run_id = cls(
+                any_=any_,
+                is_null=is_null,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("LogFilterTaskRunId", src_dict, _error, _FIELDS, locals())
         return log_filter_task_run_id

@@ -6,7 +6,12 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
+
 T = TypeVar("T", bound="LogFilterTextSearch")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("query", "query"),)
 
 
 @_attrs_define
@@ -29,9 +34,14 @@ class LogFilterTextSearch:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        query = src_dict["query"]
-        log_filter_text_search = cls(
-            query=query,
-        )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            query = src_dict["query"]
+            log_filter_text_search = cls(
+                query=query,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("LogFilterTextSearch", src_dict, _error, _FIELDS, locals())
         return log_filter_text_search

@@ -7,10 +7,22 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.logging_settings_level import LoggingSettingsLevel
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="LoggingSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("level", "level"),
+    ("config_path", "config_path"),
+    ("extra_loggers", "extra_loggers"),
+    ("log_prints", "log_prints"),
+    ("colors", "colors"),
+    ("markup", "markup"),
+    ("to_api", "to_api"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"level", "config_path", "extra_loggers", "log_prints", "colors", "markup", "to_api"})
 
@@ -92,59 +104,64 @@ class LoggingSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _level = src_dict.get("level", UNSET)
-        level: LoggingSettingsLevel | Unset
-        if _level is UNSET:
-            level = UNSET
-        else:
-            level = cast(
-                LoggingSettingsLevel,
-                LoggingSettingsLevel._value2member_map_.get(_level) or LoggingSettingsLevel(_level),
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _level = src_dict.get("level", UNSET)
+            level: LoggingSettingsLevel | Unset
+            if _level is UNSET:
+                level = UNSET
+            else:
+                level = cast(
+                    LoggingSettingsLevel,
+                    LoggingSettingsLevel._value2member_map_.get(_level) or LoggingSettingsLevel(_level),
+                )
+
+            config_path = src_dict.get("config_path", UNSET)
+
+            def _parse_extra_loggers(data: object) -> list[str] | None | str | Unset:
+                if data is None:
+                    return data
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError
+                    extra_loggers_type_1 = cast(list[str], data)
+
+                    return extra_loggers_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(list[str] | None | str | Unset, data)
+
+            extra_loggers = _parse_extra_loggers(src_dict.get("extra_loggers", UNSET))
+
+            log_prints = src_dict.get("log_prints", UNSET)
+            colors = src_dict.get("colors", UNSET)
+            markup = src_dict.get("markup", UNSET)
+            _to_api = src_dict.get("to_api", UNSET)
+            to_api: LoggingToAPISettings | Unset
+            if _to_api is UNSET:
+                to_api = UNSET
+            else:
+                to_api = LoggingToAPISettings.from_dict(_to_api)
+
+            logging_settings = cls(
+                level=level,
+                config_path=config_path,
+                extra_loggers=extra_loggers,
+                log_prints=log_prints,
+                colors=colors,
+                markup=markup,
+                to_api=to_api,
             )
-
-        config_path = src_dict.get("config_path", UNSET)
-
-        def _parse_extra_loggers(data: object) -> list[str] | None | str | Unset:
-            if data is None:
-                return data
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError
-                extra_loggers_type_1 = cast(list[str], data)
-
-                return extra_loggers_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            return cast(list[str] | None | str | Unset, data)
-
-        extra_loggers = _parse_extra_loggers(src_dict.get("extra_loggers", UNSET))
-
-        log_prints = src_dict.get("log_prints", UNSET)
-        colors = src_dict.get("colors", UNSET)
-        markup = src_dict.get("markup", UNSET)
-        _to_api = src_dict.get("to_api", UNSET)
-        to_api: LoggingToAPISettings | Unset
-        if _to_api is UNSET:
-            to_api = UNSET
-        else:
-            to_api = LoggingToAPISettings.from_dict(_to_api)
-
-        logging_settings = cls(
-            level=level,
-            config_path=config_path,
-            extra_loggers=extra_loggers,
-            log_prints=log_prints,
-            colors=colors,
-            markup=markup,
-            to_api=to_api,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            logging_settings.additional_properties = extra
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                logging_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("LoggingSettings", src_dict, _error, _FIELDS, locals())
         return logging_settings
 
     @property

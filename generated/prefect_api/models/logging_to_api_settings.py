@@ -7,10 +7,20 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.logging_to_api_settings_when_missing_flow import LoggingToAPISettingsWhenMissingFlow
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="LoggingToAPISettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("enabled", "enabled"),
+    ("batch_interval", "batch_interval"),
+    ("batch_size", "batch_size"),
+    ("max_log_size", "max_log_size"),
+    ("when_missing_flow", "when_missing_flow"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"enabled", "batch_interval", "batch_size", "max_log_size", "when_missing_flow"})
 
@@ -74,33 +84,38 @@ class LoggingToAPISettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        enabled = src_dict.get("enabled", UNSET)
-        batch_interval = src_dict.get("batch_interval", UNSET)
-        batch_size = src_dict.get("batch_size", UNSET)
-        max_log_size = src_dict.get("max_log_size", UNSET)
-        _when_missing_flow = src_dict.get("when_missing_flow", UNSET)
-        when_missing_flow: LoggingToAPISettingsWhenMissingFlow | Unset
-        if _when_missing_flow is UNSET:
-            when_missing_flow = UNSET
-        else:
-            when_missing_flow = cast(
-                LoggingToAPISettingsWhenMissingFlow,
-                LoggingToAPISettingsWhenMissingFlow._value2member_map_.get(_when_missing_flow)
-                or LoggingToAPISettingsWhenMissingFlow(_when_missing_flow),
-            )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        logging_to_api_settings = cls(
-            enabled=enabled,
-            batch_interval=batch_interval,
-            batch_size=batch_size,
-            max_log_size=max_log_size,
-            when_missing_flow=when_missing_flow,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            logging_to_api_settings.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            enabled = src_dict.get("enabled", UNSET)
+            batch_interval = src_dict.get("batch_interval", UNSET)
+            batch_size = src_dict.get("batch_size", UNSET)
+            max_log_size = src_dict.get("max_log_size", UNSET)
+            _when_missing_flow = src_dict.get("when_missing_flow", UNSET)
+            when_missing_flow: LoggingToAPISettingsWhenMissingFlow | Unset
+            if _when_missing_flow is UNSET:
+                when_missing_flow = UNSET
+            else:
+                when_missing_flow = cast(
+                    LoggingToAPISettingsWhenMissingFlow,
+                    LoggingToAPISettingsWhenMissingFlow._value2member_map_.get(_when_missing_flow)
+                    or LoggingToAPISettingsWhenMissingFlow(_when_missing_flow),
+                )
+
+            logging_to_api_settings = cls(
+                enabled=enabled,
+                batch_interval=batch_interval,
+                batch_size=batch_size,
+                max_log_size=max_log_size,
+                when_missing_flow=when_missing_flow,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                logging_to_api_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("LoggingToAPISettings", src_dict, _error, _FIELDS, locals())
         return logging_to_api_settings
 
     @property

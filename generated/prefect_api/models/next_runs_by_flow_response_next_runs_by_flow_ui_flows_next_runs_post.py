@@ -7,7 +7,12 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
+
 T = TypeVar("T", bound="NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = ()
 
 
 @_attrs_define
@@ -28,24 +33,31 @@ class NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post = cls()
-        extra = dict(src_dict)
-        if extra:
-            additional_properties = {}
-            for prop_name, prop_dict in extra.items():
-                _additional_property = prop_dict
-                additional_property: None | SimpleNextFlowRun
-                if _additional_property is None:
-                    additional_property = _additional_property
-                else:
-                    additional_property_type_0 = SimpleNextFlowRun.from_dict(_additional_property)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-                    additional_property = additional_property_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post = cls()
+            extra = {**src_dict}  # unlike dict(src_dict), refuses a list of pairs and ""
+            if extra:
+                additional_properties = {}
+                for prop_name, prop_dict in extra.items():
+                    _additional_property = prop_dict
+                    additional_property: None | SimpleNextFlowRun
+                    if _additional_property is None:
+                        additional_property = _additional_property
+                    else:
+                        additional_property_type_0 = SimpleNextFlowRun.from_dict(_additional_property)
 
-                additional_properties[prop_name] = additional_property
-            next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post.additional_properties = (
-                additional_properties
+                        additional_property = additional_property_type_0
+
+                    additional_properties[prop_name] = additional_property
+                next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post.additional_properties = (
+                    additional_properties
+                )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error(
+                "NextRunsByFlowResponseNextRunsByFlowUiFlowsNextRunsPost", src_dict, _error, _FIELDS, locals()
             )
         return next_runs_by_flow_response_next_runs_by_flow_ui_flows_next_runs_post
 

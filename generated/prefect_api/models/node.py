@@ -9,11 +9,26 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.node_kind import NodeKind
 from ..models.state_type import StateType
 from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="Node")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("kind", "kind"),
+    ("id", "id"),
+    ("label", "label"),
+    ("state_type", "state_type"),
+    ("start_time", "start_time"),
+    ("end_time", "end_time"),
+    ("parents", "parents"),
+    ("children", "children"),
+    ("encapsulating", "encapsulating"),
+    ("artifacts", "artifacts"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"kind", "id", "label", "state_type", "start_time", "end_time", "parents", "children", "encapsulating", "artifacts"}
@@ -96,71 +111,80 @@ class Node:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        kind = cast(NodeKind, NodeKind._value2member_map_.get(src_dict["kind"]) or NodeKind(src_dict["kind"]))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        id = parse_uuid(src_dict["id"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            kind = cast(NodeKind, NodeKind._value2member_map_.get(src_dict["kind"]) or NodeKind(src_dict["kind"]))
 
-        label = src_dict["label"]
-        state_type = cast(
-            StateType, StateType._value2member_map_.get(src_dict["state_type"]) or StateType(src_dict["state_type"])
-        )
+            id = parse_uuid(src_dict["id"])
 
-        start_time = parse_datetime(src_dict["start_time"])
+            label = src_dict["label"]
+            state_type = cast(
+                StateType, StateType._value2member_map_.get(src_dict["state_type"]) or StateType(src_dict["state_type"])
+            )
 
-        _end_time = src_dict["end_time"]
-        end_time: datetime.datetime | None
-        if _end_time is None:
-            end_time = _end_time
-        else:
-            end_time_type_0 = parse_datetime(_end_time)
+            start_time = parse_datetime(src_dict["start_time"])
 
-            end_time = end_time_type_0
+            _end_time = src_dict["end_time"]
+            end_time: datetime.datetime | None
+            if _end_time is None:
+                end_time = _end_time
+            else:
+                end_time_type_0 = parse_datetime(_end_time)
 
-        parents = []
-        _parents = src_dict["parents"]
-        for parents_item_data in _parents:
-            parents_item = Edge.from_dict(parents_item_data)
+                end_time = end_time_type_0
 
-            parents.append(parents_item)
+            _parents_list = []
+            _parents = src_dict["parents"]
+            for parents_item_data in _parents:
+                parents_item = Edge.from_dict(parents_item_data)
 
-        children = []
-        _children = src_dict["children"]
-        for children_item_data in _children:
-            children_item = Edge.from_dict(children_item_data)
+                _parents_list.append(parents_item)
+            parents = _parents_list
 
-            children.append(children_item)
+            _children_list = []
+            _children = src_dict["children"]
+            for children_item_data in _children:
+                children_item = Edge.from_dict(children_item_data)
 
-        encapsulating = []
-        _encapsulating = src_dict["encapsulating"]
-        for encapsulating_item_data in _encapsulating:
-            encapsulating_item = Edge.from_dict(encapsulating_item_data)
+                _children_list.append(children_item)
+            children = _children_list
 
-            encapsulating.append(encapsulating_item)
+            _encapsulating_list = []
+            _encapsulating = src_dict["encapsulating"]
+            for encapsulating_item_data in _encapsulating:
+                encapsulating_item = Edge.from_dict(encapsulating_item_data)
 
-        artifacts = []
-        _artifacts = src_dict["artifacts"]
-        for artifacts_item_data in _artifacts:
-            artifacts_item = GraphArtifact.from_dict(artifacts_item_data)
+                _encapsulating_list.append(encapsulating_item)
+            encapsulating = _encapsulating_list
 
-            artifacts.append(artifacts_item)
+            _artifacts_list = []
+            _artifacts = src_dict["artifacts"]
+            for artifacts_item_data in _artifacts:
+                artifacts_item = GraphArtifact.from_dict(artifacts_item_data)
 
-        node = cls(
-            kind=kind,
-            id=id,
-            label=label,
-            state_type=state_type,
-            start_time=start_time,
-            end_time=end_time,
-            parents=parents,
-            children=children,
-            encapsulating=encapsulating,
-            artifacts=artifacts,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            node.additional_properties = extra
+                _artifacts_list.append(artifacts_item)
+            artifacts = _artifacts_list
+
+            node = cls(
+                kind=kind,
+                id=id,
+                label=label,
+                state_type=state_type,
+                start_time=start_time,
+                end_time=end_time,
+                parents=parents,
+                children=children,
+                encapsulating=encapsulating,
+                artifacts=artifacts,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                node.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("Node", src_dict, _error, _FIELDS, locals())
         return node
 
     @property

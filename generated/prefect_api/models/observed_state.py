@@ -8,9 +8,18 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import parse_datetime
 
 T = TypeVar("T", bound="ObservedState")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("state_type", "state_type"),
+    ("state_name", "state_name"),
+    ("first_seen", "first_seen"),
+    ("last_seen", "last_seen"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"state_type", "state_name", "first_seen", "last_seen"})
 
@@ -49,23 +58,28 @@ class ObservedState:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        state_type = src_dict["state_type"]
-        state_name = src_dict["state_name"]
-        first_seen = parse_datetime(src_dict["first_seen"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        last_seen = parse_datetime(src_dict["last_seen"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            state_type = src_dict["state_type"]
+            state_name = src_dict["state_name"]
+            first_seen = parse_datetime(src_dict["first_seen"])
 
-        observed_state = cls(
-            state_type=state_type,
-            state_name=state_name,
-            first_seen=first_seen,
-            last_seen=last_seen,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            observed_state.additional_properties = extra
+            last_seen = parse_datetime(src_dict["last_seen"])
+
+            observed_state = cls(
+                state_type=state_type,
+                state_name=state_name,
+                first_seen=first_seen,
+                last_seen=last_seen,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                observed_state.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ObservedState", src_dict, _error, _FIELDS, locals())
         return observed_state
 
     @property

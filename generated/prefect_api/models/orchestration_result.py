@@ -7,9 +7,17 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.set_state_status import SetStateStatus
 
 T = TypeVar("T", bound="OrchestrationResult")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("state", "state"),
+    ("status", "status"),
+    ("details", "details"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"state", "status", "details"})
 
@@ -57,71 +65,76 @@ class OrchestrationResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _state = src_dict["state"]
-        state: None | State
-        if _state is None:
-            state = _state
-        else:
-            state_type_0 = State.from_dict(_state)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            state = state_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _state = src_dict["state"]
+            state: None | State
+            if _state is None:
+                state = _state
+            else:
+                state_type_0 = State.from_dict(_state)
 
-        status = cast(
-            SetStateStatus,
-            SetStateStatus._value2member_map_.get(src_dict["status"]) or SetStateStatus(src_dict["status"]),
-        )
+                state = state_type_0
 
-        def _parse_details(
-            data: object,
-        ) -> StateAbortDetails | StateAcceptDetails | StateRejectDetails | StateWaitDetails:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                details_type_0 = StateAcceptDetails.from_dict(data)
-
-                return details_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                details_type_1 = StateWaitDetails.from_dict(data)
-
-                return details_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                details_type_2 = StateRejectDetails.from_dict(data)
-
-                return details_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                details_type_3 = StateAbortDetails.from_dict(data)
-
-                return details_type_3
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            raise TypeError(
-                f"details: {data!r:.200} is none of StateAbortDetails | StateAcceptDetails | StateRejectDetails | StateWaitDetails"
+            status = cast(
+                SetStateStatus,
+                SetStateStatus._value2member_map_.get(src_dict["status"]) or SetStateStatus(src_dict["status"]),
             )
 
-        details = _parse_details(src_dict["details"])
+            def _parse_details(
+                data: object,
+            ) -> StateAbortDetails | StateAcceptDetails | StateRejectDetails | StateWaitDetails:
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    details_type_0 = StateAcceptDetails.from_dict(data)
 
-        orchestration_result = cls(
-            state=state,
-            status=status,
-            details=details,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            orchestration_result.additional_properties = extra
+                    return details_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    details_type_1 = StateWaitDetails.from_dict(data)
+
+                    return details_type_1
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    details_type_2 = StateRejectDetails.from_dict(data)
+
+                    return details_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    details_type_3 = StateAbortDetails.from_dict(data)
+
+                    return details_type_3
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                raise TypeError(
+                    f"{data!r:.200} is none of StateAbortDetails | StateAcceptDetails | StateRejectDetails | StateWaitDetails"
+                )
+
+            details = _parse_details(src_dict["details"])
+
+            orchestration_result = cls(
+                state=state,
+                status=status,
+                details=details,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                orchestration_result.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("OrchestrationResult", src_dict, _error, _FIELDS, locals())
         return orchestration_result
 
     @property

@@ -8,10 +8,18 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.pause_automation_source import PauseAutomationSource
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="PauseAutomation")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("type", "type_"),
+    ("source", "source"),
+    ("automation_id", "automation_id"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"type", "source", "automation_id"})
 
@@ -61,38 +69,44 @@ class PauseAutomation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        type_ = cast(Literal["pause-automation"] | Unset, src_dict.get("type", UNSET))
-        if type_ != "pause-automation" and not isinstance(type_, Unset):
-            raise ValueError(f"type must match const 'pause-automation', got '{type_}'")
-        _source = src_dict.get("source", UNSET)
-        source: PauseAutomationSource | Unset
-        if _source is UNSET:
-            source = UNSET
-        else:
-            source = cast(
-                PauseAutomationSource,
-                PauseAutomationSource._value2member_map_.get(_source) or PauseAutomationSource(_source),
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _type_ = src_dict.get("type", UNSET)
+            if _type_ != "pause-automation" and _type_ is not UNSET:
+                raise ValueError(f"must match const 'pause-automation', got {_type_!r:.100}")
+            type_ = cast(Literal["pause-automation"] | Unset, _type_)
+            _source = src_dict.get("source", UNSET)
+            source: PauseAutomationSource | Unset
+            if _source is UNSET:
+                source = UNSET
+            else:
+                source = cast(
+                    PauseAutomationSource,
+                    PauseAutomationSource._value2member_map_.get(_source) or PauseAutomationSource(_source),
+                )
+
+            _automation_id = src_dict.get("automation_id", UNSET)
+            automation_id: None | Unset | UUID
+            if _automation_id is None or _automation_id is UNSET:
+                automation_id = _automation_id
+            else:
+                automation_id_type_0 = parse_uuid(_automation_id)
+
+                automation_id = automation_id_type_0
+
+            pause_automation = cls(
+                type_=type_,
+                source=source,
+                automation_id=automation_id,
             )
-
-        _automation_id = src_dict.get("automation_id", UNSET)
-        automation_id: None | Unset | UUID
-        if _automation_id is None or _automation_id is UNSET:
-            automation_id = _automation_id
-        else:
-            automation_id_type_0 = parse_uuid(_automation_id)
-
-            automation_id = automation_id_type_0
-
-        pause_automation = cls(
-            type_=type_,
-            source=source,
-            automation_id=automation_id,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            pause_automation.additional_properties = extra
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                pause_automation.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("PauseAutomation", src_dict, _error, _FIELDS, locals())
         return pause_automation
 
     @property

@@ -7,9 +7,20 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="PluginsSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("enabled", "enabled"),
+    ("allow", "allow"),
+    ("deny", "deny"),
+    ("setup_timeout_seconds", "setup_timeout_seconds"),
+    ("strict", "strict"),
+    ("safe_mode", "safe_mode"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"enabled", "allow", "deny", "setup_timeout_seconds", "strict", "safe_mode"})
 
@@ -86,41 +97,46 @@ class PluginsSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        enabled = src_dict.get("enabled", UNSET)
-        _allow = src_dict.get("allow", UNSET)
-        allow: list[str] | None | Unset
-        if _allow is None or _allow is UNSET:
-            allow = _allow
-        else:
-            allow_type_0 = cast(list[str], _allow)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            allow = allow_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            enabled = src_dict.get("enabled", UNSET)
+            _allow = src_dict.get("allow", UNSET)
+            allow: list[str] | None | Unset
+            if _allow is None or _allow is UNSET:
+                allow = _allow
+            else:
+                allow_type_0 = cast(list[str], _allow)
 
-        _deny = src_dict.get("deny", UNSET)
-        deny: list[str] | None | Unset
-        if _deny is None or _deny is UNSET:
-            deny = _deny
-        else:
-            deny_type_0 = cast(list[str], _deny)
+                allow = allow_type_0
 
-            deny = deny_type_0
+            _deny = src_dict.get("deny", UNSET)
+            deny: list[str] | None | Unset
+            if _deny is None or _deny is UNSET:
+                deny = _deny
+            else:
+                deny_type_0 = cast(list[str], _deny)
 
-        setup_timeout_seconds = src_dict.get("setup_timeout_seconds", UNSET)
-        strict = src_dict.get("strict", UNSET)
-        safe_mode = src_dict.get("safe_mode", UNSET)
-        plugins_settings = cls(
-            enabled=enabled,
-            allow=allow,
-            deny=deny,
-            setup_timeout_seconds=setup_timeout_seconds,
-            strict=strict,
-            safe_mode=safe_mode,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            plugins_settings.additional_properties = extra
+                deny = deny_type_0
+
+            setup_timeout_seconds = src_dict.get("setup_timeout_seconds", UNSET)
+            strict = src_dict.get("strict", UNSET)
+            safe_mode = src_dict.get("safe_mode", UNSET)
+            plugins_settings = cls(
+                enabled=enabled,
+                allow=allow,
+                deny=deny,
+                setup_timeout_seconds=setup_timeout_seconds,
+                strict=strict,
+                safe_mode=safe_mode,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                plugins_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("PluginsSettings", src_dict, _error, _FIELDS, locals())
         return plugins_settings
 
     @property

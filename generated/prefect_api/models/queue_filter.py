@@ -8,9 +8,16 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="QueueFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("tags", "tags"),
+    ("deployment_ids", "deployment_ids"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"tags", "deployment_ids"})
 
@@ -61,38 +68,44 @@ class QueueFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _tags = src_dict.get("tags", UNSET)
-        tags: list[str] | None | Unset
-        if _tags is None or _tags is UNSET:
-            tags = _tags
-        else:
-            tags_type_0 = cast(list[str], _tags)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            tags = tags_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _tags = src_dict.get("tags", UNSET)
+            tags: list[str] | None | Unset
+            if _tags is None or _tags is UNSET:
+                tags = _tags
+            else:
+                tags_type_0 = cast(list[str], _tags)
 
-        _deployment_ids = src_dict.get("deployment_ids", UNSET)
-        deployment_ids: list[UUID] | None | Unset
-        if _deployment_ids is None or _deployment_ids is UNSET:
-            deployment_ids = _deployment_ids
-        else:
-            deployment_ids_type_0 = []
-            _deployment_ids_type_0 = _deployment_ids
-            for deployment_ids_type_0_item_data in _deployment_ids_type_0:
-                deployment_ids_type_0_item = parse_uuid(deployment_ids_type_0_item_data)
+                tags = tags_type_0
 
-                deployment_ids_type_0.append(deployment_ids_type_0_item)
+            _deployment_ids = src_dict.get("deployment_ids", UNSET)
+            deployment_ids: list[UUID] | None | Unset
+            if _deployment_ids is None or _deployment_ids is UNSET:
+                deployment_ids = _deployment_ids
+            else:
+                _deployment_ids_type_0_list = []
+                _deployment_ids_type_0 = _deployment_ids
+                for deployment_ids_type_0_item_data in _deployment_ids_type_0:
+                    deployment_ids_type_0_item = parse_uuid(deployment_ids_type_0_item_data)
 
-            deployment_ids = deployment_ids_type_0
+                    _deployment_ids_type_0_list.append(deployment_ids_type_0_item)
+                deployment_ids_type_0 = _deployment_ids_type_0_list
 
-        queue_filter = cls(
-            tags=tags,
-            deployment_ids=deployment_ids,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            queue_filter.additional_properties = extra
+                deployment_ids = deployment_ids_type_0
+
+            queue_filter = cls(
+                tags=tags,
+                deployment_ids=deployment_ids,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                queue_filter.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("QueueFilter", src_dict, _error, _FIELDS, locals())
         return queue_filter
 
     @property

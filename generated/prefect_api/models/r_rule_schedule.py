@@ -6,9 +6,16 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RRuleSchedule")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("rrule", "rrule"),
+    ("timezone", "timezone"),
+)
 
 
 @_attrs_define
@@ -55,12 +62,17 @@ class RRuleSchedule:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        rrule = src_dict["rrule"]
-        timezone: None | str | Unset = src_dict.get("timezone", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        r_rule_schedule = cls(
-            rrule=rrule,
-            timezone=timezone,
-        )
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            rrule = src_dict["rrule"]
+            timezone: None | str | Unset = src_dict.get("timezone", UNSET)
+
+            r_rule_schedule = cls(
+                rrule=rrule,
+                timezone=timezone,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("RRuleSchedule", src_dict, _error, _FIELDS, locals())
         return r_rule_schedule

@@ -7,10 +7,23 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.artifact_sort import ArtifactSort
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadArtifactsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("sort", "sort"),
+    ("offset", "offset"),
+    ("artifacts", "artifacts"),
+    ("flow_runs", "flow_runs"),
+    ("task_runs", "task_runs"),
+    ("flows", "flows"),
+    ("deployments", "deployments"),
+    ("limit", "limit"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"sort", "offset", "artifacts", "flow_runs", "task_runs", "flows", "deployments", "limit"})
 
@@ -85,65 +98,70 @@ class ReadArtifactsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _sort = src_dict.get("sort", UNSET)
-        sort: ArtifactSort | Unset
-        if _sort is UNSET:
-            sort = UNSET
-        else:
-            sort = cast(ArtifactSort, ArtifactSort._value2member_map_.get(_sort) or ArtifactSort(_sort))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        offset = src_dict.get("offset", UNSET)
-        _artifacts = src_dict.get("artifacts", UNSET)
-        artifacts: ArtifactFilter | Unset
-        if _artifacts is UNSET:
-            artifacts = UNSET
-        else:
-            artifacts = ArtifactFilter.from_dict(_artifacts)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _sort = src_dict.get("sort", UNSET)
+            sort: ArtifactSort | Unset
+            if _sort is UNSET:
+                sort = UNSET
+            else:
+                sort = cast(ArtifactSort, ArtifactSort._value2member_map_.get(_sort) or ArtifactSort(_sort))
 
-        _flow_runs = src_dict.get("flow_runs", UNSET)
-        flow_runs: FlowRunFilter | Unset
-        if _flow_runs is UNSET:
-            flow_runs = UNSET
-        else:
-            flow_runs = FlowRunFilter.from_dict(_flow_runs)
+            offset = src_dict.get("offset", UNSET)
+            _artifacts = src_dict.get("artifacts", UNSET)
+            artifacts: ArtifactFilter | Unset
+            if _artifacts is UNSET:
+                artifacts = UNSET
+            else:
+                artifacts = ArtifactFilter.from_dict(_artifacts)
 
-        _task_runs = src_dict.get("task_runs", UNSET)
-        task_runs: TaskRunFilter | Unset
-        if _task_runs is UNSET:
-            task_runs = UNSET
-        else:
-            task_runs = TaskRunFilter.from_dict(_task_runs)
+            _flow_runs = src_dict.get("flow_runs", UNSET)
+            flow_runs: FlowRunFilter | Unset
+            if _flow_runs is UNSET:
+                flow_runs = UNSET
+            else:
+                flow_runs = FlowRunFilter.from_dict(_flow_runs)
 
-        _flows = src_dict.get("flows", UNSET)
-        flows: FlowFilter | Unset
-        if _flows is UNSET:
-            flows = UNSET
-        else:
-            flows = FlowFilter.from_dict(_flows)
+            _task_runs = src_dict.get("task_runs", UNSET)
+            task_runs: TaskRunFilter | Unset
+            if _task_runs is UNSET:
+                task_runs = UNSET
+            else:
+                task_runs = TaskRunFilter.from_dict(_task_runs)
 
-        _deployments = src_dict.get("deployments", UNSET)
-        deployments: DeploymentFilter | Unset
-        if _deployments is UNSET:
-            deployments = UNSET
-        else:
-            deployments = DeploymentFilter.from_dict(_deployments)
+            _flows = src_dict.get("flows", UNSET)
+            flows: FlowFilter | Unset
+            if _flows is UNSET:
+                flows = UNSET
+            else:
+                flows = FlowFilter.from_dict(_flows)
 
-        limit = src_dict.get("limit", UNSET)
-        read_artifacts_body = cls(
-            sort=sort,
-            offset=offset,
-            artifacts=artifacts,
-            flow_runs=flow_runs,
-            task_runs=task_runs,
-            flows=flows,
-            deployments=deployments,
-            limit=limit,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            read_artifacts_body.additional_properties = extra
+            _deployments = src_dict.get("deployments", UNSET)
+            deployments: DeploymentFilter | Unset
+            if _deployments is UNSET:
+                deployments = UNSET
+            else:
+                deployments = DeploymentFilter.from_dict(_deployments)
+
+            limit = src_dict.get("limit", UNSET)
+            read_artifacts_body = cls(
+                sort=sort,
+                offset=offset,
+                artifacts=artifacts,
+                flow_runs=flow_runs,
+                task_runs=task_runs,
+                flows=flows,
+                deployments=deployments,
+                limit=limit,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                read_artifacts_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ReadArtifactsBody", src_dict, _error, _FIELDS, locals())
         return read_artifacts_body
 
     @property

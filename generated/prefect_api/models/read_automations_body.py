@@ -7,10 +7,19 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.automation_sort import AutomationSort
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadAutomationsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("sort", "sort"),
+    ("offset", "offset"),
+    ("automations", "automations"),
+    ("limit", "limit"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"sort", "offset", "automations", "limit"})
 
@@ -61,35 +70,40 @@ class ReadAutomationsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _sort = src_dict.get("sort", UNSET)
-        sort: AutomationSort | Unset
-        if _sort is UNSET:
-            sort = UNSET
-        else:
-            sort = cast(AutomationSort, AutomationSort._value2member_map_.get(_sort) or AutomationSort(_sort))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        offset = src_dict.get("offset", UNSET)
-        _automations = src_dict.get("automations", UNSET)
-        automations: AutomationFilter | None | Unset
-        if _automations is None or _automations is UNSET:
-            automations = _automations
-        else:
-            automations_type_0 = AutomationFilter.from_dict(_automations)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _sort = src_dict.get("sort", UNSET)
+            sort: AutomationSort | Unset
+            if _sort is UNSET:
+                sort = UNSET
+            else:
+                sort = cast(AutomationSort, AutomationSort._value2member_map_.get(_sort) or AutomationSort(_sort))
 
-            automations = automations_type_0
+            offset = src_dict.get("offset", UNSET)
+            _automations = src_dict.get("automations", UNSET)
+            automations: AutomationFilter | None | Unset
+            if _automations is None or _automations is UNSET:
+                automations = _automations
+            else:
+                automations_type_0 = AutomationFilter.from_dict(_automations)
 
-        limit = src_dict.get("limit", UNSET)
-        read_automations_body = cls(
-            sort=sort,
-            offset=offset,
-            automations=automations,
-            limit=limit,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            read_automations_body.additional_properties = extra
+                automations = automations_type_0
+
+            limit = src_dict.get("limit", UNSET)
+            read_automations_body = cls(
+                sort=sort,
+                offset=offset,
+                automations=automations,
+                limit=limit,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                read_automations_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ReadAutomationsBody", src_dict, _error, _FIELDS, locals())
         return read_automations_body
 
     @property

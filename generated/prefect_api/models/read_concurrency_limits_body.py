@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadConcurrencyLimitsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("offset", "offset"),
+    ("limit", "limit"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"offset", "limit"})
 
@@ -40,17 +47,22 @@ class ReadConcurrencyLimitsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        offset = src_dict.get("offset", UNSET)
-        limit = src_dict.get("limit", UNSET)
-        read_concurrency_limits_body = cls(
-            offset=offset,
-            limit=limit,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            read_concurrency_limits_body.additional_properties = extra
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            offset = src_dict.get("offset", UNSET)
+            limit = src_dict.get("limit", UNSET)
+            read_concurrency_limits_body = cls(
+                offset=offset,
+                limit=limit,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                read_concurrency_limits_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ReadConcurrencyLimitsBody", src_dict, _error, _FIELDS, locals())
         return read_concurrency_limits_body
 
     @property

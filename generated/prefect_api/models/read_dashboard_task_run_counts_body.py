@@ -7,9 +7,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadDashboardTaskRunCountsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("task_runs", "task_runs"),
+    ("flows", "flows"),
+    ("flow_runs", "flow_runs"),
+    ("deployments", "deployments"),
+    ("work_pools", "work_pools"),
+    ("work_queues", "work_queues"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"task_runs", "flows", "flow_runs", "deployments", "work_pools", "work_queues"})
 
@@ -93,66 +104,71 @@ class ReadDashboardTaskRunCountsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        task_runs = TaskRunFilter.from_dict(src_dict["task_runs"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _flows = src_dict.get("flows", UNSET)
-        flows: FlowFilter | None | Unset
-        if _flows is None or _flows is UNSET:
-            flows = _flows
-        else:
-            flows_type_0 = FlowFilter.from_dict(_flows)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            task_runs = TaskRunFilter.from_dict(src_dict["task_runs"])
 
-            flows = flows_type_0
+            _flows = src_dict.get("flows", UNSET)
+            flows: FlowFilter | None | Unset
+            if _flows is None or _flows is UNSET:
+                flows = _flows
+            else:
+                flows_type_0 = FlowFilter.from_dict(_flows)
 
-        _flow_runs = src_dict.get("flow_runs", UNSET)
-        flow_runs: FlowRunFilter | None | Unset
-        if _flow_runs is None or _flow_runs is UNSET:
-            flow_runs = _flow_runs
-        else:
-            flow_runs_type_0 = FlowRunFilter.from_dict(_flow_runs)
+                flows = flows_type_0
 
-            flow_runs = flow_runs_type_0
+            _flow_runs = src_dict.get("flow_runs", UNSET)
+            flow_runs: FlowRunFilter | None | Unset
+            if _flow_runs is None or _flow_runs is UNSET:
+                flow_runs = _flow_runs
+            else:
+                flow_runs_type_0 = FlowRunFilter.from_dict(_flow_runs)
 
-        _deployments = src_dict.get("deployments", UNSET)
-        deployments: DeploymentFilter | None | Unset
-        if _deployments is None or _deployments is UNSET:
-            deployments = _deployments
-        else:
-            deployments_type_0 = DeploymentFilter.from_dict(_deployments)
+                flow_runs = flow_runs_type_0
 
-            deployments = deployments_type_0
+            _deployments = src_dict.get("deployments", UNSET)
+            deployments: DeploymentFilter | None | Unset
+            if _deployments is None or _deployments is UNSET:
+                deployments = _deployments
+            else:
+                deployments_type_0 = DeploymentFilter.from_dict(_deployments)
 
-        _work_pools = src_dict.get("work_pools", UNSET)
-        work_pools: None | Unset | WorkPoolFilter
-        if _work_pools is None or _work_pools is UNSET:
-            work_pools = _work_pools
-        else:
-            work_pools_type_0 = WorkPoolFilter.from_dict(_work_pools)
+                deployments = deployments_type_0
 
-            work_pools = work_pools_type_0
+            _work_pools = src_dict.get("work_pools", UNSET)
+            work_pools: None | Unset | WorkPoolFilter
+            if _work_pools is None or _work_pools is UNSET:
+                work_pools = _work_pools
+            else:
+                work_pools_type_0 = WorkPoolFilter.from_dict(_work_pools)
 
-        _work_queues = src_dict.get("work_queues", UNSET)
-        work_queues: None | Unset | WorkQueueFilter
-        if _work_queues is None or _work_queues is UNSET:
-            work_queues = _work_queues
-        else:
-            work_queues_type_0 = WorkQueueFilter.from_dict(_work_queues)
+                work_pools = work_pools_type_0
 
-            work_queues = work_queues_type_0
+            _work_queues = src_dict.get("work_queues", UNSET)
+            work_queues: None | Unset | WorkQueueFilter
+            if _work_queues is None or _work_queues is UNSET:
+                work_queues = _work_queues
+            else:
+                work_queues_type_0 = WorkQueueFilter.from_dict(_work_queues)
 
-        read_dashboard_task_run_counts_body = cls(
-            task_runs=task_runs,
-            flows=flows,
-            flow_runs=flow_runs,
-            deployments=deployments,
-            work_pools=work_pools,
-            work_queues=work_queues,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            read_dashboard_task_run_counts_body.additional_properties = extra
+                work_queues = work_queues_type_0
+
+            read_dashboard_task_run_counts_body = cls(
+                task_runs=task_runs,
+                flows=flows,
+                flow_runs=flow_runs,
+                deployments=deployments,
+                work_pools=work_pools,
+                work_queues=work_queues,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                read_dashboard_task_run_counts_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ReadDashboardTaskRunCountsBody", src_dict, _error, _FIELDS, locals())
         return read_dashboard_task_run_counts_body
 
     @property

@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadEventsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("filter", "filter_"),
+    ("limit", "limit"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"filter", "limit"})
 
@@ -47,25 +54,30 @@ class ReadEventsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _filter_ = src_dict.get("filter", UNSET)
-        filter_: EventFilter | None | Unset
-        if _filter_ is None or _filter_ is UNSET:
-            filter_ = _filter_
-        else:
-            filter_type_0 = EventFilter.from_dict(_filter_)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            filter_ = filter_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _filter_ = src_dict.get("filter", UNSET)
+            filter_: EventFilter | None | Unset
+            if _filter_ is None or _filter_ is UNSET:
+                filter_ = _filter_
+            else:
+                filter_type_0 = EventFilter.from_dict(_filter_)
 
-        limit = src_dict.get("limit", UNSET)
-        read_events_body = cls(
-            filter_=filter_,
-            limit=limit,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            read_events_body.additional_properties = extra
+                filter_ = filter_type_0
+
+            limit = src_dict.get("limit", UNSET)
+            read_events_body = cls(
+                filter_=filter_,
+                limit=limit,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                read_events_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ReadEventsBody", src_dict, _error, _FIELDS, locals())
         return read_events_body
 
     @property

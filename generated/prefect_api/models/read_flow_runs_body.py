@@ -7,10 +7,24 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.flow_run_sort import FlowRunSort
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadFlowRunsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("sort", "sort"),
+    ("offset", "offset"),
+    ("flows", "flows"),
+    ("flow_runs", "flow_runs"),
+    ("task_runs", "task_runs"),
+    ("deployments", "deployments"),
+    ("work_pools", "work_pools"),
+    ("work_pool_queues", "work_pool_queues"),
+    ("limit", "limit"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"sort", "offset", "flows", "flow_runs", "task_runs", "deployments", "work_pools", "work_pool_queues", "limit"}
@@ -123,85 +137,90 @@ class ReadFlowRunsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _sort = src_dict.get("sort", UNSET)
-        sort: FlowRunSort | Unset
-        if _sort is UNSET:
-            sort = UNSET
-        else:
-            sort = cast(FlowRunSort, FlowRunSort._value2member_map_.get(_sort) or FlowRunSort(_sort))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        offset = src_dict.get("offset", UNSET)
-        _flows = src_dict.get("flows", UNSET)
-        flows: FlowFilter | None | Unset
-        if _flows is None or _flows is UNSET:
-            flows = _flows
-        else:
-            flows_type_0 = FlowFilter.from_dict(_flows)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _sort = src_dict.get("sort", UNSET)
+            sort: FlowRunSort | Unset
+            if _sort is UNSET:
+                sort = UNSET
+            else:
+                sort = cast(FlowRunSort, FlowRunSort._value2member_map_.get(_sort) or FlowRunSort(_sort))
 
-            flows = flows_type_0
+            offset = src_dict.get("offset", UNSET)
+            _flows = src_dict.get("flows", UNSET)
+            flows: FlowFilter | None | Unset
+            if _flows is None or _flows is UNSET:
+                flows = _flows
+            else:
+                flows_type_0 = FlowFilter.from_dict(_flows)
 
-        _flow_runs = src_dict.get("flow_runs", UNSET)
-        flow_runs: FlowRunFilter | None | Unset
-        if _flow_runs is None or _flow_runs is UNSET:
-            flow_runs = _flow_runs
-        else:
-            flow_runs_type_0 = FlowRunFilter.from_dict(_flow_runs)
+                flows = flows_type_0
 
-            flow_runs = flow_runs_type_0
+            _flow_runs = src_dict.get("flow_runs", UNSET)
+            flow_runs: FlowRunFilter | None | Unset
+            if _flow_runs is None or _flow_runs is UNSET:
+                flow_runs = _flow_runs
+            else:
+                flow_runs_type_0 = FlowRunFilter.from_dict(_flow_runs)
 
-        _task_runs = src_dict.get("task_runs", UNSET)
-        task_runs: None | TaskRunFilter | Unset
-        if _task_runs is None or _task_runs is UNSET:
-            task_runs = _task_runs
-        else:
-            task_runs_type_0 = TaskRunFilter.from_dict(_task_runs)
+                flow_runs = flow_runs_type_0
 
-            task_runs = task_runs_type_0
+            _task_runs = src_dict.get("task_runs", UNSET)
+            task_runs: None | TaskRunFilter | Unset
+            if _task_runs is None or _task_runs is UNSET:
+                task_runs = _task_runs
+            else:
+                task_runs_type_0 = TaskRunFilter.from_dict(_task_runs)
 
-        _deployments = src_dict.get("deployments", UNSET)
-        deployments: DeploymentFilter | None | Unset
-        if _deployments is None or _deployments is UNSET:
-            deployments = _deployments
-        else:
-            deployments_type_0 = DeploymentFilter.from_dict(_deployments)
+                task_runs = task_runs_type_0
 
-            deployments = deployments_type_0
+            _deployments = src_dict.get("deployments", UNSET)
+            deployments: DeploymentFilter | None | Unset
+            if _deployments is None or _deployments is UNSET:
+                deployments = _deployments
+            else:
+                deployments_type_0 = DeploymentFilter.from_dict(_deployments)
 
-        _work_pools = src_dict.get("work_pools", UNSET)
-        work_pools: None | Unset | WorkPoolFilter
-        if _work_pools is None or _work_pools is UNSET:
-            work_pools = _work_pools
-        else:
-            work_pools_type_0 = WorkPoolFilter.from_dict(_work_pools)
+                deployments = deployments_type_0
 
-            work_pools = work_pools_type_0
+            _work_pools = src_dict.get("work_pools", UNSET)
+            work_pools: None | Unset | WorkPoolFilter
+            if _work_pools is None or _work_pools is UNSET:
+                work_pools = _work_pools
+            else:
+                work_pools_type_0 = WorkPoolFilter.from_dict(_work_pools)
 
-        _work_pool_queues = src_dict.get("work_pool_queues", UNSET)
-        work_pool_queues: None | Unset | WorkQueueFilter
-        if _work_pool_queues is None or _work_pool_queues is UNSET:
-            work_pool_queues = _work_pool_queues
-        else:
-            work_pool_queues_type_0 = WorkQueueFilter.from_dict(_work_pool_queues)
+                work_pools = work_pools_type_0
 
-            work_pool_queues = work_pool_queues_type_0
+            _work_pool_queues = src_dict.get("work_pool_queues", UNSET)
+            work_pool_queues: None | Unset | WorkQueueFilter
+            if _work_pool_queues is None or _work_pool_queues is UNSET:
+                work_pool_queues = _work_pool_queues
+            else:
+                work_pool_queues_type_0 = WorkQueueFilter.from_dict(_work_pool_queues)
 
-        limit = src_dict.get("limit", UNSET)
-        read_flow_runs_body = cls(
-            sort=sort,
-            offset=offset,
-            flows=flows,
-            flow_runs=flow_runs,
-            task_runs=task_runs,
-            deployments=deployments,
-            work_pools=work_pools,
-            work_pool_queues=work_pool_queues,
-            limit=limit,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            read_flow_runs_body.additional_properties = extra
+                work_pool_queues = work_pool_queues_type_0
+
+            limit = src_dict.get("limit", UNSET)
+            read_flow_runs_body = cls(
+                sort=sort,
+                offset=offset,
+                flows=flows,
+                flow_runs=flow_runs,
+                task_runs=task_runs,
+                deployments=deployments,
+                work_pools=work_pools,
+                work_pool_queues=work_pool_queues,
+                limit=limit,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                read_flow_runs_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ReadFlowRunsBody", src_dict, _error, _FIELDS, locals())
         return read_flow_runs_body
 
     @property

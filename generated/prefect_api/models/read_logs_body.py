@@ -7,10 +7,19 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.log_sort import LogSort
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadLogsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("offset", "offset"),
+    ("logs", "logs"),
+    ("sort", "sort"),
+    ("limit", "limit"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"offset", "logs", "sort", "limit"})
 
@@ -61,35 +70,40 @@ class ReadLogsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        offset = src_dict.get("offset", UNSET)
-        _logs = src_dict.get("logs", UNSET)
-        logs: LogFilter | None | Unset
-        if _logs is None or _logs is UNSET:
-            logs = _logs
-        else:
-            logs_type_0 = LogFilter.from_dict(_logs)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            logs = logs_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            offset = src_dict.get("offset", UNSET)
+            _logs = src_dict.get("logs", UNSET)
+            logs: LogFilter | None | Unset
+            if _logs is None or _logs is UNSET:
+                logs = _logs
+            else:
+                logs_type_0 = LogFilter.from_dict(_logs)
 
-        _sort = src_dict.get("sort", UNSET)
-        sort: LogSort | Unset
-        if _sort is UNSET:
-            sort = UNSET
-        else:
-            sort = cast(LogSort, LogSort._value2member_map_.get(_sort) or LogSort(_sort))
+                logs = logs_type_0
 
-        limit = src_dict.get("limit", UNSET)
-        read_logs_body = cls(
-            offset=offset,
-            logs=logs,
-            sort=sort,
-            limit=limit,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            read_logs_body.additional_properties = extra
+            _sort = src_dict.get("sort", UNSET)
+            sort: LogSort | Unset
+            if _sort is UNSET:
+                sort = UNSET
+            else:
+                sort = cast(LogSort, LogSort._value2member_map_.get(_sort) or LogSort(_sort))
+
+            limit = src_dict.get("limit", UNSET)
+            read_logs_body = cls(
+                offset=offset,
+                logs=logs,
+                sort=sort,
+                limit=limit,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                read_logs_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ReadLogsBody", src_dict, _error, _FIELDS, locals())
         return read_logs_body
 
     @property

@@ -7,9 +7,13 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadTaskWorkersBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("task_worker_filter", "task_worker_filter"),)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"task_worker_filter"})
 
@@ -41,23 +45,28 @@ class ReadTaskWorkersBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _task_worker_filter = src_dict.get("task_worker_filter", UNSET)
-        task_worker_filter: None | TaskWorkerFilter | Unset
-        if _task_worker_filter is None or _task_worker_filter is UNSET:
-            task_worker_filter = _task_worker_filter
-        else:
-            task_worker_filter_type_0 = TaskWorkerFilter.from_dict(_task_worker_filter)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            task_worker_filter = task_worker_filter_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _task_worker_filter = src_dict.get("task_worker_filter", UNSET)
+            task_worker_filter: None | TaskWorkerFilter | Unset
+            if _task_worker_filter is None or _task_worker_filter is UNSET:
+                task_worker_filter = _task_worker_filter
+            else:
+                task_worker_filter_type_0 = TaskWorkerFilter.from_dict(_task_worker_filter)
 
-        read_task_workers_body = cls(
-            task_worker_filter=task_worker_filter,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            read_task_workers_body.additional_properties = extra
+                task_worker_filter = task_worker_filter_type_0
+
+            read_task_workers_body = cls(
+                task_worker_filter=task_worker_filter,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                read_task_workers_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ReadTaskWorkersBody", src_dict, _error, _FIELDS, locals())
         return read_task_workers_body
 
     @property

@@ -8,9 +8,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="ReadWorkQueueRunsBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("scheduled_before", "scheduled_before"),
+    ("limit", "limit"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"scheduled_before", "limit"})
 
@@ -44,23 +51,28 @@ class ReadWorkQueueRunsBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _scheduled_before = src_dict.get("scheduled_before", UNSET)
-        scheduled_before: datetime.datetime | Unset
-        if _scheduled_before is UNSET:
-            scheduled_before = UNSET
-        else:
-            scheduled_before = parse_datetime(_scheduled_before)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        limit = src_dict.get("limit", UNSET)
-        read_work_queue_runs_body = cls(
-            scheduled_before=scheduled_before,
-            limit=limit,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            read_work_queue_runs_body.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _scheduled_before = src_dict.get("scheduled_before", UNSET)
+            scheduled_before: datetime.datetime | Unset
+            if _scheduled_before is UNSET:
+                scheduled_before = UNSET
+            else:
+                scheduled_before = parse_datetime(_scheduled_before)
+
+            limit = src_dict.get("limit", UNSET)
+            read_work_queue_runs_body = cls(
+                scheduled_before=scheduled_before,
+                limit=limit,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                read_work_queue_runs_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ReadWorkQueueRunsBody", src_dict, _error, _FIELDS, locals())
         return read_work_queue_runs_body
 
     @property

@@ -7,9 +7,17 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ReadWorkersBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("workers", "workers"),
+    ("offset", "offset"),
+    ("limit", "limit"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"workers", "offset", "limit"})
 
@@ -52,27 +60,32 @@ class ReadWorkersBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _workers = src_dict.get("workers", UNSET)
-        workers: None | Unset | WorkerFilter
-        if _workers is None or _workers is UNSET:
-            workers = _workers
-        else:
-            workers_type_0 = WorkerFilter.from_dict(_workers)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            workers = workers_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _workers = src_dict.get("workers", UNSET)
+            workers: None | Unset | WorkerFilter
+            if _workers is None or _workers is UNSET:
+                workers = _workers
+            else:
+                workers_type_0 = WorkerFilter.from_dict(_workers)
 
-        offset = src_dict.get("offset", UNSET)
-        limit = src_dict.get("limit", UNSET)
-        read_workers_body = cls(
-            workers=workers,
-            offset=offset,
-            limit=limit,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            read_workers_body.additional_properties = extra
+                workers = workers_type_0
+
+            offset = src_dict.get("offset", UNSET)
+            limit = src_dict.get("limit", UNSET)
+            read_workers_body = cls(
+                workers=workers,
+                offset=offset,
+                limit=limit,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                read_workers_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ReadWorkersBody", src_dict, _error, _FIELDS, locals())
         return read_workers_body
 
     @property

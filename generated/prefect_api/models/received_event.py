@@ -9,9 +9,22 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="ReceivedEvent")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("occurred", "occurred"),
+    ("event", "event"),
+    ("resource", "resource"),
+    ("id", "id"),
+    ("related", "related"),
+    ("payload", "payload"),
+    ("follows", "follows"),
+    ("received", "received"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"occurred", "event", "resource", "id", "related", "payload", "follows", "received"})
 
@@ -90,60 +103,68 @@ class ReceivedEvent:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        occurred = parse_datetime(src_dict["occurred"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        event = src_dict["event"]
-        resource = Resource.from_dict(src_dict["resource"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            occurred = parse_datetime(src_dict["occurred"])
 
-        id = parse_uuid(src_dict["id"])
+            event = src_dict["event"]
+            resource = Resource.from_dict(src_dict["resource"])
 
-        _related = src_dict.get("related", UNSET)
-        related: list[RelatedResource] | Unset = UNSET
-        if _related is not UNSET:
-            related = []
-            for related_item_data in _related:
-                related_item = RelatedResource.from_dict(related_item_data)
+            id = parse_uuid(src_dict["id"])
 
-                related.append(related_item)
+            _related = src_dict.get("related", UNSET)
+            related: list[RelatedResource] | Unset
+            if _related is UNSET:
+                related = UNSET
+            else:
+                _related_list = []
+                for related_item_data in _related:
+                    related_item = RelatedResource.from_dict(related_item_data)
 
-        _payload = src_dict.get("payload", UNSET)
-        payload: ReceivedEventPayload | Unset
-        if _payload is UNSET:
-            payload = UNSET
-        else:
-            payload = ReceivedEventPayload.from_dict(_payload)
+                    _related_list.append(related_item)
+                related = _related_list
 
-        _follows = src_dict.get("follows", UNSET)
-        follows: None | Unset | UUID
-        if _follows is None or _follows is UNSET:
-            follows = _follows
-        else:
-            follows_type_0 = parse_uuid(_follows)
+            _payload = src_dict.get("payload", UNSET)
+            payload: ReceivedEventPayload | Unset
+            if _payload is UNSET:
+                payload = UNSET
+            else:
+                payload = ReceivedEventPayload.from_dict(_payload)
 
-            follows = follows_type_0
+            _follows = src_dict.get("follows", UNSET)
+            follows: None | Unset | UUID
+            if _follows is None or _follows is UNSET:
+                follows = _follows
+            else:
+                follows_type_0 = parse_uuid(_follows)
 
-        _received = src_dict.get("received", UNSET)
-        received: datetime.datetime | Unset
-        if _received is UNSET:
-            received = UNSET
-        else:
-            received = parse_datetime(_received)
+                follows = follows_type_0
 
-        received_event = cls(
-            occurred=occurred,
-            event=event,
-            resource=resource,
-            id=id,
-            related=related,
-            payload=payload,
-            follows=follows,
-            received=received,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            received_event.additional_properties = extra
+            _received = src_dict.get("received", UNSET)
+            received: datetime.datetime | Unset
+            if _received is UNSET:
+                received = UNSET
+            else:
+                received = parse_datetime(_received)
+
+            received_event = cls(
+                occurred=occurred,
+                event=event,
+                resource=resource,
+                id=id,
+                related=related,
+                payload=payload,
+                follows=follows,
+                received=received,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                received_event.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ReceivedEvent", src_dict, _error, _FIELDS, locals())
         return received_event
 
     @property

@@ -8,9 +8,13 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="ResetConcurrencyLimitByTagBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("slot_override", "slot_override"),)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"slot_override"})
 
@@ -46,28 +50,34 @@ class ResetConcurrencyLimitByTagBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _slot_override = src_dict.get("slot_override", UNSET)
-        slot_override: list[UUID] | None | Unset
-        if _slot_override is None or _slot_override is UNSET:
-            slot_override = _slot_override
-        else:
-            slot_override_type_0 = []
-            _slot_override_type_0 = _slot_override
-            for slot_override_type_0_item_data in _slot_override_type_0:
-                slot_override_type_0_item = parse_uuid(slot_override_type_0_item_data)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-                slot_override_type_0.append(slot_override_type_0_item)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _slot_override = src_dict.get("slot_override", UNSET)
+            slot_override: list[UUID] | None | Unset
+            if _slot_override is None or _slot_override is UNSET:
+                slot_override = _slot_override
+            else:
+                _slot_override_type_0_list = []
+                _slot_override_type_0 = _slot_override
+                for slot_override_type_0_item_data in _slot_override_type_0:
+                    slot_override_type_0_item = parse_uuid(slot_override_type_0_item_data)
 
-            slot_override = slot_override_type_0
+                    _slot_override_type_0_list.append(slot_override_type_0_item)
+                slot_override_type_0 = _slot_override_type_0_list
 
-        reset_concurrency_limit_by_tag_body = cls(
-            slot_override=slot_override,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            reset_concurrency_limit_by_tag_body.additional_properties = extra
+                slot_override = slot_override_type_0
+
+            reset_concurrency_limit_by_tag_body = cls(
+                slot_override=slot_override,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                reset_concurrency_limit_by_tag_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ResetConcurrencyLimitByTagBody", src_dict, _error, _FIELDS, locals())
         return reset_concurrency_limit_by_tag_body
 
     @property

@@ -7,9 +7,18 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ResultsSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("default_serializer", "default_serializer"),
+    ("persist_by_default", "persist_by_default"),
+    ("default_storage_block", "default_storage_block"),
+    ("local_storage_path", "local_storage_path"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"default_serializer", "persist_by_default", "default_storage_block", "local_storage_path"})
 
@@ -60,22 +69,27 @@ class ResultsSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        default_serializer = src_dict.get("default_serializer", UNSET)
-        persist_by_default = src_dict.get("persist_by_default", UNSET)
-        default_storage_block: None | str | Unset = src_dict.get("default_storage_block", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        local_storage_path = src_dict.get("local_storage_path", UNSET)
-        results_settings = cls(
-            default_serializer=default_serializer,
-            persist_by_default=persist_by_default,
-            default_storage_block=default_storage_block,
-            local_storage_path=local_storage_path,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            results_settings.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            default_serializer = src_dict.get("default_serializer", UNSET)
+            persist_by_default = src_dict.get("persist_by_default", UNSET)
+            default_storage_block: None | str | Unset = src_dict.get("default_storage_block", UNSET)
+
+            local_storage_path = src_dict.get("local_storage_path", UNSET)
+            results_settings = cls(
+                default_serializer=default_serializer,
+                persist_by_default=persist_by_default,
+                default_storage_block=default_storage_block,
+                local_storage_path=local_storage_path,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                results_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ResultsSettings", src_dict, _error, _FIELDS, locals())
         return results_settings
 
     @property

@@ -7,9 +7,13 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ResumeFlowRunBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("run_input", "run_input"),)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"run_input"})
 
@@ -41,23 +45,28 @@ class ResumeFlowRunBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _run_input = src_dict.get("run_input", UNSET)
-        run_input: None | ResumeFlowRunBodyRunInputType0 | Unset
-        if _run_input is None or _run_input is UNSET:
-            run_input = _run_input
-        else:
-            run_input_type_0 = ResumeFlowRunBodyRunInputType0.from_dict(_run_input)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            run_input = run_input_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _run_input = src_dict.get("run_input", UNSET)
+            run_input: None | ResumeFlowRunBodyRunInputType0 | Unset
+            if _run_input is None or _run_input is UNSET:
+                run_input = _run_input
+            else:
+                run_input_type_0 = ResumeFlowRunBodyRunInputType0.from_dict(_run_input)
 
-        resume_flow_run_body = cls(
-            run_input=run_input,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            resume_flow_run_body.additional_properties = extra
+                run_input = run_input_type_0
+
+            resume_flow_run_body = cls(
+                run_input=run_input,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                resume_flow_run_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ResumeFlowRunBody", src_dict, _error, _FIELDS, locals())
         return resume_flow_run_body
 
     @property

@@ -8,10 +8,18 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.resume_work_queue_source import ResumeWorkQueueSource
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="ResumeWorkQueue")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("type", "type_"),
+    ("source", "source"),
+    ("work_queue_id", "work_queue_id"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"type", "source", "work_queue_id"})
 
@@ -61,38 +69,44 @@ class ResumeWorkQueue:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        type_ = cast(Literal["resume-work-queue"] | Unset, src_dict.get("type", UNSET))
-        if type_ != "resume-work-queue" and not isinstance(type_, Unset):
-            raise ValueError(f"type must match const 'resume-work-queue', got '{type_}'")
-        _source = src_dict.get("source", UNSET)
-        source: ResumeWorkQueueSource | Unset
-        if _source is UNSET:
-            source = UNSET
-        else:
-            source = cast(
-                ResumeWorkQueueSource,
-                ResumeWorkQueueSource._value2member_map_.get(_source) or ResumeWorkQueueSource(_source),
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _type_ = src_dict.get("type", UNSET)
+            if _type_ != "resume-work-queue" and _type_ is not UNSET:
+                raise ValueError(f"must match const 'resume-work-queue', got {_type_!r:.100}")
+            type_ = cast(Literal["resume-work-queue"] | Unset, _type_)
+            _source = src_dict.get("source", UNSET)
+            source: ResumeWorkQueueSource | Unset
+            if _source is UNSET:
+                source = UNSET
+            else:
+                source = cast(
+                    ResumeWorkQueueSource,
+                    ResumeWorkQueueSource._value2member_map_.get(_source) or ResumeWorkQueueSource(_source),
+                )
+
+            _work_queue_id = src_dict.get("work_queue_id", UNSET)
+            work_queue_id: None | Unset | UUID
+            if _work_queue_id is None or _work_queue_id is UNSET:
+                work_queue_id = _work_queue_id
+            else:
+                work_queue_id_type_0 = parse_uuid(_work_queue_id)
+
+                work_queue_id = work_queue_id_type_0
+
+            resume_work_queue = cls(
+                type_=type_,
+                source=source,
+                work_queue_id=work_queue_id,
             )
-
-        _work_queue_id = src_dict.get("work_queue_id", UNSET)
-        work_queue_id: None | Unset | UUID
-        if _work_queue_id is None or _work_queue_id is UNSET:
-            work_queue_id = _work_queue_id
-        else:
-            work_queue_id_type_0 = parse_uuid(_work_queue_id)
-
-            work_queue_id = work_queue_id_type_0
-
-        resume_work_queue = cls(
-            type_=type_,
-            source=source,
-            work_queue_id=work_queue_id,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            resume_work_queue.additional_properties = extra
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                resume_work_queue.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ResumeWorkQueue", src_dict, _error, _FIELDS, locals())
         return resume_work_queue
 
     @property

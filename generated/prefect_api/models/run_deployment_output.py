@@ -8,10 +8,21 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.run_deployment_output_source import RunDeploymentOutputSource
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="RunDeploymentOutput")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("type", "type_"),
+    ("source", "source"),
+    ("deployment_id", "deployment_id"),
+    ("parameters", "parameters"),
+    ("job_variables", "job_variables"),
+    ("schedule_after", "schedule_after"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"type", "source", "deployment_id", "parameters", "job_variables", "schedule_after"})
 
@@ -94,60 +105,66 @@ class RunDeploymentOutput:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        type_ = cast(Literal["run-deployment"] | Unset, src_dict.get("type", UNSET))
-        if type_ != "run-deployment" and not isinstance(type_, Unset):
-            raise ValueError(f"type must match const 'run-deployment', got '{type_}'")
-        _source = src_dict.get("source", UNSET)
-        source: RunDeploymentOutputSource | Unset
-        if _source is UNSET:
-            source = UNSET
-        else:
-            source = cast(
-                RunDeploymentOutputSource,
-                RunDeploymentOutputSource._value2member_map_.get(_source) or RunDeploymentOutputSource(_source),
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _type_ = src_dict.get("type", UNSET)
+            if _type_ != "run-deployment" and _type_ is not UNSET:
+                raise ValueError(f"must match const 'run-deployment', got {_type_!r:.100}")
+            type_ = cast(Literal["run-deployment"] | Unset, _type_)
+            _source = src_dict.get("source", UNSET)
+            source: RunDeploymentOutputSource | Unset
+            if _source is UNSET:
+                source = UNSET
+            else:
+                source = cast(
+                    RunDeploymentOutputSource,
+                    RunDeploymentOutputSource._value2member_map_.get(_source) or RunDeploymentOutputSource(_source),
+                )
+
+            _deployment_id = src_dict.get("deployment_id", UNSET)
+            deployment_id: None | Unset | UUID
+            if _deployment_id is None or _deployment_id is UNSET:
+                deployment_id = _deployment_id
+            else:
+                deployment_id_type_0 = parse_uuid(_deployment_id)
+
+                deployment_id = deployment_id_type_0
+
+            _parameters = src_dict.get("parameters", UNSET)
+            parameters: None | RunDeploymentOutputParametersType0 | Unset
+            if _parameters is None or _parameters is UNSET:
+                parameters = _parameters
+            else:
+                parameters_type_0 = RunDeploymentOutputParametersType0.from_dict(_parameters)
+
+                parameters = parameters_type_0
+
+            _job_variables = src_dict.get("job_variables", UNSET)
+            job_variables: None | RunDeploymentOutputJobVariablesType0 | Unset
+            if _job_variables is None or _job_variables is UNSET:
+                job_variables = _job_variables
+            else:
+                job_variables_type_0 = RunDeploymentOutputJobVariablesType0.from_dict(_job_variables)
+
+                job_variables = job_variables_type_0
+
+            schedule_after = src_dict.get("schedule_after", UNSET)
+            run_deployment_output = cls(
+                type_=type_,
+                source=source,
+                deployment_id=deployment_id,
+                parameters=parameters,
+                job_variables=job_variables,
+                schedule_after=schedule_after,
             )
-
-        _deployment_id = src_dict.get("deployment_id", UNSET)
-        deployment_id: None | Unset | UUID
-        if _deployment_id is None or _deployment_id is UNSET:
-            deployment_id = _deployment_id
-        else:
-            deployment_id_type_0 = parse_uuid(_deployment_id)
-
-            deployment_id = deployment_id_type_0
-
-        _parameters = src_dict.get("parameters", UNSET)
-        parameters: None | RunDeploymentOutputParametersType0 | Unset
-        if _parameters is None or _parameters is UNSET:
-            parameters = _parameters
-        else:
-            parameters_type_0 = RunDeploymentOutputParametersType0.from_dict(_parameters)
-
-            parameters = parameters_type_0
-
-        _job_variables = src_dict.get("job_variables", UNSET)
-        job_variables: None | RunDeploymentOutputJobVariablesType0 | Unset
-        if _job_variables is None or _job_variables is UNSET:
-            job_variables = _job_variables
-        else:
-            job_variables_type_0 = RunDeploymentOutputJobVariablesType0.from_dict(_job_variables)
-
-            job_variables = job_variables_type_0
-
-        schedule_after = src_dict.get("schedule_after", UNSET)
-        run_deployment_output = cls(
-            type_=type_,
-            source=source,
-            deployment_id=deployment_id,
-            parameters=parameters,
-            job_variables=job_variables,
-            schedule_after=schedule_after,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            run_deployment_output.additional_properties = extra
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                run_deployment_output.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("RunDeploymentOutput", src_dict, _error, _FIELDS, locals())
         return run_deployment_output
 
     @property

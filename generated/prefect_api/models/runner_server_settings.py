@@ -7,10 +7,20 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.runner_server_settings_log_level import RunnerServerSettingsLogLevel
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RunnerServerSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("enable", "enable"),
+    ("host", "host"),
+    ("port", "port"),
+    ("log_level", "log_level"),
+    ("missed_polls_tolerance", "missed_polls_tolerance"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"enable", "host", "port", "log_level", "missed_polls_tolerance"})
 
@@ -63,33 +73,38 @@ class RunnerServerSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        enable = src_dict.get("enable", UNSET)
-        host = src_dict.get("host", UNSET)
-        port = src_dict.get("port", UNSET)
-        _log_level = src_dict.get("log_level", UNSET)
-        log_level: RunnerServerSettingsLogLevel | Unset
-        if _log_level is UNSET:
-            log_level = UNSET
-        else:
-            log_level = cast(
-                RunnerServerSettingsLogLevel,
-                RunnerServerSettingsLogLevel._value2member_map_.get(_log_level)
-                or RunnerServerSettingsLogLevel(_log_level),
-            )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        missed_polls_tolerance = src_dict.get("missed_polls_tolerance", UNSET)
-        runner_server_settings = cls(
-            enable=enable,
-            host=host,
-            port=port,
-            log_level=log_level,
-            missed_polls_tolerance=missed_polls_tolerance,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            runner_server_settings.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            enable = src_dict.get("enable", UNSET)
+            host = src_dict.get("host", UNSET)
+            port = src_dict.get("port", UNSET)
+            _log_level = src_dict.get("log_level", UNSET)
+            log_level: RunnerServerSettingsLogLevel | Unset
+            if _log_level is UNSET:
+                log_level = UNSET
+            else:
+                log_level = cast(
+                    RunnerServerSettingsLogLevel,
+                    RunnerServerSettingsLogLevel._value2member_map_.get(_log_level)
+                    or RunnerServerSettingsLogLevel(_log_level),
+                )
+
+            missed_polls_tolerance = src_dict.get("missed_polls_tolerance", UNSET)
+            runner_server_settings = cls(
+                enable=enable,
+                host=host,
+                port=port,
+                log_level=log_level,
+                missed_polls_tolerance=missed_polls_tolerance,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                runner_server_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("RunnerServerSettings", src_dict, _error, _FIELDS, locals())
         return runner_server_settings
 
     @property

@@ -7,9 +7,19 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="RunnerSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("process_limit", "process_limit"),
+    ("poll_frequency", "poll_frequency"),
+    ("crash_on_cancellation_failure", "crash_on_cancellation_failure"),
+    ("auto_install_dependencies", "auto_install_dependencies"),
+    ("server", "server"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"process_limit", "poll_frequency", "crash_on_cancellation_failure", "auto_install_dependencies", "server"}
@@ -66,29 +76,34 @@ class RunnerSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        process_limit = src_dict.get("process_limit", UNSET)
-        poll_frequency = src_dict.get("poll_frequency", UNSET)
-        crash_on_cancellation_failure = src_dict.get("crash_on_cancellation_failure", UNSET)
-        auto_install_dependencies = src_dict.get("auto_install_dependencies", UNSET)
-        _server = src_dict.get("server", UNSET)
-        server: RunnerServerSettings | Unset
-        if _server is UNSET:
-            server = UNSET
-        else:
-            server = RunnerServerSettings.from_dict(_server)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        runner_settings = cls(
-            process_limit=process_limit,
-            poll_frequency=poll_frequency,
-            crash_on_cancellation_failure=crash_on_cancellation_failure,
-            auto_install_dependencies=auto_install_dependencies,
-            server=server,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            runner_settings.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            process_limit = src_dict.get("process_limit", UNSET)
+            poll_frequency = src_dict.get("poll_frequency", UNSET)
+            crash_on_cancellation_failure = src_dict.get("crash_on_cancellation_failure", UNSET)
+            auto_install_dependencies = src_dict.get("auto_install_dependencies", UNSET)
+            _server = src_dict.get("server", UNSET)
+            server: RunnerServerSettings | Unset
+            if _server is UNSET:
+                server = UNSET
+            else:
+                server = RunnerServerSettings.from_dict(_server)
+
+            runner_settings = cls(
+                process_limit=process_limit,
+                poll_frequency=poll_frequency,
+                crash_on_cancellation_failure=crash_on_cancellation_failure,
+                auto_install_dependencies=auto_install_dependencies,
+                server=server,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                runner_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("RunnerSettings", src_dict, _error, _FIELDS, locals())
         return runner_settings
 
     @property

@@ -6,9 +6,16 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="SavedSearchCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("filters", "filters"),
+)
 
 
 @_attrs_define
@@ -41,21 +48,29 @@ class SavedSearchCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        name = src_dict["name"]
-        _filters = src_dict.get("filters", UNSET)
-        filters: list[SavedSearchFilter] | Unset = UNSET
-        if _filters is not UNSET:
-            filters = []
-            for filters_item_data in _filters:
-                filters_item = SavedSearchFilter.from_dict(filters_item_data)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-                filters.append(filters_item)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            name = src_dict["name"]
+            _filters = src_dict.get("filters", UNSET)
+            filters: list[SavedSearchFilter] | Unset
+            if _filters is UNSET:
+                filters = UNSET
+            else:
+                _filters_list = []
+                for filters_item_data in _filters:
+                    filters_item = SavedSearchFilter.from_dict(filters_item_data)
 
-        saved_search_create = cls(
-            name=name,
-            filters=filters,
-        )
+                    _filters_list.append(filters_item)
+                filters = _filters_list
+
+            saved_search_create = cls(
+                name=name,
+                filters=filters,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("SavedSearchCreate", src_dict, _error, _FIELDS, locals())
         return saved_search_create
 
 

@@ -7,7 +7,18 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
+
 T = TypeVar("T", bound="SavedSearchFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("object", "object_"),
+    ("property", "property_"),
+    ("type", "type_"),
+    ("operation", "operation"),
+    ("value", "value"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"object", "property", "type", "operation", "value"})
 
@@ -50,23 +61,28 @@ class SavedSearchFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        object_ = src_dict["object"]
-        property_ = src_dict["property"]
-        type_ = src_dict["type"]
-        operation = src_dict["operation"]
-        value = src_dict["value"]
-        saved_search_filter = cls(
-            object_=object_,
-            property_=property_,
-            type_=type_,
-            operation=operation,
-            value=value,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            saved_search_filter.additional_properties = extra
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            object_ = src_dict["object"]
+            property_ = src_dict["property"]
+            type_ = src_dict["type"]
+            operation = src_dict["operation"]
+            value = src_dict["value"]
+            saved_search_filter = cls(
+                object_=object_,
+                property_=property_,
+                type_=type_,
+                operation=operation,
+                value=value,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                saved_search_filter.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("SavedSearchFilter", src_dict, _error, _FIELDS, locals())
         return saved_search_filter
 
     @property

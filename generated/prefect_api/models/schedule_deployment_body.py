@@ -8,9 +8,19 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="ScheduleDeploymentBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("start_time", "start_time"),
+    ("end_time", "end_time"),
+    ("min_time", "min_time"),
+    ("min_runs", "min_runs"),
+    ("max_runs", "max_runs"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"start_time", "end_time", "min_time", "min_runs", "max_runs"})
 
@@ -60,35 +70,40 @@ class ScheduleDeploymentBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _start_time = src_dict.get("start_time", UNSET)
-        start_time: datetime.datetime | Unset
-        if _start_time is UNSET:
-            start_time = UNSET
-        else:
-            start_time = parse_datetime(_start_time)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _end_time = src_dict.get("end_time", UNSET)
-        end_time: datetime.datetime | Unset
-        if _end_time is UNSET:
-            end_time = UNSET
-        else:
-            end_time = parse_datetime(_end_time)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _start_time = src_dict.get("start_time", UNSET)
+            start_time: datetime.datetime | Unset
+            if _start_time is UNSET:
+                start_time = UNSET
+            else:
+                start_time = parse_datetime(_start_time)
 
-        min_time = src_dict.get("min_time", UNSET)
-        min_runs = src_dict.get("min_runs", UNSET)
-        max_runs = src_dict.get("max_runs", UNSET)
-        schedule_deployment_body = cls(
-            start_time=start_time,
-            end_time=end_time,
-            min_time=min_time,
-            min_runs=min_runs,
-            max_runs=max_runs,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            schedule_deployment_body.additional_properties = extra
+            _end_time = src_dict.get("end_time", UNSET)
+            end_time: datetime.datetime | Unset
+            if _end_time is UNSET:
+                end_time = UNSET
+            else:
+                end_time = parse_datetime(_end_time)
+
+            min_time = src_dict.get("min_time", UNSET)
+            min_runs = src_dict.get("min_runs", UNSET)
+            max_runs = src_dict.get("max_runs", UNSET)
+            schedule_deployment_body = cls(
+                start_time=start_time,
+                end_time=end_time,
+                min_time=min_time,
+                min_runs=min_runs,
+                max_runs=max_runs,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                schedule_deployment_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ScheduleDeploymentBody", src_dict, _error, _FIELDS, locals())
         return schedule_deployment_body
 
     @property

@@ -7,7 +7,15 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
+
 T = TypeVar("T", bound="SchemaValuesValidationResponse")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("errors", "errors"),
+    ("valid", "valid"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"errors", "valid"})
 
@@ -47,43 +55,49 @@ class SchemaValuesValidationResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        errors = []
-        _errors = src_dict["errors"]
-        for errors_item_data in _errors:
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            def _parse_errors_item(data: object) -> SchemaValueIndexError | SchemaValuePropertyError | str:
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    errors_item_type_1 = SchemaValuePropertyError.from_dict(data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _errors_list = []
+            _errors = src_dict["errors"]
+            for errors_item_data in _errors:
 
-                    return errors_item_type_1
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    errors_item_type_2 = SchemaValueIndexError.from_dict(data)
+                def _parse_errors_item(data: object) -> SchemaValueIndexError | SchemaValuePropertyError | str:
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        errors_item_type_1 = SchemaValuePropertyError.from_dict(data)
 
-                    return errors_item_type_2
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                return cast(SchemaValueIndexError | SchemaValuePropertyError | str, data)
+                        return errors_item_type_1
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        errors_item_type_2 = SchemaValueIndexError.from_dict(data)
 
-            errors_item = _parse_errors_item(errors_item_data)
+                        return errors_item_type_2
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    return cast(SchemaValueIndexError | SchemaValuePropertyError | str, data)
 
-            errors.append(errors_item)
+                errors_item = _parse_errors_item(errors_item_data)
 
-        valid = src_dict["valid"]
-        schema_values_validation_response = cls(
-            errors=errors,
-            valid=valid,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            schema_values_validation_response.additional_properties = extra
+                _errors_list.append(errors_item)
+            errors = _errors_list
+
+            valid = src_dict["valid"]
+            schema_values_validation_response = cls(
+                errors=errors,
+                valid=valid,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                schema_values_validation_response.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("SchemaValuesValidationResponse", src_dict, _error, _FIELDS, locals())
         return schema_values_validation_response
 
     @property

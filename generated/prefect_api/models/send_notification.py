@@ -8,9 +8,18 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="SendNotification")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("block_document_id", "block_document_id"),
+    ("body", "body"),
+    ("type", "type_"),
+    ("subject", "subject"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"block_document_id", "body", "type", "subject"})
 
@@ -51,24 +60,30 @@ class SendNotification:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        block_document_id = parse_uuid(src_dict["block_document_id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        body = src_dict["body"]
-        type_ = cast(Literal["send-notification"] | Unset, src_dict.get("type", UNSET))
-        if type_ != "send-notification" and not isinstance(type_, Unset):
-            raise ValueError(f"type must match const 'send-notification', got '{type_}'")
-        subject = src_dict.get("subject", UNSET)
-        send_notification = cls(
-            block_document_id=block_document_id,
-            body=body,
-            type_=type_,
-            subject=subject,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            send_notification.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            block_document_id = parse_uuid(src_dict["block_document_id"])
+
+            body = src_dict["body"]
+            _type_ = src_dict.get("type", UNSET)
+            if _type_ != "send-notification" and _type_ is not UNSET:
+                raise ValueError(f"must match const 'send-notification', got {_type_!r:.100}")
+            type_ = cast(Literal["send-notification"] | Unset, _type_)
+            subject = src_dict.get("subject", UNSET)
+            send_notification = cls(
+                block_document_id=block_document_id,
+                body=body,
+                type_=type_,
+                subject=subject,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                send_notification.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("SendNotification", src_dict, _error, _FIELDS, locals())
         return send_notification
 
     @property

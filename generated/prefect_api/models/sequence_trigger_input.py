@@ -8,9 +8,18 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="SequenceTriggerInput")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("triggers", "triggers"),
+    ("within", "within"),
+    ("type", "type_"),
+    ("id", "id"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"triggers", "within", "type", "id"})
 
@@ -67,66 +76,75 @@ class SequenceTriggerInput:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        triggers = []
-        _triggers = src_dict["triggers"]
-        for triggers_item_data in _triggers:
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            def _parse_triggers_item(data: object) -> CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput:
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    triggers_item_type_0 = EventTriggerInput.from_dict(data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _triggers_list = []
+            _triggers = src_dict["triggers"]
+            for triggers_item_data in _triggers:
 
-                    return triggers_item_type_0
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    triggers_item_type_1 = CompoundTriggerInput.from_dict(data)
+                def _parse_triggers_item(
+                    data: object,
+                ) -> CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput:
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        triggers_item_type_0 = EventTriggerInput.from_dict(data)
 
-                    return triggers_item_type_1
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                try:
-                    if not isinstance(data, dict):
-                        raise TypeError
-                    triggers_item_type_2 = SequenceTriggerInput.from_dict(data)
+                        return triggers_item_type_0
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        triggers_item_type_1 = CompoundTriggerInput.from_dict(data)
 
-                    return triggers_item_type_2
-                except (TypeError, ValueError, AttributeError, KeyError):
-                    pass  # not this type: try the next
-                raise TypeError(
-                    f"triggers_item: {data!r:.200} is none of CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput"
-                )
+                        return triggers_item_type_1
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    try:
+                        if not isinstance(data, dict):
+                            raise TypeError
+                        triggers_item_type_2 = SequenceTriggerInput.from_dict(data)
 
-            triggers_item = _parse_triggers_item(triggers_item_data)
+                        return triggers_item_type_2
+                    except (TypeError, ValueError, AttributeError, KeyError):
+                        pass  # not this type: try the next
+                    raise TypeError(
+                        f"{data!r:.200} is none of CompoundTriggerInput | EventTriggerInput | SequenceTriggerInput"
+                    )
 
-            triggers.append(triggers_item)
+                triggers_item = _parse_triggers_item(triggers_item_data)
 
-        within: float | None | str = src_dict["within"]
+                _triggers_list.append(triggers_item)
+            triggers = _triggers_list
 
-        type_ = cast(Literal["sequence"] | Unset, src_dict.get("type", UNSET))
-        if type_ != "sequence" and not isinstance(type_, Unset):
-            raise ValueError(f"type must match const 'sequence', got '{type_}'")
-        _id = src_dict.get("id", UNSET)
-        id: UUID | Unset
-        if _id is UNSET:
-            id = UNSET
-        else:
-            id = parse_uuid(_id)
+            within: float | None | str = src_dict["within"]
 
-        sequence_trigger_input = cls(
-            triggers=triggers,
-            within=within,
-            type_=type_,
-            id=id,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            sequence_trigger_input.additional_properties = extra
+            _type_ = src_dict.get("type", UNSET)
+            if _type_ != "sequence" and _type_ is not UNSET:
+                raise ValueError(f"must match const 'sequence', got {_type_!r:.100}")
+            type_ = cast(Literal["sequence"] | Unset, _type_)
+            _id = src_dict.get("id", UNSET)
+            id: UUID | Unset
+            if _id is UNSET:
+                id = UNSET
+            else:
+                id = parse_uuid(_id)
+
+            sequence_trigger_input = cls(
+                triggers=triggers,
+                within=within,
+                type_=type_,
+                id=id,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                sequence_trigger_input.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("SequenceTriggerInput", src_dict, _error, _FIELDS, locals())
         return sequence_trigger_input
 
     @property

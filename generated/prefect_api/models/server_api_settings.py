@@ -7,9 +7,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerAPISettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("auth_string", "auth_string"),
+    ("host", "host"),
+    ("port", "port"),
+    ("base_path", "base_path"),
+    ("default_limit", "default_limit"),
+    ("keepalive_timeout", "keepalive_timeout"),
+    ("csrf_protection_enabled", "csrf_protection_enabled"),
+    ("csrf_token_expiration", "csrf_token_expiration"),
+    ("cors_allowed_origins", "cors_allowed_origins"),
+    ("cors_allowed_methods", "cors_allowed_methods"),
+    ("cors_allowed_headers", "cors_allowed_headers"),
+    ("websocket_ping_interval", "websocket_ping_interval"),
+    ("websocket_ping_timeout", "websocket_ping_timeout"),
+    ("max_parameter_size", "max_parameter_size"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -176,43 +195,48 @@ class ServerAPISettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        auth_string: None | str | Unset = src_dict.get("auth_string", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        host = src_dict.get("host", UNSET)
-        port = src_dict.get("port", UNSET)
-        base_path: None | str | Unset = src_dict.get("base_path", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            auth_string: None | str | Unset = src_dict.get("auth_string", UNSET)
 
-        default_limit = src_dict.get("default_limit", UNSET)
-        keepalive_timeout = src_dict.get("keepalive_timeout", UNSET)
-        csrf_protection_enabled = src_dict.get("csrf_protection_enabled", UNSET)
-        csrf_token_expiration = src_dict.get("csrf_token_expiration", UNSET)
-        cors_allowed_origins = src_dict.get("cors_allowed_origins", UNSET)
-        cors_allowed_methods = src_dict.get("cors_allowed_methods", UNSET)
-        cors_allowed_headers = src_dict.get("cors_allowed_headers", UNSET)
-        websocket_ping_interval = src_dict.get("websocket_ping_interval", UNSET)
-        websocket_ping_timeout = src_dict.get("websocket_ping_timeout", UNSET)
-        max_parameter_size = src_dict.get("max_parameter_size", UNSET)
-        server_api_settings = cls(
-            auth_string=auth_string,
-            host=host,
-            port=port,
-            base_path=base_path,
-            default_limit=default_limit,
-            keepalive_timeout=keepalive_timeout,
-            csrf_protection_enabled=csrf_protection_enabled,
-            csrf_token_expiration=csrf_token_expiration,
-            cors_allowed_origins=cors_allowed_origins,
-            cors_allowed_methods=cors_allowed_methods,
-            cors_allowed_headers=cors_allowed_headers,
-            websocket_ping_interval=websocket_ping_interval,
-            websocket_ping_timeout=websocket_ping_timeout,
-            max_parameter_size=max_parameter_size,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_api_settings.additional_properties = extra
+            host = src_dict.get("host", UNSET)
+            port = src_dict.get("port", UNSET)
+            base_path: None | str | Unset = src_dict.get("base_path", UNSET)
+
+            default_limit = src_dict.get("default_limit", UNSET)
+            keepalive_timeout = src_dict.get("keepalive_timeout", UNSET)
+            csrf_protection_enabled = src_dict.get("csrf_protection_enabled", UNSET)
+            csrf_token_expiration = src_dict.get("csrf_token_expiration", UNSET)
+            cors_allowed_origins = src_dict.get("cors_allowed_origins", UNSET)
+            cors_allowed_methods = src_dict.get("cors_allowed_methods", UNSET)
+            cors_allowed_headers = src_dict.get("cors_allowed_headers", UNSET)
+            websocket_ping_interval = src_dict.get("websocket_ping_interval", UNSET)
+            websocket_ping_timeout = src_dict.get("websocket_ping_timeout", UNSET)
+            max_parameter_size = src_dict.get("max_parameter_size", UNSET)
+            server_api_settings = cls(
+                auth_string=auth_string,
+                host=host,
+                port=port,
+                base_path=base_path,
+                default_limit=default_limit,
+                keepalive_timeout=keepalive_timeout,
+                csrf_protection_enabled=csrf_protection_enabled,
+                csrf_token_expiration=csrf_token_expiration,
+                cors_allowed_origins=cors_allowed_origins,
+                cors_allowed_methods=cors_allowed_methods,
+                cors_allowed_headers=cors_allowed_headers,
+                websocket_ping_interval=websocket_ping_interval,
+                websocket_ping_timeout=websocket_ping_timeout,
+                max_parameter_size=max_parameter_size,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_api_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerAPISettings", src_dict, _error, _FIELDS, locals())
         return server_api_settings
 
     @property

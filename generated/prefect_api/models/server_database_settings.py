@@ -7,10 +7,28 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.server_database_settings_driver_type_0 import ServerDatabaseSettingsDriverType0
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerDatabaseSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("sqlalchemy", "sqlalchemy"),
+    ("connection_url", "connection_url"),
+    ("driver", "driver"),
+    ("host", "host"),
+    ("port", "port"),
+    ("user", "user"),
+    ("name", "name"),
+    ("password", "password"),
+    ("echo", "echo"),
+    ("migrate_on_start", "migrate_on_start"),
+    ("timeout", "timeout"),
+    ("connection_timeout", "connection_timeout"),
+    ("migration_timeout", "migration_timeout"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -188,66 +206,71 @@ class ServerDatabaseSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _sqlalchemy = src_dict.get("sqlalchemy", UNSET)
-        sqlalchemy: SQLAlchemySettings | Unset
-        if _sqlalchemy is UNSET:
-            sqlalchemy = UNSET
-        else:
-            sqlalchemy = SQLAlchemySettings.from_dict(_sqlalchemy)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        connection_url: None | str | Unset = src_dict.get("connection_url", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _sqlalchemy = src_dict.get("sqlalchemy", UNSET)
+            sqlalchemy: SQLAlchemySettings | Unset
+            if _sqlalchemy is UNSET:
+                sqlalchemy = UNSET
+            else:
+                sqlalchemy = SQLAlchemySettings.from_dict(_sqlalchemy)
 
-        _driver = src_dict.get("driver", UNSET)
-        driver: None | ServerDatabaseSettingsDriverType0 | Unset
-        if _driver is None or _driver is UNSET:
-            driver = _driver
-        else:
-            driver_type_0 = cast(
-                ServerDatabaseSettingsDriverType0,
-                ServerDatabaseSettingsDriverType0._value2member_map_.get(_driver)
-                or ServerDatabaseSettingsDriverType0(_driver),
+            connection_url: None | str | Unset = src_dict.get("connection_url", UNSET)
+
+            _driver = src_dict.get("driver", UNSET)
+            driver: None | ServerDatabaseSettingsDriverType0 | Unset
+            if _driver is None or _driver is UNSET:
+                driver = _driver
+            else:
+                driver_type_0 = cast(
+                    ServerDatabaseSettingsDriverType0,
+                    ServerDatabaseSettingsDriverType0._value2member_map_.get(_driver)
+                    or ServerDatabaseSettingsDriverType0(_driver),
+                )
+
+                driver = driver_type_0
+
+            host: None | str | Unset = src_dict.get("host", UNSET)
+
+            port: int | None | Unset = src_dict.get("port", UNSET)
+
+            user: None | str | Unset = src_dict.get("user", UNSET)
+
+            name: None | str | Unset = src_dict.get("name", UNSET)
+
+            password: None | str | Unset = src_dict.get("password", UNSET)
+
+            echo = src_dict.get("echo", UNSET)
+            migrate_on_start = src_dict.get("migrate_on_start", UNSET)
+            timeout: float | None | Unset = src_dict.get("timeout", UNSET)
+
+            connection_timeout: float | None | Unset = src_dict.get("connection_timeout", UNSET)
+
+            migration_timeout: float | None | Unset = src_dict.get("migration_timeout", UNSET)
+
+            server_database_settings = cls(
+                sqlalchemy=sqlalchemy,
+                connection_url=connection_url,
+                driver=driver,
+                host=host,
+                port=port,
+                user=user,
+                name=name,
+                password=password,
+                echo=echo,
+                migrate_on_start=migrate_on_start,
+                timeout=timeout,
+                connection_timeout=connection_timeout,
+                migration_timeout=migration_timeout,
             )
-
-            driver = driver_type_0
-
-        host: None | str | Unset = src_dict.get("host", UNSET)
-
-        port: int | None | Unset = src_dict.get("port", UNSET)
-
-        user: None | str | Unset = src_dict.get("user", UNSET)
-
-        name: None | str | Unset = src_dict.get("name", UNSET)
-
-        password: None | str | Unset = src_dict.get("password", UNSET)
-
-        echo = src_dict.get("echo", UNSET)
-        migrate_on_start = src_dict.get("migrate_on_start", UNSET)
-        timeout: float | None | Unset = src_dict.get("timeout", UNSET)
-
-        connection_timeout: float | None | Unset = src_dict.get("connection_timeout", UNSET)
-
-        migration_timeout: float | None | Unset = src_dict.get("migration_timeout", UNSET)
-
-        server_database_settings = cls(
-            sqlalchemy=sqlalchemy,
-            connection_url=connection_url,
-            driver=driver,
-            host=host,
-            port=port,
-            user=user,
-            name=name,
-            password=password,
-            echo=echo,
-            migrate_on_start=migrate_on_start,
-            timeout=timeout,
-            connection_timeout=connection_timeout,
-            migration_timeout=migration_timeout,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_database_settings.additional_properties = extra
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_database_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerDatabaseSettings", src_dict, _error, _FIELDS, locals())
         return server_database_settings
 
     @property

@@ -8,9 +8,13 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="ServerDefaultResultStorage")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("default_result_storage_block_id", "default_result_storage_block_id"),)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"default_result_storage_block_id"})
 
@@ -45,23 +49,28 @@ class ServerDefaultResultStorage:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _default_result_storage_block_id = src_dict.get("default_result_storage_block_id", UNSET)
-        default_result_storage_block_id: None | Unset | UUID
-        if _default_result_storage_block_id is None or _default_result_storage_block_id is UNSET:
-            default_result_storage_block_id = _default_result_storage_block_id
-        else:
-            default_result_storage_block_id_type_0 = parse_uuid(_default_result_storage_block_id)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            default_result_storage_block_id = default_result_storage_block_id_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _default_result_storage_block_id = src_dict.get("default_result_storage_block_id", UNSET)
+            default_result_storage_block_id: None | Unset | UUID
+            if _default_result_storage_block_id is None or _default_result_storage_block_id is UNSET:
+                default_result_storage_block_id = _default_result_storage_block_id
+            else:
+                default_result_storage_block_id_type_0 = parse_uuid(_default_result_storage_block_id)
 
-        server_default_result_storage = cls(
-            default_result_storage_block_id=default_result_storage_block_id,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_default_result_storage.additional_properties = extra
+                default_result_storage_block_id = default_result_storage_block_id_type_0
+
+            server_default_result_storage = cls(
+                default_result_storage_block_id=default_result_storage_block_id,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_default_result_storage.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerDefaultResultStorage", src_dict, _error, _FIELDS, locals())
         return server_default_result_storage
 
     @property

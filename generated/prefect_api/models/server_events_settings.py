@@ -7,9 +7,28 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerEventsSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("stream_out_enabled", "stream_out_enabled"),
+    ("related_resource_cache_ttl", "related_resource_cache_ttl"),
+    ("maximum_labels_per_resource", "maximum_labels_per_resource"),
+    ("maximum_related_resources", "maximum_related_resources"),
+    ("maximum_size_bytes", "maximum_size_bytes"),
+    ("expired_bucket_buffer", "expired_bucket_buffer"),
+    ("proactive_granularity", "proactive_granularity"),
+    ("retention_period", "retention_period"),
+    ("maximum_websocket_backfill", "maximum_websocket_backfill"),
+    ("websocket_backfill_page_size", "websocket_backfill_page_size"),
+    ("messaging_broker", "messaging_broker"),
+    ("messaging_cache", "messaging_cache"),
+    ("causal_ordering", "causal_ordering"),
+    ("maximum_event_name_length", "maximum_event_name_length"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -127,41 +146,46 @@ class ServerEventsSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        stream_out_enabled = src_dict.get("stream_out_enabled", UNSET)
-        related_resource_cache_ttl = src_dict.get("related_resource_cache_ttl", UNSET)
-        maximum_labels_per_resource = src_dict.get("maximum_labels_per_resource", UNSET)
-        maximum_related_resources = src_dict.get("maximum_related_resources", UNSET)
-        maximum_size_bytes = src_dict.get("maximum_size_bytes", UNSET)
-        expired_bucket_buffer = src_dict.get("expired_bucket_buffer", UNSET)
-        proactive_granularity = src_dict.get("proactive_granularity", UNSET)
-        retention_period = src_dict.get("retention_period", UNSET)
-        maximum_websocket_backfill = src_dict.get("maximum_websocket_backfill", UNSET)
-        websocket_backfill_page_size = src_dict.get("websocket_backfill_page_size", UNSET)
-        messaging_broker = src_dict.get("messaging_broker", UNSET)
-        messaging_cache = src_dict.get("messaging_cache", UNSET)
-        causal_ordering = src_dict.get("causal_ordering", UNSET)
-        maximum_event_name_length = src_dict.get("maximum_event_name_length", UNSET)
-        server_events_settings = cls(
-            stream_out_enabled=stream_out_enabled,
-            related_resource_cache_ttl=related_resource_cache_ttl,
-            maximum_labels_per_resource=maximum_labels_per_resource,
-            maximum_related_resources=maximum_related_resources,
-            maximum_size_bytes=maximum_size_bytes,
-            expired_bucket_buffer=expired_bucket_buffer,
-            proactive_granularity=proactive_granularity,
-            retention_period=retention_period,
-            maximum_websocket_backfill=maximum_websocket_backfill,
-            websocket_backfill_page_size=websocket_backfill_page_size,
-            messaging_broker=messaging_broker,
-            messaging_cache=messaging_cache,
-            causal_ordering=causal_ordering,
-            maximum_event_name_length=maximum_event_name_length,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_events_settings.additional_properties = extra
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            stream_out_enabled = src_dict.get("stream_out_enabled", UNSET)
+            related_resource_cache_ttl = src_dict.get("related_resource_cache_ttl", UNSET)
+            maximum_labels_per_resource = src_dict.get("maximum_labels_per_resource", UNSET)
+            maximum_related_resources = src_dict.get("maximum_related_resources", UNSET)
+            maximum_size_bytes = src_dict.get("maximum_size_bytes", UNSET)
+            expired_bucket_buffer = src_dict.get("expired_bucket_buffer", UNSET)
+            proactive_granularity = src_dict.get("proactive_granularity", UNSET)
+            retention_period = src_dict.get("retention_period", UNSET)
+            maximum_websocket_backfill = src_dict.get("maximum_websocket_backfill", UNSET)
+            websocket_backfill_page_size = src_dict.get("websocket_backfill_page_size", UNSET)
+            messaging_broker = src_dict.get("messaging_broker", UNSET)
+            messaging_cache = src_dict.get("messaging_cache", UNSET)
+            causal_ordering = src_dict.get("causal_ordering", UNSET)
+            maximum_event_name_length = src_dict.get("maximum_event_name_length", UNSET)
+            server_events_settings = cls(
+                stream_out_enabled=stream_out_enabled,
+                related_resource_cache_ttl=related_resource_cache_ttl,
+                maximum_labels_per_resource=maximum_labels_per_resource,
+                maximum_related_resources=maximum_related_resources,
+                maximum_size_bytes=maximum_size_bytes,
+                expired_bucket_buffer=expired_bucket_buffer,
+                proactive_granularity=proactive_granularity,
+                retention_period=retention_period,
+                maximum_websocket_backfill=maximum_websocket_backfill,
+                websocket_backfill_page_size=websocket_backfill_page_size,
+                messaging_broker=messaging_broker,
+                messaging_cache=messaging_cache,
+                causal_ordering=causal_ordering,
+                maximum_event_name_length=maximum_event_name_length,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_events_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerEventsSettings", src_dict, _error, _FIELDS, locals())
         return server_events_settings
 
     @property

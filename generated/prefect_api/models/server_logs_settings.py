@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerLogsSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("stream_out_enabled", "stream_out_enabled"),
+    ("stream_publishing_enabled", "stream_publishing_enabled"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"stream_out_enabled", "stream_publishing_enabled"})
 
@@ -43,17 +50,22 @@ class ServerLogsSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        stream_out_enabled = src_dict.get("stream_out_enabled", UNSET)
-        stream_publishing_enabled = src_dict.get("stream_publishing_enabled", UNSET)
-        server_logs_settings = cls(
-            stream_out_enabled=stream_out_enabled,
-            stream_publishing_enabled=stream_publishing_enabled,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_logs_settings.additional_properties = extra
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            stream_out_enabled = src_dict.get("stream_out_enabled", UNSET)
+            stream_publishing_enabled = src_dict.get("stream_publishing_enabled", UNSET)
+            server_logs_settings = cls(
+                stream_out_enabled=stream_out_enabled,
+                stream_publishing_enabled=stream_publishing_enabled,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_logs_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerLogsSettings", src_dict, _error, _FIELDS, locals())
         return server_logs_settings
 
     @property

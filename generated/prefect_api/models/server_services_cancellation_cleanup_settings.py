@@ -7,9 +7,17 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerServicesCancellationCleanupSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("enabled", "enabled"),
+    ("loop_seconds", "loop_seconds"),
+    ("cancelling_timeout_seconds", "cancelling_timeout_seconds"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"enabled", "loop_seconds", "cancelling_timeout_seconds"})
 
@@ -50,19 +58,24 @@ class ServerServicesCancellationCleanupSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        enabled = src_dict.get("enabled", UNSET)
-        loop_seconds = src_dict.get("loop_seconds", UNSET)
-        cancelling_timeout_seconds = src_dict.get("cancelling_timeout_seconds", UNSET)
-        server_services_cancellation_cleanup_settings = cls(
-            enabled=enabled,
-            loop_seconds=loop_seconds,
-            cancelling_timeout_seconds=cancelling_timeout_seconds,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_services_cancellation_cleanup_settings.additional_properties = extra
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            enabled = src_dict.get("enabled", UNSET)
+            loop_seconds = src_dict.get("loop_seconds", UNSET)
+            cancelling_timeout_seconds = src_dict.get("cancelling_timeout_seconds", UNSET)
+            server_services_cancellation_cleanup_settings = cls(
+                enabled=enabled,
+                loop_seconds=loop_seconds,
+                cancelling_timeout_seconds=cancelling_timeout_seconds,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_services_cancellation_cleanup_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerServicesCancellationCleanupSettings", src_dict, _error, _FIELDS, locals())
         return server_services_cancellation_cleanup_settings
 
     @property

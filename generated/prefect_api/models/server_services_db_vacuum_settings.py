@@ -7,9 +7,20 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerServicesDBVacuumSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("enabled", "enabled"),
+    ("loop_seconds", "loop_seconds"),
+    ("orphan_cleanup_loop_seconds", "orphan_cleanup_loop_seconds"),
+    ("retention_period", "retention_period"),
+    ("batch_size", "batch_size"),
+    ("event_retention_overrides", "event_retention_overrides"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -91,50 +102,55 @@ class ServerServicesDBVacuumSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        def _parse_enabled(data: object) -> bool | list[str] | None | Unset:
-            if data is None:
-                return data
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError
-                enabled_type_0 = cast(list[str], data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
 
-                return enabled_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            return cast(bool | list[str] | None | Unset, data)
+            def _parse_enabled(data: object) -> bool | list[str] | None | Unset:
+                if data is None:
+                    return data
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError
+                    enabled_type_0 = cast(list[str], data)
 
-        enabled = _parse_enabled(src_dict.get("enabled", UNSET))
+                    return enabled_type_0
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(bool | list[str] | None | Unset, data)
 
-        loop_seconds = src_dict.get("loop_seconds", UNSET)
-        orphan_cleanup_loop_seconds = src_dict.get("orphan_cleanup_loop_seconds", UNSET)
-        retention_period = src_dict.get("retention_period", UNSET)
-        batch_size = src_dict.get("batch_size", UNSET)
-        _event_retention_overrides = src_dict.get("event_retention_overrides", UNSET)
-        event_retention_overrides: ServerServicesDBVacuumSettingsEventRetentionOverrides | Unset
-        if _event_retention_overrides is UNSET:
-            event_retention_overrides = UNSET
-        else:
-            event_retention_overrides = ServerServicesDBVacuumSettingsEventRetentionOverrides.from_dict(
-                _event_retention_overrides
+            enabled = _parse_enabled(src_dict.get("enabled", UNSET))
+
+            loop_seconds = src_dict.get("loop_seconds", UNSET)
+            orphan_cleanup_loop_seconds = src_dict.get("orphan_cleanup_loop_seconds", UNSET)
+            retention_period = src_dict.get("retention_period", UNSET)
+            batch_size = src_dict.get("batch_size", UNSET)
+            _event_retention_overrides = src_dict.get("event_retention_overrides", UNSET)
+            event_retention_overrides: ServerServicesDBVacuumSettingsEventRetentionOverrides | Unset
+            if _event_retention_overrides is UNSET:
+                event_retention_overrides = UNSET
+            else:
+                event_retention_overrides = ServerServicesDBVacuumSettingsEventRetentionOverrides.from_dict(
+                    _event_retention_overrides
+                )
+
+            server_services_db_vacuum_settings = cls(
+                enabled=enabled,
+                loop_seconds=loop_seconds,
+                orphan_cleanup_loop_seconds=orphan_cleanup_loop_seconds,
+                retention_period=retention_period,
+                batch_size=batch_size,
+                event_retention_overrides=event_retention_overrides,
             )
-
-        server_services_db_vacuum_settings = cls(
-            enabled=enabled,
-            loop_seconds=loop_seconds,
-            orphan_cleanup_loop_seconds=orphan_cleanup_loop_seconds,
-            retention_period=retention_period,
-            batch_size=batch_size,
-            event_retention_overrides=event_retention_overrides,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_services_db_vacuum_settings.additional_properties = extra
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_services_db_vacuum_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerServicesDBVacuumSettings", src_dict, _error, _FIELDS, locals())
         return server_services_db_vacuum_settings
 
     @property

@@ -7,9 +7,23 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerServicesSchedulerSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("enabled", "enabled"),
+    ("loop_seconds", "loop_seconds"),
+    ("deployment_batch_size", "deployment_batch_size"),
+    ("max_runs", "max_runs"),
+    ("min_runs", "min_runs"),
+    ("max_scheduled_time", "max_scheduled_time"),
+    ("min_scheduled_time", "min_scheduled_time"),
+    ("insert_batch_size", "insert_batch_size"),
+    ("recent_deployments_loop_seconds", "recent_deployments_loop_seconds"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -127,31 +141,36 @@ class ServerServicesSchedulerSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        enabled = src_dict.get("enabled", UNSET)
-        loop_seconds = src_dict.get("loop_seconds", UNSET)
-        deployment_batch_size = src_dict.get("deployment_batch_size", UNSET)
-        max_runs = src_dict.get("max_runs", UNSET)
-        min_runs = src_dict.get("min_runs", UNSET)
-        max_scheduled_time = src_dict.get("max_scheduled_time", UNSET)
-        min_scheduled_time = src_dict.get("min_scheduled_time", UNSET)
-        insert_batch_size = src_dict.get("insert_batch_size", UNSET)
-        recent_deployments_loop_seconds = src_dict.get("recent_deployments_loop_seconds", UNSET)
-        server_services_scheduler_settings = cls(
-            enabled=enabled,
-            loop_seconds=loop_seconds,
-            deployment_batch_size=deployment_batch_size,
-            max_runs=max_runs,
-            min_runs=min_runs,
-            max_scheduled_time=max_scheduled_time,
-            min_scheduled_time=min_scheduled_time,
-            insert_batch_size=insert_batch_size,
-            recent_deployments_loop_seconds=recent_deployments_loop_seconds,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_services_scheduler_settings.additional_properties = extra
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            enabled = src_dict.get("enabled", UNSET)
+            loop_seconds = src_dict.get("loop_seconds", UNSET)
+            deployment_batch_size = src_dict.get("deployment_batch_size", UNSET)
+            max_runs = src_dict.get("max_runs", UNSET)
+            min_runs = src_dict.get("min_runs", UNSET)
+            max_scheduled_time = src_dict.get("max_scheduled_time", UNSET)
+            min_scheduled_time = src_dict.get("min_scheduled_time", UNSET)
+            insert_batch_size = src_dict.get("insert_batch_size", UNSET)
+            recent_deployments_loop_seconds = src_dict.get("recent_deployments_loop_seconds", UNSET)
+            server_services_scheduler_settings = cls(
+                enabled=enabled,
+                loop_seconds=loop_seconds,
+                deployment_batch_size=deployment_batch_size,
+                max_runs=max_runs,
+                min_runs=min_runs,
+                max_scheduled_time=max_scheduled_time,
+                min_scheduled_time=min_scheduled_time,
+                insert_batch_size=insert_batch_size,
+                recent_deployments_loop_seconds=recent_deployments_loop_seconds,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_services_scheduler_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerServicesSchedulerSettings", src_dict, _error, _FIELDS, locals())
         return server_services_scheduler_settings
 
     @property

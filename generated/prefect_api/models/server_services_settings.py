@@ -7,9 +7,26 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerServicesSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("cancellation_cleanup", "cancellation_cleanup"),
+    ("db_vacuum", "db_vacuum"),
+    ("event_persister", "event_persister"),
+    ("event_logger", "event_logger"),
+    ("foreman", "foreman"),
+    ("late_runs", "late_runs"),
+    ("scheduler", "scheduler"),
+    ("pause_expirations", "pause_expirations"),
+    ("repossessor", "repossessor"),
+    ("cleanup_reconciler", "cleanup_reconciler"),
+    ("task_run_recorder", "task_run_recorder"),
+    ("triggers", "triggers"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -136,109 +153,114 @@ class ServerServicesSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _cancellation_cleanup = src_dict.get("cancellation_cleanup", UNSET)
-        cancellation_cleanup: ServerServicesCancellationCleanupSettings | Unset
-        if _cancellation_cleanup is UNSET:
-            cancellation_cleanup = UNSET
-        else:
-            cancellation_cleanup = ServerServicesCancellationCleanupSettings.from_dict(_cancellation_cleanup)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _db_vacuum = src_dict.get("db_vacuum", UNSET)
-        db_vacuum: ServerServicesDBVacuumSettings | Unset
-        if _db_vacuum is UNSET:
-            db_vacuum = UNSET
-        else:
-            db_vacuum = ServerServicesDBVacuumSettings.from_dict(_db_vacuum)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _cancellation_cleanup = src_dict.get("cancellation_cleanup", UNSET)
+            cancellation_cleanup: ServerServicesCancellationCleanupSettings | Unset
+            if _cancellation_cleanup is UNSET:
+                cancellation_cleanup = UNSET
+            else:
+                cancellation_cleanup = ServerServicesCancellationCleanupSettings.from_dict(_cancellation_cleanup)
 
-        _event_persister = src_dict.get("event_persister", UNSET)
-        event_persister: ServerServicesEventPersisterSettings | Unset
-        if _event_persister is UNSET:
-            event_persister = UNSET
-        else:
-            event_persister = ServerServicesEventPersisterSettings.from_dict(_event_persister)
+            _db_vacuum = src_dict.get("db_vacuum", UNSET)
+            db_vacuum: ServerServicesDBVacuumSettings | Unset
+            if _db_vacuum is UNSET:
+                db_vacuum = UNSET
+            else:
+                db_vacuum = ServerServicesDBVacuumSettings.from_dict(_db_vacuum)
 
-        _event_logger = src_dict.get("event_logger", UNSET)
-        event_logger: ServerServicesEventLoggerSettings | Unset
-        if _event_logger is UNSET:
-            event_logger = UNSET
-        else:
-            event_logger = ServerServicesEventLoggerSettings.from_dict(_event_logger)
+            _event_persister = src_dict.get("event_persister", UNSET)
+            event_persister: ServerServicesEventPersisterSettings | Unset
+            if _event_persister is UNSET:
+                event_persister = UNSET
+            else:
+                event_persister = ServerServicesEventPersisterSettings.from_dict(_event_persister)
 
-        _foreman = src_dict.get("foreman", UNSET)
-        foreman: ServerServicesForemanSettings | Unset
-        if _foreman is UNSET:
-            foreman = UNSET
-        else:
-            foreman = ServerServicesForemanSettings.from_dict(_foreman)
+            _event_logger = src_dict.get("event_logger", UNSET)
+            event_logger: ServerServicesEventLoggerSettings | Unset
+            if _event_logger is UNSET:
+                event_logger = UNSET
+            else:
+                event_logger = ServerServicesEventLoggerSettings.from_dict(_event_logger)
 
-        _late_runs = src_dict.get("late_runs", UNSET)
-        late_runs: ServerServicesLateRunsSettings | Unset
-        if _late_runs is UNSET:
-            late_runs = UNSET
-        else:
-            late_runs = ServerServicesLateRunsSettings.from_dict(_late_runs)
+            _foreman = src_dict.get("foreman", UNSET)
+            foreman: ServerServicesForemanSettings | Unset
+            if _foreman is UNSET:
+                foreman = UNSET
+            else:
+                foreman = ServerServicesForemanSettings.from_dict(_foreman)
 
-        _scheduler = src_dict.get("scheduler", UNSET)
-        scheduler: ServerServicesSchedulerSettings | Unset
-        if _scheduler is UNSET:
-            scheduler = UNSET
-        else:
-            scheduler = ServerServicesSchedulerSettings.from_dict(_scheduler)
+            _late_runs = src_dict.get("late_runs", UNSET)
+            late_runs: ServerServicesLateRunsSettings | Unset
+            if _late_runs is UNSET:
+                late_runs = UNSET
+            else:
+                late_runs = ServerServicesLateRunsSettings.from_dict(_late_runs)
 
-        _pause_expirations = src_dict.get("pause_expirations", UNSET)
-        pause_expirations: ServerServicesPauseExpirationsSettings | Unset
-        if _pause_expirations is UNSET:
-            pause_expirations = UNSET
-        else:
-            pause_expirations = ServerServicesPauseExpirationsSettings.from_dict(_pause_expirations)
+            _scheduler = src_dict.get("scheduler", UNSET)
+            scheduler: ServerServicesSchedulerSettings | Unset
+            if _scheduler is UNSET:
+                scheduler = UNSET
+            else:
+                scheduler = ServerServicesSchedulerSettings.from_dict(_scheduler)
 
-        _repossessor = src_dict.get("repossessor", UNSET)
-        repossessor: ServerServicesRepossessorSettings | Unset
-        if _repossessor is UNSET:
-            repossessor = UNSET
-        else:
-            repossessor = ServerServicesRepossessorSettings.from_dict(_repossessor)
+            _pause_expirations = src_dict.get("pause_expirations", UNSET)
+            pause_expirations: ServerServicesPauseExpirationsSettings | Unset
+            if _pause_expirations is UNSET:
+                pause_expirations = UNSET
+            else:
+                pause_expirations = ServerServicesPauseExpirationsSettings.from_dict(_pause_expirations)
 
-        _cleanup_reconciler = src_dict.get("cleanup_reconciler", UNSET)
-        cleanup_reconciler: ServerServicesCleanupReconcilerSettings | Unset
-        if _cleanup_reconciler is UNSET:
-            cleanup_reconciler = UNSET
-        else:
-            cleanup_reconciler = ServerServicesCleanupReconcilerSettings.from_dict(_cleanup_reconciler)
+            _repossessor = src_dict.get("repossessor", UNSET)
+            repossessor: ServerServicesRepossessorSettings | Unset
+            if _repossessor is UNSET:
+                repossessor = UNSET
+            else:
+                repossessor = ServerServicesRepossessorSettings.from_dict(_repossessor)
 
-        _task_run_recorder = src_dict.get("task_run_recorder", UNSET)
-        task_run_recorder: ServerServicesTaskRunRecorderSettings | Unset
-        if _task_run_recorder is UNSET:
-            task_run_recorder = UNSET
-        else:
-            task_run_recorder = ServerServicesTaskRunRecorderSettings.from_dict(_task_run_recorder)
+            _cleanup_reconciler = src_dict.get("cleanup_reconciler", UNSET)
+            cleanup_reconciler: ServerServicesCleanupReconcilerSettings | Unset
+            if _cleanup_reconciler is UNSET:
+                cleanup_reconciler = UNSET
+            else:
+                cleanup_reconciler = ServerServicesCleanupReconcilerSettings.from_dict(_cleanup_reconciler)
 
-        _triggers = src_dict.get("triggers", UNSET)
-        triggers: ServerServicesTriggersSettings | Unset
-        if _triggers is UNSET:
-            triggers = UNSET
-        else:
-            triggers = ServerServicesTriggersSettings.from_dict(_triggers)
+            _task_run_recorder = src_dict.get("task_run_recorder", UNSET)
+            task_run_recorder: ServerServicesTaskRunRecorderSettings | Unset
+            if _task_run_recorder is UNSET:
+                task_run_recorder = UNSET
+            else:
+                task_run_recorder = ServerServicesTaskRunRecorderSettings.from_dict(_task_run_recorder)
 
-        server_services_settings = cls(
-            cancellation_cleanup=cancellation_cleanup,
-            db_vacuum=db_vacuum,
-            event_persister=event_persister,
-            event_logger=event_logger,
-            foreman=foreman,
-            late_runs=late_runs,
-            scheduler=scheduler,
-            pause_expirations=pause_expirations,
-            repossessor=repossessor,
-            cleanup_reconciler=cleanup_reconciler,
-            task_run_recorder=task_run_recorder,
-            triggers=triggers,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_services_settings.additional_properties = extra
+            _triggers = src_dict.get("triggers", UNSET)
+            triggers: ServerServicesTriggersSettings | Unset
+            if _triggers is UNSET:
+                triggers = UNSET
+            else:
+                triggers = ServerServicesTriggersSettings.from_dict(_triggers)
+
+            server_services_settings = cls(
+                cancellation_cleanup=cancellation_cleanup,
+                db_vacuum=db_vacuum,
+                event_persister=event_persister,
+                event_logger=event_logger,
+                foreman=foreman,
+                late_runs=late_runs,
+                scheduler=scheduler,
+                pause_expirations=pause_expirations,
+                repossessor=repossessor,
+                cleanup_reconciler=cleanup_reconciler,
+                task_run_recorder=task_run_recorder,
+                triggers=triggers,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_services_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerServicesSettings", src_dict, _error, _FIELDS, locals())
         return server_services_settings
 
     @property

@@ -7,10 +7,36 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.server_settings_logging_level import ServerSettingsLoggingLevel
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("logging_level", "logging_level"),
+    ("analytics_enabled", "analytics_enabled"),
+    ("metrics_enabled", "metrics_enabled"),
+    ("log_retryable_errors", "log_retryable_errors"),
+    ("register_blocks_on_start", "register_blocks_on_start"),
+    ("memoize_block_auto_registration", "memoize_block_auto_registration"),
+    ("memo_store_path", "memo_store_path"),
+    ("deployment_schedule_max_scheduled_runs", "deployment_schedule_max_scheduled_runs"),
+    ("api", "api"),
+    ("concurrency", "concurrency"),
+    ("database", "database"),
+    ("deployments", "deployments"),
+    ("docket", "docket"),
+    ("ephemeral", "ephemeral"),
+    ("events", "events"),
+    ("flow_run_graph", "flow_run_graph"),
+    ("logs", "logs"),
+    ("services", "services"),
+    ("tasks", "tasks"),
+    ("ui", "ui"),
+    ("worker_channel", "worker_channel"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -200,143 +226,148 @@ class ServerSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _logging_level = src_dict.get("logging_level", UNSET)
-        logging_level: ServerSettingsLoggingLevel | Unset
-        if _logging_level is UNSET:
-            logging_level = UNSET
-        else:
-            logging_level = cast(
-                ServerSettingsLoggingLevel,
-                ServerSettingsLoggingLevel._value2member_map_.get(_logging_level)
-                or ServerSettingsLoggingLevel(_logging_level),
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _logging_level = src_dict.get("logging_level", UNSET)
+            logging_level: ServerSettingsLoggingLevel | Unset
+            if _logging_level is UNSET:
+                logging_level = UNSET
+            else:
+                logging_level = cast(
+                    ServerSettingsLoggingLevel,
+                    ServerSettingsLoggingLevel._value2member_map_.get(_logging_level)
+                    or ServerSettingsLoggingLevel(_logging_level),
+                )
+
+            analytics_enabled = src_dict.get("analytics_enabled", UNSET)
+            metrics_enabled = src_dict.get("metrics_enabled", UNSET)
+            log_retryable_errors = src_dict.get("log_retryable_errors", UNSET)
+            register_blocks_on_start = src_dict.get("register_blocks_on_start", UNSET)
+            memoize_block_auto_registration = src_dict.get("memoize_block_auto_registration", UNSET)
+            memo_store_path = src_dict.get("memo_store_path", UNSET)
+            deployment_schedule_max_scheduled_runs = src_dict.get("deployment_schedule_max_scheduled_runs", UNSET)
+            _api = src_dict.get("api", UNSET)
+            api: ServerAPISettings | Unset
+            if _api is UNSET:
+                api = UNSET
+            else:
+                api = ServerAPISettings.from_dict(_api)
+
+            _concurrency = src_dict.get("concurrency", UNSET)
+            concurrency: ServerConcurrencySettings | Unset
+            if _concurrency is UNSET:
+                concurrency = UNSET
+            else:
+                concurrency = ServerConcurrencySettings.from_dict(_concurrency)
+
+            _database = src_dict.get("database", UNSET)
+            database: ServerDatabaseSettings | Unset
+            if _database is UNSET:
+                database = UNSET
+            else:
+                database = ServerDatabaseSettings.from_dict(_database)
+
+            _deployments = src_dict.get("deployments", UNSET)
+            deployments: ServerDeploymentsSettings | Unset
+            if _deployments is UNSET:
+                deployments = UNSET
+            else:
+                deployments = ServerDeploymentsSettings.from_dict(_deployments)
+
+            _docket = src_dict.get("docket", UNSET)
+            docket: ServerDocketSettings | Unset
+            if _docket is UNSET:
+                docket = UNSET
+            else:
+                docket = ServerDocketSettings.from_dict(_docket)
+
+            _ephemeral = src_dict.get("ephemeral", UNSET)
+            ephemeral: ServerEphemeralSettings | Unset
+            if _ephemeral is UNSET:
+                ephemeral = UNSET
+            else:
+                ephemeral = ServerEphemeralSettings.from_dict(_ephemeral)
+
+            _events = src_dict.get("events", UNSET)
+            events: ServerEventsSettings | Unset
+            if _events is UNSET:
+                events = UNSET
+            else:
+                events = ServerEventsSettings.from_dict(_events)
+
+            _flow_run_graph = src_dict.get("flow_run_graph", UNSET)
+            flow_run_graph: ServerFlowRunGraphSettings | Unset
+            if _flow_run_graph is UNSET:
+                flow_run_graph = UNSET
+            else:
+                flow_run_graph = ServerFlowRunGraphSettings.from_dict(_flow_run_graph)
+
+            _logs = src_dict.get("logs", UNSET)
+            logs: ServerLogsSettings | Unset
+            if _logs is UNSET:
+                logs = UNSET
+            else:
+                logs = ServerLogsSettings.from_dict(_logs)
+
+            _services = src_dict.get("services", UNSET)
+            services: ServerServicesSettings | Unset
+            if _services is UNSET:
+                services = UNSET
+            else:
+                services = ServerServicesSettings.from_dict(_services)
+
+            _tasks = src_dict.get("tasks", UNSET)
+            tasks: ServerTasksSettings | Unset
+            if _tasks is UNSET:
+                tasks = UNSET
+            else:
+                tasks = ServerTasksSettings.from_dict(_tasks)
+
+            _ui = src_dict.get("ui", UNSET)
+            ui: ServerUISettings | Unset
+            if _ui is UNSET:
+                ui = UNSET
+            else:
+                ui = ServerUISettings.from_dict(_ui)
+
+            _worker_channel = src_dict.get("worker_channel", UNSET)
+            worker_channel: ServerWorkerChannelSettings | Unset
+            if _worker_channel is UNSET:
+                worker_channel = UNSET
+            else:
+                worker_channel = ServerWorkerChannelSettings.from_dict(_worker_channel)
+
+            server_settings = cls(
+                logging_level=logging_level,
+                analytics_enabled=analytics_enabled,
+                metrics_enabled=metrics_enabled,
+                log_retryable_errors=log_retryable_errors,
+                register_blocks_on_start=register_blocks_on_start,
+                memoize_block_auto_registration=memoize_block_auto_registration,
+                memo_store_path=memo_store_path,
+                deployment_schedule_max_scheduled_runs=deployment_schedule_max_scheduled_runs,
+                api=api,
+                concurrency=concurrency,
+                database=database,
+                deployments=deployments,
+                docket=docket,
+                ephemeral=ephemeral,
+                events=events,
+                flow_run_graph=flow_run_graph,
+                logs=logs,
+                services=services,
+                tasks=tasks,
+                ui=ui,
+                worker_channel=worker_channel,
             )
-
-        analytics_enabled = src_dict.get("analytics_enabled", UNSET)
-        metrics_enabled = src_dict.get("metrics_enabled", UNSET)
-        log_retryable_errors = src_dict.get("log_retryable_errors", UNSET)
-        register_blocks_on_start = src_dict.get("register_blocks_on_start", UNSET)
-        memoize_block_auto_registration = src_dict.get("memoize_block_auto_registration", UNSET)
-        memo_store_path = src_dict.get("memo_store_path", UNSET)
-        deployment_schedule_max_scheduled_runs = src_dict.get("deployment_schedule_max_scheduled_runs", UNSET)
-        _api = src_dict.get("api", UNSET)
-        api: ServerAPISettings | Unset
-        if _api is UNSET:
-            api = UNSET
-        else:
-            api = ServerAPISettings.from_dict(_api)
-
-        _concurrency = src_dict.get("concurrency", UNSET)
-        concurrency: ServerConcurrencySettings | Unset
-        if _concurrency is UNSET:
-            concurrency = UNSET
-        else:
-            concurrency = ServerConcurrencySettings.from_dict(_concurrency)
-
-        _database = src_dict.get("database", UNSET)
-        database: ServerDatabaseSettings | Unset
-        if _database is UNSET:
-            database = UNSET
-        else:
-            database = ServerDatabaseSettings.from_dict(_database)
-
-        _deployments = src_dict.get("deployments", UNSET)
-        deployments: ServerDeploymentsSettings | Unset
-        if _deployments is UNSET:
-            deployments = UNSET
-        else:
-            deployments = ServerDeploymentsSettings.from_dict(_deployments)
-
-        _docket = src_dict.get("docket", UNSET)
-        docket: ServerDocketSettings | Unset
-        if _docket is UNSET:
-            docket = UNSET
-        else:
-            docket = ServerDocketSettings.from_dict(_docket)
-
-        _ephemeral = src_dict.get("ephemeral", UNSET)
-        ephemeral: ServerEphemeralSettings | Unset
-        if _ephemeral is UNSET:
-            ephemeral = UNSET
-        else:
-            ephemeral = ServerEphemeralSettings.from_dict(_ephemeral)
-
-        _events = src_dict.get("events", UNSET)
-        events: ServerEventsSettings | Unset
-        if _events is UNSET:
-            events = UNSET
-        else:
-            events = ServerEventsSettings.from_dict(_events)
-
-        _flow_run_graph = src_dict.get("flow_run_graph", UNSET)
-        flow_run_graph: ServerFlowRunGraphSettings | Unset
-        if _flow_run_graph is UNSET:
-            flow_run_graph = UNSET
-        else:
-            flow_run_graph = ServerFlowRunGraphSettings.from_dict(_flow_run_graph)
-
-        _logs = src_dict.get("logs", UNSET)
-        logs: ServerLogsSettings | Unset
-        if _logs is UNSET:
-            logs = UNSET
-        else:
-            logs = ServerLogsSettings.from_dict(_logs)
-
-        _services = src_dict.get("services", UNSET)
-        services: ServerServicesSettings | Unset
-        if _services is UNSET:
-            services = UNSET
-        else:
-            services = ServerServicesSettings.from_dict(_services)
-
-        _tasks = src_dict.get("tasks", UNSET)
-        tasks: ServerTasksSettings | Unset
-        if _tasks is UNSET:
-            tasks = UNSET
-        else:
-            tasks = ServerTasksSettings.from_dict(_tasks)
-
-        _ui = src_dict.get("ui", UNSET)
-        ui: ServerUISettings | Unset
-        if _ui is UNSET:
-            ui = UNSET
-        else:
-            ui = ServerUISettings.from_dict(_ui)
-
-        _worker_channel = src_dict.get("worker_channel", UNSET)
-        worker_channel: ServerWorkerChannelSettings | Unset
-        if _worker_channel is UNSET:
-            worker_channel = UNSET
-        else:
-            worker_channel = ServerWorkerChannelSettings.from_dict(_worker_channel)
-
-        server_settings = cls(
-            logging_level=logging_level,
-            analytics_enabled=analytics_enabled,
-            metrics_enabled=metrics_enabled,
-            log_retryable_errors=log_retryable_errors,
-            register_blocks_on_start=register_blocks_on_start,
-            memoize_block_auto_registration=memoize_block_auto_registration,
-            memo_store_path=memo_store_path,
-            deployment_schedule_max_scheduled_runs=deployment_schedule_max_scheduled_runs,
-            api=api,
-            concurrency=concurrency,
-            database=database,
-            deployments=deployments,
-            docket=docket,
-            ephemeral=ephemeral,
-            events=events,
-            flow_run_graph=flow_run_graph,
-            logs=logs,
-            services=services,
-            tasks=tasks,
-            ui=ui,
-            worker_channel=worker_channel,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_settings.additional_properties = extra
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerSettings", src_dict, _error, _FIELDS, locals())
         return server_settings
 
     @property

@@ -7,9 +7,17 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerTasksSchedulingSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("max_scheduled_queue_size", "max_scheduled_queue_size"),
+    ("max_retry_queue_size", "max_retry_queue_size"),
+    ("pending_task_timeout", "pending_task_timeout"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"max_scheduled_queue_size", "max_retry_queue_size", "pending_task_timeout"})
 
@@ -49,19 +57,24 @@ class ServerTasksSchedulingSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        max_scheduled_queue_size = src_dict.get("max_scheduled_queue_size", UNSET)
-        max_retry_queue_size = src_dict.get("max_retry_queue_size", UNSET)
-        pending_task_timeout = src_dict.get("pending_task_timeout", UNSET)
-        server_tasks_scheduling_settings = cls(
-            max_scheduled_queue_size=max_scheduled_queue_size,
-            max_retry_queue_size=max_retry_queue_size,
-            pending_task_timeout=pending_task_timeout,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_tasks_scheduling_settings.additional_properties = extra
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            max_scheduled_queue_size = src_dict.get("max_scheduled_queue_size", UNSET)
+            max_retry_queue_size = src_dict.get("max_retry_queue_size", UNSET)
+            pending_task_timeout = src_dict.get("pending_task_timeout", UNSET)
+            server_tasks_scheduling_settings = cls(
+                max_scheduled_queue_size=max_scheduled_queue_size,
+                max_retry_queue_size=max_retry_queue_size,
+                pending_task_timeout=pending_task_timeout,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_tasks_scheduling_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerTasksSchedulingSettings", src_dict, _error, _FIELDS, locals())
         return server_tasks_scheduling_settings
 
     @property

@@ -7,9 +7,17 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerTasksSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("tag_concurrency_slot_wait_seconds", "tag_concurrency_slot_wait_seconds"),
+    ("max_cache_key_length", "max_cache_key_length"),
+    ("scheduling", "scheduling"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"tag_concurrency_slot_wait_seconds", "max_cache_key_length", "scheduling"})
 
@@ -52,25 +60,30 @@ class ServerTasksSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        tag_concurrency_slot_wait_seconds = src_dict.get("tag_concurrency_slot_wait_seconds", UNSET)
-        max_cache_key_length = src_dict.get("max_cache_key_length", UNSET)
-        _scheduling = src_dict.get("scheduling", UNSET)
-        scheduling: ServerTasksSchedulingSettings | Unset
-        if _scheduling is UNSET:
-            scheduling = UNSET
-        else:
-            scheduling = ServerTasksSchedulingSettings.from_dict(_scheduling)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        server_tasks_settings = cls(
-            tag_concurrency_slot_wait_seconds=tag_concurrency_slot_wait_seconds,
-            max_cache_key_length=max_cache_key_length,
-            scheduling=scheduling,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_tasks_settings.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            tag_concurrency_slot_wait_seconds = src_dict.get("tag_concurrency_slot_wait_seconds", UNSET)
+            max_cache_key_length = src_dict.get("max_cache_key_length", UNSET)
+            _scheduling = src_dict.get("scheduling", UNSET)
+            scheduling: ServerTasksSchedulingSettings | Unset
+            if _scheduling is UNSET:
+                scheduling = UNSET
+            else:
+                scheduling = ServerTasksSchedulingSettings.from_dict(_scheduling)
+
+            server_tasks_settings = cls(
+                tag_concurrency_slot_wait_seconds=tag_concurrency_slot_wait_seconds,
+                max_cache_key_length=max_cache_key_length,
+                scheduling=scheduling,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_tasks_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerTasksSettings", src_dict, _error, _FIELDS, locals())
         return server_tasks_settings
 
     @property

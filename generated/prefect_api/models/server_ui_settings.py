@@ -7,9 +7,20 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerUISettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("enabled", "enabled"),
+    ("v2_enabled", "v2_enabled"),
+    ("api_url", "api_url"),
+    ("serve_base", "serve_base"),
+    ("static_directory", "static_directory"),
+    ("show_promotional_content", "show_promotional_content"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"enabled", "v2_enabled", "api_url", "serve_base", "static_directory", "show_promotional_content"}
@@ -79,27 +90,32 @@ class ServerUISettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        enabled = src_dict.get("enabled", UNSET)
-        v2_enabled = src_dict.get("v2_enabled", UNSET)
-        api_url: None | str | Unset = src_dict.get("api_url", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        serve_base = src_dict.get("serve_base", UNSET)
-        static_directory: None | str | Unset = src_dict.get("static_directory", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            enabled = src_dict.get("enabled", UNSET)
+            v2_enabled = src_dict.get("v2_enabled", UNSET)
+            api_url: None | str | Unset = src_dict.get("api_url", UNSET)
 
-        show_promotional_content = src_dict.get("show_promotional_content", UNSET)
-        server_ui_settings = cls(
-            enabled=enabled,
-            v2_enabled=v2_enabled,
-            api_url=api_url,
-            serve_base=serve_base,
-            static_directory=static_directory,
-            show_promotional_content=show_promotional_content,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_ui_settings.additional_properties = extra
+            serve_base = src_dict.get("serve_base", UNSET)
+            static_directory: None | str | Unset = src_dict.get("static_directory", UNSET)
+
+            show_promotional_content = src_dict.get("show_promotional_content", UNSET)
+            server_ui_settings = cls(
+                enabled=enabled,
+                v2_enabled=v2_enabled,
+                api_url=api_url,
+                serve_base=serve_base,
+                static_directory=static_directory,
+                show_promotional_content=show_promotional_content,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_ui_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerUISettings", src_dict, _error, _FIELDS, locals())
         return server_ui_settings
 
     @property

@@ -7,9 +7,18 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ServerWorkerChannelSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("cleanup_queue_storage", "cleanup_queue_storage"),
+    ("cleanup_lease_seconds", "cleanup_lease_seconds"),
+    ("cleanup_max_delivery_attempts", "cleanup_max_delivery_attempts"),
+    ("cleanup_completed_idempotency_retention_seconds", "cleanup_completed_idempotency_retention_seconds"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -73,24 +82,29 @@ class ServerWorkerChannelSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        cleanup_queue_storage = src_dict.get("cleanup_queue_storage", UNSET)
-        cleanup_lease_seconds = src_dict.get("cleanup_lease_seconds", UNSET)
-        cleanup_max_delivery_attempts = src_dict.get("cleanup_max_delivery_attempts", UNSET)
-        cleanup_completed_idempotency_retention_seconds: float | None | Unset = src_dict.get(
-            "cleanup_completed_idempotency_retention_seconds", UNSET
-        )
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        server_worker_channel_settings = cls(
-            cleanup_queue_storage=cleanup_queue_storage,
-            cleanup_lease_seconds=cleanup_lease_seconds,
-            cleanup_max_delivery_attempts=cleanup_max_delivery_attempts,
-            cleanup_completed_idempotency_retention_seconds=cleanup_completed_idempotency_retention_seconds,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            server_worker_channel_settings.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            cleanup_queue_storage = src_dict.get("cleanup_queue_storage", UNSET)
+            cleanup_lease_seconds = src_dict.get("cleanup_lease_seconds", UNSET)
+            cleanup_max_delivery_attempts = src_dict.get("cleanup_max_delivery_attempts", UNSET)
+            cleanup_completed_idempotency_retention_seconds: float | None | Unset = src_dict.get(
+                "cleanup_completed_idempotency_retention_seconds", UNSET
+            )
+
+            server_worker_channel_settings = cls(
+                cleanup_queue_storage=cleanup_queue_storage,
+                cleanup_lease_seconds=cleanup_lease_seconds,
+                cleanup_max_delivery_attempts=cleanup_max_delivery_attempts,
+                cleanup_completed_idempotency_retention_seconds=cleanup_completed_idempotency_retention_seconds,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                server_worker_channel_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ServerWorkerChannelSettings", src_dict, _error, _FIELDS, locals())
         return server_worker_channel_settings
 
     @property

@@ -7,9 +7,37 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Settings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("home", "home"),
+    ("profiles_path", "profiles_path"),
+    ("debug_mode", "debug_mode"),
+    ("api", "api"),
+    ("cli", "cli"),
+    ("client", "client"),
+    ("cloud", "cloud"),
+    ("deployments", "deployments"),
+    ("events", "events"),
+    ("experiments", "experiments"),
+    ("flows", "flows"),
+    ("internal", "internal"),
+    ("logging", "logging"),
+    ("plugins", "plugins"),
+    ("results", "results"),
+    ("runner", "runner"),
+    ("server", "server"),
+    ("tasks", "tasks"),
+    ("telemetry", "telemetry"),
+    ("testing", "testing"),
+    ("worker", "worker"),
+    ("ui_url", "ui_url"),
+    ("silence_api_url_misconfiguration", "silence_api_url_misconfiguration"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -227,168 +255,173 @@ class Settings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        home = src_dict.get("home", UNSET)
-        profiles_path = src_dict.get("profiles_path", UNSET)
-        debug_mode = src_dict.get("debug_mode", UNSET)
-        _api = src_dict.get("api", UNSET)
-        api: APISettings | Unset
-        if _api is UNSET:
-            api = UNSET
-        else:
-            api = APISettings.from_dict(_api)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _cli = src_dict.get("cli", UNSET)
-        cli: CLISettings | Unset
-        if _cli is UNSET:
-            cli = UNSET
-        else:
-            cli = CLISettings.from_dict(_cli)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            home = src_dict.get("home", UNSET)
+            profiles_path = src_dict.get("profiles_path", UNSET)
+            debug_mode = src_dict.get("debug_mode", UNSET)
+            _api = src_dict.get("api", UNSET)
+            api: APISettings | Unset
+            if _api is UNSET:
+                api = UNSET
+            else:
+                api = APISettings.from_dict(_api)
 
-        _client = src_dict.get("client", UNSET)
-        client: ClientSettings | Unset
-        if _client is UNSET:
-            client = UNSET
-        else:
-            client = ClientSettings.from_dict(_client)
+            _cli = src_dict.get("cli", UNSET)
+            cli: CLISettings | Unset
+            if _cli is UNSET:
+                cli = UNSET
+            else:
+                cli = CLISettings.from_dict(_cli)
 
-        _cloud = src_dict.get("cloud", UNSET)
-        cloud: CloudSettings | Unset
-        if _cloud is UNSET:
-            cloud = UNSET
-        else:
-            cloud = CloudSettings.from_dict(_cloud)
+            _client = src_dict.get("client", UNSET)
+            client: ClientSettings | Unset
+            if _client is UNSET:
+                client = UNSET
+            else:
+                client = ClientSettings.from_dict(_client)
 
-        _deployments = src_dict.get("deployments", UNSET)
-        deployments: DeploymentsSettings | Unset
-        if _deployments is UNSET:
-            deployments = UNSET
-        else:
-            deployments = DeploymentsSettings.from_dict(_deployments)
+            _cloud = src_dict.get("cloud", UNSET)
+            cloud: CloudSettings | Unset
+            if _cloud is UNSET:
+                cloud = UNSET
+            else:
+                cloud = CloudSettings.from_dict(_cloud)
 
-        _events = src_dict.get("events", UNSET)
-        events: EventsSettings | Unset
-        if _events is UNSET:
-            events = UNSET
-        else:
-            events = EventsSettings.from_dict(_events)
+            _deployments = src_dict.get("deployments", UNSET)
+            deployments: DeploymentsSettings | Unset
+            if _deployments is UNSET:
+                deployments = UNSET
+            else:
+                deployments = DeploymentsSettings.from_dict(_deployments)
 
-        _experiments = src_dict.get("experiments", UNSET)
-        experiments: ExperimentsSettings | Unset
-        if _experiments is UNSET:
-            experiments = UNSET
-        else:
-            experiments = ExperimentsSettings.from_dict(_experiments)
+            _events = src_dict.get("events", UNSET)
+            events: EventsSettings | Unset
+            if _events is UNSET:
+                events = UNSET
+            else:
+                events = EventsSettings.from_dict(_events)
 
-        _flows = src_dict.get("flows", UNSET)
-        flows: FlowsSettings | Unset
-        if _flows is UNSET:
-            flows = UNSET
-        else:
-            flows = FlowsSettings.from_dict(_flows)
+            _experiments = src_dict.get("experiments", UNSET)
+            experiments: ExperimentsSettings | Unset
+            if _experiments is UNSET:
+                experiments = UNSET
+            else:
+                experiments = ExperimentsSettings.from_dict(_experiments)
 
-        _internal = src_dict.get("internal", UNSET)
-        internal: InternalSettings | Unset
-        if _internal is UNSET:
-            internal = UNSET
-        else:
-            internal = InternalSettings.from_dict(_internal)
+            _flows = src_dict.get("flows", UNSET)
+            flows: FlowsSettings | Unset
+            if _flows is UNSET:
+                flows = UNSET
+            else:
+                flows = FlowsSettings.from_dict(_flows)
 
-        _logging = src_dict.get("logging", UNSET)
-        logging: LoggingSettings | Unset
-        if _logging is UNSET:
-            logging = UNSET
-        else:
-            logging = LoggingSettings.from_dict(_logging)
+            _internal = src_dict.get("internal", UNSET)
+            internal: InternalSettings | Unset
+            if _internal is UNSET:
+                internal = UNSET
+            else:
+                internal = InternalSettings.from_dict(_internal)
 
-        _plugins = src_dict.get("plugins", UNSET)
-        plugins: PluginsSettings | Unset
-        if _plugins is UNSET:
-            plugins = UNSET
-        else:
-            plugins = PluginsSettings.from_dict(_plugins)
+            _logging = src_dict.get("logging", UNSET)
+            logging: LoggingSettings | Unset
+            if _logging is UNSET:
+                logging = UNSET
+            else:
+                logging = LoggingSettings.from_dict(_logging)
 
-        _results = src_dict.get("results", UNSET)
-        results: ResultsSettings | Unset
-        if _results is UNSET:
-            results = UNSET
-        else:
-            results = ResultsSettings.from_dict(_results)
+            _plugins = src_dict.get("plugins", UNSET)
+            plugins: PluginsSettings | Unset
+            if _plugins is UNSET:
+                plugins = UNSET
+            else:
+                plugins = PluginsSettings.from_dict(_plugins)
 
-        _runner = src_dict.get("runner", UNSET)
-        runner: RunnerSettings | Unset
-        if _runner is UNSET:
-            runner = UNSET
-        else:
-            runner = RunnerSettings.from_dict(_runner)
+            _results = src_dict.get("results", UNSET)
+            results: ResultsSettings | Unset
+            if _results is UNSET:
+                results = UNSET
+            else:
+                results = ResultsSettings.from_dict(_results)
 
-        _server = src_dict.get("server", UNSET)
-        server: ServerSettings | Unset
-        if _server is UNSET:
-            server = UNSET
-        else:
-            server = ServerSettings.from_dict(_server)
+            _runner = src_dict.get("runner", UNSET)
+            runner: RunnerSettings | Unset
+            if _runner is UNSET:
+                runner = UNSET
+            else:
+                runner = RunnerSettings.from_dict(_runner)
 
-        _tasks = src_dict.get("tasks", UNSET)
-        tasks: TasksSettings | Unset
-        if _tasks is UNSET:
-            tasks = UNSET
-        else:
-            tasks = TasksSettings.from_dict(_tasks)
+            _server = src_dict.get("server", UNSET)
+            server: ServerSettings | Unset
+            if _server is UNSET:
+                server = UNSET
+            else:
+                server = ServerSettings.from_dict(_server)
 
-        _telemetry = src_dict.get("telemetry", UNSET)
-        telemetry: TelemetrySettings | Unset
-        if _telemetry is UNSET:
-            telemetry = UNSET
-        else:
-            telemetry = TelemetrySettings.from_dict(_telemetry)
+            _tasks = src_dict.get("tasks", UNSET)
+            tasks: TasksSettings | Unset
+            if _tasks is UNSET:
+                tasks = UNSET
+            else:
+                tasks = TasksSettings.from_dict(_tasks)
 
-        _testing = src_dict.get("testing", UNSET)
-        testing: TestingSettings | Unset
-        if _testing is UNSET:
-            testing = UNSET
-        else:
-            testing = TestingSettings.from_dict(_testing)
+            _telemetry = src_dict.get("telemetry", UNSET)
+            telemetry: TelemetrySettings | Unset
+            if _telemetry is UNSET:
+                telemetry = UNSET
+            else:
+                telemetry = TelemetrySettings.from_dict(_telemetry)
 
-        _worker = src_dict.get("worker", UNSET)
-        worker: WorkerSettings | Unset
-        if _worker is UNSET:
-            worker = UNSET
-        else:
-            worker = WorkerSettings.from_dict(_worker)
+            _testing = src_dict.get("testing", UNSET)
+            testing: TestingSettings | Unset
+            if _testing is UNSET:
+                testing = UNSET
+            else:
+                testing = TestingSettings.from_dict(_testing)
 
-        ui_url: None | str | Unset = src_dict.get("ui_url", UNSET)
+            _worker = src_dict.get("worker", UNSET)
+            worker: WorkerSettings | Unset
+            if _worker is UNSET:
+                worker = UNSET
+            else:
+                worker = WorkerSettings.from_dict(_worker)
 
-        silence_api_url_misconfiguration = src_dict.get("silence_api_url_misconfiguration", UNSET)
-        settings = cls(
-            home=home,
-            profiles_path=profiles_path,
-            debug_mode=debug_mode,
-            api=api,
-            cli=cli,
-            client=client,
-            cloud=cloud,
-            deployments=deployments,
-            events=events,
-            experiments=experiments,
-            flows=flows,
-            internal=internal,
-            logging=logging,
-            plugins=plugins,
-            results=results,
-            runner=runner,
-            server=server,
-            tasks=tasks,
-            telemetry=telemetry,
-            testing=testing,
-            worker=worker,
-            ui_url=ui_url,
-            silence_api_url_misconfiguration=silence_api_url_misconfiguration,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            settings.additional_properties = extra
+            ui_url: None | str | Unset = src_dict.get("ui_url", UNSET)
+
+            silence_api_url_misconfiguration = src_dict.get("silence_api_url_misconfiguration", UNSET)
+            settings = cls(
+                home=home,
+                profiles_path=profiles_path,
+                debug_mode=debug_mode,
+                api=api,
+                cli=cli,
+                client=client,
+                cloud=cloud,
+                deployments=deployments,
+                events=events,
+                experiments=experiments,
+                flows=flows,
+                internal=internal,
+                logging=logging,
+                plugins=plugins,
+                results=results,
+                runner=runner,
+                server=server,
+                tasks=tasks,
+                telemetry=telemetry,
+                testing=testing,
+                worker=worker,
+                ui_url=ui_url,
+                silence_api_url_misconfiguration=silence_api_url_misconfiguration,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("Settings", src_dict, _error, _FIELDS, locals())
         return settings
 
     @property

@@ -9,10 +9,21 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.state_type import StateType
 from ..types import parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="SimpleNextFlowRun")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("flow_id", "flow_id"),
+    ("name", "name"),
+    ("state_name", "state_name"),
+    ("state_type", "state_type"),
+    ("next_scheduled_start_time", "next_scheduled_start_time"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"id", "flow_id", "name", "state_name", "state_type", "next_scheduled_start_time"})
 
@@ -57,31 +68,36 @@ class SimpleNextFlowRun:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        flow_id = parse_uuid(src_dict["flow_id"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-        name = src_dict["name"]
-        state_name = src_dict["state_name"]
-        state_type = cast(
-            StateType, StateType._value2member_map_.get(src_dict["state_type"]) or StateType(src_dict["state_type"])
-        )
+            flow_id = parse_uuid(src_dict["flow_id"])
 
-        next_scheduled_start_time = parse_datetime(src_dict["next_scheduled_start_time"])
+            name = src_dict["name"]
+            state_name = src_dict["state_name"]
+            state_type = cast(
+                StateType, StateType._value2member_map_.get(src_dict["state_type"]) or StateType(src_dict["state_type"])
+            )
 
-        simple_next_flow_run = cls(
-            id=id,
-            flow_id=flow_id,
-            name=name,
-            state_name=state_name,
-            state_type=state_type,
-            next_scheduled_start_time=next_scheduled_start_time,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            simple_next_flow_run.additional_properties = extra
+            next_scheduled_start_time = parse_datetime(src_dict["next_scheduled_start_time"])
+
+            simple_next_flow_run = cls(
+                id=id,
+                flow_id=flow_id,
+                name=name,
+                state_name=state_name,
+                state_type=state_type,
+                next_scheduled_start_time=next_scheduled_start_time,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                simple_next_flow_run.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("SimpleNextFlowRun", src_dict, _error, _FIELDS, locals())
         return simple_next_flow_run
 
     @property

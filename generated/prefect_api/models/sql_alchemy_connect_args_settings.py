@@ -7,9 +7,19 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="SQLAlchemyConnectArgsSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("application_name", "application_name"),
+    ("search_path", "search_path"),
+    ("statement_cache_size", "statement_cache_size"),
+    ("prepared_statement_cache_size", "prepared_statement_cache_size"),
+    ("tls", "tls"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"application_name", "search_path", "statement_cache_size", "prepared_statement_cache_size", "tls"}
@@ -89,33 +99,38 @@ class SQLAlchemyConnectArgsSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        application_name: None | str | Unset = src_dict.get("application_name", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        search_path: None | str | Unset = src_dict.get("search_path", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            application_name: None | str | Unset = src_dict.get("application_name", UNSET)
 
-        statement_cache_size: int | None | Unset = src_dict.get("statement_cache_size", UNSET)
+            search_path: None | str | Unset = src_dict.get("search_path", UNSET)
 
-        prepared_statement_cache_size: int | None | Unset = src_dict.get("prepared_statement_cache_size", UNSET)
+            statement_cache_size: int | None | Unset = src_dict.get("statement_cache_size", UNSET)
 
-        _tls = src_dict.get("tls", UNSET)
-        tls: SQLAlchemyTLSSettings | Unset
-        if _tls is UNSET:
-            tls = UNSET
-        else:
-            tls = SQLAlchemyTLSSettings.from_dict(_tls)
+            prepared_statement_cache_size: int | None | Unset = src_dict.get("prepared_statement_cache_size", UNSET)
 
-        sql_alchemy_connect_args_settings = cls(
-            application_name=application_name,
-            search_path=search_path,
-            statement_cache_size=statement_cache_size,
-            prepared_statement_cache_size=prepared_statement_cache_size,
-            tls=tls,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            sql_alchemy_connect_args_settings.additional_properties = extra
+            _tls = src_dict.get("tls", UNSET)
+            tls: SQLAlchemyTLSSettings | Unset
+            if _tls is UNSET:
+                tls = UNSET
+            else:
+                tls = SQLAlchemyTLSSettings.from_dict(_tls)
+
+            sql_alchemy_connect_args_settings = cls(
+                application_name=application_name,
+                search_path=search_path,
+                statement_cache_size=statement_cache_size,
+                prepared_statement_cache_size=prepared_statement_cache_size,
+                tls=tls,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                sql_alchemy_connect_args_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("SQLAlchemyConnectArgsSettings", src_dict, _error, _FIELDS, locals())
         return sql_alchemy_connect_args_settings
 
     @property

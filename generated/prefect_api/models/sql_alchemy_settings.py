@@ -7,9 +7,19 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="SQLAlchemySettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("connect_args", "connect_args"),
+    ("pool_size", "pool_size"),
+    ("pool_recycle", "pool_recycle"),
+    ("pool_timeout", "pool_timeout"),
+    ("max_overflow", "max_overflow"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"connect_args", "pool_size", "pool_recycle", "pool_timeout", "max_overflow"})
 
@@ -71,30 +81,35 @@ class SQLAlchemySettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _connect_args = src_dict.get("connect_args", UNSET)
-        connect_args: SQLAlchemyConnectArgsSettings | Unset
-        if _connect_args is UNSET:
-            connect_args = UNSET
-        else:
-            connect_args = SQLAlchemyConnectArgsSettings.from_dict(_connect_args)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        pool_size = src_dict.get("pool_size", UNSET)
-        pool_recycle = src_dict.get("pool_recycle", UNSET)
-        pool_timeout: float | None | Unset = src_dict.get("pool_timeout", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _connect_args = src_dict.get("connect_args", UNSET)
+            connect_args: SQLAlchemyConnectArgsSettings | Unset
+            if _connect_args is UNSET:
+                connect_args = UNSET
+            else:
+                connect_args = SQLAlchemyConnectArgsSettings.from_dict(_connect_args)
 
-        max_overflow = src_dict.get("max_overflow", UNSET)
-        sql_alchemy_settings = cls(
-            connect_args=connect_args,
-            pool_size=pool_size,
-            pool_recycle=pool_recycle,
-            pool_timeout=pool_timeout,
-            max_overflow=max_overflow,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            sql_alchemy_settings.additional_properties = extra
+            pool_size = src_dict.get("pool_size", UNSET)
+            pool_recycle = src_dict.get("pool_recycle", UNSET)
+            pool_timeout: float | None | Unset = src_dict.get("pool_timeout", UNSET)
+
+            max_overflow = src_dict.get("max_overflow", UNSET)
+            sql_alchemy_settings = cls(
+                connect_args=connect_args,
+                pool_size=pool_size,
+                pool_recycle=pool_recycle,
+                pool_timeout=pool_timeout,
+                max_overflow=max_overflow,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                sql_alchemy_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("SQLAlchemySettings", src_dict, _error, _FIELDS, locals())
         return sql_alchemy_settings
 
     @property

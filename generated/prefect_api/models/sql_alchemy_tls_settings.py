@@ -7,9 +7,19 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="SQLAlchemyTLSSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("enabled", "enabled"),
+    ("ca_file", "ca_file"),
+    ("cert_file", "cert_file"),
+    ("key_file", "key_file"),
+    ("check_hostname", "check_hostname"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"enabled", "ca_file", "cert_file", "key_file", "check_hostname"})
 
@@ -78,26 +88,31 @@ class SQLAlchemyTLSSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        enabled = src_dict.get("enabled", UNSET)
-        ca_file: None | str | Unset = src_dict.get("ca_file", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        cert_file: None | str | Unset = src_dict.get("cert_file", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            enabled = src_dict.get("enabled", UNSET)
+            ca_file: None | str | Unset = src_dict.get("ca_file", UNSET)
 
-        key_file: None | str | Unset = src_dict.get("key_file", UNSET)
+            cert_file: None | str | Unset = src_dict.get("cert_file", UNSET)
 
-        check_hostname = src_dict.get("check_hostname", UNSET)
-        sql_alchemy_tls_settings = cls(
-            enabled=enabled,
-            ca_file=ca_file,
-            cert_file=cert_file,
-            key_file=key_file,
-            check_hostname=check_hostname,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            sql_alchemy_tls_settings.additional_properties = extra
+            key_file: None | str | Unset = src_dict.get("key_file", UNSET)
+
+            check_hostname = src_dict.get("check_hostname", UNSET)
+            sql_alchemy_tls_settings = cls(
+                enabled=enabled,
+                ca_file=ca_file,
+                cert_file=cert_file,
+                key_file=key_file,
+                check_hostname=check_hostname,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                sql_alchemy_tls_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("SQLAlchemyTLSSettings", src_dict, _error, _FIELDS, locals())
         return sql_alchemy_tls_settings
 
     @property

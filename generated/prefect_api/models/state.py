@@ -9,10 +9,22 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.state_type import StateType
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="State")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("type", "type_"),
+    ("name", "name"),
+    ("timestamp", "timestamp"),
+    ("message", "message"),
+    ("data", "data"),
+    ("state_details", "state_details"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"id", "type", "name", "timestamp", "message", "data", "state_details"})
 
@@ -87,44 +99,49 @@ class State:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        type_ = cast(StateType, StateType._value2member_map_.get(src_dict["type"]) or StateType(src_dict["type"]))
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-        name: None | str | Unset = src_dict.get("name", UNSET)
+            type_ = cast(StateType, StateType._value2member_map_.get(src_dict["type"]) or StateType(src_dict["type"]))
 
-        _timestamp = src_dict.get("timestamp", UNSET)
-        timestamp: datetime.datetime | Unset
-        if _timestamp is UNSET:
-            timestamp = UNSET
-        else:
-            timestamp = parse_datetime(_timestamp)
+            name: None | str | Unset = src_dict.get("name", UNSET)
 
-        message: None | str | Unset = src_dict.get("message", UNSET)
+            _timestamp = src_dict.get("timestamp", UNSET)
+            timestamp: datetime.datetime | Unset
+            if _timestamp is UNSET:
+                timestamp = UNSET
+            else:
+                timestamp = parse_datetime(_timestamp)
 
-        data: Any | None | Unset = src_dict.get("data", UNSET)
+            message: None | str | Unset = src_dict.get("message", UNSET)
 
-        _state_details = src_dict.get("state_details", UNSET)
-        state_details: StateDetails | Unset
-        if _state_details is UNSET:
-            state_details = UNSET
-        else:
-            state_details = StateDetails.from_dict(_state_details)
+            data: Any | None | Unset = src_dict.get("data", UNSET)
 
-        state = cls(
-            id=id,
-            type_=type_,
-            name=name,
-            timestamp=timestamp,
-            message=message,
-            data=data,
-            state_details=state_details,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            state.additional_properties = extra
+            _state_details = src_dict.get("state_details", UNSET)
+            state_details: StateDetails | Unset
+            if _state_details is UNSET:
+                state_details = UNSET
+            else:
+                state_details = StateDetails.from_dict(_state_details)
+
+            state = cls(
+                id=id,
+                type_=type_,
+                name=name,
+                timestamp=timestamp,
+                message=message,
+                data=data,
+                state_details=state_details,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                state.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("State", src_dict, _error, _FIELDS, locals())
         return state
 
     @property

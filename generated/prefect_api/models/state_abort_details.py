@@ -7,9 +7,16 @@ from typing import Any, Literal, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="StateAbortDetails")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("type", "type_"),
+    ("reason", "reason"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"type", "reason"})
 
@@ -47,20 +54,26 @@ class StateAbortDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        type_ = cast(Literal["abort_details"] | Unset, src_dict.get("type", UNSET))
-        if type_ != "abort_details" and not isinstance(type_, Unset):
-            raise ValueError(f"type must match const 'abort_details', got '{type_}'")
-        reason: None | str | Unset = src_dict.get("reason", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        state_abort_details = cls(
-            type_=type_,
-            reason=reason,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            state_abort_details.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _type_ = src_dict.get("type", UNSET)
+            if _type_ != "abort_details" and _type_ is not UNSET:
+                raise ValueError(f"must match const 'abort_details', got {_type_!r:.100}")
+            type_ = cast(Literal["abort_details"] | Unset, _type_)
+            reason: None | str | Unset = src_dict.get("reason", UNSET)
+
+            state_abort_details = cls(
+                type_=type_,
+                reason=reason,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                state_abort_details.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("StateAbortDetails", src_dict, _error, _FIELDS, locals())
         return state_abort_details
 
     @property

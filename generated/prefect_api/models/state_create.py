@@ -6,10 +6,20 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.state_type import StateType
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="StateCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("type", "type_"),
+    ("name", "name"),
+    ("message", "message"),
+    ("data", "data"),
+    ("state_details", "state_details"),
+)
 
 
 @_attrs_define
@@ -69,29 +79,34 @@ class StateCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        type_ = cast(StateType, StateType._value2member_map_.get(src_dict["type"]) or StateType(src_dict["type"]))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        name: None | str | Unset = src_dict.get("name", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            type_ = cast(StateType, StateType._value2member_map_.get(src_dict["type"]) or StateType(src_dict["type"]))
 
-        message: None | str | Unset = src_dict.get("message", UNSET)
+            name: None | str | Unset = src_dict.get("name", UNSET)
 
-        data: Any | None | Unset = src_dict.get("data", UNSET)
+            message: None | str | Unset = src_dict.get("message", UNSET)
 
-        _state_details = src_dict.get("state_details", UNSET)
-        state_details: StateDetails | Unset
-        if _state_details is UNSET:
-            state_details = UNSET
-        else:
-            state_details = StateDetails.from_dict(_state_details)
+            data: Any | None | Unset = src_dict.get("data", UNSET)
 
-        state_create = cls(
-            type_=type_,
-            name=name,
-            message=message,
-            data=data,
-            state_details=state_details,
-        )
+            _state_details = src_dict.get("state_details", UNSET)
+            state_details: StateDetails | Unset
+            if _state_details is UNSET:
+                state_details = UNSET
+            else:
+                state_details = StateDetails.from_dict(_state_details)
+
+            state_create = cls(
+                type_=type_,
+                name=name,
+                message=message,
+                data=data,
+                state_details=state_details,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("StateCreate", src_dict, _error, _FIELDS, locals())
         return state_create
 
 

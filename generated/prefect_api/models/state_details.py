@@ -9,9 +9,32 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="StateDetails")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("flow_run_id", "flow_run_id"),
+    ("task_run_id", "task_run_id"),
+    ("child_flow_run_id", "child_flow_run_id"),
+    ("scheduled_time", "scheduled_time"),
+    ("cache_key", "cache_key"),
+    ("cache_expiration", "cache_expiration"),
+    ("deferred", "deferred"),
+    ("untrackable_result", "untrackable_result"),
+    ("pause_timeout", "pause_timeout"),
+    ("pause_reschedule", "pause_reschedule"),
+    ("pause_key", "pause_key"),
+    ("run_input_keyset", "run_input_keyset"),
+    ("refresh_cache", "refresh_cache"),
+    ("retriable", "retriable"),
+    ("transition_id", "transition_id"),
+    ("task_parameters_id", "task_parameters_id"),
+    ("traceparent", "traceparent"),
+    ("deployment_concurrency_lease_id", "deployment_concurrency_lease_id"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -242,135 +265,140 @@ class StateDetails:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _flow_run_id = src_dict.get("flow_run_id", UNSET)
-        flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or _flow_run_id is UNSET:
-            flow_run_id = _flow_run_id
-        else:
-            flow_run_id_type_0 = parse_uuid(_flow_run_id)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            flow_run_id = flow_run_id_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _flow_run_id = src_dict.get("flow_run_id", UNSET)
+            flow_run_id: None | Unset | UUID
+            if _flow_run_id is None or _flow_run_id is UNSET:
+                flow_run_id = _flow_run_id
+            else:
+                flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
-        _task_run_id = src_dict.get("task_run_id", UNSET)
-        task_run_id: None | Unset | UUID
-        if _task_run_id is None or _task_run_id is UNSET:
-            task_run_id = _task_run_id
-        else:
-            task_run_id_type_0 = parse_uuid(_task_run_id)
+                flow_run_id = flow_run_id_type_0
 
-            task_run_id = task_run_id_type_0
+            _task_run_id = src_dict.get("task_run_id", UNSET)
+            task_run_id: None | Unset | UUID
+            if _task_run_id is None or _task_run_id is UNSET:
+                task_run_id = _task_run_id
+            else:
+                task_run_id_type_0 = parse_uuid(_task_run_id)
 
-        _child_flow_run_id = src_dict.get("child_flow_run_id", UNSET)
-        child_flow_run_id: None | Unset | UUID
-        if _child_flow_run_id is None or _child_flow_run_id is UNSET:
-            child_flow_run_id = _child_flow_run_id
-        else:
-            child_flow_run_id_type_0 = parse_uuid(_child_flow_run_id)
+                task_run_id = task_run_id_type_0
 
-            child_flow_run_id = child_flow_run_id_type_0
+            _child_flow_run_id = src_dict.get("child_flow_run_id", UNSET)
+            child_flow_run_id: None | Unset | UUID
+            if _child_flow_run_id is None or _child_flow_run_id is UNSET:
+                child_flow_run_id = _child_flow_run_id
+            else:
+                child_flow_run_id_type_0 = parse_uuid(_child_flow_run_id)
 
-        _scheduled_time = src_dict.get("scheduled_time", UNSET)
-        scheduled_time: datetime.datetime | None | Unset
-        if _scheduled_time is None or _scheduled_time is UNSET:
-            scheduled_time = _scheduled_time
-        else:
-            scheduled_time_type_0 = parse_datetime(_scheduled_time)
+                child_flow_run_id = child_flow_run_id_type_0
 
-            scheduled_time = scheduled_time_type_0
+            _scheduled_time = src_dict.get("scheduled_time", UNSET)
+            scheduled_time: datetime.datetime | None | Unset
+            if _scheduled_time is None or _scheduled_time is UNSET:
+                scheduled_time = _scheduled_time
+            else:
+                scheduled_time_type_0 = parse_datetime(_scheduled_time)
 
-        cache_key: None | str | Unset = src_dict.get("cache_key", UNSET)
+                scheduled_time = scheduled_time_type_0
 
-        _cache_expiration = src_dict.get("cache_expiration", UNSET)
-        cache_expiration: datetime.datetime | None | Unset
-        if _cache_expiration is None or _cache_expiration is UNSET:
-            cache_expiration = _cache_expiration
-        else:
-            cache_expiration_type_0 = parse_datetime(_cache_expiration)
+            cache_key: None | str | Unset = src_dict.get("cache_key", UNSET)
 
-            cache_expiration = cache_expiration_type_0
+            _cache_expiration = src_dict.get("cache_expiration", UNSET)
+            cache_expiration: datetime.datetime | None | Unset
+            if _cache_expiration is None or _cache_expiration is UNSET:
+                cache_expiration = _cache_expiration
+            else:
+                cache_expiration_type_0 = parse_datetime(_cache_expiration)
 
-        deferred: bool | None | Unset = src_dict.get("deferred", UNSET)
+                cache_expiration = cache_expiration_type_0
 
-        untrackable_result = src_dict.get("untrackable_result", UNSET)
-        _pause_timeout = src_dict.get("pause_timeout", UNSET)
-        pause_timeout: datetime.datetime | None | Unset
-        if _pause_timeout is None or _pause_timeout is UNSET:
-            pause_timeout = _pause_timeout
-        else:
-            pause_timeout_type_0 = parse_datetime(_pause_timeout)
+            deferred: bool | None | Unset = src_dict.get("deferred", UNSET)
 
-            pause_timeout = pause_timeout_type_0
+            untrackable_result = src_dict.get("untrackable_result", UNSET)
+            _pause_timeout = src_dict.get("pause_timeout", UNSET)
+            pause_timeout: datetime.datetime | None | Unset
+            if _pause_timeout is None or _pause_timeout is UNSET:
+                pause_timeout = _pause_timeout
+            else:
+                pause_timeout_type_0 = parse_datetime(_pause_timeout)
 
-        pause_reschedule = src_dict.get("pause_reschedule", UNSET)
-        pause_key: None | str | Unset = src_dict.get("pause_key", UNSET)
+                pause_timeout = pause_timeout_type_0
 
-        _run_input_keyset = src_dict.get("run_input_keyset", UNSET)
-        run_input_keyset: None | StateDetailsRunInputKeysetType0 | Unset
-        if _run_input_keyset is None or _run_input_keyset is UNSET:
-            run_input_keyset = _run_input_keyset
-        else:
-            run_input_keyset_type_0 = StateDetailsRunInputKeysetType0.from_dict(_run_input_keyset)
+            pause_reschedule = src_dict.get("pause_reschedule", UNSET)
+            pause_key: None | str | Unset = src_dict.get("pause_key", UNSET)
 
-            run_input_keyset = run_input_keyset_type_0
+            _run_input_keyset = src_dict.get("run_input_keyset", UNSET)
+            run_input_keyset: None | StateDetailsRunInputKeysetType0 | Unset
+            if _run_input_keyset is None or _run_input_keyset is UNSET:
+                run_input_keyset = _run_input_keyset
+            else:
+                run_input_keyset_type_0 = StateDetailsRunInputKeysetType0.from_dict(_run_input_keyset)
 
-        refresh_cache: bool | None | Unset = src_dict.get("refresh_cache", UNSET)
+                run_input_keyset = run_input_keyset_type_0
 
-        retriable: bool | None | Unset = src_dict.get("retriable", UNSET)
+            refresh_cache: bool | None | Unset = src_dict.get("refresh_cache", UNSET)
 
-        _transition_id = src_dict.get("transition_id", UNSET)
-        transition_id: None | Unset | UUID
-        if _transition_id is None or _transition_id is UNSET:
-            transition_id = _transition_id
-        else:
-            transition_id_type_0 = parse_uuid(_transition_id)
+            retriable: bool | None | Unset = src_dict.get("retriable", UNSET)
 
-            transition_id = transition_id_type_0
+            _transition_id = src_dict.get("transition_id", UNSET)
+            transition_id: None | Unset | UUID
+            if _transition_id is None or _transition_id is UNSET:
+                transition_id = _transition_id
+            else:
+                transition_id_type_0 = parse_uuid(_transition_id)
 
-        _task_parameters_id = src_dict.get("task_parameters_id", UNSET)
-        task_parameters_id: None | Unset | UUID
-        if _task_parameters_id is None or _task_parameters_id is UNSET:
-            task_parameters_id = _task_parameters_id
-        else:
-            task_parameters_id_type_0 = parse_uuid(_task_parameters_id)
+                transition_id = transition_id_type_0
 
-            task_parameters_id = task_parameters_id_type_0
+            _task_parameters_id = src_dict.get("task_parameters_id", UNSET)
+            task_parameters_id: None | Unset | UUID
+            if _task_parameters_id is None or _task_parameters_id is UNSET:
+                task_parameters_id = _task_parameters_id
+            else:
+                task_parameters_id_type_0 = parse_uuid(_task_parameters_id)
 
-        traceparent: None | str | Unset = src_dict.get("traceparent", UNSET)
+                task_parameters_id = task_parameters_id_type_0
 
-        _deployment_concurrency_lease_id = src_dict.get("deployment_concurrency_lease_id", UNSET)
-        deployment_concurrency_lease_id: None | Unset | UUID
-        if _deployment_concurrency_lease_id is None or _deployment_concurrency_lease_id is UNSET:
-            deployment_concurrency_lease_id = _deployment_concurrency_lease_id
-        else:
-            deployment_concurrency_lease_id_type_0 = parse_uuid(_deployment_concurrency_lease_id)
+            traceparent: None | str | Unset = src_dict.get("traceparent", UNSET)
 
-            deployment_concurrency_lease_id = deployment_concurrency_lease_id_type_0
+            _deployment_concurrency_lease_id = src_dict.get("deployment_concurrency_lease_id", UNSET)
+            deployment_concurrency_lease_id: None | Unset | UUID
+            if _deployment_concurrency_lease_id is None or _deployment_concurrency_lease_id is UNSET:
+                deployment_concurrency_lease_id = _deployment_concurrency_lease_id
+            else:
+                deployment_concurrency_lease_id_type_0 = parse_uuid(_deployment_concurrency_lease_id)
 
-        state_details = cls(
-            flow_run_id=flow_run_id,
-            task_run_id=task_run_id,
-            child_flow_run_id=child_flow_run_id,
-            scheduled_time=scheduled_time,
-            cache_key=cache_key,
-            cache_expiration=cache_expiration,
-            deferred=deferred,
-            untrackable_result=untrackable_result,
-            pause_timeout=pause_timeout,
-            pause_reschedule=pause_reschedule,
-            pause_key=pause_key,
-            run_input_keyset=run_input_keyset,
-            refresh_cache=refresh_cache,
-            retriable=retriable,
-            transition_id=transition_id,
-            task_parameters_id=task_parameters_id,
-            traceparent=traceparent,
-            deployment_concurrency_lease_id=deployment_concurrency_lease_id,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            state_details.additional_properties = extra
+                deployment_concurrency_lease_id = deployment_concurrency_lease_id_type_0
+
+            state_details = cls(
+                flow_run_id=flow_run_id,
+                task_run_id=task_run_id,
+                child_flow_run_id=child_flow_run_id,
+                scheduled_time=scheduled_time,
+                cache_key=cache_key,
+                cache_expiration=cache_expiration,
+                deferred=deferred,
+                untrackable_result=untrackable_result,
+                pause_timeout=pause_timeout,
+                pause_reschedule=pause_reschedule,
+                pause_key=pause_key,
+                run_input_keyset=run_input_keyset,
+                refresh_cache=refresh_cache,
+                retriable=retriable,
+                transition_id=transition_id,
+                task_parameters_id=task_parameters_id,
+                traceparent=traceparent,
+                deployment_concurrency_lease_id=deployment_concurrency_lease_id,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                state_details.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("StateDetails", src_dict, _error, _FIELDS, locals())
         return state_details
 
     @property

@@ -9,10 +9,42 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.state_type import StateType
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="TaskRun")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("task_key", "task_key"),
+    ("dynamic_key", "dynamic_key"),
+    ("name", "name"),
+    ("flow_run_id", "flow_run_id"),
+    ("cache_key", "cache_key"),
+    ("cache_expiration", "cache_expiration"),
+    ("task_version", "task_version"),
+    ("empirical_policy", "empirical_policy"),
+    ("tags", "tags"),
+    ("labels", "labels"),
+    ("state_id", "state_id"),
+    ("task_inputs", "task_inputs"),
+    ("state_type", "state_type"),
+    ("state_name", "state_name"),
+    ("run_count", "run_count"),
+    ("flow_run_run_count", "flow_run_run_count"),
+    ("expected_start_time", "expected_start_time"),
+    ("next_scheduled_start_time", "next_scheduled_start_time"),
+    ("start_time", "start_time"),
+    ("end_time", "end_time"),
+    ("total_run_time", "total_run_time"),
+    ("estimated_run_time", "estimated_run_time"),
+    ("estimated_start_time_delta", "estimated_start_time_delta"),
+    ("state", "state"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -302,180 +334,187 @@ class TaskRun:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict["created"]
-        created: datetime.datetime | None
-        if _created is None:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            created = created_type_0
+            _created = src_dict["created"]
+            created: datetime.datetime | None
+            if _created is None:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict["updated"]
-        updated: datetime.datetime | None
-        if _updated is None:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict["updated"]
+            updated: datetime.datetime | None
+            if _updated is None:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        task_key = src_dict["task_key"]
-        dynamic_key = src_dict["dynamic_key"]
-        name = src_dict.get("name", UNSET)
-        _flow_run_id = src_dict.get("flow_run_id", UNSET)
-        flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or _flow_run_id is UNSET:
-            flow_run_id = _flow_run_id
-        else:
-            flow_run_id_type_0 = parse_uuid(_flow_run_id)
+                updated = updated_type_0
 
-            flow_run_id = flow_run_id_type_0
+            task_key = src_dict["task_key"]
+            dynamic_key = src_dict["dynamic_key"]
+            name = src_dict.get("name", UNSET)
+            _flow_run_id = src_dict.get("flow_run_id", UNSET)
+            flow_run_id: None | Unset | UUID
+            if _flow_run_id is None or _flow_run_id is UNSET:
+                flow_run_id = _flow_run_id
+            else:
+                flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
-        cache_key: None | str | Unset = src_dict.get("cache_key", UNSET)
+                flow_run_id = flow_run_id_type_0
 
-        _cache_expiration = src_dict.get("cache_expiration", UNSET)
-        cache_expiration: datetime.datetime | None | Unset
-        if _cache_expiration is None or _cache_expiration is UNSET:
-            cache_expiration = _cache_expiration
-        else:
-            cache_expiration_type_0 = parse_datetime(_cache_expiration)
+            cache_key: None | str | Unset = src_dict.get("cache_key", UNSET)
 
-            cache_expiration = cache_expiration_type_0
+            _cache_expiration = src_dict.get("cache_expiration", UNSET)
+            cache_expiration: datetime.datetime | None | Unset
+            if _cache_expiration is None or _cache_expiration is UNSET:
+                cache_expiration = _cache_expiration
+            else:
+                cache_expiration_type_0 = parse_datetime(_cache_expiration)
 
-        task_version: None | str | Unset = src_dict.get("task_version", UNSET)
+                cache_expiration = cache_expiration_type_0
 
-        _empirical_policy = src_dict.get("empirical_policy", UNSET)
-        empirical_policy: TaskRunPolicy | Unset
-        if _empirical_policy is UNSET:
-            empirical_policy = UNSET
-        else:
-            empirical_policy = TaskRunPolicy.from_dict(_empirical_policy)
+            task_version: None | str | Unset = src_dict.get("task_version", UNSET)
 
-        tags = cast(list[str], src_dict.get("tags", UNSET))
+            _empirical_policy = src_dict.get("empirical_policy", UNSET)
+            empirical_policy: TaskRunPolicy | Unset
+            if _empirical_policy is UNSET:
+                empirical_policy = UNSET
+            else:
+                empirical_policy = TaskRunPolicy.from_dict(_empirical_policy)
 
-        _labels = src_dict.get("labels", UNSET)
-        labels: None | TaskRunLabelsType0 | Unset
-        if _labels is None or _labels is UNSET:
-            labels = _labels
-        else:
-            labels_type_0 = TaskRunLabelsType0.from_dict(_labels)
+            tags = cast(list[str], src_dict.get("tags", UNSET))
 
-            labels = labels_type_0
+            _labels = src_dict.get("labels", UNSET)
+            labels: None | TaskRunLabelsType0 | Unset
+            if _labels is None or _labels is UNSET:
+                labels = _labels
+            else:
+                labels_type_0 = TaskRunLabelsType0.from_dict(_labels)
 
-        _state_id = src_dict.get("state_id", UNSET)
-        state_id: None | Unset | UUID
-        if _state_id is None or _state_id is UNSET:
-            state_id = _state_id
-        else:
-            state_id_type_0 = parse_uuid(_state_id)
+                labels = labels_type_0
 
-            state_id = state_id_type_0
+            _state_id = src_dict.get("state_id", UNSET)
+            state_id: None | Unset | UUID
+            if _state_id is None or _state_id is UNSET:
+                state_id = _state_id
+            else:
+                state_id_type_0 = parse_uuid(_state_id)
 
-        _task_inputs = src_dict.get("task_inputs", UNSET)
-        task_inputs: TaskRunTaskInputs | Unset
-        if _task_inputs is UNSET:
-            task_inputs = UNSET
-        else:
-            task_inputs = TaskRunTaskInputs.from_dict(_task_inputs)
+                state_id = state_id_type_0
 
-        _state_type = src_dict.get("state_type", UNSET)
-        state_type: None | StateType | Unset
-        if _state_type is None or _state_type is UNSET:
-            state_type = _state_type
-        else:
-            state_type_type_0 = cast(StateType, StateType._value2member_map_.get(_state_type) or StateType(_state_type))
+            _task_inputs = src_dict.get("task_inputs", UNSET)
+            task_inputs: TaskRunTaskInputs | Unset
+            if _task_inputs is UNSET:
+                task_inputs = UNSET
+            else:
+                task_inputs = TaskRunTaskInputs.from_dict(_task_inputs)
 
-            state_type = state_type_type_0
+            _state_type = src_dict.get("state_type", UNSET)
+            state_type: None | StateType | Unset
+            if _state_type is None or _state_type is UNSET:
+                state_type = _state_type
+            else:
+                state_type_type_0 = cast(
+                    StateType, StateType._value2member_map_.get(_state_type) or StateType(_state_type)
+                )
 
-        state_name: None | str | Unset = src_dict.get("state_name", UNSET)
+                state_type = state_type_type_0
 
-        run_count = src_dict.get("run_count", UNSET)
-        flow_run_run_count = src_dict.get("flow_run_run_count", UNSET)
-        _expected_start_time = src_dict.get("expected_start_time", UNSET)
-        expected_start_time: datetime.datetime | None | Unset
-        if _expected_start_time is None or _expected_start_time is UNSET:
-            expected_start_time = _expected_start_time
-        else:
-            expected_start_time_type_0 = parse_datetime(_expected_start_time)
+            state_name: None | str | Unset = src_dict.get("state_name", UNSET)
 
-            expected_start_time = expected_start_time_type_0
+            run_count = src_dict.get("run_count", UNSET)
+            flow_run_run_count = src_dict.get("flow_run_run_count", UNSET)
+            _expected_start_time = src_dict.get("expected_start_time", UNSET)
+            expected_start_time: datetime.datetime | None | Unset
+            if _expected_start_time is None or _expected_start_time is UNSET:
+                expected_start_time = _expected_start_time
+            else:
+                expected_start_time_type_0 = parse_datetime(_expected_start_time)
 
-        _next_scheduled_start_time = src_dict.get("next_scheduled_start_time", UNSET)
-        next_scheduled_start_time: datetime.datetime | None | Unset
-        if _next_scheduled_start_time is None or _next_scheduled_start_time is UNSET:
-            next_scheduled_start_time = _next_scheduled_start_time
-        else:
-            next_scheduled_start_time_type_0 = parse_datetime(_next_scheduled_start_time)
+                expected_start_time = expected_start_time_type_0
 
-            next_scheduled_start_time = next_scheduled_start_time_type_0
+            _next_scheduled_start_time = src_dict.get("next_scheduled_start_time", UNSET)
+            next_scheduled_start_time: datetime.datetime | None | Unset
+            if _next_scheduled_start_time is None or _next_scheduled_start_time is UNSET:
+                next_scheduled_start_time = _next_scheduled_start_time
+            else:
+                next_scheduled_start_time_type_0 = parse_datetime(_next_scheduled_start_time)
 
-        _start_time = src_dict.get("start_time", UNSET)
-        start_time: datetime.datetime | None | Unset
-        if _start_time is None or _start_time is UNSET:
-            start_time = _start_time
-        else:
-            start_time_type_0 = parse_datetime(_start_time)
+                next_scheduled_start_time = next_scheduled_start_time_type_0
 
-            start_time = start_time_type_0
+            _start_time = src_dict.get("start_time", UNSET)
+            start_time: datetime.datetime | None | Unset
+            if _start_time is None or _start_time is UNSET:
+                start_time = _start_time
+            else:
+                start_time_type_0 = parse_datetime(_start_time)
 
-        _end_time = src_dict.get("end_time", UNSET)
-        end_time: datetime.datetime | None | Unset
-        if _end_time is None or _end_time is UNSET:
-            end_time = _end_time
-        else:
-            end_time_type_0 = parse_datetime(_end_time)
+                start_time = start_time_type_0
 
-            end_time = end_time_type_0
+            _end_time = src_dict.get("end_time", UNSET)
+            end_time: datetime.datetime | None | Unset
+            if _end_time is None or _end_time is UNSET:
+                end_time = _end_time
+            else:
+                end_time_type_0 = parse_datetime(_end_time)
 
-        total_run_time = src_dict.get("total_run_time", UNSET)
-        estimated_run_time = src_dict.get("estimated_run_time", UNSET)
-        estimated_start_time_delta = src_dict.get("estimated_start_time_delta", UNSET)
-        _state = src_dict.get("state", UNSET)
-        state: None | State | Unset
-        if _state is None or _state is UNSET:
-            state = _state
-        else:
-            state_type_0 = State.from_dict(_state)
+                end_time = end_time_type_0
 
-            state = state_type_0
+            total_run_time = src_dict.get("total_run_time", UNSET)
+            estimated_run_time = src_dict.get("estimated_run_time", UNSET)
+            estimated_start_time_delta = src_dict.get("estimated_start_time_delta", UNSET)
+            _state = src_dict.get("state", UNSET)
+            state: None | State | Unset
+            if _state is None or _state is UNSET:
+                state = _state
+            else:
+                state_type_0 = State.from_dict(_state)
 
-        task_run = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            task_key=task_key,
-            dynamic_key=dynamic_key,
-            name=name,
-            flow_run_id=flow_run_id,
-            cache_key=cache_key,
-            cache_expiration=cache_expiration,
-            task_version=task_version,
-            empirical_policy=empirical_policy,
-            tags=tags,
-            labels=labels,
-            state_id=state_id,
-            task_inputs=task_inputs,
-            state_type=state_type,
-            state_name=state_name,
-            run_count=run_count,
-            flow_run_run_count=flow_run_run_count,
-            expected_start_time=expected_start_time,
-            next_scheduled_start_time=next_scheduled_start_time,
-            start_time=start_time,
-            end_time=end_time,
-            total_run_time=total_run_time,
-            estimated_run_time=estimated_run_time,
-            estimated_start_time_delta=estimated_start_time_delta,
-            state=state,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            task_run.additional_properties = extra
+                state = state_type_0
+
+            task_run = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                task_key=task_key,
+                dynamic_key=dynamic_key,
+                name=name,
+                flow_run_id=flow_run_id,
+                cache_key=cache_key,
+                cache_expiration=cache_expiration,
+                task_version=task_version,
+                empirical_policy=empirical_policy,
+                tags=tags,
+                labels=labels,
+                state_id=state_id,
+                task_inputs=task_inputs,
+                state_type=state_type,
+                state_name=state_name,
+                run_count=run_count,
+                flow_run_run_count=flow_run_run_count,
+                expected_start_time=expected_start_time,
+                next_scheduled_start_time=next_scheduled_start_time,
+                start_time=start_time,
+                end_time=end_time,
+                total_run_time=total_run_time,
+                estimated_run_time=estimated_run_time,
+                estimated_start_time_delta=estimated_start_time_delta,
+                state=state,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                task_run.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TaskRun", src_dict, _error, _FIELDS, locals())
         return task_run
 
     @property

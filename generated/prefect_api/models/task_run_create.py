@@ -8,9 +8,27 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="TaskRunCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("task_key", "task_key"),
+    ("dynamic_key", "dynamic_key"),
+    ("id", "id"),
+    ("state", "state"),
+    ("name", "name"),
+    ("flow_run_id", "flow_run_id"),
+    ("cache_key", "cache_key"),
+    ("cache_expiration", "cache_expiration"),
+    ("task_version", "task_version"),
+    ("empirical_policy", "empirical_policy"),
+    ("tags", "tags"),
+    ("labels", "labels"),
+    ("task_inputs", "task_inputs"),
+)
 
 
 @_attrs_define
@@ -147,90 +165,95 @@ class TaskRunCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        task_key = src_dict["task_key"]
-        dynamic_key = src_dict["dynamic_key"]
-        _id = src_dict.get("id", UNSET)
-        id: None | Unset | UUID
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = parse_uuid(_id)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            id = id_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            task_key = src_dict["task_key"]
+            dynamic_key = src_dict["dynamic_key"]
+            _id = src_dict.get("id", UNSET)
+            id: None | Unset | UUID
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                id_type_0 = parse_uuid(_id)
 
-        _state = src_dict.get("state", UNSET)
-        state: None | StateCreate | Unset
-        if _state is None or _state is UNSET:
-            state = _state
-        else:
-            state_type_0 = StateCreate.from_dict(_state)
+                id = id_type_0
 
-            state = state_type_0
+            _state = src_dict.get("state", UNSET)
+            state: None | StateCreate | Unset
+            if _state is None or _state is UNSET:
+                state = _state
+            else:
+                state_type_0 = StateCreate.from_dict(_state)
 
-        name = src_dict.get("name", UNSET)
-        _flow_run_id = src_dict.get("flow_run_id", UNSET)
-        flow_run_id: None | Unset | UUID
-        if _flow_run_id is None or _flow_run_id is UNSET:
-            flow_run_id = _flow_run_id
-        else:
-            flow_run_id_type_0 = parse_uuid(_flow_run_id)
+                state = state_type_0
 
-            flow_run_id = flow_run_id_type_0
+            name = src_dict.get("name", UNSET)
+            _flow_run_id = src_dict.get("flow_run_id", UNSET)
+            flow_run_id: None | Unset | UUID
+            if _flow_run_id is None or _flow_run_id is UNSET:
+                flow_run_id = _flow_run_id
+            else:
+                flow_run_id_type_0 = parse_uuid(_flow_run_id)
 
-        cache_key: None | str | Unset = src_dict.get("cache_key", UNSET)
+                flow_run_id = flow_run_id_type_0
 
-        _cache_expiration = src_dict.get("cache_expiration", UNSET)
-        cache_expiration: datetime.datetime | None | Unset
-        if _cache_expiration is None or _cache_expiration is UNSET:
-            cache_expiration = _cache_expiration
-        else:
-            cache_expiration_type_0 = parse_datetime(_cache_expiration)
+            cache_key: None | str | Unset = src_dict.get("cache_key", UNSET)
 
-            cache_expiration = cache_expiration_type_0
+            _cache_expiration = src_dict.get("cache_expiration", UNSET)
+            cache_expiration: datetime.datetime | None | Unset
+            if _cache_expiration is None or _cache_expiration is UNSET:
+                cache_expiration = _cache_expiration
+            else:
+                cache_expiration_type_0 = parse_datetime(_cache_expiration)
 
-        task_version: None | str | Unset = src_dict.get("task_version", UNSET)
+                cache_expiration = cache_expiration_type_0
 
-        _empirical_policy = src_dict.get("empirical_policy", UNSET)
-        empirical_policy: TaskRunPolicy | Unset
-        if _empirical_policy is UNSET:
-            empirical_policy = UNSET
-        else:
-            empirical_policy = TaskRunPolicy.from_dict(_empirical_policy)
+            task_version: None | str | Unset = src_dict.get("task_version", UNSET)
 
-        tags = cast(list[str], src_dict.get("tags", UNSET))
+            _empirical_policy = src_dict.get("empirical_policy", UNSET)
+            empirical_policy: TaskRunPolicy | Unset
+            if _empirical_policy is UNSET:
+                empirical_policy = UNSET
+            else:
+                empirical_policy = TaskRunPolicy.from_dict(_empirical_policy)
 
-        _labels = src_dict.get("labels", UNSET)
-        labels: None | TaskRunCreateLabelsType0 | Unset
-        if _labels is None or _labels is UNSET:
-            labels = _labels
-        else:
-            labels_type_0 = TaskRunCreateLabelsType0.from_dict(_labels)
+            tags = cast(list[str], src_dict.get("tags", UNSET))
 
-            labels = labels_type_0
+            _labels = src_dict.get("labels", UNSET)
+            labels: None | TaskRunCreateLabelsType0 | Unset
+            if _labels is None or _labels is UNSET:
+                labels = _labels
+            else:
+                labels_type_0 = TaskRunCreateLabelsType0.from_dict(_labels)
 
-        _task_inputs = src_dict.get("task_inputs", UNSET)
-        task_inputs: TaskRunCreateTaskInputs | Unset
-        if _task_inputs is UNSET:
-            task_inputs = UNSET
-        else:
-            task_inputs = TaskRunCreateTaskInputs.from_dict(_task_inputs)
+                labels = labels_type_0
 
-        task_run_create = cls(
-            task_key=task_key,
-            dynamic_key=dynamic_key,
-            id=id,
-            state=state,
-            name=name,
-            flow_run_id=flow_run_id,
-            cache_key=cache_key,
-            cache_expiration=cache_expiration,
-            task_version=task_version,
-            empirical_policy=empirical_policy,
-            tags=tags,
-            labels=labels,
-            task_inputs=task_inputs,
-        )
+            _task_inputs = src_dict.get("task_inputs", UNSET)
+            task_inputs: TaskRunCreateTaskInputs | Unset
+            if _task_inputs is UNSET:
+                task_inputs = UNSET
+            else:
+                task_inputs = TaskRunCreateTaskInputs.from_dict(_task_inputs)
+
+            task_run_create = cls(
+                task_key=task_key,
+                dynamic_key=dynamic_key,
+                id=id,
+                state=state,
+                name=name,
+                flow_run_id=flow_run_id,
+                cache_key=cache_key,
+                cache_expiration=cache_expiration,
+                task_version=task_version,
+                empirical_policy=empirical_policy,
+                tags=tags,
+                labels=labels,
+                task_inputs=task_inputs,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TaskRunCreate", src_dict, _error, _FIELDS, locals())
         return task_run_create
 
 

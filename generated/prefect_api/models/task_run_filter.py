@@ -6,10 +6,25 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TaskRunFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("id", "id"),
+    ("name", "name"),
+    ("tags", "tags"),
+    ("state", "state"),
+    ("start_time", "start_time"),
+    ("end_time", "end_time"),
+    ("expected_start_time", "expected_start_time"),
+    ("subflow_runs", "subflow_runs"),
+    ("flow_run_id", "flow_run_id"),
+)
 
 
 @_attrs_define
@@ -144,107 +159,112 @@ class TaskRunFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _id = src_dict.get("id", UNSET)
-        id: None | TaskRunFilterId | Unset
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = TaskRunFilterId.from_dict(_id)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            id = id_type_0
+            _id = src_dict.get("id", UNSET)
+            id: None | TaskRunFilterId | Unset
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                id_type_0 = TaskRunFilterId.from_dict(_id)
 
-        _name = src_dict.get("name", UNSET)
-        name: None | TaskRunFilterName | Unset
-        if _name is None or _name is UNSET:
-            name = _name
-        else:
-            name_type_0 = TaskRunFilterName.from_dict(_name)
+                id = id_type_0
 
-            name = name_type_0
+            _name = src_dict.get("name", UNSET)
+            name: None | TaskRunFilterName | Unset
+            if _name is None or _name is UNSET:
+                name = _name
+            else:
+                name_type_0 = TaskRunFilterName.from_dict(_name)
 
-        _tags = src_dict.get("tags", UNSET)
-        tags: None | TaskRunFilterTags | Unset
-        if _tags is None or _tags is UNSET:
-            tags = _tags
-        else:
-            tags_type_0 = TaskRunFilterTags.from_dict(_tags)
+                name = name_type_0
 
-            tags = tags_type_0
+            _tags = src_dict.get("tags", UNSET)
+            tags: None | TaskRunFilterTags | Unset
+            if _tags is None or _tags is UNSET:
+                tags = _tags
+            else:
+                tags_type_0 = TaskRunFilterTags.from_dict(_tags)
 
-        _state = src_dict.get("state", UNSET)
-        state: None | TaskRunFilterState | Unset
-        if _state is None or _state is UNSET:
-            state = _state
-        else:
-            state_type_0 = TaskRunFilterState.from_dict(_state)
+                tags = tags_type_0
 
-            state = state_type_0
+            _state = src_dict.get("state", UNSET)
+            state: None | TaskRunFilterState | Unset
+            if _state is None or _state is UNSET:
+                state = _state
+            else:
+                state_type_0 = TaskRunFilterState.from_dict(_state)
 
-        _start_time = src_dict.get("start_time", UNSET)
-        start_time: None | TaskRunFilterStartTime | Unset
-        if _start_time is None or _start_time is UNSET:
-            start_time = _start_time
-        else:
-            start_time_type_0 = TaskRunFilterStartTime.from_dict(_start_time)
+                state = state_type_0
 
-            start_time = start_time_type_0
+            _start_time = src_dict.get("start_time", UNSET)
+            start_time: None | TaskRunFilterStartTime | Unset
+            if _start_time is None or _start_time is UNSET:
+                start_time = _start_time
+            else:
+                start_time_type_0 = TaskRunFilterStartTime.from_dict(_start_time)
 
-        _end_time = src_dict.get("end_time", UNSET)
-        end_time: None | TaskRunFilterEndTime | Unset
-        if _end_time is None or _end_time is UNSET:
-            end_time = _end_time
-        else:
-            end_time_type_0 = TaskRunFilterEndTime.from_dict(_end_time)
+                start_time = start_time_type_0
 
-            end_time = end_time_type_0
+            _end_time = src_dict.get("end_time", UNSET)
+            end_time: None | TaskRunFilterEndTime | Unset
+            if _end_time is None or _end_time is UNSET:
+                end_time = _end_time
+            else:
+                end_time_type_0 = TaskRunFilterEndTime.from_dict(_end_time)
 
-        _expected_start_time = src_dict.get("expected_start_time", UNSET)
-        expected_start_time: None | TaskRunFilterExpectedStartTime | Unset
-        if _expected_start_time is None or _expected_start_time is UNSET:
-            expected_start_time = _expected_start_time
-        else:
-            expected_start_time_type_0 = TaskRunFilterExpectedStartTime.from_dict(_expected_start_time)
+                end_time = end_time_type_0
 
-            expected_start_time = expected_start_time_type_0
+            _expected_start_time = src_dict.get("expected_start_time", UNSET)
+            expected_start_time: None | TaskRunFilterExpectedStartTime | Unset
+            if _expected_start_time is None or _expected_start_time is UNSET:
+                expected_start_time = _expected_start_time
+            else:
+                expected_start_time_type_0 = TaskRunFilterExpectedStartTime.from_dict(_expected_start_time)
 
-        _subflow_runs = src_dict.get("subflow_runs", UNSET)
-        subflow_runs: None | TaskRunFilterSubFlowRuns | Unset
-        if _subflow_runs is None or _subflow_runs is UNSET:
-            subflow_runs = _subflow_runs
-        else:
-            subflow_runs_type_0 = TaskRunFilterSubFlowRuns.from_dict(_subflow_runs)
+                expected_start_time = expected_start_time_type_0
 
-            subflow_runs = subflow_runs_type_0
+            _subflow_runs = src_dict.get("subflow_runs", UNSET)
+            subflow_runs: None | TaskRunFilterSubFlowRuns | Unset
+            if _subflow_runs is None or _subflow_runs is UNSET:
+                subflow_runs = _subflow_runs
+            else:
+                subflow_runs_type_0 = TaskRunFilterSubFlowRuns.from_dict(_subflow_runs)
 
-        _flow_run_id = src_dict.get("flow_run_id", UNSET)
-        flow_run_id: None | TaskRunFilterFlowRunId | Unset
-        if _flow_run_id is None or _flow_run_id is UNSET:
-            flow_run_id = _flow_run_id
-        else:
-            flow_run_id_type_0 = TaskRunFilterFlowRunId.from_dict(_flow_run_id)
+                subflow_runs = subflow_runs_type_0
 
-            flow_run_id = flow_run_id_type_0
+            _flow_run_id = src_dict.get("flow_run_id", UNSET)
+            flow_run_id: None | TaskRunFilterFlowRunId | Unset
+            if _flow_run_id is None or _flow_run_id is UNSET:
+                flow_run_id = _flow_run_id
+            else:
+                flow_run_id_type_0 = TaskRunFilterFlowRunId.from_dict(_flow_run_id)
 
-        task_run_filter = cls(
-            operator=operator,
-            id=id,
-            name=name,
-            tags=tags,
-            state=state,
-            start_time=start_time,
-            end_time=end_time,
-            expected_start_time=expected_start_time,
-            subflow_runs=subflow_runs,
-            flow_run_id=flow_run_id,
-        )
+                flow_run_id = flow_run_id_type_0
+
+            task_run_filter = cls(
+                operator=operator,
+                id=id,
+                name=name,
+                tags=tags,
+                state=state,
+                start_time=start_time,
+                end_time=end_time,
+                expected_start_time=expected_start_time,
+                subflow_runs=subflow_runs,
+                flow_run_id=flow_run_id,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TaskRunFilter", src_dict, _error, _FIELDS, locals())
         return task_run_filter
 
 

@@ -7,9 +7,17 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="TaskRunFilterStartTime")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("before_", "before"),
+    ("after_", "after"),
+    ("is_null_", "is_null"),
+)
 
 
 @_attrs_define
@@ -61,30 +69,35 @@ class TaskRunFilterStartTime:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _before = src_dict.get("before_", UNSET)
-        before: datetime.datetime | None | Unset
-        if _before is None or _before is UNSET:
-            before = _before
-        else:
-            before_type_0 = parse_datetime(_before)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            before = before_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _before = src_dict.get("before_", UNSET)
+            before: datetime.datetime | None | Unset
+            if _before is None or _before is UNSET:
+                before = _before
+            else:
+                before_type_0 = parse_datetime(_before)
 
-        _after = src_dict.get("after_", UNSET)
-        after: datetime.datetime | None | Unset
-        if _after is None or _after is UNSET:
-            after = _after
-        else:
-            after_type_0 = parse_datetime(_after)
+                before = before_type_0
 
-            after = after_type_0
+            _after = src_dict.get("after_", UNSET)
+            after: datetime.datetime | None | Unset
+            if _after is None or _after is UNSET:
+                after = _after
+            else:
+                after_type_0 = parse_datetime(_after)
 
-        is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+                after = after_type_0
 
-        task_run_filter_start_time = cls(
-            before=before,
-            after=after,
-            is_null=is_null,
-        )
+            is_null: bool | None | Unset = src_dict.get("is_null_", UNSET)
+
+            task_run_filter_start_time = cls(
+                before=before,
+                after=after,
+                is_null=is_null,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TaskRunFilterStartTime", src_dict, _error, _FIELDS, locals())
         return task_run_filter_start_time

@@ -6,10 +6,18 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TaskRunFilterState")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("type", "type_"),
+    ("name", "name"),
+)
 
 
 @_attrs_define
@@ -59,37 +67,42 @@ class TaskRunFilterState:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _type_ = src_dict.get("type", UNSET)
-        type_: None | TaskRunFilterStateType | Unset
-        if _type_ is None or _type_ is UNSET:
-            type_ = _type_
-        else:
-            type_type_0 = TaskRunFilterStateType.from_dict(_type_)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            type_ = type_type_0
+            _type_ = src_dict.get("type", UNSET)
+            type_: None | TaskRunFilterStateType | Unset
+            if _type_ is None or _type_ is UNSET:
+                type_ = _type_
+            else:
+                type_type_0 = TaskRunFilterStateType.from_dict(_type_)
 
-        _name = src_dict.get("name", UNSET)
-        name: None | TaskRunFilterStateName | Unset
-        if _name is None or _name is UNSET:
-            name = _name
-        else:
-            name_type_0 = TaskRunFilterStateName.from_dict(_name)
+                type_ = type_type_0
 
-            name = name_type_0
+            _name = src_dict.get("name", UNSET)
+            name: None | TaskRunFilterStateName | Unset
+            if _name is None or _name is UNSET:
+                name = _name
+            else:
+                name_type_0 = TaskRunFilterStateName.from_dict(_name)
 
-        task_run_filter_state = cls(
-            operator=operator,
-            type_=type_,
-            name=name,
-        )
+                name = name_type_0
+
+            task_run_filter_state = cls(
+                operator=operator,
+                type_=type_,
+                name=name,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TaskRunFilterState", src_dict, _error, _FIELDS, locals())
         return task_run_filter_state
 
 

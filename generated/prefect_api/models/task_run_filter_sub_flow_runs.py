@@ -6,9 +6,13 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TaskRunFilterSubFlowRuns")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("exists_", "exists"),)
 
 
 @_attrs_define
@@ -37,10 +41,15 @@ class TaskRunFilterSubFlowRuns:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        exists: bool | None | Unset = src_dict.get("exists_", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        task_run_filter_sub_flow_runs = cls(
-            exists=exists,
-        )
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            exists: bool | None | Unset = src_dict.get("exists_", UNSET)
+
+            task_run_filter_sub_flow_runs = cls(
+                exists=exists,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TaskRunFilterSubFlowRuns", src_dict, _error, _FIELDS, locals())
         return task_run_filter_sub_flow_runs

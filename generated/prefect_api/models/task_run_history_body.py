@@ -8,9 +8,21 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="TaskRunHistoryBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("history_start", "history_start"),
+    ("history_end", "history_end"),
+    ("history_interval_seconds", "history_interval_seconds"),
+    ("flows", "flows"),
+    ("flow_runs", "flow_runs"),
+    ("task_runs", "task_runs"),
+    ("deployments", "deployments"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"history_start", "history_end", "history_interval_seconds", "flows", "flow_runs", "task_runs", "deployments"}
@@ -74,53 +86,58 @@ class TaskRunHistoryBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        history_start = parse_datetime(src_dict["history_start"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        history_end = parse_datetime(src_dict["history_end"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            history_start = parse_datetime(src_dict["history_start"])
 
-        history_interval_seconds = src_dict["history_interval_seconds"]
-        _flows = src_dict.get("flows", UNSET)
-        flows: FlowFilter | Unset
-        if _flows is UNSET:
-            flows = UNSET
-        else:
-            flows = FlowFilter.from_dict(_flows)
+            history_end = parse_datetime(src_dict["history_end"])
 
-        _flow_runs = src_dict.get("flow_runs", UNSET)
-        flow_runs: FlowRunFilter | Unset
-        if _flow_runs is UNSET:
-            flow_runs = UNSET
-        else:
-            flow_runs = FlowRunFilter.from_dict(_flow_runs)
+            history_interval_seconds = src_dict["history_interval_seconds"]
+            _flows = src_dict.get("flows", UNSET)
+            flows: FlowFilter | Unset
+            if _flows is UNSET:
+                flows = UNSET
+            else:
+                flows = FlowFilter.from_dict(_flows)
 
-        _task_runs = src_dict.get("task_runs", UNSET)
-        task_runs: TaskRunFilter | Unset
-        if _task_runs is UNSET:
-            task_runs = UNSET
-        else:
-            task_runs = TaskRunFilter.from_dict(_task_runs)
+            _flow_runs = src_dict.get("flow_runs", UNSET)
+            flow_runs: FlowRunFilter | Unset
+            if _flow_runs is UNSET:
+                flow_runs = UNSET
+            else:
+                flow_runs = FlowRunFilter.from_dict(_flow_runs)
 
-        _deployments = src_dict.get("deployments", UNSET)
-        deployments: DeploymentFilter | Unset
-        if _deployments is UNSET:
-            deployments = UNSET
-        else:
-            deployments = DeploymentFilter.from_dict(_deployments)
+            _task_runs = src_dict.get("task_runs", UNSET)
+            task_runs: TaskRunFilter | Unset
+            if _task_runs is UNSET:
+                task_runs = UNSET
+            else:
+                task_runs = TaskRunFilter.from_dict(_task_runs)
 
-        task_run_history_body = cls(
-            history_start=history_start,
-            history_end=history_end,
-            history_interval_seconds=history_interval_seconds,
-            flows=flows,
-            flow_runs=flow_runs,
-            task_runs=task_runs,
-            deployments=deployments,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            task_run_history_body.additional_properties = extra
+            _deployments = src_dict.get("deployments", UNSET)
+            deployments: DeploymentFilter | Unset
+            if _deployments is UNSET:
+                deployments = UNSET
+            else:
+                deployments = DeploymentFilter.from_dict(_deployments)
+
+            task_run_history_body = cls(
+                history_start=history_start,
+                history_end=history_end,
+                history_interval_seconds=history_interval_seconds,
+                flows=flows,
+                flow_runs=flow_runs,
+                task_runs=task_runs,
+                deployments=deployments,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                task_run_history_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TaskRunHistoryBody", src_dict, _error, _FIELDS, locals())
         return task_run_history_body
 
     @property

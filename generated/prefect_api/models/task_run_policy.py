@@ -7,9 +7,19 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TaskRunPolicy")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("max_retries", "max_retries"),
+    ("retry_delay_seconds", "retry_delay_seconds"),
+    ("retries", "retries"),
+    ("retry_delay", "retry_delay"),
+    ("retry_jitter_factor", "retry_jitter_factor"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"max_retries", "retry_delay_seconds", "retries", "retry_delay", "retry_jitter_factor"})
 
@@ -80,49 +90,54 @@ class TaskRunPolicy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        max_retries = src_dict.get("max_retries", UNSET)
-        retry_delay_seconds = src_dict.get("retry_delay_seconds", UNSET)
-        retries: int | None | Unset = src_dict.get("retries", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        def _parse_retry_delay(data: object) -> float | int | list[float] | list[int] | None | Unset:
-            if data is None:
-                return data
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError
-                retry_delay_type_2 = cast(list[int], data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            max_retries = src_dict.get("max_retries", UNSET)
+            retry_delay_seconds = src_dict.get("retry_delay_seconds", UNSET)
+            retries: int | None | Unset = src_dict.get("retries", UNSET)
 
-                return retry_delay_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, list):
-                    raise TypeError
-                retry_delay_type_3 = cast(list[float], data)
+            def _parse_retry_delay(data: object) -> float | int | list[float] | list[int] | None | Unset:
+                if data is None:
+                    return data
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError
+                    retry_delay_type_2 = cast(list[int], data)
 
-                return retry_delay_type_3
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            return cast(float | int | list[float] | list[int] | None | Unset, data)
+                    return retry_delay_type_2
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError
+                    retry_delay_type_3 = cast(list[float], data)
 
-        retry_delay = _parse_retry_delay(src_dict.get("retry_delay", UNSET))
+                    return retry_delay_type_3
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(float | int | list[float] | list[int] | None | Unset, data)
 
-        retry_jitter_factor: float | None | Unset = src_dict.get("retry_jitter_factor", UNSET)
+            retry_delay = _parse_retry_delay(src_dict.get("retry_delay", UNSET))
 
-        task_run_policy = cls(
-            max_retries=max_retries,
-            retry_delay_seconds=retry_delay_seconds,
-            retries=retries,
-            retry_delay=retry_delay,
-            retry_jitter_factor=retry_jitter_factor,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            task_run_policy.additional_properties = extra
+            retry_jitter_factor: float | None | Unset = src_dict.get("retry_jitter_factor", UNSET)
+
+            task_run_policy = cls(
+                max_retries=max_retries,
+                retry_delay_seconds=retry_delay_seconds,
+                retries=retries,
+                retry_delay=retry_delay,
+                retry_jitter_factor=retry_jitter_factor,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                task_run_policy.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TaskRunPolicy", src_dict, _error, _FIELDS, locals())
         return task_run_policy
 
     @property

@@ -7,7 +7,12 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
+
 T = TypeVar("T", bound="TaskRunResponseTaskInputs")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = ()
 
 
 @_attrs_define
@@ -41,61 +46,67 @@ class TaskRunResponseTaskInputs:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        task_run_response_task_inputs = cls()
-        extra = dict(src_dict)
-        if extra:
-            additional_properties = {}
-            for prop_name, prop_dict in extra.items():
-                additional_property = []
-                _additional_property = prop_dict
-                for additional_property_item_data in _additional_property:
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-                    def _parse_additional_property_item(
-                        data: object,
-                    ) -> Constant | FlowRunResult | Parameter | TaskRunResult:
-                        try:
-                            if not isinstance(data, dict):
-                                raise TypeError
-                            additional_property_item_type_0 = TaskRunResult.from_dict(data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            task_run_response_task_inputs = cls()
+            extra = {**src_dict}  # unlike dict(src_dict), refuses a list of pairs and ""
+            if extra:
+                additional_properties = {}
+                for prop_name, prop_dict in extra.items():
+                    _additional_property_list = []
+                    _additional_property = prop_dict
+                    for additional_property_item_data in _additional_property:
 
-                            return additional_property_item_type_0
-                        except (TypeError, ValueError, AttributeError, KeyError):
-                            pass  # not this type: try the next
-                        try:
-                            if not isinstance(data, dict):
-                                raise TypeError
-                            additional_property_item_type_1 = FlowRunResult.from_dict(data)
+                        def _parse_additional_property_item(
+                            data: object,
+                        ) -> Constant | FlowRunResult | Parameter | TaskRunResult:
+                            try:
+                                if not isinstance(data, dict):
+                                    raise TypeError
+                                additional_property_item_type_0 = TaskRunResult.from_dict(data)
 
-                            return additional_property_item_type_1
-                        except (TypeError, ValueError, AttributeError, KeyError):
-                            pass  # not this type: try the next
-                        try:
-                            if not isinstance(data, dict):
-                                raise TypeError
-                            additional_property_item_type_2 = Parameter.from_dict(data)
+                                return additional_property_item_type_0
+                            except (TypeError, ValueError, AttributeError, KeyError):
+                                pass  # not this type: try the next
+                            try:
+                                if not isinstance(data, dict):
+                                    raise TypeError
+                                additional_property_item_type_1 = FlowRunResult.from_dict(data)
 
-                            return additional_property_item_type_2
-                        except (TypeError, ValueError, AttributeError, KeyError):
-                            pass  # not this type: try the next
-                        try:
-                            if not isinstance(data, dict):
-                                raise TypeError
-                            additional_property_item_type_3 = Constant.from_dict(data)
+                                return additional_property_item_type_1
+                            except (TypeError, ValueError, AttributeError, KeyError):
+                                pass  # not this type: try the next
+                            try:
+                                if not isinstance(data, dict):
+                                    raise TypeError
+                                additional_property_item_type_2 = Parameter.from_dict(data)
 
-                            return additional_property_item_type_3
-                        except (TypeError, ValueError, AttributeError, KeyError):
-                            pass  # not this type: try the next
-                        raise TypeError(
-                            f"additional_property_item: {data!r:.200} is none of Constant | FlowRunResult | Parameter | TaskRunResult"
-                        )
+                                return additional_property_item_type_2
+                            except (TypeError, ValueError, AttributeError, KeyError):
+                                pass  # not this type: try the next
+                            try:
+                                if not isinstance(data, dict):
+                                    raise TypeError
+                                additional_property_item_type_3 = Constant.from_dict(data)
 
-                    additional_property_item = _parse_additional_property_item(additional_property_item_data)
+                                return additional_property_item_type_3
+                            except (TypeError, ValueError, AttributeError, KeyError):
+                                pass  # not this type: try the next
+                            raise TypeError(
+                                f"{data!r:.200} is none of Constant | FlowRunResult | Parameter | TaskRunResult"
+                            )
 
-                    additional_property.append(additional_property_item)
+                        additional_property_item = _parse_additional_property_item(additional_property_item_data)
 
-                additional_properties[prop_name] = additional_property
-            task_run_response_task_inputs.additional_properties = additional_properties
+                        _additional_property_list.append(additional_property_item)
+                    additional_property = _additional_property_list
+
+                    additional_properties[prop_name] = additional_property
+                task_run_response_task_inputs.additional_properties = additional_properties
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TaskRunResponseTaskInputs", src_dict, _error, _FIELDS, locals())
         return task_run_response_task_inputs
 
     @property

@@ -8,9 +8,16 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="TaskRunResult")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("input_type", "input_type"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"id", "input_type"})
 
@@ -42,20 +49,26 @@ class TaskRunResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        input_type = cast(Literal["task_run"] | Unset, src_dict.get("input_type", UNSET))
-        if input_type != "task_run" and not isinstance(input_type, Unset):
-            raise ValueError(f"input_type must match const 'task_run', got '{input_type}'")
-        task_run_result = cls(
-            id=id,
-            input_type=input_type,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            task_run_result.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
+
+            _input_type = src_dict.get("input_type", UNSET)
+            if _input_type != "task_run" and _input_type is not UNSET:
+                raise ValueError(f"must match const 'task_run', got {_input_type!r:.100}")
+            input_type = cast(Literal["task_run"] | Unset, _input_type)
+            task_run_result = cls(
+                id=id,
+                input_type=input_type,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                task_run_result.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TaskRunResult", src_dict, _error, _FIELDS, locals())
         return task_run_result
 
     @property

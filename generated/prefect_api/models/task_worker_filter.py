@@ -7,7 +7,12 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
+
 T = TypeVar("T", bound="TaskWorkerFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (("task_keys", "task_keys"),)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"task_keys"})
 
@@ -32,16 +37,21 @@ class TaskWorkerFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        task_keys = cast(list[str], src_dict["task_keys"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        task_worker_filter = cls(
-            task_keys=task_keys,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            task_worker_filter.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            task_keys = cast(list[str], src_dict["task_keys"])
+
+            task_worker_filter = cls(
+                task_keys=task_keys,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                task_worker_filter.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TaskWorkerFilter", src_dict, _error, _FIELDS, locals())
         return task_worker_filter
 
     @property

@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TasksRunnerSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("thread_pool_max_workers", "thread_pool_max_workers"),
+    ("process_pool_max_workers", "process_pool_max_workers"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"thread_pool_max_workers", "process_pool_max_workers"})
 
@@ -49,19 +56,24 @@ class TasksRunnerSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        thread_pool_max_workers: int | None | Unset = src_dict.get("thread_pool_max_workers", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        process_pool_max_workers: int | None | Unset = src_dict.get("process_pool_max_workers", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            thread_pool_max_workers: int | None | Unset = src_dict.get("thread_pool_max_workers", UNSET)
 
-        tasks_runner_settings = cls(
-            thread_pool_max_workers=thread_pool_max_workers,
-            process_pool_max_workers=process_pool_max_workers,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            tasks_runner_settings.additional_properties = extra
+            process_pool_max_workers: int | None | Unset = src_dict.get("process_pool_max_workers", UNSET)
+
+            tasks_runner_settings = cls(
+                thread_pool_max_workers=thread_pool_max_workers,
+                process_pool_max_workers=process_pool_max_workers,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                tasks_runner_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TasksRunnerSettings", src_dict, _error, _FIELDS, locals())
         return tasks_runner_settings
 
     @property

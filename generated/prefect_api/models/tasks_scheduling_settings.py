@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TasksSchedulingSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("default_storage_block", "default_storage_block"),
+    ("delete_failed_submissions", "delete_failed_submissions"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"default_storage_block", "delete_failed_submissions"})
 
@@ -47,18 +54,23 @@ class TasksSchedulingSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        default_storage_block: None | str | Unset = src_dict.get("default_storage_block", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        delete_failed_submissions = src_dict.get("delete_failed_submissions", UNSET)
-        tasks_scheduling_settings = cls(
-            default_storage_block=default_storage_block,
-            delete_failed_submissions=delete_failed_submissions,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            tasks_scheduling_settings.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            default_storage_block: None | str | Unset = src_dict.get("default_storage_block", UNSET)
+
+            delete_failed_submissions = src_dict.get("delete_failed_submissions", UNSET)
+            tasks_scheduling_settings = cls(
+                default_storage_block=default_storage_block,
+                delete_failed_submissions=delete_failed_submissions,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                tasks_scheduling_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TasksSchedulingSettings", src_dict, _error, _FIELDS, locals())
         return tasks_scheduling_settings
 
     @property

@@ -7,9 +7,22 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TasksSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("refresh_cache", "refresh_cache"),
+    ("default_no_cache", "default_no_cache"),
+    ("disable_caching", "disable_caching"),
+    ("default_retries", "default_retries"),
+    ("default_retry_delay_seconds", "default_retry_delay_seconds"),
+    ("default_persist_result", "default_persist_result"),
+    ("runner", "runner"),
+    ("scheduling", "scheduling"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -104,61 +117,66 @@ class TasksSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        refresh_cache = src_dict.get("refresh_cache", UNSET)
-        default_no_cache = src_dict.get("default_no_cache", UNSET)
-        disable_caching = src_dict.get("disable_caching", UNSET)
-        default_retries = src_dict.get("default_retries", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        def _parse_default_retry_delay_seconds(data: object) -> float | int | list[float] | None | str | Unset:
-            if data is None:
-                return data
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError
-                default_retry_delay_seconds_type_3 = cast(list[float], data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            refresh_cache = src_dict.get("refresh_cache", UNSET)
+            default_no_cache = src_dict.get("default_no_cache", UNSET)
+            disable_caching = src_dict.get("disable_caching", UNSET)
+            default_retries = src_dict.get("default_retries", UNSET)
 
-                return default_retry_delay_seconds_type_3
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            return cast(float | int | list[float] | None | str | Unset, data)
+            def _parse_default_retry_delay_seconds(data: object) -> float | int | list[float] | None | str | Unset:
+                if data is None:
+                    return data
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError
+                    default_retry_delay_seconds_type_3 = cast(list[float], data)
 
-        default_retry_delay_seconds = _parse_default_retry_delay_seconds(
-            src_dict.get("default_retry_delay_seconds", UNSET)
-        )
+                    return default_retry_delay_seconds_type_3
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(float | int | list[float] | None | str | Unset, data)
 
-        default_persist_result: bool | None | Unset = src_dict.get("default_persist_result", UNSET)
+            default_retry_delay_seconds = _parse_default_retry_delay_seconds(
+                src_dict.get("default_retry_delay_seconds", UNSET)
+            )
 
-        _runner = src_dict.get("runner", UNSET)
-        runner: TasksRunnerSettings | Unset
-        if _runner is UNSET:
-            runner = UNSET
-        else:
-            runner = TasksRunnerSettings.from_dict(_runner)
+            default_persist_result: bool | None | Unset = src_dict.get("default_persist_result", UNSET)
 
-        _scheduling = src_dict.get("scheduling", UNSET)
-        scheduling: TasksSchedulingSettings | Unset
-        if _scheduling is UNSET:
-            scheduling = UNSET
-        else:
-            scheduling = TasksSchedulingSettings.from_dict(_scheduling)
+            _runner = src_dict.get("runner", UNSET)
+            runner: TasksRunnerSettings | Unset
+            if _runner is UNSET:
+                runner = UNSET
+            else:
+                runner = TasksRunnerSettings.from_dict(_runner)
 
-        tasks_settings = cls(
-            refresh_cache=refresh_cache,
-            default_no_cache=default_no_cache,
-            disable_caching=disable_caching,
-            default_retries=default_retries,
-            default_retry_delay_seconds=default_retry_delay_seconds,
-            default_persist_result=default_persist_result,
-            runner=runner,
-            scheduling=scheduling,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            tasks_settings.additional_properties = extra
+            _scheduling = src_dict.get("scheduling", UNSET)
+            scheduling: TasksSchedulingSettings | Unset
+            if _scheduling is UNSET:
+                scheduling = UNSET
+            else:
+                scheduling = TasksSchedulingSettings.from_dict(_scheduling)
+
+            tasks_settings = cls(
+                refresh_cache=refresh_cache,
+                default_no_cache=default_no_cache,
+                disable_caching=disable_caching,
+                default_retries=default_retries,
+                default_retry_delay_seconds=default_retry_delay_seconds,
+                default_persist_result=default_persist_result,
+                runner=runner,
+                scheduling=scheduling,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                tasks_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TasksSettings", src_dict, _error, _FIELDS, locals())
         return tasks_settings
 
     @property

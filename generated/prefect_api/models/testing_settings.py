@@ -7,9 +7,18 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="TestingSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("test_mode", "test_mode"),
+    ("unit_test_mode", "unit_test_mode"),
+    ("unit_test_loop_debug", "unit_test_loop_debug"),
+    ("test_setting", "test_setting"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"test_mode", "unit_test_mode", "unit_test_loop_debug", "test_setting"})
 
@@ -58,22 +67,27 @@ class TestingSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        test_mode = src_dict.get("test_mode", UNSET)
-        unit_test_mode = src_dict.get("unit_test_mode", UNSET)
-        unit_test_loop_debug = src_dict.get("unit_test_loop_debug", UNSET)
-        test_setting: Any | None | Unset = src_dict.get("test_setting", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        testing_settings = cls(
-            test_mode=test_mode,
-            unit_test_mode=unit_test_mode,
-            unit_test_loop_debug=unit_test_loop_debug,
-            test_setting=test_setting,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            testing_settings.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            test_mode = src_dict.get("test_mode", UNSET)
+            unit_test_mode = src_dict.get("unit_test_mode", UNSET)
+            unit_test_loop_debug = src_dict.get("unit_test_loop_debug", UNSET)
+            test_setting: Any | None | Unset = src_dict.get("test_setting", UNSET)
+
+            testing_settings = cls(
+                test_mode=test_mode,
+                unit_test_mode=unit_test_mode,
+                unit_test_loop_debug=unit_test_loop_debug,
+                test_setting=test_setting,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                testing_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("TestingSettings", src_dict, _error, _FIELDS, locals())
         return testing_settings
 
     @property

@@ -7,7 +7,15 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
+
 T = TypeVar("T", bound="ValidateObjBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("schema", "schema"),
+    ("values", "values"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"schema", "values"})
 
@@ -36,19 +44,24 @@ class ValidateObjBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        schema = ValidateObjBodySchema.from_dict(src_dict["schema"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        values = ValidateObjBodyValues.from_dict(src_dict["values"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            schema = ValidateObjBodySchema.from_dict(src_dict["schema"])
 
-        validate_obj_body = cls(
-            schema=schema,
-            values=values,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            validate_obj_body.additional_properties = extra
+            values = ValidateObjBodyValues.from_dict(src_dict["values"])
+
+            validate_obj_body = cls(
+                schema=schema,
+                values=values,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                validate_obj_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ValidateObjBody", src_dict, _error, _FIELDS, locals())
         return validate_obj_body
 
     @property

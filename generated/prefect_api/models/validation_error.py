@@ -7,9 +7,19 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="ValidationError")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("loc", "loc"),
+    ("msg", "msg"),
+    ("type", "type_"),
+    ("input", "input_"),
+    ("ctx", "ctx"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"loc", "msg", "type", "input", "ctx"})
 
@@ -60,35 +70,41 @@ class ValidationError:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        loc = []
-        _loc = src_dict["loc"]
-        for loc_item_data in _loc:
-            loc_item: int | str = loc_item_data
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            loc.append(loc_item)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _loc_list = []
+            _loc = src_dict["loc"]
+            for loc_item_data in _loc:
+                loc_item: int | str = loc_item_data
 
-        msg = src_dict["msg"]
-        type_ = src_dict["type"]
-        input_ = src_dict.get("input", UNSET)
-        _ctx = src_dict.get("ctx", UNSET)
-        ctx: ValidationErrorContext | Unset
-        if _ctx is UNSET:
-            ctx = UNSET
-        else:
-            ctx = ValidationErrorContext.from_dict(_ctx)
+                _loc_list.append(loc_item)
+            loc = _loc_list
 
-        validation_error = cls(
-            loc=loc,
-            msg=msg,
-            type_=type_,
-            input_=input_,
-            ctx=ctx,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            validation_error.additional_properties = extra
+            msg = src_dict["msg"]
+            type_ = src_dict["type"]
+            input_ = src_dict.get("input", UNSET)
+            _ctx = src_dict.get("ctx", UNSET)
+            ctx: ValidationErrorContext | Unset
+            if _ctx is UNSET:
+                ctx = UNSET
+            else:
+                ctx = ValidationErrorContext.from_dict(_ctx)
+
+            validation_error = cls(
+                loc=loc,
+                msg=msg,
+                type_=type_,
+                input_=input_,
+                ctx=ctx,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                validation_error.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("ValidationError", src_dict, _error, _FIELDS, locals())
         return validation_error
 
     @property

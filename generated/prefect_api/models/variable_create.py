@@ -6,9 +6,17 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="VariableCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("value", "value"),
+    ("tags", "tags"),
+)
 
 
 @_attrs_define
@@ -50,39 +58,44 @@ class VariableCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        name = src_dict["name"]
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        def _parse_value(data: object) -> bool | float | int | list[Any] | None | str | VariableCreateValueType4:
-            if data is None:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                value_type_4 = VariableCreateValueType4.from_dict(data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            name = src_dict["name"]
 
-                return value_type_4
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, list):
-                    raise TypeError
-                value_type_5 = cast(list[Any], data)
+            def _parse_value(data: object) -> bool | float | int | list[Any] | None | str | VariableCreateValueType4:
+                if data is None:
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    value_type_4 = VariableCreateValueType4.from_dict(data)
 
-                return value_type_5
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            return cast(bool | float | int | list[Any] | None | str | VariableCreateValueType4, data)
+                    return value_type_4
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError
+                    value_type_5 = cast(list[Any], data)
 
-        value = _parse_value(src_dict["value"])
+                    return value_type_5
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(bool | float | int | list[Any] | None | str | VariableCreateValueType4, data)
 
-        tags = cast(list[str], src_dict.get("tags", UNSET))
+            value = _parse_value(src_dict["value"])
 
-        variable_create = cls(
-            name=name,
-            value=value,
-            tags=tags,
-        )
+            tags = cast(list[str], src_dict.get("tags", UNSET))
+
+            variable_create = cls(
+                name=name,
+                value=value,
+                tags=tags,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("VariableCreate", src_dict, _error, _FIELDS, locals())
         return variable_create
 
 

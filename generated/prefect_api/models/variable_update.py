@@ -6,9 +6,17 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="VariableUpdate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("value", "value"),
+    ("tags", "tags"),
+)
 
 
 @_attrs_define
@@ -65,50 +73,55 @@ class VariableUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        name: None | str | Unset = src_dict.get("name", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        def _parse_value(
-            data: object,
-        ) -> bool | float | int | list[Any] | None | str | Unset | VariableUpdateValueType4:
-            if data is None:
-                return data
-            if data is UNSET:
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError
-                value_type_4 = VariableUpdateValueType4.from_dict(data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            name: None | str | Unset = src_dict.get("name", UNSET)
 
-                return value_type_4
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            try:
-                if not isinstance(data, list):
-                    raise TypeError
-                value_type_5 = cast(list[Any], data)
+            def _parse_value(
+                data: object,
+            ) -> bool | float | int | list[Any] | None | str | Unset | VariableUpdateValueType4:
+                if data is None:
+                    return data
+                if data is UNSET:
+                    return data
+                try:
+                    if not isinstance(data, dict):
+                        raise TypeError
+                    value_type_4 = VariableUpdateValueType4.from_dict(data)
 
-                return value_type_5
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass  # not this type: try the next
-            return cast(bool | float | int | list[Any] | None | str | Unset | VariableUpdateValueType4, data)
+                    return value_type_4
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                try:
+                    if not isinstance(data, list):
+                        raise TypeError
+                    value_type_5 = cast(list[Any], data)
 
-        value = _parse_value(src_dict.get("value", UNSET))
+                    return value_type_5
+                except (TypeError, ValueError, AttributeError, KeyError):
+                    pass  # not this type: try the next
+                return cast(bool | float | int | list[Any] | None | str | Unset | VariableUpdateValueType4, data)
 
-        _tags = src_dict.get("tags", UNSET)
-        tags: list[str] | None | Unset
-        if _tags is None or _tags is UNSET:
-            tags = _tags
-        else:
-            tags_type_0 = cast(list[str], _tags)
+            value = _parse_value(src_dict.get("value", UNSET))
 
-            tags = tags_type_0
+            _tags = src_dict.get("tags", UNSET)
+            tags: list[str] | None | Unset
+            if _tags is None or _tags is UNSET:
+                tags = _tags
+            else:
+                tags_type_0 = cast(list[str], _tags)
 
-        variable_update = cls(
-            name=name,
-            value=value,
-            tags=tags,
-        )
+                tags = tags_type_0
+
+            variable_update = cls(
+                name=name,
+                value=value,
+                tags=tags,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("VariableUpdate", src_dict, _error, _FIELDS, locals())
         return variable_update
 
 

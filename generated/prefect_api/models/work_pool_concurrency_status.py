@@ -7,9 +7,21 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkPoolConcurrencyStatus")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("active_slots", "active_slots"),
+    ("count", "count"),
+    ("limit", "limit"),
+    ("pages", "pages"),
+    ("page", "page"),
+    ("concurrency_limit", "concurrency_limit"),
+    ("queues", "queues"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"active_slots", "count", "limit", "pages", "page", "concurrency_limit", "queues"})
 
@@ -72,36 +84,44 @@ class WorkPoolConcurrencyStatus:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        active_slots = src_dict["active_slots"]
-        count = src_dict["count"]
-        limit = src_dict["limit"]
-        pages = src_dict["pages"]
-        page = src_dict["page"]
-        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _queues = src_dict.get("queues", UNSET)
-        queues: list[WorkQueueConcurrencyStatusDetail] | Unset = UNSET
-        if _queues is not UNSET:
-            queues = []
-            for queues_item_data in _queues:
-                queues_item = WorkQueueConcurrencyStatusDetail.from_dict(queues_item_data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            active_slots = src_dict["active_slots"]
+            count = src_dict["count"]
+            limit = src_dict["limit"]
+            pages = src_dict["pages"]
+            page = src_dict["page"]
+            concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-                queues.append(queues_item)
+            _queues = src_dict.get("queues", UNSET)
+            queues: list[WorkQueueConcurrencyStatusDetail] | Unset
+            if _queues is UNSET:
+                queues = UNSET
+            else:
+                _queues_list = []
+                for queues_item_data in _queues:
+                    queues_item = WorkQueueConcurrencyStatusDetail.from_dict(queues_item_data)
 
-        work_pool_concurrency_status = cls(
-            active_slots=active_slots,
-            count=count,
-            limit=limit,
-            pages=pages,
-            page=page,
-            concurrency_limit=concurrency_limit,
-            queues=queues,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            work_pool_concurrency_status.additional_properties = extra
+                    _queues_list.append(queues_item)
+                queues = _queues_list
+
+            work_pool_concurrency_status = cls(
+                active_slots=active_slots,
+                count=count,
+                limit=limit,
+                pages=pages,
+                page=page,
+                concurrency_limit=concurrency_limit,
+                queues=queues,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                work_pool_concurrency_status.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkPoolConcurrencyStatus", src_dict, _error, _FIELDS, locals())
         return work_pool_concurrency_status
 
     @property

@@ -6,9 +6,21 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkPoolCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("description", "description"),
+    ("type", "type_"),
+    ("base_job_template", "base_job_template"),
+    ("is_paused", "is_paused"),
+    ("concurrency_limit", "concurrency_limit"),
+    ("storage_configuration", "storage_configuration"),
+)
 
 
 @_attrs_define
@@ -76,37 +88,42 @@ class WorkPoolCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        name = src_dict["name"]
-        description: None | str | Unset = src_dict.get("description", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        type_ = src_dict.get("type", UNSET)
-        _base_job_template = src_dict.get("base_job_template", UNSET)
-        base_job_template: WorkPoolCreateBaseJobTemplate | Unset
-        if _base_job_template is UNSET:
-            base_job_template = UNSET
-        else:
-            base_job_template = WorkPoolCreateBaseJobTemplate.from_dict(_base_job_template)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            name = src_dict["name"]
+            description: None | str | Unset = src_dict.get("description", UNSET)
 
-        is_paused = src_dict.get("is_paused", UNSET)
-        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
+            type_ = src_dict.get("type", UNSET)
+            _base_job_template = src_dict.get("base_job_template", UNSET)
+            base_job_template: WorkPoolCreateBaseJobTemplate | Unset
+            if _base_job_template is UNSET:
+                base_job_template = UNSET
+            else:
+                base_job_template = WorkPoolCreateBaseJobTemplate.from_dict(_base_job_template)
 
-        _storage_configuration = src_dict.get("storage_configuration", UNSET)
-        storage_configuration: WorkPoolStorageConfiguration | Unset
-        if _storage_configuration is UNSET:
-            storage_configuration = UNSET
-        else:
-            storage_configuration = WorkPoolStorageConfiguration.from_dict(_storage_configuration)
+            is_paused = src_dict.get("is_paused", UNSET)
+            concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-        work_pool_create = cls(
-            name=name,
-            description=description,
-            type_=type_,
-            base_job_template=base_job_template,
-            is_paused=is_paused,
-            concurrency_limit=concurrency_limit,
-            storage_configuration=storage_configuration,
-        )
+            _storage_configuration = src_dict.get("storage_configuration", UNSET)
+            storage_configuration: WorkPoolStorageConfiguration | Unset
+            if _storage_configuration is UNSET:
+                storage_configuration = UNSET
+            else:
+                storage_configuration = WorkPoolStorageConfiguration.from_dict(_storage_configuration)
+
+            work_pool_create = cls(
+                name=name,
+                description=description,
+                type_=type_,
+                base_job_template=base_job_template,
+                is_paused=is_paused,
+                concurrency_limit=concurrency_limit,
+                storage_configuration=storage_configuration,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkPoolCreate", src_dict, _error, _FIELDS, locals())
         return work_pool_create
 
 

@@ -6,10 +6,19 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkPoolFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("id", "id"),
+    ("name", "name"),
+    ("type", "type_"),
+)
 
 
 @_attrs_define
@@ -71,47 +80,52 @@ class WorkPoolFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _id = src_dict.get("id", UNSET)
-        id: None | Unset | WorkPoolFilterId
-        if _id is None or _id is UNSET:
-            id = _id
-        else:
-            id_type_0 = WorkPoolFilterId.from_dict(_id)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            id = id_type_0
+            _id = src_dict.get("id", UNSET)
+            id: None | Unset | WorkPoolFilterId
+            if _id is None or _id is UNSET:
+                id = _id
+            else:
+                id_type_0 = WorkPoolFilterId.from_dict(_id)
 
-        _name = src_dict.get("name", UNSET)
-        name: None | Unset | WorkPoolFilterName
-        if _name is None or _name is UNSET:
-            name = _name
-        else:
-            name_type_0 = WorkPoolFilterName.from_dict(_name)
+                id = id_type_0
 
-            name = name_type_0
+            _name = src_dict.get("name", UNSET)
+            name: None | Unset | WorkPoolFilterName
+            if _name is None or _name is UNSET:
+                name = _name
+            else:
+                name_type_0 = WorkPoolFilterName.from_dict(_name)
 
-        _type_ = src_dict.get("type", UNSET)
-        type_: None | Unset | WorkPoolFilterType
-        if _type_ is None or _type_ is UNSET:
-            type_ = _type_
-        else:
-            type_type_0 = WorkPoolFilterType.from_dict(_type_)
+                name = name_type_0
 
-            type_ = type_type_0
+            _type_ = src_dict.get("type", UNSET)
+            type_: None | Unset | WorkPoolFilterType
+            if _type_ is None or _type_ is UNSET:
+                type_ = _type_
+            else:
+                type_type_0 = WorkPoolFilterType.from_dict(_type_)
 
-        work_pool_filter = cls(
-            operator=operator,
-            id=id,
-            name=name,
-            type_=type_,
-        )
+                type_ = type_type_0
+
+            work_pool_filter = cls(
+                operator=operator,
+                id=id,
+                name=name,
+                type_=type_,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkPoolFilter", src_dict, _error, _FIELDS, locals())
         return work_pool_filter
 
 

@@ -9,10 +9,28 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.work_pool_status import WorkPoolStatus
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="WorkPoolResponse")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("name", "name"),
+    ("type", "type_"),
+    ("description", "description"),
+    ("base_job_template", "base_job_template"),
+    ("is_paused", "is_paused"),
+    ("concurrency_limit", "concurrency_limit"),
+    ("status", "status"),
+    ("default_queue_id", "default_queue_id"),
+    ("storage_configuration", "storage_configuration"),
+    ("active_slots", "active_slots"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -153,89 +171,94 @@ class WorkPoolResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict["created"]
-        created: datetime.datetime | None
-        if _created is None:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            created = created_type_0
+            _created = src_dict["created"]
+            created: datetime.datetime | None
+            if _created is None:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict["updated"]
-        updated: datetime.datetime | None
-        if _updated is None:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict["updated"]
+            updated: datetime.datetime | None
+            if _updated is None:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        name = src_dict["name"]
-        type_ = src_dict["type"]
-        description: None | str | Unset = src_dict.get("description", UNSET)
+                updated = updated_type_0
 
-        _base_job_template = src_dict.get("base_job_template", UNSET)
-        base_job_template: WorkPoolResponseBaseJobTemplate | Unset
-        if _base_job_template is UNSET:
-            base_job_template = UNSET
-        else:
-            base_job_template = WorkPoolResponseBaseJobTemplate.from_dict(_base_job_template)
+            name = src_dict["name"]
+            type_ = src_dict["type"]
+            description: None | str | Unset = src_dict.get("description", UNSET)
 
-        is_paused = src_dict.get("is_paused", UNSET)
-        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
+            _base_job_template = src_dict.get("base_job_template", UNSET)
+            base_job_template: WorkPoolResponseBaseJobTemplate | Unset
+            if _base_job_template is UNSET:
+                base_job_template = UNSET
+            else:
+                base_job_template = WorkPoolResponseBaseJobTemplate.from_dict(_base_job_template)
 
-        _status = src_dict.get("status", UNSET)
-        status: None | Unset | WorkPoolStatus
-        if _status is None or _status is UNSET:
-            status = _status
-        else:
-            status_type_0 = cast(
-                WorkPoolStatus, WorkPoolStatus._value2member_map_.get(_status) or WorkPoolStatus(_status)
+            is_paused = src_dict.get("is_paused", UNSET)
+            concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
+
+            _status = src_dict.get("status", UNSET)
+            status: None | Unset | WorkPoolStatus
+            if _status is None or _status is UNSET:
+                status = _status
+            else:
+                status_type_0 = cast(
+                    WorkPoolStatus, WorkPoolStatus._value2member_map_.get(_status) or WorkPoolStatus(_status)
+                )
+
+                status = status_type_0
+
+            _default_queue_id = src_dict.get("default_queue_id", UNSET)
+            default_queue_id: None | Unset | UUID
+            if _default_queue_id is None or _default_queue_id is UNSET:
+                default_queue_id = _default_queue_id
+            else:
+                default_queue_id_type_0 = parse_uuid(_default_queue_id)
+
+                default_queue_id = default_queue_id_type_0
+
+            _storage_configuration = src_dict.get("storage_configuration", UNSET)
+            storage_configuration: WorkPoolStorageConfiguration | Unset
+            if _storage_configuration is UNSET:
+                storage_configuration = UNSET
+            else:
+                storage_configuration = WorkPoolStorageConfiguration.from_dict(_storage_configuration)
+
+            active_slots: int | None | Unset = src_dict.get("active_slots", UNSET)
+
+            work_pool_response = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                name=name,
+                type_=type_,
+                description=description,
+                base_job_template=base_job_template,
+                is_paused=is_paused,
+                concurrency_limit=concurrency_limit,
+                status=status,
+                default_queue_id=default_queue_id,
+                storage_configuration=storage_configuration,
+                active_slots=active_slots,
             )
-
-            status = status_type_0
-
-        _default_queue_id = src_dict.get("default_queue_id", UNSET)
-        default_queue_id: None | Unset | UUID
-        if _default_queue_id is None or _default_queue_id is UNSET:
-            default_queue_id = _default_queue_id
-        else:
-            default_queue_id_type_0 = parse_uuid(_default_queue_id)
-
-            default_queue_id = default_queue_id_type_0
-
-        _storage_configuration = src_dict.get("storage_configuration", UNSET)
-        storage_configuration: WorkPoolStorageConfiguration | Unset
-        if _storage_configuration is UNSET:
-            storage_configuration = UNSET
-        else:
-            storage_configuration = WorkPoolStorageConfiguration.from_dict(_storage_configuration)
-
-        active_slots: int | None | Unset = src_dict.get("active_slots", UNSET)
-
-        work_pool_response = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            name=name,
-            type_=type_,
-            description=description,
-            base_job_template=base_job_template,
-            is_paused=is_paused,
-            concurrency_limit=concurrency_limit,
-            status=status,
-            default_queue_id=default_queue_id,
-            storage_configuration=storage_configuration,
-            active_slots=active_slots,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            work_pool_response.additional_properties = extra
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                work_pool_response.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkPoolResponse", src_dict, _error, _FIELDS, locals())
         return work_pool_response
 
     @property

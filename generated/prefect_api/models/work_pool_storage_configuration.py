@@ -7,9 +7,17 @@ from uuid import UUID
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="WorkPoolStorageConfiguration")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("bundle_upload_step", "bundle_upload_step"),
+    ("bundle_execution_step", "bundle_execution_step"),
+    ("default_result_storage_block_id", "default_result_storage_block_id"),
+)
 
 
 @_attrs_define
@@ -66,41 +74,48 @@ class WorkPoolStorageConfiguration:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _bundle_upload_step = src_dict.get("bundle_upload_step", UNSET)
-        bundle_upload_step: None | Unset | WorkPoolStorageConfigurationBundleUploadStepType0
-        if _bundle_upload_step is None or _bundle_upload_step is UNSET:
-            bundle_upload_step = _bundle_upload_step
-        else:
-            bundle_upload_step_type_0 = WorkPoolStorageConfigurationBundleUploadStepType0.from_dict(_bundle_upload_step)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-            bundle_upload_step = bundle_upload_step_type_0
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _bundle_upload_step = src_dict.get("bundle_upload_step", UNSET)
+            bundle_upload_step: None | Unset | WorkPoolStorageConfigurationBundleUploadStepType0
+            if _bundle_upload_step is None or _bundle_upload_step is UNSET:
+                bundle_upload_step = _bundle_upload_step
+            else:
+                bundle_upload_step_type_0 = WorkPoolStorageConfigurationBundleUploadStepType0.from_dict(
+                    _bundle_upload_step
+                )
 
-        _bundle_execution_step = src_dict.get("bundle_execution_step", UNSET)
-        bundle_execution_step: None | Unset | WorkPoolStorageConfigurationBundleExecutionStepType0
-        if _bundle_execution_step is None or _bundle_execution_step is UNSET:
-            bundle_execution_step = _bundle_execution_step
-        else:
-            bundle_execution_step_type_0 = WorkPoolStorageConfigurationBundleExecutionStepType0.from_dict(
-                _bundle_execution_step
+                bundle_upload_step = bundle_upload_step_type_0
+
+            _bundle_execution_step = src_dict.get("bundle_execution_step", UNSET)
+            bundle_execution_step: None | Unset | WorkPoolStorageConfigurationBundleExecutionStepType0
+            if _bundle_execution_step is None or _bundle_execution_step is UNSET:
+                bundle_execution_step = _bundle_execution_step
+            else:
+                bundle_execution_step_type_0 = WorkPoolStorageConfigurationBundleExecutionStepType0.from_dict(
+                    _bundle_execution_step
+                )
+
+                bundle_execution_step = bundle_execution_step_type_0
+
+            _default_result_storage_block_id = src_dict.get("default_result_storage_block_id", UNSET)
+            default_result_storage_block_id: None | Unset | UUID
+            if _default_result_storage_block_id is None or _default_result_storage_block_id is UNSET:
+                default_result_storage_block_id = _default_result_storage_block_id
+            else:
+                default_result_storage_block_id_type_0 = parse_uuid(_default_result_storage_block_id)
+
+                default_result_storage_block_id = default_result_storage_block_id_type_0
+
+            work_pool_storage_configuration = cls(
+                bundle_upload_step=bundle_upload_step,
+                bundle_execution_step=bundle_execution_step,
+                default_result_storage_block_id=default_result_storage_block_id,
             )
-
-            bundle_execution_step = bundle_execution_step_type_0
-
-        _default_result_storage_block_id = src_dict.get("default_result_storage_block_id", UNSET)
-        default_result_storage_block_id: None | Unset | UUID
-        if _default_result_storage_block_id is None or _default_result_storage_block_id is UNSET:
-            default_result_storage_block_id = _default_result_storage_block_id
-        else:
-            default_result_storage_block_id_type_0 = parse_uuid(_default_result_storage_block_id)
-
-            default_result_storage_block_id = default_result_storage_block_id_type_0
-
-        work_pool_storage_configuration = cls(
-            bundle_upload_step=bundle_upload_step,
-            bundle_execution_step=bundle_execution_step,
-            default_result_storage_block_id=default_result_storage_block_id,
-        )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkPoolStorageConfiguration", src_dict, _error, _FIELDS, locals())
         return work_pool_storage_configuration
 
 

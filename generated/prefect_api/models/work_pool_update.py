@@ -6,9 +6,19 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkPoolUpdate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("description", "description"),
+    ("is_paused", "is_paused"),
+    ("base_job_template", "base_job_template"),
+    ("concurrency_limit", "concurrency_limit"),
+    ("storage_configuration", "storage_configuration"),
+)
 
 
 @_attrs_define
@@ -81,38 +91,43 @@ class WorkPoolUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        description: None | str | Unset = src_dict.get("description", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        is_paused: bool | None | Unset = src_dict.get("is_paused", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            description: None | str | Unset = src_dict.get("description", UNSET)
 
-        _base_job_template = src_dict.get("base_job_template", UNSET)
-        base_job_template: None | Unset | WorkPoolUpdateBaseJobTemplateType0
-        if _base_job_template is None or _base_job_template is UNSET:
-            base_job_template = _base_job_template
-        else:
-            base_job_template_type_0 = WorkPoolUpdateBaseJobTemplateType0.from_dict(_base_job_template)
+            is_paused: bool | None | Unset = src_dict.get("is_paused", UNSET)
 
-            base_job_template = base_job_template_type_0
+            _base_job_template = src_dict.get("base_job_template", UNSET)
+            base_job_template: None | Unset | WorkPoolUpdateBaseJobTemplateType0
+            if _base_job_template is None or _base_job_template is UNSET:
+                base_job_template = _base_job_template
+            else:
+                base_job_template_type_0 = WorkPoolUpdateBaseJobTemplateType0.from_dict(_base_job_template)
 
-        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
+                base_job_template = base_job_template_type_0
 
-        _storage_configuration = src_dict.get("storage_configuration", UNSET)
-        storage_configuration: None | Unset | WorkPoolStorageConfiguration
-        if _storage_configuration is None or _storage_configuration is UNSET:
-            storage_configuration = _storage_configuration
-        else:
-            storage_configuration_type_0 = WorkPoolStorageConfiguration.from_dict(_storage_configuration)
+            concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-            storage_configuration = storage_configuration_type_0
+            _storage_configuration = src_dict.get("storage_configuration", UNSET)
+            storage_configuration: None | Unset | WorkPoolStorageConfiguration
+            if _storage_configuration is None or _storage_configuration is UNSET:
+                storage_configuration = _storage_configuration
+            else:
+                storage_configuration_type_0 = WorkPoolStorageConfiguration.from_dict(_storage_configuration)
 
-        work_pool_update = cls(
-            description=description,
-            is_paused=is_paused,
-            base_job_template=base_job_template,
-            concurrency_limit=concurrency_limit,
-            storage_configuration=storage_configuration,
-        )
+                storage_configuration = storage_configuration_type_0
+
+            work_pool_update = cls(
+                description=description,
+                is_paused=is_paused,
+                base_job_template=base_job_template,
+                concurrency_limit=concurrency_limit,
+                storage_configuration=storage_configuration,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkPoolUpdate", src_dict, _error, _FIELDS, locals())
         return work_pool_update
 
 

@@ -9,9 +9,25 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="WorkQueue")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("name", "name"),
+    ("description", "description"),
+    ("is_paused", "is_paused"),
+    ("concurrency_limit", "concurrency_limit"),
+    ("priority", "priority"),
+    ("work_pool_id", "work_pool_id"),
+    ("filter", "filter_"),
+    ("last_polled", "last_polled"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -139,78 +155,83 @@ class WorkQueue:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict["created"]
-        created: datetime.datetime | None
-        if _created is None:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            created = created_type_0
+            _created = src_dict["created"]
+            created: datetime.datetime | None
+            if _created is None:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict["updated"]
-        updated: datetime.datetime | None
-        if _updated is None:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict["updated"]
+            updated: datetime.datetime | None
+            if _updated is None:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        name = src_dict["name"]
-        description: None | str | Unset = src_dict.get("description", UNSET)
+                updated = updated_type_0
 
-        is_paused = src_dict.get("is_paused", UNSET)
-        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
+            name = src_dict["name"]
+            description: None | str | Unset = src_dict.get("description", UNSET)
 
-        priority = src_dict.get("priority", UNSET)
-        _work_pool_id = src_dict.get("work_pool_id", UNSET)
-        work_pool_id: None | Unset | UUID
-        if _work_pool_id is None or _work_pool_id is UNSET:
-            work_pool_id = _work_pool_id
-        else:
-            work_pool_id_type_0 = parse_uuid(_work_pool_id)
+            is_paused = src_dict.get("is_paused", UNSET)
+            concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-            work_pool_id = work_pool_id_type_0
+            priority = src_dict.get("priority", UNSET)
+            _work_pool_id = src_dict.get("work_pool_id", UNSET)
+            work_pool_id: None | Unset | UUID
+            if _work_pool_id is None or _work_pool_id is UNSET:
+                work_pool_id = _work_pool_id
+            else:
+                work_pool_id_type_0 = parse_uuid(_work_pool_id)
 
-        _filter_ = src_dict.get("filter", UNSET)
-        filter_: None | QueueFilter | Unset
-        if _filter_ is None or _filter_ is UNSET:
-            filter_ = _filter_
-        else:
-            filter_type_0 = QueueFilter.from_dict(_filter_)
+                work_pool_id = work_pool_id_type_0
 
-            filter_ = filter_type_0
+            _filter_ = src_dict.get("filter", UNSET)
+            filter_: None | QueueFilter | Unset
+            if _filter_ is None or _filter_ is UNSET:
+                filter_ = _filter_
+            else:
+                filter_type_0 = QueueFilter.from_dict(_filter_)
 
-        _last_polled = src_dict.get("last_polled", UNSET)
-        last_polled: datetime.datetime | None | Unset
-        if _last_polled is None or _last_polled is UNSET:
-            last_polled = _last_polled
-        else:
-            last_polled_type_0 = parse_datetime(_last_polled)
+                filter_ = filter_type_0
 
-            last_polled = last_polled_type_0
+            _last_polled = src_dict.get("last_polled", UNSET)
+            last_polled: datetime.datetime | None | Unset
+            if _last_polled is None or _last_polled is UNSET:
+                last_polled = _last_polled
+            else:
+                last_polled_type_0 = parse_datetime(_last_polled)
 
-        work_queue = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            name=name,
-            description=description,
-            is_paused=is_paused,
-            concurrency_limit=concurrency_limit,
-            priority=priority,
-            work_pool_id=work_pool_id,
-            filter_=filter_,
-            last_polled=last_polled,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            work_queue.additional_properties = extra
+                last_polled = last_polled_type_0
+
+            work_queue = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                name=name,
+                description=description,
+                is_paused=is_paused,
+                concurrency_limit=concurrency_limit,
+                priority=priority,
+                work_pool_id=work_pool_id,
+                filter_=filter_,
+                last_polled=last_polled,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                work_queue.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkQueue", src_dict, _error, _FIELDS, locals())
         return work_queue
 
     @property

@@ -7,9 +7,21 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkQueueConcurrencyStatus")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("active_slots", "active_slots"),
+    ("count", "count"),
+    ("limit", "limit"),
+    ("pages", "pages"),
+    ("page", "page"),
+    ("concurrency_limit", "concurrency_limit"),
+    ("flow_runs", "flow_runs"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"active_slots", "count", "limit", "pages", "page", "concurrency_limit", "flow_runs"})
 
@@ -72,36 +84,44 @@ class WorkQueueConcurrencyStatus:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        active_slots = src_dict["active_slots"]
-        count = src_dict["count"]
-        limit = src_dict["limit"]
-        pages = src_dict["pages"]
-        page = src_dict["page"]
-        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _flow_runs = src_dict.get("flow_runs", UNSET)
-        flow_runs: list[FlowRunSlotSummary] | Unset = UNSET
-        if _flow_runs is not UNSET:
-            flow_runs = []
-            for flow_runs_item_data in _flow_runs:
-                flow_runs_item = FlowRunSlotSummary.from_dict(flow_runs_item_data)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            active_slots = src_dict["active_slots"]
+            count = src_dict["count"]
+            limit = src_dict["limit"]
+            pages = src_dict["pages"]
+            page = src_dict["page"]
+            concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-                flow_runs.append(flow_runs_item)
+            _flow_runs = src_dict.get("flow_runs", UNSET)
+            flow_runs: list[FlowRunSlotSummary] | Unset
+            if _flow_runs is UNSET:
+                flow_runs = UNSET
+            else:
+                _flow_runs_list = []
+                for flow_runs_item_data in _flow_runs:
+                    flow_runs_item = FlowRunSlotSummary.from_dict(flow_runs_item_data)
 
-        work_queue_concurrency_status = cls(
-            active_slots=active_slots,
-            count=count,
-            limit=limit,
-            pages=pages,
-            page=page,
-            concurrency_limit=concurrency_limit,
-            flow_runs=flow_runs,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            work_queue_concurrency_status.additional_properties = extra
+                    _flow_runs_list.append(flow_runs_item)
+                flow_runs = _flow_runs_list
+
+            work_queue_concurrency_status = cls(
+                active_slots=active_slots,
+                count=count,
+                limit=limit,
+                pages=pages,
+                page=page,
+                concurrency_limit=concurrency_limit,
+                flow_runs=flow_runs,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                work_queue_concurrency_status.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkQueueConcurrencyStatus", src_dict, _error, _FIELDS, locals())
         return work_queue_concurrency_status
 
     @property

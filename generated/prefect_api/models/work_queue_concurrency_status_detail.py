@@ -8,9 +8,20 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_uuid
 
 T = TypeVar("T", bound="WorkQueueConcurrencyStatusDetail")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("queue_id", "queue_id"),
+    ("queue_name", "queue_name"),
+    ("active_slots", "active_slots"),
+    ("concurrency_limit", "concurrency_limit"),
+    ("flow_runs", "flow_runs"),
+    ("flow_run_count", "flow_run_count"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"queue_id", "queue_name", "active_slots", "concurrency_limit", "flow_runs", "flow_run_count"})
 
@@ -76,36 +87,44 @@ class WorkQueueConcurrencyStatusDetail:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        queue_id = parse_uuid(src_dict["queue_id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        queue_name = src_dict["queue_name"]
-        active_slots = src_dict["active_slots"]
-        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            queue_id = parse_uuid(src_dict["queue_id"])
 
-        _flow_runs = src_dict.get("flow_runs", UNSET)
-        flow_runs: list[FlowRunSlotSummary] | Unset = UNSET
-        if _flow_runs is not UNSET:
-            flow_runs = []
-            for flow_runs_item_data in _flow_runs:
-                flow_runs_item = FlowRunSlotSummary.from_dict(flow_runs_item_data)
+            queue_name = src_dict["queue_name"]
+            active_slots = src_dict["active_slots"]
+            concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-                flow_runs.append(flow_runs_item)
+            _flow_runs = src_dict.get("flow_runs", UNSET)
+            flow_runs: list[FlowRunSlotSummary] | Unset
+            if _flow_runs is UNSET:
+                flow_runs = UNSET
+            else:
+                _flow_runs_list = []
+                for flow_runs_item_data in _flow_runs:
+                    flow_runs_item = FlowRunSlotSummary.from_dict(flow_runs_item_data)
 
-        flow_run_count: int | None | Unset = src_dict.get("flow_run_count", UNSET)
+                    _flow_runs_list.append(flow_runs_item)
+                flow_runs = _flow_runs_list
 
-        work_queue_concurrency_status_detail = cls(
-            queue_id=queue_id,
-            queue_name=queue_name,
-            active_slots=active_slots,
-            concurrency_limit=concurrency_limit,
-            flow_runs=flow_runs,
-            flow_run_count=flow_run_count,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            work_queue_concurrency_status_detail.additional_properties = extra
+            flow_run_count: int | None | Unset = src_dict.get("flow_run_count", UNSET)
+
+            work_queue_concurrency_status_detail = cls(
+                queue_id=queue_id,
+                queue_name=queue_name,
+                active_slots=active_slots,
+                concurrency_limit=concurrency_limit,
+                flow_runs=flow_runs,
+                flow_run_count=flow_run_count,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                work_queue_concurrency_status_detail.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkQueueConcurrencyStatusDetail", src_dict, _error, _FIELDS, locals())
         return work_queue_concurrency_status_detail
 
     @property

@@ -6,9 +6,20 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkQueueCreate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("description", "description"),
+    ("is_paused", "is_paused"),
+    ("concurrency_limit", "concurrency_limit"),
+    ("priority", "priority"),
+    ("filter", "filter_"),
+)
 
 
 @_attrs_define
@@ -77,32 +88,37 @@ class WorkQueueCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        name = src_dict["name"]
-        description: None | str | Unset = src_dict.get("description", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        is_paused = src_dict.get("is_paused", UNSET)
-        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            name = src_dict["name"]
+            description: None | str | Unset = src_dict.get("description", UNSET)
 
-        priority: int | None | Unset = src_dict.get("priority", UNSET)
+            is_paused = src_dict.get("is_paused", UNSET)
+            concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-        _filter_ = src_dict.get("filter", UNSET)
-        filter_: None | QueueFilter | Unset
-        if _filter_ is None or _filter_ is UNSET:
-            filter_ = _filter_
-        else:
-            filter_type_0 = QueueFilter.from_dict(_filter_)
+            priority: int | None | Unset = src_dict.get("priority", UNSET)
 
-            filter_ = filter_type_0
+            _filter_ = src_dict.get("filter", UNSET)
+            filter_: None | QueueFilter | Unset
+            if _filter_ is None or _filter_ is UNSET:
+                filter_ = _filter_
+            else:
+                filter_type_0 = QueueFilter.from_dict(_filter_)
 
-        work_queue_create = cls(
-            name=name,
-            description=description,
-            is_paused=is_paused,
-            concurrency_limit=concurrency_limit,
-            priority=priority,
-            filter_=filter_,
-        )
+                filter_ = filter_type_0
+
+            work_queue_create = cls(
+                name=name,
+                description=description,
+                is_paused=is_paused,
+                concurrency_limit=concurrency_limit,
+                priority=priority,
+                filter_=filter_,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkQueueCreate", src_dict, _error, _FIELDS, locals())
         return work_queue_create
 
 

@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkQueueHealthPolicy")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("maximum_late_runs", "maximum_late_runs"),
+    ("maximum_seconds_since_last_polled", "maximum_seconds_since_last_polled"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"maximum_late_runs", "maximum_seconds_since_last_polled"})
 
@@ -51,19 +58,26 @@ class WorkQueueHealthPolicy:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        maximum_late_runs: int | None | Unset = src_dict.get("maximum_late_runs", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        maximum_seconds_since_last_polled: int | None | Unset = src_dict.get("maximum_seconds_since_last_polled", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            maximum_late_runs: int | None | Unset = src_dict.get("maximum_late_runs", UNSET)
 
-        work_queue_health_policy = cls(
-            maximum_late_runs=maximum_late_runs,
-            maximum_seconds_since_last_polled=maximum_seconds_since_last_polled,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            work_queue_health_policy.additional_properties = extra
+            maximum_seconds_since_last_polled: int | None | Unset = src_dict.get(
+                "maximum_seconds_since_last_polled", UNSET
+            )
+
+            work_queue_health_policy = cls(
+                maximum_late_runs=maximum_late_runs,
+                maximum_seconds_since_last_polled=maximum_seconds_since_last_polled,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                work_queue_health_policy.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkQueueHealthPolicy", src_dict, _error, _FIELDS, locals())
         return work_queue_health_policy
 
     @property

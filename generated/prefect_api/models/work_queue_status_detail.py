@@ -8,9 +8,18 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="WorkQueueStatusDetail")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("healthy", "healthy"),
+    ("health_check_policy", "health_check_policy"),
+    ("late_runs_count", "late_runs_count"),
+    ("last_polled", "last_polled"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"healthy", "health_check_policy", "late_runs_count", "last_polled"})
 
@@ -55,30 +64,35 @@ class WorkQueueStatusDetail:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        healthy = src_dict["healthy"]
-        health_check_policy = WorkQueueHealthPolicy.from_dict(src_dict["health_check_policy"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        late_runs_count = src_dict.get("late_runs_count", UNSET)
-        _last_polled = src_dict.get("last_polled", UNSET)
-        last_polled: datetime.datetime | None | Unset
-        if _last_polled is None or _last_polled is UNSET:
-            last_polled = _last_polled
-        else:
-            last_polled_type_0 = parse_datetime(_last_polled)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            healthy = src_dict["healthy"]
+            health_check_policy = WorkQueueHealthPolicy.from_dict(src_dict["health_check_policy"])
 
-            last_polled = last_polled_type_0
+            late_runs_count = src_dict.get("late_runs_count", UNSET)
+            _last_polled = src_dict.get("last_polled", UNSET)
+            last_polled: datetime.datetime | None | Unset
+            if _last_polled is None or _last_polled is UNSET:
+                last_polled = _last_polled
+            else:
+                last_polled_type_0 = parse_datetime(_last_polled)
 
-        work_queue_status_detail = cls(
-            healthy=healthy,
-            health_check_policy=health_check_policy,
-            late_runs_count=late_runs_count,
-            last_polled=last_polled,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            work_queue_status_detail.additional_properties = extra
+                last_polled = last_polled_type_0
+
+            work_queue_status_detail = cls(
+                healthy=healthy,
+                health_check_policy=health_check_policy,
+                late_runs_count=late_runs_count,
+                last_polled=last_polled,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                work_queue_status_detail.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkQueueStatusDetail", src_dict, _error, _FIELDS, locals())
         return work_queue_status_detail
 
     @property

@@ -7,9 +7,21 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset, parse_datetime
 
 T = TypeVar("T", bound="WorkQueueUpdate")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("description", "description"),
+    ("is_paused", "is_paused"),
+    ("concurrency_limit", "concurrency_limit"),
+    ("priority", "priority"),
+    ("last_polled", "last_polled"),
+    ("filter", "filter_"),
+)
 
 
 @_attrs_define
@@ -96,43 +108,48 @@ class WorkQueueUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        name: None | str | Unset = src_dict.get("name", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        description: None | str | Unset = src_dict.get("description", UNSET)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            name: None | str | Unset = src_dict.get("name", UNSET)
 
-        is_paused = src_dict.get("is_paused", UNSET)
-        concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
+            description: None | str | Unset = src_dict.get("description", UNSET)
 
-        priority: int | None | Unset = src_dict.get("priority", UNSET)
+            is_paused = src_dict.get("is_paused", UNSET)
+            concurrency_limit: int | None | Unset = src_dict.get("concurrency_limit", UNSET)
 
-        _last_polled = src_dict.get("last_polled", UNSET)
-        last_polled: datetime.datetime | None | Unset
-        if _last_polled is None or _last_polled is UNSET:
-            last_polled = _last_polled
-        else:
-            last_polled_type_0 = parse_datetime(_last_polled)
+            priority: int | None | Unset = src_dict.get("priority", UNSET)
 
-            last_polled = last_polled_type_0
+            _last_polled = src_dict.get("last_polled", UNSET)
+            last_polled: datetime.datetime | None | Unset
+            if _last_polled is None or _last_polled is UNSET:
+                last_polled = _last_polled
+            else:
+                last_polled_type_0 = parse_datetime(_last_polled)
 
-        _filter_ = src_dict.get("filter", UNSET)
-        filter_: None | QueueFilter | Unset
-        if _filter_ is None or _filter_ is UNSET:
-            filter_ = _filter_
-        else:
-            filter_type_0 = QueueFilter.from_dict(_filter_)
+                last_polled = last_polled_type_0
 
-            filter_ = filter_type_0
+            _filter_ = src_dict.get("filter", UNSET)
+            filter_: None | QueueFilter | Unset
+            if _filter_ is None or _filter_ is UNSET:
+                filter_ = _filter_
+            else:
+                filter_type_0 = QueueFilter.from_dict(_filter_)
 
-        work_queue_update = cls(
-            name=name,
-            description=description,
-            is_paused=is_paused,
-            concurrency_limit=concurrency_limit,
-            priority=priority,
-            last_polled=last_polled,
-            filter_=filter_,
-        )
+                filter_ = filter_type_0
+
+            work_queue_update = cls(
+                name=name,
+                description=description,
+                is_paused=is_paused,
+                concurrency_limit=concurrency_limit,
+                priority=priority,
+                last_polled=last_polled,
+                filter_=filter_,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkQueueUpdate", src_dict, _error, _FIELDS, locals())
         return work_queue_update
 
 

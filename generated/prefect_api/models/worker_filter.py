@@ -6,10 +6,18 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.operator import Operator
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkerFilter")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("operator", "operator"),
+    ("last_heartbeat_time", "last_heartbeat_time"),
+    ("status", "status"),
+)
 
 
 @_attrs_define
@@ -60,37 +68,42 @@ class WorkerFilter:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        _operator = src_dict.get("operator", UNSET)
-        operator: Operator | Unset
-        if _operator is UNSET:
-            operator = UNSET
-        else:
-            operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _last_heartbeat_time = src_dict.get("last_heartbeat_time", UNSET)
-        last_heartbeat_time: None | Unset | WorkerFilterLastHeartbeatTime
-        if _last_heartbeat_time is None or _last_heartbeat_time is UNSET:
-            last_heartbeat_time = _last_heartbeat_time
-        else:
-            last_heartbeat_time_type_0 = WorkerFilterLastHeartbeatTime.from_dict(_last_heartbeat_time)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            _operator = src_dict.get("operator", UNSET)
+            operator: Operator | Unset
+            if _operator is UNSET:
+                operator = UNSET
+            else:
+                operator = cast(Operator, Operator._value2member_map_.get(_operator) or Operator(_operator))
 
-            last_heartbeat_time = last_heartbeat_time_type_0
+            _last_heartbeat_time = src_dict.get("last_heartbeat_time", UNSET)
+            last_heartbeat_time: None | Unset | WorkerFilterLastHeartbeatTime
+            if _last_heartbeat_time is None or _last_heartbeat_time is UNSET:
+                last_heartbeat_time = _last_heartbeat_time
+            else:
+                last_heartbeat_time_type_0 = WorkerFilterLastHeartbeatTime.from_dict(_last_heartbeat_time)
 
-        _status = src_dict.get("status", UNSET)
-        status: None | Unset | WorkerFilterStatus
-        if _status is None or _status is UNSET:
-            status = _status
-        else:
-            status_type_0 = WorkerFilterStatus.from_dict(_status)
+                last_heartbeat_time = last_heartbeat_time_type_0
 
-            status = status_type_0
+            _status = src_dict.get("status", UNSET)
+            status: None | Unset | WorkerFilterStatus
+            if _status is None or _status is UNSET:
+                status = _status
+            else:
+                status_type_0 = WorkerFilterStatus.from_dict(_status)
 
-        worker_filter = cls(
-            operator=operator,
-            last_heartbeat_time=last_heartbeat_time,
-            status=status,
-        )
+                status = status_type_0
+
+            worker_filter = cls(
+                operator=operator,
+                last_heartbeat_time=last_heartbeat_time,
+                status=status,
+            )
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkerFilter", src_dict, _error, _FIELDS, locals())
         return worker_filter
 
 

@@ -8,9 +8,17 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import parse_uuid
 
 T = TypeVar("T", bound="WorkerFlowRunResponse")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("work_pool_id", "work_pool_id"),
+    ("work_queue_id", "work_queue_id"),
+    ("flow_run", "flow_run"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"work_pool_id", "work_queue_id", "flow_run"})
 
@@ -43,22 +51,27 @@ class WorkerFlowRunResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        work_pool_id = parse_uuid(src_dict["work_pool_id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        work_queue_id = parse_uuid(src_dict["work_queue_id"])
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            work_pool_id = parse_uuid(src_dict["work_pool_id"])
 
-        flow_run = FlowRun.from_dict(src_dict["flow_run"])
+            work_queue_id = parse_uuid(src_dict["work_queue_id"])
 
-        worker_flow_run_response = cls(
-            work_pool_id=work_pool_id,
-            work_queue_id=work_queue_id,
-            flow_run=flow_run,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            worker_flow_run_response.additional_properties = extra
+            flow_run = FlowRun.from_dict(src_dict["flow_run"])
+
+            worker_flow_run_response = cls(
+                work_pool_id=work_pool_id,
+                work_queue_id=work_queue_id,
+                flow_run=flow_run,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                worker_flow_run_response.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkerFlowRunResponse", src_dict, _error, _FIELDS, locals())
         return worker_flow_run_response
 
     @property

@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkerHeartbeatBody")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("name", "name"),
+    ("heartbeat_interval_seconds", "heartbeat_interval_seconds"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"name", "heartbeat_interval_seconds"})
 
@@ -43,18 +50,23 @@ class WorkerHeartbeatBody:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        name = src_dict["name"]
-        heartbeat_interval_seconds: int | None | Unset = src_dict.get("heartbeat_interval_seconds", UNSET)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        worker_heartbeat_body = cls(
-            name=name,
-            heartbeat_interval_seconds=heartbeat_interval_seconds,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            worker_heartbeat_body.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            name = src_dict["name"]
+            heartbeat_interval_seconds: int | None | Unset = src_dict.get("heartbeat_interval_seconds", UNSET)
+
+            worker_heartbeat_body = cls(
+                name=name,
+                heartbeat_interval_seconds=heartbeat_interval_seconds,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                worker_heartbeat_body.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkerHeartbeatBody", src_dict, _error, _FIELDS, locals())
         return worker_heartbeat_body
 
     @property

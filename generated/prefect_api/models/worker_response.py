@@ -9,10 +9,23 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..models.worker_status import WorkerStatus
 from ..types import UNSET, Unset, parse_datetime, parse_uuid
 
 T = TypeVar("T", bound="WorkerResponse")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("created", "created"),
+    ("updated", "updated"),
+    ("name", "name"),
+    ("work_pool_id", "work_pool_id"),
+    ("last_heartbeat_time", "last_heartbeat_time"),
+    ("heartbeat_interval_seconds", "heartbeat_interval_seconds"),
+    ("status", "status"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {"id", "created", "updated", "name", "work_pool_id", "last_heartbeat_time", "heartbeat_interval_seconds", "status"}
@@ -95,62 +108,67 @@ class WorkerResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        id = parse_uuid(src_dict["id"])
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        _created = src_dict["created"]
-        created: datetime.datetime | None
-        if _created is None:
-            created = _created
-        else:
-            created_type_0 = parse_datetime(_created)
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            id = parse_uuid(src_dict["id"])
 
-            created = created_type_0
+            _created = src_dict["created"]
+            created: datetime.datetime | None
+            if _created is None:
+                created = _created
+            else:
+                created_type_0 = parse_datetime(_created)
 
-        _updated = src_dict["updated"]
-        updated: datetime.datetime | None
-        if _updated is None:
-            updated = _updated
-        else:
-            updated_type_0 = parse_datetime(_updated)
+                created = created_type_0
 
-            updated = updated_type_0
+            _updated = src_dict["updated"]
+            updated: datetime.datetime | None
+            if _updated is None:
+                updated = _updated
+            else:
+                updated_type_0 = parse_datetime(_updated)
 
-        name = src_dict["name"]
-        work_pool_id = parse_uuid(src_dict["work_pool_id"])
+                updated = updated_type_0
 
-        _last_heartbeat_time = src_dict.get("last_heartbeat_time", UNSET)
-        last_heartbeat_time: datetime.datetime | None | Unset
-        if _last_heartbeat_time is None or _last_heartbeat_time is UNSET:
-            last_heartbeat_time = _last_heartbeat_time
-        else:
-            last_heartbeat_time_type_0 = parse_datetime(_last_heartbeat_time)
+            name = src_dict["name"]
+            work_pool_id = parse_uuid(src_dict["work_pool_id"])
 
-            last_heartbeat_time = last_heartbeat_time_type_0
+            _last_heartbeat_time = src_dict.get("last_heartbeat_time", UNSET)
+            last_heartbeat_time: datetime.datetime | None | Unset
+            if _last_heartbeat_time is None or _last_heartbeat_time is UNSET:
+                last_heartbeat_time = _last_heartbeat_time
+            else:
+                last_heartbeat_time_type_0 = parse_datetime(_last_heartbeat_time)
 
-        heartbeat_interval_seconds: int | None | Unset = src_dict.get("heartbeat_interval_seconds", UNSET)
+                last_heartbeat_time = last_heartbeat_time_type_0
 
-        _status = src_dict.get("status", UNSET)
-        status: WorkerStatus | Unset
-        if _status is UNSET:
-            status = UNSET
-        else:
-            status = cast(WorkerStatus, WorkerStatus._value2member_map_.get(_status) or WorkerStatus(_status))
+            heartbeat_interval_seconds: int | None | Unset = src_dict.get("heartbeat_interval_seconds", UNSET)
 
-        worker_response = cls(
-            id=id,
-            created=created,
-            updated=updated,
-            name=name,
-            work_pool_id=work_pool_id,
-            last_heartbeat_time=last_heartbeat_time,
-            heartbeat_interval_seconds=heartbeat_interval_seconds,
-            status=status,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            worker_response.additional_properties = extra
+            _status = src_dict.get("status", UNSET)
+            status: WorkerStatus | Unset
+            if _status is UNSET:
+                status = UNSET
+            else:
+                status = cast(WorkerStatus, WorkerStatus._value2member_map_.get(_status) or WorkerStatus(_status))
+
+            worker_response = cls(
+                id=id,
+                created=created,
+                updated=updated,
+                name=name,
+                work_pool_id=work_pool_id,
+                last_heartbeat_time=last_heartbeat_time,
+                heartbeat_interval_seconds=heartbeat_interval_seconds,
+                status=status,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                worker_response.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkerResponse", src_dict, _error, _FIELDS, locals())
         return worker_response
 
     @property

@@ -7,9 +7,21 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkerSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("debug_mode", "debug_mode"),
+    ("heartbeat_seconds", "heartbeat_seconds"),
+    ("query_seconds", "query_seconds"),
+    ("prefetch_seconds", "prefetch_seconds"),
+    ("enable_cancellation", "enable_cancellation"),
+    ("cancellation_poll_seconds", "cancellation_poll_seconds"),
+    ("webserver", "webserver"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset(
     {
@@ -84,33 +96,38 @@ class WorkerSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        debug_mode = src_dict.get("debug_mode", UNSET)
-        heartbeat_seconds = src_dict.get("heartbeat_seconds", UNSET)
-        query_seconds = src_dict.get("query_seconds", UNSET)
-        prefetch_seconds = src_dict.get("prefetch_seconds", UNSET)
-        enable_cancellation = src_dict.get("enable_cancellation", UNSET)
-        cancellation_poll_seconds = src_dict.get("cancellation_poll_seconds", UNSET)
-        _webserver = src_dict.get("webserver", UNSET)
-        webserver: WorkerWebserverSettings | Unset
-        if _webserver is UNSET:
-            webserver = UNSET
-        else:
-            webserver = WorkerWebserverSettings.from_dict(_webserver)
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
 
-        worker_settings = cls(
-            debug_mode=debug_mode,
-            heartbeat_seconds=heartbeat_seconds,
-            query_seconds=query_seconds,
-            prefetch_seconds=prefetch_seconds,
-            enable_cancellation=enable_cancellation,
-            cancellation_poll_seconds=cancellation_poll_seconds,
-            webserver=webserver,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            worker_settings.additional_properties = extra
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            debug_mode = src_dict.get("debug_mode", UNSET)
+            heartbeat_seconds = src_dict.get("heartbeat_seconds", UNSET)
+            query_seconds = src_dict.get("query_seconds", UNSET)
+            prefetch_seconds = src_dict.get("prefetch_seconds", UNSET)
+            enable_cancellation = src_dict.get("enable_cancellation", UNSET)
+            cancellation_poll_seconds = src_dict.get("cancellation_poll_seconds", UNSET)
+            _webserver = src_dict.get("webserver", UNSET)
+            webserver: WorkerWebserverSettings | Unset
+            if _webserver is UNSET:
+                webserver = UNSET
+            else:
+                webserver = WorkerWebserverSettings.from_dict(_webserver)
+
+            worker_settings = cls(
+                debug_mode=debug_mode,
+                heartbeat_seconds=heartbeat_seconds,
+                query_seconds=query_seconds,
+                prefetch_seconds=prefetch_seconds,
+                enable_cancellation=enable_cancellation,
+                cancellation_poll_seconds=cancellation_poll_seconds,
+                webserver=webserver,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                worker_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkerSettings", src_dict, _error, _FIELDS, locals())
         return worker_settings
 
     @property

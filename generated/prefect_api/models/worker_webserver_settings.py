@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..errors import PARSE_ERRORS, model_parse_error
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkerWebserverSettings")
+# The JSON key and the variable of each field, in the order from_dict reads them: a failed read
+# is named after the first field whose variable is still unbound (errors.model_parse_error).
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("host", "host"),
+    ("port", "port"),
+)
 # The keys from_dict reads into fields; any others go to additional_properties.
 _KNOWN_KEYS = frozenset({"host", "port"})
 
@@ -40,17 +47,22 @@ class WorkerWebserverSettings:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it)."""
-        host = src_dict.get("host", UNSET)
-        port = src_dict.get("port", UNSET)
-        worker_webserver_settings = cls(
-            host=host,
-            port=port,
-        )
-        # Keys the schema does not name, kept in their order; most bodies have none.
-        if not _KNOWN_KEYS.issuperset(src_dict):
-            extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
-            worker_webserver_settings.additional_properties = extra
+        """Build the model from its JSON dict (as `to_dict` makes it, or as the server sends it).
+
+        A value that is not this model raises `ModelParseError`, naming the model and the field."""
+        try:
+            host = src_dict.get("host", UNSET)
+            port = src_dict.get("port", UNSET)
+            worker_webserver_settings = cls(
+                host=host,
+                port=port,
+            )
+            # Keys the schema does not name, kept in their order; most bodies have none.
+            if not _KNOWN_KEYS.issuperset(src_dict):
+                extra = {key: value for key, value in src_dict.items() if key not in _KNOWN_KEYS}
+                worker_webserver_settings.additional_properties = extra
+        except PARSE_ERRORS as _error:
+            raise model_parse_error("WorkerWebserverSettings", src_dict, _error, _FIELDS, locals())
         return worker_webserver_settings
 
     @property

@@ -36,7 +36,7 @@ from .._paging import check_limit as check_limit
 from .._paging import iterate as iterate
 from .._paging import read_all as read_all
 from .._policy import MAYBE_APPLIED_EXTENSION
-from ..errors import ObjectAlreadyExists, ObjectNotFound, safe_url
+from ..errors import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError, safe_url
 
 if TYPE_CHECKING:
     from prefect_api.models import StateCreate
@@ -463,3 +463,38 @@ def with_sort(fields: Mapping[str, Any], sort: Any, sort_type: type) -> dict[str
     if sort is None:
         return dict(fields)
     return {**fields, "sort": as_enum(sort, sort_type, "sort")}
+
+
+# ------------------------------------------------------------------ reads by name
+
+# What the server answers a path one of whose segments held a "/" (it decodes %2F before
+# routing): no route (404, 405), or a redirect to the path without a trailing slash (307, 308).
+_UNROUTED = frozenset({307, 308, 404, 405})
+
+
+def read_by_name(read: Op[T], *names: tuple[str, str]) -> Op[T]:
+    """`read`, an operation that reads one object by the `(kind, name)`s in its path; for a name
+    with "/", ObjectNotFound naming it and why, where the server could not route the request.
+
+    No flow, deployment, work pool or queue, variable, block type or document, or concurrency
+    limit can be named with "/" (the server refuses them), and a "/" cannot reach the route: the
+    generated endpoint sends it as %2F, which the server decodes before routing, so the answer
+    was a missing route ("not served by this server") or a redirect, not "no such object"."""
+    slashed = [(kind, name) for kind, name in names if isinstance(name, str) and "/" in name]
+    if not slashed:
+        return (yield from read)
+    try:
+        return (yield from read)
+    except PrefectHTTPStatusError as error:
+        response = error.response
+        if response.status_code not in _UNROUTED:
+            raise
+        kind, name = slashed[0]
+        request = response.request
+        raise ObjectNotFound(
+            f"{request.method} {safe_url(request.url)} -> {response.status_code}: no {kind} is "
+            f"named {name!r}: the server refuses '/' in {kind} names (and a '/' in a path is "
+            "decoded before routing, so such a read cannot reach its route)",
+            request=request,
+            response=response,
+        ) from error

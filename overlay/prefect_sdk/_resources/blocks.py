@@ -16,6 +16,7 @@ from ._common import (
     filter_fields,
     iterate,
     read_all,
+    read_by_name,
     with_sort,
 )
 
@@ -68,7 +69,8 @@ class BlockOperations:
         from prefect_api.models import BlockType
 
         slug = as_text(slug, "slug")
-        return (yield from call(self, read_block_type_by_slug, BlockType, slug=slug))
+        read = call(self, read_block_type_by_slug, BlockType, slug=slug)
+        return (yield from read_by_name(read, ("block type", slug)))
 
     @operation
     def read_block_types(
@@ -288,15 +290,16 @@ class BlockOperations:
         from prefect_api.api.block_types import read_block_document_by_name_for_block_type
         from prefect_api.models import BlockDocument
 
+        read = call(
+            self,
+            read_block_document_by_name_for_block_type,
+            BlockDocument,
+            slug=as_text(block_type_slug, "block_type_slug"),
+            block_document_name=as_text(name, "name"),
+            include_secrets=include_secrets,
+        )
         return (
-            yield from call(
-                self,
-                read_block_document_by_name_for_block_type,
-                BlockDocument,
-                slug=as_text(block_type_slug, "block_type_slug"),
-                block_document_name=as_text(name, "name"),
-                include_secrets=include_secrets,
-            )
+            yield from read_by_name(read, ("block document", name), ("block type", block_type_slug))
         )
 
     @operation

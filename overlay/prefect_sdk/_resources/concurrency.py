@@ -26,6 +26,7 @@ from ._common import (
     create_once,
     iterate,
     read_all,
+    read_by_name,
 )
 
 if TYPE_CHECKING:
@@ -72,7 +73,8 @@ class ConcurrencyOperations:
         from prefect_api.models import ConcurrencyLimit
 
         tag = as_text(tag, "tag")
-        return (yield from call(self, read_concurrency_limit_by_tag, ConcurrencyLimit, tag=tag))
+        read = call(self, read_concurrency_limit_by_tag, ConcurrencyLimit, tag=tag)
+        return (yield from read_by_name(read, ("concurrency limit tag", tag)))
 
     @operation
     def read_concurrency_limits(
@@ -161,14 +163,13 @@ class ConcurrencyOperations:
         from prefect_api.api.concurrency_limits_v2 import read_concurrency_limit_v2
         from prefect_api.models import GlobalConcurrencyLimitResponse
 
-        return (
-            yield from call(
-                self,
-                read_concurrency_limit_v2,
-                GlobalConcurrencyLimitResponse,
-                id_or_name=as_text(name, "name"),
-            )
+        read = call(
+            self,
+            read_concurrency_limit_v2,
+            GlobalConcurrencyLimitResponse,
+            id_or_name=as_text(name, "name"),
         )
+        return (yield from read_by_name(read, ("global concurrency limit", name)))
 
     @operation
     def read_global_concurrency_limits(

@@ -17,6 +17,7 @@ from ._common import (
     given,
     iterate,
     read_all,
+    read_by_name,
     with_sort,
 )
 
@@ -61,7 +62,8 @@ class FlowOperations:
         from prefect_api.api.flows import read_flow_by_name
         from prefect_api.models import Flow
 
-        return (yield from call(self, read_flow_by_name, Flow, name=flow_name))
+        read = call(self, read_flow_by_name, Flow, name=flow_name)
+        return (yield from read_by_name(read, ("flow", flow_name)))
 
     @operation
     def read_flows(

@@ -16,6 +16,7 @@ from ._common import (
     filter_fields,
     iterate,
     read_all,
+    read_by_name,
     with_sort,
 )
 
@@ -51,7 +52,8 @@ class VariableOperations:
         from prefect_api.api.variables import read_variable_by_name
         from prefect_api.models import Variable
 
-        return (yield from call(self, read_variable_by_name, Variable, name=as_text(name, "name")))
+        read = call(self, read_variable_by_name, Variable, name=as_text(name, "name"))
+        return (yield from read_by_name(read, ("variable", name)))
 
     @operation
     def read_variables(

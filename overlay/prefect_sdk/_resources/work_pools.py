@@ -29,6 +29,7 @@ from ._common import (
     jsonable,
     model_from_fields,
     read_all,
+    read_by_name,
 )
 
 if TYPE_CHECKING:
@@ -92,7 +93,8 @@ class WorkPoolOperations:
         from prefect_api.models import WorkPoolResponse
 
         name = as_text(work_pool_name, "work_pool_name")
-        return (yield from call(self, read_work_pool, WorkPoolResponse, name=name))
+        read = call(self, read_work_pool, WorkPoolResponse, name=name)
+        return (yield from read_by_name(read, ("work pool", name)))
 
     @operation
     def read_work_pools(
@@ -351,17 +353,11 @@ class WorkPoolOperations:
 
         queue = as_text(name, "name")
         if work_pool_name is None:
-            return (yield from call(self, read_work_queue_by_name, WorkQueueResponse, name=queue))
+            read = call(self, read_work_queue_by_name, WorkQueueResponse, name=queue)
+            return (yield from read_by_name(read, ("work queue", queue)))
         pool = as_text(work_pool_name, "work_pool_name")
-        return (
-            yield from call(
-                self,
-                read_in_pool,
-                WorkQueueResponse,
-                work_pool_name=pool,
-                name=queue,
-            )
-        )
+        read = call(self, read_in_pool, WorkQueueResponse, work_pool_name=pool, name=queue)
+        return (yield from read_by_name(read, ("work queue", queue), ("work pool", pool)))
 
     @operation
     def read_work_queues(

@@ -2,7 +2,6 @@
 import datetime
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 import httpx
@@ -11,7 +10,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.graph import Graph
 from ...models.http_validation_error import HTTPValidationError
-from ...types import UNSET, Response, Unset, loads_json
+from ...types import UNSET, Response, Unset, loads_json, path_segment
 
 
 def _get_kwargs(
@@ -32,7 +31,7 @@ def _get_kwargs(
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/flow_runs/{id}/graph-v2".format(
-            id=quote(str(id), safe=""),
+            id=path_segment(id),
         ),
         "params": params,
     }

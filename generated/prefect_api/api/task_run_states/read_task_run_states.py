@@ -37,12 +37,13 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> HTTPValidationError | list[State] | None:
     if response.status_code == 200:
-        response_200 = []
+        _response_200_list = []
         _response_200 = loads_json(response.content)
         for response_200_item_data in _response_200:
             response_200_item = State.from_dict(response_200_item_data)
 
-            response_200.append(response_200_item)
+            _response_200_list.append(response_200_item)
+        response_200 = _response_200_list
 
         return response_200
 

@@ -41,12 +41,13 @@ def _parse_response(
         return response_422
 
     if 200 <= response.status_code <= 299:
-        response_2xx = []
+        _response_2xx_list = []
         _response_2xx = loads_json(response.content)
         for response_2xx_item_data in _response_2xx:
             response_2xx_item = WorkPoolResponse.from_dict(response_2xx_item_data)
 
-            response_2xx.append(response_2xx_item)
+            _response_2xx_list.append(response_2xx_item)
+        response_2xx = _response_2xx_list
 
         return response_2xx
 
