@@ -319,11 +319,16 @@ class AppSocket:
         assert self._from_app is not None and self._task is not None
         getting: asyncio.Future[Any] = asyncio.ensure_future(self._from_app.get())
         pending: set[asyncio.Future[Any]] = {getting, self._task}
-        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-        if getting.done():
+        try:
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # A receive that timed out (or was cancelled) ends its read of the queue too: a
+            # pending read left behind would be destroyed while pending.
+            if not getting.done():
+                getting.cancel()
+        if getting.done() and not getting.cancelled():
             message: dict[str, Any] = getting.result()
             return message
-        getting.cancel()
         return {"type": "websocket.close", "code": 1006, "reason": "the app ended the socket"}
 
     def _closing(self, message: dict[str, Any]) -> None:
