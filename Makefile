@@ -13,7 +13,7 @@ COMPAT_STAMP := $(COMPAT_VENV)/.installed
 # The tests that talk to a real server (the rest do not depend on its version).
 COMPAT_TESTS := tests/core tests/resources tests/test_server_fixture.py tests/test_generated_endpoints.py
 
-.PHONY: install generate check-generated spec test test-compat test-postgres test-scaleout lint demo bench clean
+.PHONY: install generate check-generated spec test test-compat test-postgres test-scaleout lint demo bench clean soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,13 @@ test-postgres: $(STAMP)
 # and stops them all at the end; -s shows what they measured (calls, kills, retries, waits).
 test-scaleout: $(STAMP)
 	$(BIN)/python -m pytest -m scaleout -s tests/scaleout
+
+# The reliability tests (tests/reliability, PostgreSQL ones excepted) SOAK_RUNS times in a row,
+# each in a pytest of its own, then the generated-property tests once under the `soak`
+# Hypothesis profile: a line per run, the failing test ids, "N runs, F failures"; fails if any did.
+SOAK_RUNS ?= 20
+soak: $(STAMP)
+	$(BIN)/python scripts/soak.py --runs $(SOAK_RUNS)
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py

@@ -3,7 +3,8 @@
     with FaultProxy(api_url, schedule=EveryKth(4, KINDS)) as proxy:
         client = SyncPrefectClient(proxy.api_url, ...)
         ...
-    proxy.events       # every request it received: what it did, and when
+    proxy.events       # every request it received: what it did, and when (all of them once
+                       # it stopped: stopping waits for those still being handled)
     proxy.counts()     # faults sent, per kind
 
 Each request is either forwarded to the server and its answer relayed, or, when the schedule
@@ -46,6 +47,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from prefect_sdk._policy import RETRY_STATUSES
+
 __all__ = [
     "FORWARDED_KINDS",
     "KINDS",
@@ -53,6 +56,7 @@ __all__ = [
     "Event",
     "EveryKth",
     "FaultProxy",
+    "without_server_retries",
 ]
 
 KINDS: tuple[str, ...] = (
@@ -86,6 +90,9 @@ _HOP_BY_HOP = frozenset(
 # Bytes a truncated answer promises beyond what it sends, so even an empty body is cut short.
 _SHORTFALL = 64
 _JOIN_BUDGET = 1.0
+# How long `stop()` waits for the requests still being handled to be recorded: a request being
+# forwarded has the server's answer to wait for (a busy machine can take seconds).
+_RECORD_BUDGET = 30.0
 _BAD_GATEWAY_PAGE = (
     "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n"
     "<center><h1>502 Bad Gateway</h1></center>\n<hr><center>nginx</center>\n"
@@ -121,6 +128,26 @@ class Event:
 
 
 Schedule = Callable[[int, str, str, int], "str | None"]
+
+
+def without_server_retries(events: list[Event], read_timeout: float) -> list[Event]:
+    """`events` less the attempts the server itself had the client send again: relayed (no
+    fault) and followed by the same request again, because the answer was one a client
+    retries (SQLite's 503 "database is locked", the proxy's 502 when the server could not be
+    reached), or so slow (over half `read_timeout`) that the client may have timed out first.
+
+    What is left is the attempts a test's faults made: `[fault, None]` for a fault and the
+    retry that got through, however often the server made the client try that retry again.
+    """
+    kept = []
+    for i, event in enumerate(events):
+        again = any(later.key == event.key for later in events[i + 1 :])
+        retried = event.status in RETRY_STATUSES or event.upstream_failed
+        slow = event.answered - event.received > read_timeout / 2
+        if event.kind is None and again and (retried or slow):
+            continue
+        kept.append(event)
+    return kept
 
 
 class EveryKth:
@@ -199,42 +226,45 @@ class _Handler(BaseHTTPRequestHandler):
         retry_after: str | None = None
         not_before: float | None = None
 
-        if kind is None:
-            status = self._forward(body)
-        elif kind == "drop-before-forward":
-            self._hang_up()
-        elif kind == "close-mid-response":
-            status = self._forward(body, truncate=True)
-        elif kind == "delay-past-timeout":
-            # The server does the work; the answer comes too late for the client to read it.
-            upstream = self._upstream(body)
-            if not proxy._stopping.wait(proxy.delay) and upstream is not None:
-                with contextlib.suppress(OSError):
-                    self._relay(upstream)
-            status = upstream.status_code if upstream is not None else None
-            self._hang_up()
-        else:
-            status, retry_after, not_before = self._refuse(kind)
-
-        proxy._record(
-            Event(
-                index=index,
-                method=self.command,
-                path=self.path,
-                key=key,
-                kind=kind,
-                status=status,
-                received=received,
-                received_wall=received_wall,
-                answered=time.monotonic(),
-                answered_wall=time.time(),
-                retry_after=retry_after,
-                retry_not_before=not_before,
-                connection_id=self.server.connection_id(self.request),
-                upstream_failed=self.upstream_failed,
-                body=body,
+        # Recorded whatever happens (an error in here included): the proxy's `stop()` waits
+        # until every request it decided on is, so its events are complete once it stopped.
+        try:
+            if kind is None:
+                status = self._forward(body)
+            elif kind == "drop-before-forward":
+                self._hang_up()
+            elif kind == "close-mid-response":
+                status = self._forward(body, truncate=True)
+            elif kind == "delay-past-timeout":
+                # The server does the work; the answer comes too late for the client to read it.
+                upstream = self._upstream(body)
+                if not proxy._stopping.wait(proxy.delay) and upstream is not None:
+                    with contextlib.suppress(OSError):
+                        self._relay(upstream)
+                status = upstream.status_code if upstream is not None else None
+                self._hang_up()
+            else:
+                status, retry_after, not_before = self._refuse(kind)
+        finally:
+            proxy._record(
+                Event(
+                    index=index,
+                    method=self.command,
+                    path=self.path,
+                    key=key,
+                    kind=kind,
+                    status=status,
+                    received=received,
+                    received_wall=received_wall,
+                    answered=time.monotonic(),
+                    answered_wall=time.time(),
+                    retry_after=retry_after,
+                    retry_not_before=not_before,
+                    connection_id=self.server.connection_id(self.request),
+                    upstream_failed=self.upstream_failed,
+                    body=body,
+                )
             )
-        )
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
 
@@ -404,6 +434,8 @@ class FaultProxy:
         self.schedule = schedule
         self.delay = delay
         self._lock = threading.Lock()
+        self._recorded = threading.Condition(self._lock)
+        self._unrecorded = 0  # requests decided on whose event is not recorded yet
         self._events: list[Event] = []
         self._faults_per_key: Counter[str] = Counter()
         self._arrivals = 0
@@ -416,6 +448,7 @@ class FaultProxy:
         )
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.unrecorded_at_stop = 0
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -437,6 +470,7 @@ class FaultProxy:
         self._stopping.set()
         httpd.shutdown()
         httpd.close_connections()
+        self.unrecorded_at_stop = self._wait_recorded(_RECORD_BUDGET)
         httpd.server_close()
         if self._thread is not None:
             self._thread.join(_JOIN_BUDGET)
@@ -452,6 +486,11 @@ class FaultProxy:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+        if exc_type is None:
+            assert not self.unrecorded_at_stop, (
+                f"fault proxy: {self.unrecorded_at_stop} requests still not recorded "
+                f"{_RECORD_BUDGET:.0f}s after it stopped: its events are incomplete"
+            )
 
     # -- what clients use ----------------------------------------------------------
 
@@ -468,6 +507,8 @@ class FaultProxy:
 
     @property
     def events(self) -> list[Event]:
+        """Every request received so far, in arrival order. While the proxy runs, a request
+        still being handled is missing; once it stopped, none is."""
         with self._lock:
             return sorted(self._events, key=lambda event: event.index)
 
@@ -514,8 +555,18 @@ class FaultProxy:
                 kind = self.schedule(index, method, path, self._faults_per_key[key])
             if kind is not None:
                 self._faults_per_key[key] += 1
+            self._unrecorded += 1
             return index, kind
 
     def _record(self, event: Event) -> None:
-        with self._lock:
+        with self._recorded:
             self._events.append(event)
+            self._unrecorded -= 1
+            self._recorded.notify_all()
+
+    def _wait_recorded(self, timeout: float) -> int:
+        """Wait until every request decided on is recorded, at most `timeout` seconds; how many
+        still are not."""
+        with self._recorded:
+            self._recorded.wait_for(lambda: self._unrecorded == 0, timeout)
+            return self._unrecorded
