@@ -40,6 +40,8 @@ EPHEMERAL_BASE_URL = "http://ephemeral-prefect/api"
 STARTUP_TIMEOUT = 120.0
 # How long the interpreter's exit waits for the app's remaining tasks to end once cancelled.
 EXIT_TIMEOUT = 5.0
+# How long the app's remaining tasks may go on at exit before they are cancelled.
+EXIT_GRACE = 0.5
 
 
 class AppHost:
@@ -220,17 +222,20 @@ class AppHost:
 
 
 async def _finish_tasks() -> None:
-    """Cancel every other task of the running loop and wait for them to end, until none is
-    left: collecting the garbage first, whose finalizers (SQLAlchemy's aiosqlite connections)
-    start tasks of their own to close, which must run while the loop still does."""
-    for _ in range(3):
+    """Let every other task of the running loop end (those still at work get a moment, then are
+    cancelled), until none is left. The garbage is collected first each round: its finalizers
+    (SQLAlchemy's aiosqlite connections) start tasks of their own to close, which must run
+    while the loop still does."""
+    for _ in range(5):
         gc.collect()
         others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
         if not others:
             return
-        for task in others:
+        _, pending = await asyncio.wait(others, timeout=EXIT_GRACE)
+        for task in pending:
             task.cancel()
-        await asyncio.wait(others, timeout=EXIT_TIMEOUT)
+        if pending:
+            await asyncio.wait(pending, timeout=EXIT_TIMEOUT)
 
 
 class AppTransport(httpx.BaseTransport):
@@ -250,7 +255,10 @@ class AsyncAppTransport(httpx.AsyncBaseTransport):
         self.host = host
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await asyncio.wrap_future(self.host.submit(request))
+        # A caller that cancels stops waiting, but the app finishes the request, as a server
+        # does for a client that went away: cancelling it mid-way would leave the app's database
+        # connection to be closed by a task nobody waits for (destroyed while pending at exit).
+        return await asyncio.shield(asyncio.wrap_future(self.host.submit(request)))
 
 
 class AppSocket:
