@@ -438,7 +438,7 @@ def host_for(app: ASGIApp) -> AppHost:
             keep = app is _prefect_app
             context = _prefect_context if keep else None
             limit = IN_PROCESS_REQUESTS if keep and _on_sqlite() else None
-            after_start = _save_template if keep and _template_wanted else None
+            after_start = _save_template if keep and _template_source is not None else None
             host = _hosts[id(app)] = AppHost(
                 app, keep_running=keep, context=context, max_requests=limit, after_start=after_start
             )
@@ -485,7 +485,7 @@ IN_PROCESS_SETTINGS = (
 # A throwaway database starts as a copy of a migrated, empty one kept in the user's cache, per
 # Prefect version: migrating a new SQLite database is most of the in-process server's start
 # (lifespan 11.4 s on a new database, 1.5 s on a migrated one, measured on this machine).
-_template_wanted = False
+# The throwaway database to save as the template once migrated (None: none is wanted).
 _template_source: str | None = None
 
 
@@ -499,7 +499,7 @@ def _template_path() -> str:
 def _seed_from_template(database: str) -> None:
     """Copy the migrated template into `database` if there is one; else note that one is wanted
     (saved once this process's server has migrated its database: `_save_template`)."""
-    global _template_wanted, _template_source
+    global _template_source
     try:
         template = _template_path()
         if os.path.isfile(template):
@@ -508,7 +508,7 @@ def _seed_from_template(database: str) -> None:
     except Exception:  # noqa: BLE001 - no cache: the server migrates, as it would anyway
         logger.debug("no database template for the in-process server", exc_info=True)
         return
-    _template_wanted, _template_source = True, database
+    _template_source = database
 
 
 def _save_template() -> None:

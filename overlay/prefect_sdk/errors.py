@@ -154,13 +154,8 @@ class NotPrefectAPI(PrefectHTTPStatusError):
 
 def has_prefect_body(response: httpx.Response) -> bool:
     """Whether an error answer has the JSON shape Prefect's server gives its errors."""
-    try:
-        response.read()
-        body = response.json()
-    except (ValueError, httpx.StreamError):
-        return False
-    keys = ("detail", "exception_detail", "exception_message")
-    return isinstance(body, dict) and any(key in body for key in keys)
+    body = _json_body(response)
+    return isinstance(body, dict) and any(key in body for key in _DETAIL_KEYS)
 
 
 # What FastAPI answers for a route it does not have (404) or a method a route does not take
@@ -173,11 +168,7 @@ def is_route_missing(response: httpx.Response) -> bool:
     expected = _ROUTE_MISSING.get(response.status_code)
     if expected is None:
         return False
-    try:
-        response.read()
-        return bool(response.json() == expected)
-    except (ValueError, httpx.StreamError):
-        return False
+    return bool(_json_body(response) == expected)
 
 
 _BY_STATUS: dict[int, type[PrefectHTTPStatusError]] = {
@@ -207,16 +198,25 @@ def _detail(response: httpx.Response) -> object:
     """The server's `detail` (FastAPI: {"detail": ...}; Prefect's 422 handler:
     {"exception_detail": [...]}; its 404 handler: {"exception_message": "..."}), or the whole
     JSON body; `_NO_BODY` when the body is not JSON."""
-    try:
-        response.read()
-        body = response.json()
-    except (ValueError, httpx.StreamError):
-        return _NO_BODY
+    body = _json_body(response)
     if isinstance(body, dict):
-        for key in ("detail", "exception_detail", "exception_message"):
+        for key in _DETAIL_KEYS:
             if key in body:
                 return body[key]
     return body
+
+
+# Where Prefect's server (and FastAPI) put an error's explanation in a JSON body.
+_DETAIL_KEYS = ("detail", "exception_detail", "exception_message")
+
+
+def _json_body(response: httpx.Response) -> object:
+    """The response's JSON body, read if need be; `_NO_BODY` when it is not JSON."""
+    try:
+        response.read()
+        return response.json()
+    except (ValueError, httpx.StreamError):
+        return _NO_BODY
 
 
 def _field_error(item: object) -> tuple[str, str] | None:
